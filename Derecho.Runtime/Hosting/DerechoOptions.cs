@@ -1,0 +1,42 @@
+namespace Derecho.Hosting;
+
+/// <summary>
+/// Configuration of one member. Bindable from <c>IConfiguration</c> (section "Derecho"); every member of
+/// a group must be given the same member list and sizes (a fingerprint of them is checked on connect).
+/// </summary>
+public sealed class DerechoOptions
+{
+    /// <summary>This member's id; must appear in <see cref="Members"/>.</summary>
+    public int MyId { get; set; } = -1;
+
+    /// <summary>Every member of the group with the endpoint ("host:port") it listens on.</summary>
+    public List<MemberOptions> Members { get; set; } = new();
+
+    /// <summary>How long to wait for every member to be reachable at start.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a graceful leave waits for the others to deliver everything.</summary>
+    public TimeSpan LeaveTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Bytes of each sender's multicast ring (data in flight per sender).</summary>
+    public int RingBytes { get; set; } = 8 << 20;
+
+    /// <summary>Largest ordered call, arguments included.</summary>
+    public int MaxPayloadBytes { get; set; } = 1 << 20;
+
+    /// <summary>How often the SST heartbeat counter is bumped.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+}
+
+/// <summary>One member of the configured group.</summary>
+public sealed class MemberOptions
+{
+    /// <summary>Unique, non-negative member id.</summary>
+    public int Id { get; set; }
+
+    /// <summary>Where the member listens, as "host:port" (IPv6 as "[::1]:port").</summary>
+    public string Endpoint { get; set; } = "";
+}
+
+/// <summary>The configuration is unusable; the message names the setting and the problem.</summary>
+public sealed class DerechoConfigurationException(string message) : Exception(message);

@@ -1,0 +1,72 @@
+using System.Globalization;
+using System.IO.Hashing;
+using System.Net;
+using System.Text;
+using Derecho.Multicast;
+
+namespace Derecho.Hosting;
+
+/// <summary>Options that passed validation, with endpoints resolved and the group fingerprint computed.</summary>
+internal sealed record ValidatedOptions(DerechoOptions Options, IReadOnlyDictionary<int, IPEndPoint> Endpoints, int[] MemberIds, ulong Fingerprint)
+{
+    /// <summary>Checks every setting; throws <see cref="DerechoConfigurationException"/> naming the first problem.</summary>
+    public static ValidatedOptions From(DerechoOptions options)
+    {
+        if (options.Members.Count == 0) throw Problem("Members", "no members are configured");
+        var endpoints = new Dictionary<int, IPEndPoint>();
+        var firstIndex = new Dictionary<int, int>();
+        for (var i = 0; i < options.Members.Count; i++)
+        {
+            var member = options.Members[i];
+            if (member.Id < 0) throw Problem($"Members[{i}].Id", $"member id {member.Id} is negative");
+            if (firstIndex.TryGetValue(member.Id, out var first))
+                throw Problem($"Members[{i}].Id", $"duplicate member id {member.Id} (also Members[{first}])");
+            firstIndex[member.Id] = i;
+            endpoints[member.Id] = ParseEndpoint(member.Endpoint, $"Members[{i}].Endpoint");
+        }
+        var duplicateEndpoint = endpoints.GroupBy(e => e.Value).FirstOrDefault(g => g.Count() > 1);
+        if (duplicateEndpoint is not null)
+            throw Problem("Members", $"members {string.Join(" and ", duplicateEndpoint.Select(e => e.Key))} share the endpoint {duplicateEndpoint.Key}");
+        if (!endpoints.ContainsKey(options.MyId))
+            throw Problem("MyId", $"member id {options.MyId} is not in Members ({string.Join(", ", endpoints.Keys.Order())})");
+        if (options.ConnectTimeout <= TimeSpan.Zero) throw Problem("ConnectTimeout", "must be positive");
+        if (options.LeaveTimeout <= TimeSpan.Zero) throw Problem("LeaveTimeout", "must be positive");
+        if (options.HeartbeatInterval <= TimeSpan.Zero) throw Problem("HeartbeatInterval", "must be positive");
+        var sizes = new MulticastOptions { RingBytes = options.RingBytes, MaxPayloadBytes = options.MaxPayloadBytes }.Validate();
+        if (sizes is not null) throw Problem("RingBytes/MaxPayloadBytes", sizes);
+
+        var ids = endpoints.Keys.Order().ToArray();
+        return new ValidatedOptions(options, endpoints, ids, ComputeFingerprint(ids, endpoints, options));
+    }
+
+    private static IPEndPoint ParseEndpoint(string text, string key)
+    {
+        if (string.IsNullOrWhiteSpace(text)) throw Problem(key, "endpoint is empty (expected host:port)");
+        var colon = text.LastIndexOf(':');
+        if (colon <= 0 || colon == text.Length - 1) throw Problem(key, $"'{text}' is not host:port");
+        var host = text[..colon].Trim('[', ']');
+        if (!int.TryParse(text[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port > 65535)
+            throw Problem(key, $"'{text}' has an invalid port");
+        if (IPAddress.TryParse(host, out var address)) return new IPEndPoint(address, port);
+        try
+        {
+            var addresses = Dns.GetHostAddresses(host);
+            if (addresses.Length == 0) throw Problem(key, $"host '{host}' has no address");
+            return new IPEndPoint(addresses[0], port);
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw Problem(key, $"host '{host}' cannot be resolved: {e.Message}");
+        }
+    }
+
+    private static ulong ComputeFingerprint(int[] ids, Dictionary<int, IPEndPoint> endpoints, DerechoOptions options)
+    {
+        var text = new StringBuilder();
+        foreach (var id in ids) text.Append(CultureInfo.InvariantCulture, $"{id}@{endpoints[id]};");
+        text.Append(CultureInfo.InvariantCulture, $"ring={options.RingBytes};max={options.MaxPayloadBytes}");
+        return XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(text.ToString()));
+    }
+
+    private static DerechoConfigurationException Problem(string key, string problem) => new($"Derecho:{key}: {problem}");
+}

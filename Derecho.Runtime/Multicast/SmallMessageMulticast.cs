@@ -1,0 +1,260 @@
+using Derecho.Sst;
+using Derecho.Transport;
+
+namespace Derecho.Multicast;
+
+/// <summary>
+/// Small-message multicast over the SST (Derecho's SMC). Each sender owns a ring; it writes a message
+/// into its next slot and bumps its own received counter. Receivers count what arrived and publish one
+/// counter per sender. Message k of sender i has global sequence k·n + i (round-robin order); it is
+/// stable, and delivered, once every row has received it. Senders that fall behind the round fill it
+/// with null messages. Delivery and acknowledgement are per batch: one counter update covers everything
+/// that arrived since the last loop iteration (receiver-side batching).
+/// </summary>
+public sealed unsafe class SmallMessageMulticast : IDisposable
+{
+    private readonly SharedStateTable _sst;
+    private readonly SstLayout _columns;
+    private readonly ITransport _transport;
+    private readonly IDeliveryHandler _handler;
+    private readonly int[] _memberIds;
+    private readonly int _n;
+    private readonly int _me;
+    private readonly long _capacity;
+    private readonly NativeRegion[] _rings;
+    private readonly long[] _deliverCursor;
+    private readonly object _sendLock = new();
+
+    // Sender state. _writePos/_sentCount are written under _sendLock; the loop reads them lock-free
+    // (count first, then position: position is published before count, so it always covers the count).
+    private long _writePos;
+    private long _sentCount;
+    private long _freePos;
+    private long _freeIndex;
+    private long _freeCursor;
+    private long _pushedPos;
+    private bool _stopped;
+    private string? _stopReason;
+
+    /// <summary>Creates the multicast for a view; <paramref name="memberIds"/>[rank] is the member at that rank.</summary>
+    public SmallMessageMulticast(SharedStateTable sst, ITransport transport, IReadOnlyList<int> memberIds, MulticastOptions options, IDeliveryHandler handler)
+    {
+        var problem = options.Validate();
+        if (problem is not null) throw new ArgumentException(problem, nameof(options));
+        _sst = sst;
+        _columns = sst.Layout;
+        _transport = transport;
+        _handler = handler;
+        _memberIds = memberIds.ToArray();
+        _n = _memberIds.Length;
+        _me = sst.MyRank;
+        _capacity = options.RingBytes;
+        MaxPayloadBytes = options.MaxPayloadBytes;
+        _rings = new NativeRegion[_n];
+        _deliverCursor = new long[_n];
+        for (var r = 0; r < _n; r++)
+        {
+            _rings[r] = new NativeRegion(_capacity);
+            if (r != _me) transport.RegisterInbound(_memberIds[r], RegionKind.MulticastRing, _rings[r], 0, _capacity, wordAtomic: false);
+        }
+    }
+
+    /// <summary>Largest payload <see cref="Send"/> accepts.</summary>
+    public int MaxPayloadBytes { get; }
+
+    /// <summary>Application messages delivered so far.</summary>
+    public long DeliveredMessages { get; private set; }
+
+    /// <summary>Delivery steps that delivered at least one message (messages / batches = batch size).</summary>
+    public long DeliveryBatches { get; private set; }
+
+    /// <summary>Global sequence numbers delivered (messages and nulls).</summary>
+    public long DeliveredSequence => _sst.Get(_me, _columns.Delivered);
+
+    /// <summary>Messages (data and null) this member has put into its ring.</summary>
+    public long SentCount => Volatile.Read(ref _sentCount);
+
+    /// <summary>Called after a message is queued so the protocol loop pushes it.</summary>
+    public Action? OnQueued { get; set; }
+
+    /// <summary>
+    /// Queues a message for totally ordered delivery at every member. Blocks while this sender's ring is
+    /// full (back-pressure: the slowest receiver paces the senders) and throws once the multicast stopped.
+    /// </summary>
+    public void Send(ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length > MaxPayloadBytes)
+            throw new ArgumentException($"message of {payload.Length} bytes exceeds MaxPayloadBytes {MaxPayloadBytes}", nameof(payload));
+        lock (_sendLock)
+        {
+            while (!TryAppend(RingEntryKind.Data, payload))
+            {
+                if (_stopped) throw new InvalidOperationException($"multicast stopped: {_stopReason}");
+                Monitor.Wait(_sendLock, 100);
+            }
+        }
+        OnQueued?.Invoke();
+    }
+
+    /// <summary>Refuses further sends (leave or failure) and wakes blocked senders.</summary>
+    public void Stop(string reason)
+    {
+        lock (_sendLock)
+        {
+            if (_stopped) return;
+            _stopped = true;
+            _stopReason = reason;
+            Monitor.PulseAll(_sendLock);
+        }
+    }
+
+    /// <summary>Adds the protocol's predicates to the loop, in the order they must run.</summary>
+    public void AddPredicates(PredicateLoop loop)
+    {
+        loop.Add("receive", ReceiveStep);
+        loop.Add("null-send", NullSendStep);
+        loop.Add("publish-own", PublishOwnStep);
+        loop.Add("deliver", DeliverStep);
+        loop.Add("reclaim", ReclaimStep);
+    }
+
+    /// <summary>When a sender's row shows more messages than ours records, count them as received: one update per batch.</summary>
+    private bool ReceiveStep()
+    {
+        var progress = false;
+        for (var j = 0; j < _n; j++)
+        {
+            if (j == _me) continue;
+            var sent = _sst.Get(j, _columns.Received(j));
+            if (sent > _sst.Get(_me, _columns.Received(j)))
+            {
+                _sst.Set(_columns.Received(j), sent);
+                progress = true;
+            }
+        }
+        return progress;
+    }
+
+    /// <summary>When another sender is ahead of us in the round and we have nothing queued, fill with nulls.</summary>
+    private bool NullSendStep()
+    {
+        long ahead = 0;
+        for (var j = 0; j < _n; j++) ahead = Math.Max(ahead, _sst.Get(_me, _columns.Received(j)));
+        if (Volatile.Read(ref _sentCount) >= ahead) return false;
+        var progress = false;
+        lock (_sendLock)
+        {
+            while (_sentCount < ahead && TryAppend(RingEntryKind.Null, default)) progress = true;
+        }
+        return progress;
+    }
+
+    /// <summary>Pushes ring bytes written since the last push, then records our own count (the row push follows them).</summary>
+    private bool PublishOwnStep()
+    {
+        var count = Volatile.Read(ref _sentCount);
+        var position = Volatile.Read(ref _writePos);
+        if (position > _pushedPos)
+        {
+            PushRing(_pushedPos, position);
+            _pushedPos = position;
+        }
+        if (count == _sst.Get(_me, _columns.Received(_me))) return false;
+        _sst.Set(_columns.Received(_me), count);
+        return true;
+    }
+
+    /// <summary>Delivers, in round-robin order, every sequence number that every row has received.</summary>
+    private bool DeliverStep()
+    {
+        var delivered = _sst.Get(_me, _columns.Delivered);
+        var bound = long.MaxValue;
+        for (var j = 0; j < _n; j++)
+            bound = Math.Min(bound, _sst.Min(_columns.Received(j)) * _n + j);
+        if (bound <= delivered) return false;
+
+        var messages = 0L;
+        for (var seq = delivered; seq < bound; seq++)
+        {
+            var sender = (int)(seq % _n);
+            var index = seq / _n;
+            var kind = RingEntry.Read(_rings[sender].Pointer, _capacity, ref _deliverCursor[sender], index, out var payload);
+            if (kind != RingEntryKind.Data) continue;
+            _handler.Deliver(sender, index, seq, payload);
+            messages++;
+        }
+        _sst.Set(_columns.Delivered, bound);
+        if (messages > 0)
+        {
+            DeliveredMessages += messages;
+            DeliveryBatches++;
+        }
+        return true;
+    }
+
+    /// <summary>Frees our ring space for messages every member has delivered, and wakes blocked senders.</summary>
+    private bool ReclaimStep()
+    {
+        var everyoneDelivered = _sst.Min(_columns.Delivered);
+        var sent = Volatile.Read(ref _sentCount);
+        var freed = false;
+        var ring = _rings[_me].Pointer;
+        while (_freeIndex < sent && _freeIndex * _n + _me < everyoneDelivered)
+        {
+            RingEntry.Read(ring, _capacity, ref _freeCursor, _freeIndex, out _);
+            _freeIndex++;
+            freed = true;
+        }
+        if (!freed) return false;
+        lock (_sendLock)
+        {
+            _freePos = _freeCursor;
+            Monitor.PulseAll(_sendLock);
+        }
+        return true;
+    }
+
+    /// <summary>Writes one entry into our ring if it fits; caller holds <see cref="_sendLock"/>.</summary>
+    private bool TryAppend(RingEntryKind kind, ReadOnlySpan<byte> payload)
+    {
+        if (_stopped && kind == RingEntryKind.Data) return false;
+        var size = RingEntry.SizeOf(payload.Length);
+        var position = _writePos;
+        var offset = position % _capacity;
+        var padding = _capacity - offset < size ? _capacity - offset : 0;
+        if (position + padding + size - _freePos > _capacity) return false;
+
+        var ring = _rings[_me].Pointer;
+        if (padding > 0)
+        {
+            if (padding >= RingEntry.HeaderSize) RingEntry.WriteHeader(ring + offset, 0, RingEntryKind.Wrap, -1);
+            position += padding;
+            offset = 0;
+        }
+        RingEntry.WriteHeader(ring + offset, payload.Length, kind, _sentCount);
+        payload.CopyTo(new Span<byte>(ring + offset + RingEntry.HeaderSize, payload.Length));
+        Volatile.Write(ref _writePos, position + size);
+        Volatile.Write(ref _sentCount, _sentCount + 1);
+        return true;
+    }
+
+    private void PushRing(long from, long to)
+    {
+        while (from < to)
+        {
+            var offset = from % _capacity;
+            var length = (int)Math.Min(to - from, _capacity - offset);
+            var bytes = new ReadOnlySpan<byte>(_rings[_me].Pointer + offset, length);
+            for (var r = 0; r < _n; r++)
+                if (r != _me) _transport.Write(_memberIds[r], RegionKind.MulticastRing, offset, bytes);
+            from += length;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Stop("disposed");
+        foreach (var ring in _rings) ring.Dispose();
+    }
+}

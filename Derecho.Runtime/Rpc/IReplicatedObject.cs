@@ -1,0 +1,21 @@
+namespace Derecho.Rpc;
+
+/// <summary>
+/// Implemented by the source generator on every <c>[Replicated]</c> type: a switch over stable method
+/// ids that unmarshals arguments, calls the handler and marshals its result. No reflection.
+/// </summary>
+public interface IReplicatedObject
+{
+    /// <summary>Runs an <c>[Ordered]</c> method; returns false when the id is unknown.</summary>
+    bool DispatchOrdered(uint methodId, ReadOnlySpan<byte> arguments, PooledBufferWriter reply);
+
+    /// <summary>Runs a <c>[P2PCallable]</c> method; returns false when the id is unknown.</summary>
+    bool DispatchP2P(uint methodId, ReadOnlySpan<byte> arguments, PooledBufferWriter reply);
+}
+
+/// <summary>Static identity of a generated replicated type, used as a generic constraint.</summary>
+public interface IReplicatedType : IReplicatedObject
+{
+    /// <summary>Stable id of the type (a hash of its full name), the same in every process.</summary>
+    static abstract uint ReplicatedTypeId { get; }
+}

@@ -1,0 +1,242 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Text;
+using Derecho.Multicast;
+using Derecho.Sst;
+using Derecho.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Derecho.Rpc;
+
+/// <summary>
+/// Turns delivered multicasts into handler calls and replies, and P2P messages into requests and
+/// replies. All handlers, ordered and P2P, run on the protocol thread, so a replica never sees two calls
+/// at once and P2P reads observe a state between two ordered updates.
+/// </summary>
+internal sealed class RpcEngine : IDeliveryHandler
+{
+    private readonly int _myId;
+    private readonly int[] _memberIds;
+    private readonly ILogger _logger;
+    private readonly Dictionary<uint, (IReplicatedObject Replica, ReplicaContext Context, string Name)> _replicas = new();
+    private readonly ConcurrentDictionary<long, PendingCall> _pending = new();
+    private readonly ConcurrentQueue<(int From, byte[] Buffer, int Length)> _p2pInbox = new();
+    private readonly PooledBufferWriter _reply = new();
+    private SmallMessageMulticast? _multicast;
+    private ITransport? _transport;
+    private PredicateLoop? _loop;
+    private long _nextRequestId;
+    private volatile Exception? _stopped;
+
+    public RpcEngine(int myId, int[] memberIds, ILogger logger)
+    {
+        _myId = myId;
+        _memberIds = memberIds;
+        _logger = logger;
+        _nextRequestId = (long)myId << 40;
+    }
+
+    public IReadOnlyList<int> MemberIds => _memberIds;
+
+    public int MyId => _myId;
+
+    public void Attach(SmallMessageMulticast multicast, ITransport transport, PredicateLoop loop)
+    {
+        _multicast = multicast;
+        _transport = transport;
+        _loop = loop;
+        loop.Add("p2p", P2PStep);
+    }
+
+    public ReplicaContext CreateContext() => new(_myId, _memberIds);
+
+    public void Register(uint typeId, IReplicatedObject replica, ReplicaContext context, string name)
+    {
+        if (!_replicas.TryAdd(typeId, (replica, context, name)))
+            throw new InvalidOperationException($"{name}: a replicated type with id {typeId:X8} is already registered ({_replicas[typeId].Name})");
+    }
+
+    public bool HasReplica(uint typeId) => _replicas.ContainsKey(typeId);
+
+    // ---- caller side ----
+
+    public Task<QueryResults<T>> InvokeOrdered<T>(uint typeId, uint methodId, PooledBufferWriter request)
+    {
+        ThrowIfStopped();
+        var requestId = Interlocked.Increment(ref _nextRequestId);
+        RpcWire.WriteOrderedHeader(request.WrittenSpanMutable, typeId, methodId, requestId);
+        var call = new PendingOrderedCall<T>(_memberIds);
+        _pending[requestId] = call;
+        try
+        {
+            _multicast!.Send(request.WrittenSpan);
+        }
+        catch (Exception e)
+        {
+            _pending.TryRemove(requestId, out _);
+            return Task.FromException<QueryResults<T>>(e);
+        }
+        return call.Task;
+    }
+
+    public Task<T> InvokeP2P<T>(int memberId, uint typeId, uint methodId, PooledBufferWriter request)
+    {
+        ThrowIfStopped();
+        if (Array.IndexOf(_memberIds, memberId) < 0)
+            return Task.FromException<T>(new ArgumentException($"member {memberId} is not in this group (members: {string.Join(", ", _memberIds)})", nameof(memberId)));
+        var requestId = Interlocked.Increment(ref _nextRequestId);
+        RpcWire.WriteP2PHeader(request.WrittenSpanMutable, typeId, methodId, requestId);
+        var call = new PendingP2PCall<T>(memberId);
+        _pending[requestId] = call;
+        if (memberId == _myId) Enqueue(_myId, request.WrittenSpan);
+        else
+        {
+            _transport!.Send(memberId, request.WrittenSpan);
+            _transport.Flush();
+        }
+        return call.Task;
+    }
+
+    // ---- replica side ----
+
+    public void Deliver(int senderRank, long index, long sequence, ReadOnlySpan<byte> payload)
+    {
+        var caller = _memberIds[senderRank];
+        if (!RpcWire.TryReadOrderedHeader(payload, out var typeId, out var methodId, out var requestId))
+        {
+            _logger.LogError("Ordered message {Index} from member {Caller} is {Length} bytes, too short for a call header; skipped at every replica", index, caller, payload.Length);
+            return;
+        }
+        var arguments = payload[RpcWire.OrderedHeaderSize..];
+        _reply.Reset();
+        _reply.Advance(RpcWire.ReplyHeaderSize);
+        ReplyStatus status;
+        if (!_replicas.TryGetValue(typeId, out var target))
+            status = WriteError(ReplyStatus.UnknownMethod, $"type id {typeId:X8}");
+        else
+        {
+            target.Context.CurrentDelivery = new DeliveryInfo(caller, index, sequence);
+            status = Dispatch(ordered: true, target.Replica, target.Name, methodId, arguments);
+        }
+        SendReply(caller, status, requestId);
+    }
+
+    public void OnMessage(int peer, ReadOnlySpan<byte> message)
+    {
+        if (message.IsEmpty) { _logger.LogWarning("Empty RPC message from member {Peer} ignored", peer); return; }
+        switch ((RpcMessageKind)message[0])
+        {
+            case RpcMessageKind.Reply:
+                HandleReply(peer, message);
+                break;
+            case RpcMessageKind.P2PRequest:
+                Enqueue(peer, message);
+                break;
+            default:
+                _logger.LogWarning("RPC message of unknown kind {Kind} from member {Peer} ignored", message[0], peer);
+                break;
+        }
+    }
+
+    /// <summary>Fails every call still waiting for <paramref name="memberId"/>.</summary>
+    public void FailCallsAwaiting(int memberId, string reason)
+    {
+        foreach (var (id, call) in _pending)
+            if (call.AwaitsReplyFrom(memberId) && _pending.TryRemove(id, out _))
+                call.Fail(new RemoteCallException(memberId, reason));
+    }
+
+    /// <summary>Fails every pending call and refuses new ones.</summary>
+    public void Stop(Exception reason)
+    {
+        _stopped ??= reason;
+        foreach (var id in _pending.Keys)
+            if (_pending.TryRemove(id, out var call)) call.Fail(reason);
+    }
+
+    private void ThrowIfStopped()
+    {
+        if (_stopped is { } reason) throw new InvalidOperationException($"group is stopped: {reason.Message}", reason);
+    }
+
+    private void Enqueue(int from, ReadOnlySpan<byte> message)
+    {
+        var copy = ArrayPool<byte>.Shared.Rent(message.Length);
+        message.CopyTo(copy);
+        _p2pInbox.Enqueue((from, copy, message.Length));
+        _loop?.Wake();
+    }
+
+    private bool P2PStep()
+    {
+        var progress = false;
+        while (_p2pInbox.TryDequeue(out var item))
+        {
+            progress = true;
+            try { RunP2P(item.From, item.Buffer.AsSpan(0, item.Length)); }
+            finally { ArrayPool<byte>.Shared.Return(item.Buffer); }
+        }
+        return progress;
+    }
+
+    private void RunP2P(int from, ReadOnlySpan<byte> message)
+    {
+        _reply.Reset();
+        _reply.Advance(RpcWire.ReplyHeaderSize);
+        if (!RpcWire.TryReadP2PHeader(message, out var typeId, out var methodId, out var requestId))
+        {
+            _logger.LogWarning("P2P request of {Length} bytes from member {Peer} is too short; ignored", message.Length, from);
+            return;
+        }
+        var arguments = message[RpcWire.P2PHeaderSize..];
+        var status = _replicas.TryGetValue(typeId, out var target)
+            ? Dispatch(ordered: false, target.Replica, target.Name, methodId, arguments)
+            : WriteError(ReplyStatus.UnknownMethod, $"type id {typeId:X8}");
+        SendReply(from, status, requestId);
+    }
+
+    private ReplyStatus Dispatch(bool ordered, IReplicatedObject replica, string typeName, uint methodId, ReadOnlySpan<byte> arguments)
+    {
+        try
+        {
+            var known = ordered ? replica.DispatchOrdered(methodId, arguments, _reply) : replica.DispatchP2P(methodId, arguments, _reply);
+            return known ? ReplyStatus.Ok : WriteError(ReplyStatus.UnknownMethod, $"{typeName} has no method with id {methodId:X8}");
+        }
+        catch (MemoryPack.MemoryPackSerializationException e)
+        {
+            return WriteError(ReplyStatus.MalformedRequest, $"{typeName} method {methodId:X8}: {e.Message}");
+        }
+        catch (Exception e)
+        {
+            return WriteError(ReplyStatus.HandlerFailed, $"{e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    private ReplyStatus WriteError(ReplyStatus status, string message)
+    {
+        _reply.Reset();
+        _reply.Advance(RpcWire.ReplyHeaderSize);
+        var bytes = Encoding.UTF8.GetByteCount(message);
+        Encoding.UTF8.GetBytes(message, _reply.GetSpan(bytes));
+        _reply.Advance(bytes);
+        return status;
+    }
+
+    private void SendReply(int caller, ReplyStatus status, long requestId)
+    {
+        RpcWire.WriteReplyHeader(_reply.WrittenSpanMutable, status, _myId, requestId);
+        if (caller == _myId) HandleReply(_myId, _reply.WrittenSpan);
+        else _transport!.Send(caller, _reply.WrittenSpan);
+    }
+
+    private void HandleReply(int peer, ReadOnlySpan<byte> message)
+    {
+        if (!RpcWire.TryReadReplyHeader(message, out var status, out var memberId, out var requestId) || memberId != peer)
+        {
+            _logger.LogWarning("Malformed reply from member {Peer} ignored", peer);
+            return;
+        }
+        if (_pending.TryGetValue(requestId, out var call) && call.OnReply(memberId, status, message[RpcWire.ReplyHeaderSize..]))
+            _pending.TryRemove(requestId, out _);
+    }
+}

@@ -1,0 +1,234 @@
+using System.Buffers;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+
+namespace Derecho.Transport;
+
+/// <summary>
+/// The receiving half from one peer: a thread reads whatever the socket has, applies every write frame
+/// into registered memory and hands messages to the handler, then notifies once per socket read.
+/// One notification per read is receiver-side batching at the transport level: a burst of frames
+/// costs the protocol loop one wake-up. Any malformed frame drops the connection with its reason.
+/// </summary>
+internal sealed unsafe class InboundConnection
+{
+    private const int BufferSize = 256 << 10;
+
+    private readonly Socket _socket;
+    private readonly TcpTransport _owner;
+    private readonly ILogger _logger;
+    private readonly byte[] _buffer = new byte[BufferSize];
+    private int _start;
+    private int _end;
+    private volatile bool _closing;
+
+    public InboundConnection(Socket socket, TcpTransport owner, ILogger logger)
+    {
+        _socket = socket;
+        _owner = owner;
+        _logger = logger;
+    }
+
+    public int PeerId { get; private set; } = -1;
+
+    public void Start() => new Thread(Run) { IsBackground = true, Name = "derecho-recv" }.Start();
+
+    public void Close()
+    {
+        _closing = true;
+        try { _socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
+        _socket.Dispose();
+    }
+
+    private void Run()
+    {
+        var remote = SafeRemote();
+        string? reason;
+        try
+        {
+            reason = Handshake();
+            if (reason is null)
+            {
+                _owner.OnInboundReady(this);
+                reason = ReadFrames();
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
+        {
+            reason = _closing ? null : $"socket error: {e.Message}";
+        }
+
+        if (_closing) { Close(); return; }
+        if (reason is null)
+        {
+            // Clean close at a frame boundary: a leaving peer or one that died; the group decides which.
+            Close();
+            if (PeerId >= 0) _owner.OnInboundFailed(this, "peer closed the connection");
+            return;
+        }
+        if (PeerId < 0)
+            _logger.LogWarning("Dropped connection from {Remote}: {Reason}", remote, reason);
+        else
+            _logger.LogWarning("Dropped connection from member {Peer} ({Remote}): {Reason}", PeerId, remote, reason);
+        Close();
+        if (PeerId >= 0) _owner.OnInboundFailed(this, reason);
+    }
+
+    private string SafeRemote()
+    {
+        try { return _socket.RemoteEndPoint?.ToString() ?? "?"; } catch (ObjectDisposedException) { return "?"; }
+    }
+
+    private string? Handshake()
+    {
+        _socket.ReceiveTimeout = (int)_owner.Options.HelloTimeout.TotalMilliseconds;
+        var error = Fill(FrameHeader.Size, out var eofReason);
+        if (error is not null) return error;
+        if (eofReason is not null) return "closed before saying hello";
+        var headerError = FrameHeader.TryRead(_buffer.AsSpan(_start, FrameHeader.Size), out var header);
+        if (headerError is not null) return headerError;
+        if (header.Type != FrameType.Hello) return $"first frame was {header.Type}, expected Hello";
+        if (header.Length != HelloMessage.Size) return $"hello of {header.Length} bytes, expected {HelloMessage.Size}";
+        _start += FrameHeader.Size;
+        error = Fill(HelloMessage.Size, out eofReason);
+        if (error is not null) return error;
+        if (eofReason is not null) return "truncated hello";
+        var hello = HelloMessage.Read(_buffer.AsSpan(_start, HelloMessage.Size));
+        _start += HelloMessage.Size;
+        var refusal = _owner.ValidateHello(hello);
+        if (refusal is not null) return refusal;
+        PeerId = hello.MemberId;
+        _socket.ReceiveTimeout = 0;
+        return null;
+    }
+
+    private string? ReadFrames()
+    {
+        var pendingNotify = false;
+        while (true)
+        {
+            if (_end - _start < FrameHeader.Size)
+            {
+                // About to block on the socket: tell the protocol loop about everything applied so far.
+                if (pendingNotify && _end == _start) { _owner.Handler.OnWritesApplied(PeerId); pendingNotify = false; }
+                var error = Fill(FrameHeader.Size, out var eof);
+                if (error is not null) return error;
+                if (eof is not null) return _end == _start ? null : eof;
+            }
+            var headerError = FrameHeader.TryRead(_buffer.AsSpan(_start, FrameHeader.Size), out var header);
+            if (headerError is not null) return headerError;
+            _start += FrameHeader.Size;
+            string? frameError = header.Type switch
+            {
+                FrameType.Write => ApplyWrite(header),
+                FrameType.Message => DeliverMessage(header),
+                _ => $"unexpected {header.Type} frame after hello",
+            };
+            if (frameError is not null) return frameError;
+            if (header.Type == FrameType.Write) pendingNotify = true;
+        }
+    }
+
+    private string? ApplyWrite(in FrameHeader header)
+    {
+        if (header.Region > (byte)RegionKind.MulticastRing) return $"write to unknown region {header.Region}";
+        var target = _owner.InboundRegion(PeerId, (RegionKind)header.Region);
+        if (target.Region is null) return $"write to unregistered region {(RegionKind)header.Region}";
+        if (header.Offset + header.Length > target.Length)
+            return $"write of {header.Length} bytes at offset {header.Offset} overruns region {(RegionKind)header.Region} of {target.Length} bytes";
+        var destination = target.Region.Pointer + target.Offset + header.Offset;
+
+        if (target.WordAtomic)
+        {
+            // Counters: each 8-byte word is published atomically and in order, so a reader never sees a torn counter.
+            if ((header.Offset | (long)header.Length) % 8 != 0) return "unaligned write to a counter region";
+            var error = Fill(header.Length, out var eof);
+            if (error is not null) return error;
+            if (eof is not null) return eof;
+            fixed (byte* source = &_buffer[_start])
+            {
+                for (var i = 0; i < header.Length; i += 8)
+                    Volatile.Write(ref *(long*)(destination + i), *(long*)(source + i));
+            }
+            _start += header.Length;
+            return null;
+        }
+
+        var remaining = header.Length;
+        var buffered = Math.Min(remaining, _end - _start);
+        _buffer.AsSpan(_start, buffered).CopyTo(new Span<byte>(destination, buffered));
+        _start += buffered;
+        remaining -= buffered;
+        // Large payloads go straight from the socket into registered memory: no second copy.
+        var written = buffered;
+        while (remaining > 0)
+        {
+            var read = _socket.Receive(new Span<byte>(destination + written, remaining));
+            if (read == 0) return $"truncated write frame: connection closed after {written} of {header.Length} payload bytes";
+            written += read;
+            remaining -= read;
+        }
+        return null;
+    }
+
+    private string? DeliverMessage(in FrameHeader header)
+    {
+        if (header.Length > _owner.Options.MaxMessageBytes)
+            return $"message of {header.Length} bytes exceeds the limit of {_owner.Options.MaxMessageBytes}";
+        if (header.Length <= BufferSize)
+        {
+            var error = Fill(header.Length, out var eof);
+            if (error is not null) return error;
+            if (eof is not null) return eof;
+            _owner.Handler.OnMessage(PeerId, _buffer.AsSpan(_start, header.Length));
+            _start += header.Length;
+            return null;
+        }
+
+        var large = ArrayPool<byte>.Shared.Rent(header.Length);
+        try
+        {
+            var buffered = _end - _start;
+            _buffer.AsSpan(_start, buffered).CopyTo(large);
+            _start = _end = 0;
+            var written = buffered;
+            while (written < header.Length)
+            {
+                var read = _socket.Receive(large.AsSpan(written, header.Length - written));
+                if (read == 0) return $"truncated message frame: connection closed after {written} of {header.Length} bytes";
+                written += read;
+            }
+            _owner.Handler.OnMessage(PeerId, large.AsSpan(0, header.Length));
+            return null;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(large);
+        }
+    }
+
+    /// <summary>Reads until at least <paramref name="count"/> bytes are buffered; sets <paramref name="eof"/> if the peer closed first.</summary>
+    private string? Fill(int count, out string? eof)
+    {
+        eof = null;
+        if (count > BufferSize) return $"frame of {count} bytes exceeds the receive buffer";
+        if (_end - _start >= count) return null;
+        if (_start > 0)
+        {
+            _buffer.AsSpan(_start, _end - _start).CopyTo(_buffer);
+            _end -= _start;
+            _start = 0;
+        }
+        while (_end < count)
+        {
+            var read = _socket.Receive(_buffer.AsSpan(_end));
+            if (read == 0)
+            {
+                eof = $"truncated frame: connection closed with {_end} of {count} expected bytes";
+                return null;
+            }
+            _end += read;
+        }
+        return null;
+    }
+}

@@ -1,0 +1,212 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+
+namespace Derecho.Transport;
+
+/// <summary>
+/// The default transport: one outbound TCP connection to every peer (our writes and messages) and one
+/// inbound from every peer (theirs). A one-sided write is a frame that the receiver copies into the
+/// memory registered for that peer and region, so the protocol above sees the same thing RDMA gives it.
+/// </summary>
+public sealed class TcpTransport : ITransport
+{
+    private const int SocketBufferBytes = 4 << 20;
+
+    private readonly ILogger _logger;
+    private readonly Socket _listener;
+    private readonly Dictionary<int, OutboundConnection> _outbound = new();
+    private readonly ConcurrentDictionary<int, InboundConnection> _inbound = new();
+    private readonly ConcurrentDictionary<int, TaskCompletionSource> _inboundReady = new();
+    private readonly InboundTarget[][] _regions;
+    private readonly Dictionary<int, int> _indexOfMember = new();
+    private readonly ConcurrentBag<InboundConnection> _connections = new();
+    private volatile bool _closing;
+
+    private TcpTransport(TcpTransportOptions options, ITransportHandler handler, ILogger logger)
+    {
+        Options = options;
+        Handler = handler;
+        _logger = logger;
+        var ids = options.Endpoints.Keys.Order().ToArray();
+        for (var i = 0; i < ids.Length; i++) _indexOfMember[ids[i]] = i;
+        _regions = new InboundTarget[ids.Length][];
+        for (var i = 0; i < ids.Length; i++) _regions[i] = new InboundTarget[2];
+        foreach (var id in ids)
+            if (id != options.LocalId) _inboundReady[id] = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var local = options.Endpoints[options.LocalId];
+        _listener = new Socket(local.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        _listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        try
+        {
+            _listener.Bind(local);
+        }
+        catch (SocketException e)
+        {
+            _listener.Dispose();
+            throw new TransportException($"member {options.LocalId} cannot listen on {local}: {e.Message}", e);
+        }
+        _listener.Listen(64);
+        _ = AcceptLoopAsync();
+    }
+
+    /// <summary>Settings this transport runs with.</summary>
+    public TcpTransportOptions Options { get; }
+
+    /// <inheritdoc />
+    public int LocalId => Options.LocalId;
+
+    internal ITransportHandler Handler { get; }
+
+    internal bool IsClosing => _closing;
+
+    /// <summary>Starts listening on this member's endpoint. Register regions, then call <see cref="ConnectAsync"/>.</summary>
+    public static TcpTransport Listen(TcpTransportOptions options, ITransportHandler handler, ILogger logger) =>
+        new(options, handler, logger);
+
+    /// <summary>The endpoint actually bound (useful when configured with port 0).</summary>
+    public IPEndPoint LocalEndPoint => (IPEndPoint)_listener.LocalEndPoint!;
+
+    /// <inheritdoc />
+    public void RegisterInbound(int peerId, RegionKind kind, NativeRegion region, long offset, long length, bool wordAtomic)
+    {
+        if (offset < 0 || offset + length > region.Length) throw new ArgumentOutOfRangeException(nameof(offset));
+        _regions[_indexOfMember[peerId]][(int)kind] = new InboundTarget(region, offset, length, wordAtomic);
+    }
+
+    /// <summary>Dials every peer and waits until every peer has dialled us; errors name the member and endpoint.</summary>
+    public async Task ConnectAsync(CancellationToken cancellationToken = default)
+    {
+        var deadline = DateTime.UtcNow + Options.ConnectTimeout;
+        var dials = Options.Endpoints.Where(e => e.Key != LocalId)
+            .Select(e => DialAsync(e.Key, e.Value, deadline, cancellationToken)).ToArray();
+        var sockets = await Task.WhenAll(dials).ConfigureAwait(false);
+        foreach (var (peer, socket) in sockets)
+            _outbound[peer] = new OutboundConnection(peer, socket, reason => Handler.OnPeerDisconnected(peer, reason));
+
+        var remaining = deadline - DateTime.UtcNow;
+        var all = Task.WhenAll(_inboundReady.Values.Select(t => t.Task));
+        var finished = await Task.WhenAny(all, Task.Delay(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, cancellationToken)).ConfigureAwait(false);
+        if (finished != all)
+        {
+            var missing = _inboundReady.Where(p => !p.Value.Task.IsCompleted).Select(p => $"member {p.Key} ({Options.Endpoints[p.Key]})");
+            throw new TransportException($"member {LocalId}: no connection from {string.Join(", ", missing)} within {Options.ConnectTimeout.TotalSeconds:0.#}s");
+        }
+    }
+
+    /// <inheritdoc />
+    public void Write(int peerId, RegionKind kind, long offset, ReadOnlySpan<byte> data) =>
+        Outbound(peerId).Append(new FrameHeader(FrameType.Write, (byte)kind, data.Length, offset), data);
+
+    /// <inheritdoc />
+    public void Send(int peerId, ReadOnlySpan<byte> message)
+    {
+        if (message.Length > Options.MaxMessageBytes)
+            throw new ArgumentException($"message of {message.Length} bytes exceeds the limit of {Options.MaxMessageBytes}", nameof(message));
+        Outbound(peerId).Append(new FrameHeader(FrameType.Message, 0, message.Length, 0), message);
+    }
+
+    /// <inheritdoc />
+    public void Flush()
+    {
+        foreach (var connection in _outbound.Values) connection.Kick();
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        _closing = true;
+        foreach (var connection in _outbound.Values) connection.Close(TimeSpan.FromSeconds(5));
+        _listener.Dispose();
+        foreach (var connection in _connections) connection.Close();
+        return ValueTask.CompletedTask;
+    }
+
+    internal InboundTarget InboundRegion(int peerId, RegionKind kind) => _regions[_indexOfMember[peerId]][(int)kind];
+
+    internal string? ValidateHello(HelloMessage hello)
+    {
+        if (hello.Version != HelloMessage.CurrentVersion) return $"protocol version {hello.Version}, expected {HelloMessage.CurrentVersion}";
+        if (hello.MemberId == LocalId || !_inboundReady.ContainsKey(hello.MemberId)) return $"member id {hello.MemberId} is not a peer in this group";
+        if (hello.GroupFingerprint != Options.GroupFingerprint)
+            return $"member {hello.MemberId} has group fingerprint {hello.GroupFingerprint:X16}, ours is {Options.GroupFingerprint:X16} (different member list?)";
+        if (_inbound.ContainsKey(hello.MemberId)) return $"member {hello.MemberId} is already connected";
+        return null;
+    }
+
+    internal void OnInboundReady(InboundConnection connection)
+    {
+        _inbound[connection.PeerId] = connection;
+        _inboundReady[connection.PeerId].TrySetResult();
+    }
+
+    internal void OnInboundFailed(InboundConnection connection, string reason)
+    {
+        if (_closing) return;
+        Handler.OnPeerDisconnected(connection.PeerId, reason);
+    }
+
+    private OutboundConnection Outbound(int peerId) =>
+        _outbound.TryGetValue(peerId, out var connection) ? connection
+            : throw new InvalidOperationException($"member {peerId} is not a connected peer");
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_closing)
+        {
+            Socket socket;
+            try
+            {
+                socket = await _listener.AcceptAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                if (!_closing) _logger.LogError(e, "Member {Id} stopped accepting connections", LocalId);
+                return;
+            }
+            Tune(socket);
+            var connection = new InboundConnection(socket, this, _logger);
+            _connections.Add(connection);
+            connection.Start();
+        }
+    }
+
+    private async Task<(int, Socket)> DialAsync(int peer, IPEndPoint endpoint, DateTime deadline, CancellationToken cancellationToken)
+    {
+        Exception? last = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                Tune(socket);
+                await socket.ConnectAsync(endpoint, cancellationToken).ConfigureAwait(false);
+                var hello = new byte[FrameHeader.Size + HelloMessage.Size];
+                new FrameHeader(FrameType.Hello, 0, HelloMessage.Size, 0).WriteTo(hello);
+                new HelloMessage(HelloMessage.CurrentVersion, LocalId, Options.GroupFingerprint).WriteTo(hello.AsSpan(FrameHeader.Size));
+                await socket.SendAsync(hello, cancellationToken).ConfigureAwait(false);
+                return (peer, socket);
+            }
+            catch (SocketException e)
+            {
+                socket.Dispose();
+                last = e;
+                await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        throw new TransportException(
+            $"member {LocalId}: member {peer} at {endpoint} is unreachable after {Options.ConnectTimeout.TotalSeconds:0.#}s: {last?.Message ?? "timed out"}", last);
+    }
+
+    private static void Tune(Socket socket)
+    {
+        socket.NoDelay = true;
+        socket.SendBufferSize = SocketBufferBytes;
+        socket.ReceiveBufferSize = SocketBufferBytes;
+    }
+}
+
+/// <summary>Where one peer's writes to one region land in local memory.</summary>
+internal readonly record struct InboundTarget(NativeRegion? Region, long Offset, long Length, bool WordAtomic);

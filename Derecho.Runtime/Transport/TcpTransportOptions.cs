@@ -1,0 +1,25 @@
+using System.Net;
+
+namespace Derecho.Transport;
+
+/// <summary>Where every member listens and how long to wait for them.</summary>
+public sealed record TcpTransportOptions
+{
+    /// <summary>This member's id.</summary>
+    public required int LocalId { get; init; }
+
+    /// <summary>Every member of the group (this one included) and the endpoint it listens on.</summary>
+    public required IReadOnlyDictionary<int, IPEndPoint> Endpoints { get; init; }
+
+    /// <summary>Hash of the group configuration; a peer with another fingerprint is refused.</summary>
+    public ulong GroupFingerprint { get; init; }
+
+    /// <summary>How long to keep dialling a peer (and to wait for its dial) before giving up.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Largest two-sided message accepted; bigger frames are a protocol violation.</summary>
+    public int MaxMessageBytes { get; init; } = 16 << 20;
+
+    /// <summary>Time a new connection gets to introduce itself.</summary>
+    public TimeSpan HelloTimeout { get; init; } = TimeSpan.FromSeconds(10);
+}

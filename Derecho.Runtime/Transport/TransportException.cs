@@ -1,0 +1,4 @@
+namespace Derecho.Transport;
+
+/// <summary>A connection could not be made or a peer broke the protocol; the message names the member.</summary>
+public sealed class TransportException(string message, Exception? inner = null) : Exception(message, inner);
