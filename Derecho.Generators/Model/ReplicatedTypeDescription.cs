@@ -1,0 +1,36 @@
+namespace Derecho.Generators.Model;
+
+/// <summary>Everything the emitter needs about one [Replicated] type; no symbols, so it caches.</summary>
+internal sealed record ReplicatedTypeDescription(
+    string? Namespace,
+    string Name,
+    string FullyQualifiedName,
+    string HintName,
+    string ProxyClassName,
+    bool IsPublic,
+    uint TypeId,
+    EquatableArray<ContainingTypeDescription> ContainingTypes,
+    EquatableArray<MethodDescription> Methods);
+
+/// <summary>A type that encloses a nested [Replicated] type (it must be partial too).</summary>
+internal sealed record ContainingTypeDescription(string Keyword, string Name);
+
+/// <summary>An [Ordered] or [P2PCallable] method.</summary>
+internal sealed record MethodDescription(
+    string Name,
+    CallKind Kind,
+    uint Id,
+    string Signature,
+    string? ReturnType,
+    EquatableArray<ParameterDescription> Parameters,
+    EquatableArray<string> DocumentationLines);
+
+/// <summary>How a method is called.</summary>
+internal enum CallKind
+{
+    Ordered,
+    P2P,
+}
+
+/// <summary>A method parameter; <see cref="DefaultValue"/> is C# source text or null.</summary>
+internal sealed record ParameterDescription(string Name, string Type, string? DefaultValue);
