@@ -31,7 +31,20 @@ internal sealed unsafe class InboundConnection
 
     public int PeerId { get; private set; } = -1;
 
-    public void Start() => new Thread(Run) { IsBackground = true, Name = "derecho-recv" }.Start();
+    private Thread? _thread;
+
+    public void Start()
+    {
+        _thread = new Thread(Run) { IsBackground = true, Name = "derecho-recv" };
+        _thread.Start();
+    }
+
+    /// <summary>Closes the socket and waits for the reader thread, so registered memory can be freed safely.</summary>
+    public void Stop()
+    {
+        Close();
+        if (_thread is { } thread && thread != Thread.CurrentThread) thread.Join(TimeSpan.FromSeconds(5));
+    }
 
     public void Close()
     {

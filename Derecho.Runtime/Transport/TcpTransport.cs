@@ -120,7 +120,7 @@ public sealed class TcpTransport : ITransport
         _closing = true;
         foreach (var connection in _outbound.Values) connection.Close(TimeSpan.FromSeconds(5));
         _listener.Dispose();
-        foreach (var connection in _connections) connection.Close();
+        foreach (var connection in _connections) connection.Stop();
         return ValueTask.CompletedTask;
     }
 
