@@ -1,0 +1,36 @@
+using Derecho.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Derecho.Tests.Support;
+
+/// <summary>Three members hosting <see cref="Register"/>, each a full DerechoGroup on loopback, in this process.</summary>
+internal sealed class InProcessGroup : IAsyncDisposable
+{
+    private InProcessGroup(DerechoGroup[] members, int[] ports)
+    {
+        Members = members;
+        Ports = ports;
+    }
+
+    public DerechoGroup[] Members { get; }
+
+    public int[] Ports { get; }
+
+    public static DerechoOptions Options(int myId, int[] ports) => new()
+    {
+        MyId = myId,
+        Members = ports.Select((port, id) => new MemberOptions { Id = id, Endpoint = $"127.0.0.1:{port}" }).ToList(),
+        RingBytes = 1 << 20,
+        MaxPayloadBytes = 64 << 10,
+    };
+
+    public static async Task<InProcessGroup> StartAsync(int size = 3, ILoggerFactory? loggers = null)
+    {
+        var ports = Support.Ports.Free(size);
+        var members = await Task.WhenAll(Enumerable.Range(0, size).Select(id =>
+            DerechoGroup.JoinAsync(Options(id, ports), layout => layout.Subgroup(_ => new Register()), loggers)));
+        return new InProcessGroup(members, ports);
+    }
+
+    public async ValueTask DisposeAsync() => await Task.WhenAll(Members.Select(m => m.LeaveAsync()));
+}

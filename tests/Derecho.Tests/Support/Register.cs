@@ -1,0 +1,26 @@
+namespace Derecho.Tests.Support;
+
+/// <summary>A small replicated type for in-process group tests.</summary>
+[Replicated]
+public partial class Register
+{
+    private long _value;
+    private readonly List<long> _applied = new();
+
+    [Ordered]
+    public long Set(long value)
+    {
+        _value = value;
+        _applied.Add(value);
+        return _applied.Count;
+    }
+
+    [Ordered]
+    public void Explode(string why) => throw new InvalidOperationException(why);
+
+    [P2PCallable]
+    public long Get() => _value;
+
+    [P2PCallable]
+    public List<long> History() => new(_applied);
+}

@@ -1,0 +1,120 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Derecho.Tests.Support;
+using Derecho.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Derecho.Tests.Transport;
+
+/// <summary>
+/// What strangers and broken peers send: garbage, truncated frames, lies about identity, writes outside a
+/// region. Each time the connection is dropped with a logged reason and the member keeps working.
+/// </summary>
+public class BadInputTests
+{
+    [Fact]
+    public async Task Garbage_and_impostors_on_a_member_port_are_dropped_and_the_group_keeps_working()
+    {
+        var log = new CapturingLoggerProvider();
+        await using var group = await InProcessGroup.StartAsync(loggers: log);
+        var port = group.Ports[0];
+
+        // Random bytes: not our magic.
+        await SendAndClose(port, Enumerable.Range(0, 64).Select(i => (byte)(i * 37 + 11)).ToArray());
+        await Eventually.True(() => log.Contains(LogLevel.Warning, "bad frame magic"), "garbage to be logged");
+
+        // A hello from a member that is not in the group, one with the wrong fingerprint, one already connected.
+        await SendAndClose(port, Hello(memberId: 7, fingerprint: 0));
+        await Eventually.True(() => log.Contains(LogLevel.Warning, "member id 7 is not a peer"), "unknown member to be logged");
+        await SendAndClose(port, Hello(memberId: 1, fingerprint: 12345));
+        await Eventually.True(() => log.Contains(LogLevel.Warning, "group fingerprint"), "fingerprint mismatch to be logged");
+
+        // A truncated hello.
+        await SendAndClose(port, Hello(memberId: 1, fingerprint: 0)[..20]);
+        await Eventually.True(() => log.Contains(LogLevel.Warning, "truncated hello"), "truncated hello to be logged");
+
+        // The real members were not disturbed.
+        var results = await group.Members[0].Subgroup<Register>().Ordered.Set(5);
+        Assert.Equal(3, results.Count);
+        Assert.DoesNotContain(group.Members, m => m.Failed.IsCompleted);
+    }
+
+    [Theory]
+    [InlineData("truncated", "truncated write frame")]
+    [InlineData("overrun", "overruns region")]
+    [InlineData("type", "unknown frame type 99")]
+    [InlineData("region", "write to unknown region 9")]
+    [InlineData("oversized message", "exceeds the limit")]
+    public async Task Broken_frames_from_a_peer_drop_its_connection_with_the_reason(string breakage, string reason)
+    {
+        var ports = Ports.Free(2);
+        var endpoints = new Dictionary<int, IPEndPoint> { [0] = new(IPAddress.Loopback, ports[0]), [1] = new(IPAddress.Loopback, ports[1]) };
+        var log = new CapturingLoggerProvider();
+        var handler = new RecordingHandler();
+        await using var transport = TcpTransport.Listen(new TcpTransportOptions { LocalId = 0, Endpoints = endpoints, GroupFingerprint = 99, MaxMessageBytes = 1000 },
+            handler, log.CreateLogger("test"));
+        using var region = new NativeRegion(256);
+        transport.RegisterInbound(1, RegionKind.MulticastRing, region, 0, 256, wordAtomic: false);
+
+        using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await peer.ConnectAsync(endpoints[0]);
+        await peer.SendAsync(Hello(memberId: 1, fingerprint: 99));
+        var frame = breakage switch
+        {
+            "truncated" => Frame(2, 1, 200, 0, new byte[10]),
+            "overrun" => Frame(2, 1, 100, 200, new byte[100]),
+            "type" => Frame(99, 0, 0, 0, []),
+            "region" => Frame(2, 9, 8, 0, new byte[8]),
+            _ => Frame(3, 0, 5000, 0, []),
+        };
+        await peer.SendAsync(frame);
+        peer.Shutdown(SocketShutdown.Send);
+
+        await Eventually.True(() => handler.Disconnects.Any(d => d.Reason.Contains(reason)), $"disconnect reason '{reason}'");
+        Assert.True(log.Contains(LogLevel.Warning, reason), "the reason is logged");
+        Assert.Equal(1, handler.Disconnects.Single().Peer);
+    }
+
+    private static async Task SendAndClose(int port, byte[] bytes)
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, port);
+        await client.GetStream().WriteAsync(bytes);
+        client.Client.Shutdown(SocketShutdown.Send);
+        await Task.Delay(50);
+    }
+
+    private static byte[] Hello(int memberId, ulong fingerprint)
+    {
+        var body = new byte[16];
+        BinaryPrimitives.WriteInt32LittleEndian(body, 1);
+        BinaryPrimitives.WriteInt32LittleEndian(body.AsSpan(4), memberId);
+        BinaryPrimitives.WriteUInt64LittleEndian(body.AsSpan(8), fingerprint);
+        return Frame(1, 0, 16, 0, body);
+    }
+
+    private static byte[] Frame(byte type, byte region, int length, long offset, byte[] payload)
+    {
+        var frame = new byte[16 + payload.Length];
+        BinaryPrimitives.WriteUInt16LittleEndian(frame, 0xDE12);
+        frame[2] = type;
+        frame[3] = region;
+        BinaryPrimitives.WriteInt32LittleEndian(frame.AsSpan(4), length);
+        BinaryPrimitives.WriteInt64LittleEndian(frame.AsSpan(8), offset);
+        payload.CopyTo(frame, 16);
+        return frame;
+    }
+
+    private sealed class RecordingHandler : ITransportHandler
+    {
+        public ConcurrentQueue<(int Peer, string Reason)> Disconnects { get; } = new();
+
+        public void OnWritesApplied(int peerId) { }
+
+        public void OnMessage(int peerId, ReadOnlySpan<byte> message) { }
+
+        public void OnPeerDisconnected(int peerId, string reason) => Disconnects.Enqueue((peerId, reason));
+    }
+}
