@@ -1,0 +1,105 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+
+namespace Derecho.Benchmarks;
+
+/// <summary>
+/// Ordered multicast among 3 member processes on loopback, all sending, per message size; and in the
+/// same run, loopback TCP bandwidth as the physical reference.
+/// </summary>
+internal static class MulticastBenchmark
+{
+    private const int Members = 3;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var json = args.Contains("--json");
+        var seconds = Option(args, "--seconds", 3.0);
+        var sizes = OptionList(args, "--sizes") ?? [100, 1_000, 10_000, 100_000, 1_000_000];
+
+        Console.WriteLine($"Ordered multicast, {Members} processes on 127.0.0.1, all sending, {seconds:0.#}s per size ({Environment.ProcessorCount} cores)");
+        Console.WriteLine($"{"size",10} {"msgs/s",12} {"MB/s",10} {"p50 us",10} {"p99 us",10} {"batch",8}");
+        var results = new List<Dictionary<string, object>>();
+        foreach (var size in sizes)
+        {
+            var r = await RunSizeAsync(size, seconds);
+            if (r is null) { Console.WriteLine($"{size,10} FAILED"); return 1; }
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{size,10} {r.Value.MsgsPerSecond,12:N0} {r.Value.MsgsPerSecond * size / 1e6,10:N1} {r.Value.P50,10:N0} {r.Value.P99,10:N0} {r.Value.Batch,8:N1}"));
+            results.Add(new()
+            {
+                ["size_bytes"] = size,
+                ["msgs_per_s"] = Math.Round(r.Value.MsgsPerSecond),
+                ["mb_per_s"] = Math.Round(r.Value.MsgsPerSecond * size / 1e6, 2),
+                ["p50_us"] = Math.Round(r.Value.P50, 1),
+                ["p99_us"] = Math.Round(r.Value.P99, 1),
+            });
+        }
+        var tcp = await LoopbackTcpReference.MeasureMegabytesPerSecondAsync(seconds);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Loopback TCP reference (one stream, 1 MB writes): {tcp:N0} MB/s"));
+        if (json)
+            Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object> { ["results"] = results, ["loopback_tcp_mb_per_s"] = Math.Round(tcp, 1) }));
+        return 0;
+    }
+
+    private static async Task<(double MsgsPerSecond, double P50, double P99, double Batch)?> RunSizeAsync(int size, double seconds)
+    {
+        var ports = FreePorts(Members);
+        var children = Enumerable.Range(0, Members)
+            .Select(rank => ChildProcess.Start(string.Create(CultureInfo.InvariantCulture, $"{rank} {string.Join(',', ports)} {size} {seconds}")))
+            .ToList();
+        var lines = new List<string>();
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(seconds + 150));
+            var outputs = await Task.WhenAll(children.Select(c => c.StandardOutput.ReadToEndAsync(timeout.Token)));
+            foreach (var child in children) await child.WaitForExitAsync(timeout.Token);
+            lines = outputs.SelectMany(o => o.Split('\n')).Where(l => l.StartsWith("RESULT ", StringComparison.Ordinal)).ToList();
+            if (lines.Count != Members || children.Any(c => c.ExitCode != 0))
+            {
+                foreach (var child in children) Console.Error.WriteLine(await child.StandardError.ReadToEndAsync());
+                return null;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+        finally
+        {
+            foreach (var child in children)
+            {
+                if (!child.HasExited) child.Kill(entireProcessTree: true);
+                child.Dispose();
+            }
+        }
+
+        var parsed = lines.Select(l => l.Split(' ').Skip(1).Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray()).ToList();
+        var rate = parsed.Average(p => p[1] / p[2]);
+        var batch = parsed.Average(p => p[1] / Math.Max(1, p[6]));
+        return (rate, parsed.Average(p => p[3]), parsed.Average(p => p[4]), batch);
+    }
+
+    private static int[] FreePorts(int count)
+    {
+        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
+        listeners.ForEach(l => l.Start());
+        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
+        listeners.ForEach(l => l.Stop());
+        return ports;
+    }
+
+    private static double Option(string[] args, string name, double fallback)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? double.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+    }
+
+    private static int[]? OptionList(string[] args, string name)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() : null;
+    }
+}
