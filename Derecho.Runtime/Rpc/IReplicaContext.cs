@@ -17,7 +17,8 @@ public interface IReplicaContext
 /// <param name="SenderId">Member that multicast the call.</param>
 /// <param name="SenderIndex">The sender's own message counter for it.</param>
 /// <param name="Sequence">Global position in the total order.</param>
-public readonly record struct DeliveryInfo(int SenderId, long SenderIndex, long Sequence);
+/// <param name="Timestamp">Agreed UTC time of the call: the sender's clock, made monotonic in delivery order.</param>
+public readonly record struct DeliveryInfo(int SenderId, long SenderIndex, long Sequence, DateTime Timestamp);
 
 internal sealed class ReplicaContext(int myId, IReadOnlyList<int> members) : IReplicaContext
 {

@@ -25,7 +25,9 @@ internal sealed class RpcEngine : IDeliveryHandler
     private SmallMessageMulticast? _multicast;
     private ITransport? _transport;
     private PredicateLoop? _loop;
+    private readonly TimeProvider _clock = TimeProvider.System;
     private long _nextRequestId;
+    private long _agreedTicks;
     private volatile Exception? _stopped;
 
     public RpcEngine(int myId, int[] memberIds, ILogger logger)
@@ -64,7 +66,7 @@ internal sealed class RpcEngine : IDeliveryHandler
     {
         ThrowIfStopped();
         var requestId = Interlocked.Increment(ref _nextRequestId);
-        RpcWire.WriteOrderedHeader(request.WrittenSpanMutable, typeId, methodId, requestId);
+        RpcWire.WriteOrderedHeader(request.WrittenSpanMutable, typeId, methodId, requestId, _clock.GetUtcNow().UtcTicks);
         var call = new PendingOrderedCall<T>(_memberIds);
         _pending[requestId] = call;
         try
@@ -102,7 +104,7 @@ internal sealed class RpcEngine : IDeliveryHandler
     public void Deliver(int senderRank, long index, long sequence, ReadOnlySpan<byte> payload)
     {
         var caller = _memberIds[senderRank];
-        if (!RpcWire.TryReadOrderedHeader(payload, out var typeId, out var methodId, out var requestId))
+        if (!RpcWire.TryReadOrderedHeader(payload, out var typeId, out var methodId, out var requestId, out var senderTicks))
         {
             _logger.LogError("Ordered message {Index} from member {Caller} is {Length} bytes, too short for a call header; skipped at every replica", index, caller, payload.Length);
             return;
@@ -115,8 +117,13 @@ internal sealed class RpcEngine : IDeliveryHandler
             status = WriteError(ReplyStatus.UnknownMethod, $"type id {typeId:X8}");
         else
         {
-            target.Context.CurrentDelivery = new DeliveryInfo(caller, index, sequence);
-            status = Dispatch(ordered: true, target.Replica, target.Name, methodId, arguments);
+            // The agreed time: the sender's clock, forced monotonic in delivery order, so every replica computes the same.
+            _agreedTicks = Math.Max(_agreedTicks + 1, Math.Clamp(senderTicks, DateTime.MinValue.Ticks, DateTime.MaxValue.Ticks));
+            var delivery = new DeliveryInfo(caller, index, sequence, new DateTime(_agreedTicks, DateTimeKind.Utc));
+            target.Context.CurrentDelivery = delivery;
+            OrderedContext.Enter(delivery);
+            try { status = Dispatch(ordered: true, target.Replica, target.Name, methodId, arguments); }
+            finally { OrderedContext.Exit(); }
         }
         SendReply(caller, status, requestId);
     }

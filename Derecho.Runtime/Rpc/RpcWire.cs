@@ -20,31 +20,33 @@ internal enum ReplyStatus : byte
 
 /// <summary>
 /// Byte layouts of RPC headers, little endian.
-/// Ordered call (multicast payload): [type u32][method u32][request i64][arguments].
+/// Ordered call (multicast payload): [type u32][method u32][request i64][sender's UTC ticks i64][arguments].
 /// P2P request (message):  [kind u8][pad 3][type u32][method u32][pad 4][request i64][arguments].
 /// Reply (message):        [kind u8][status u8][pad 2][member i32][request i64][result or UTF-8 error].
 /// </summary>
 internal static class RpcWire
 {
-    public const int OrderedHeaderSize = 16;
+    public const int OrderedHeaderSize = 24;
     public const int P2PHeaderSize = 24;
     public const int ReplyHeaderSize = 16;
 
-    public static void WriteOrderedHeader(Span<byte> at, uint typeId, uint methodId, long requestId)
+    public static void WriteOrderedHeader(Span<byte> at, uint typeId, uint methodId, long requestId, long utcTicks)
     {
         BinaryPrimitives.WriteUInt32LittleEndian(at, typeId);
         BinaryPrimitives.WriteUInt32LittleEndian(at[4..], methodId);
         BinaryPrimitives.WriteInt64LittleEndian(at[8..], requestId);
+        BinaryPrimitives.WriteInt64LittleEndian(at[16..], utcTicks);
     }
 
-    public static bool TryReadOrderedHeader(ReadOnlySpan<byte> message, out uint typeId, out uint methodId, out long requestId)
+    public static bool TryReadOrderedHeader(ReadOnlySpan<byte> message, out uint typeId, out uint methodId, out long requestId, out long utcTicks)
     {
         typeId = methodId = 0;
-        requestId = 0;
+        requestId = utcTicks = 0;
         if (message.Length < OrderedHeaderSize) return false;
         typeId = BinaryPrimitives.ReadUInt32LittleEndian(message);
         methodId = BinaryPrimitives.ReadUInt32LittleEndian(message[4..]);
         requestId = BinaryPrimitives.ReadInt64LittleEndian(message[8..]);
+        utcTicks = BinaryPrimitives.ReadInt64LittleEndian(message[16..]);
         return true;
     }
 

@@ -40,6 +40,19 @@ public class GroupRpcTests
     }
 
     [Fact]
+    public async Task Ordered_context_gives_every_replica_the_same_time_and_randomness()
+    {
+        await using var group = await InProcessGroup.StartAsync();
+        var first = await group.Members[0].Subgroup<Register>().Ordered.Stamp();
+        var second = await group.Members[2].Subgroup<Register>().Ordered.Stamp();
+        Assert.Single(first.Select(r => r.Value).Distinct());
+        Assert.Single(second.Select(r => r.Value).Distinct());
+        Assert.NotEqual(first[0].Value, second[0].Value);
+        Assert.True(long.Parse(first[0].Value.Split('/')[0]) < long.Parse(second[0].Value.Split('/')[0]), "agreed time moves forward");
+        Assert.Throws<InvalidOperationException>(() => OrderedContext.Timestamp);
+    }
+
+    [Fact]
     public async Task P2P_call_to_a_non_member_is_a_clear_error()
     {
         await using var group = await InProcessGroup.StartAsync();

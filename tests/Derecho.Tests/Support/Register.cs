@@ -18,6 +18,11 @@ public partial class Register
     [Ordered]
     public void Explode(string why) => throw new InvalidOperationException(why);
 
+    /// <summary>What a handler sees of the deterministic context; must be the same at every replica.</summary>
+    [Ordered]
+    public string Stamp() =>
+        $"{OrderedContext.Timestamp.Ticks}/{OrderedContext.Random.Next()}/{OrderedContext.NewGuid()}/{OrderedContext.Current.Sequence}";
+
     [P2PCallable]
     public long Get() => _value;
 
