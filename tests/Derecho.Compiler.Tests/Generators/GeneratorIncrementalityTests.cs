@@ -2,7 +2,10 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using System.Text.RegularExpressions;
 
-namespace Derecho.Generators.Tests;
+namespace Derecho.Compiler.Tests.Generators;
+
+using Derecho.Compiler.Tests;
+using Derecho.Generators;
 
 /// <summary>The pipeline caches, and method ids are stable across builds and edits.</summary>
 public partial class GeneratorIncrementalityTests

@@ -2,7 +2,7 @@ using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Testing;
 
-namespace Derecho.Generators.Tests;
+namespace Derecho.Compiler.Tests;
 
 /// <summary>
 /// Compilation references built from the running .NET 10 runtime plus Derecho.Runtime and MemoryPack,

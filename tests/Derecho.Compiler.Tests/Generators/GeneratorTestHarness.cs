@@ -3,7 +3,10 @@ using System.Runtime.CompilerServices;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 
-namespace Derecho.Generators.Tests;
+namespace Derecho.Compiler.Tests.Generators;
+
+using Derecho.Compiler.Tests;
+using Derecho.Generators;
 
 /// <summary>Runs the generator with Roslyn's driver directly: for step tracking and snapshot updates.</summary>
 internal static class GeneratorTestHarness
@@ -32,5 +35,5 @@ internal static class GeneratorTestHarness
     }
 
     /// <summary>The checked-in snapshot folder in the source tree (for DERECHO_UPDATE_SNAPSHOTS=1).</summary>
-    public static string SourceSnapshotFolder([CallerFilePath] string here = "") => Path.Combine(Path.GetDirectoryName(here)!, "Snapshots");
+    public static string SourceSnapshotFolder([CallerFilePath] string here = "") => Path.GetFullPath(Path.Combine(Path.GetDirectoryName(here)!, "..", "Snapshots"));
 }

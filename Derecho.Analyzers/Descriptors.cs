@@ -1,0 +1,38 @@
+using Microsoft.CodeAnalysis;
+
+namespace Derecho.Analyzers;
+
+/// <summary>Every DER0xxx diagnostic, in one place. Help text: docs/diagnostics.md.</summary>
+internal static class Descriptors
+{
+    private const string Category = "Derecho.Determinism";
+    private const string Help = "https://github.com/derecho-dotnet/derecho/blob/main/docs/diagnostics.md#";
+
+    public static readonly DiagnosticDescriptor WallClock = Rule("DER0001", "Clock read in an ordered handler",
+        "'{0}' reads this machine's clock in code reached from [Ordered] handler '{1}'; replicas would see different times{2}");
+
+    public static readonly DiagnosticDescriptor Randomness = Rule("DER0002", "Unseeded randomness in an ordered handler",
+        "'{0}' draws unseeded randomness in code reached from [Ordered] handler '{1}'; replicas would draw different values{2}");
+
+    public static readonly DiagnosticDescriptor Concurrency = Rule("DER0003", "Concurrency in an ordered handler",
+        "'{0}' in code reached from [Ordered] handler '{1}' makes its effects depend on thread scheduling; ordered handlers must run to completion on the delivery thread");
+
+    public static readonly DiagnosticDescriptor IoOrEnvironment = Rule("DER0004", "I/O or environment access in an ordered handler",
+        "'{0}' in code reached from [Ordered] handler '{1}' depends on this machine (files, network, console, environment, processes); replicas would diverge");
+
+    public static readonly DiagnosticDescriptor StaticWrite = Rule("DER0005", "Write to static state in an ordered handler",
+        "'{0}' writes static field '{1}' in code reached from [Ordered] handler '{2}'; static state is per process, not replicated");
+
+    public static readonly DiagnosticDescriptor HashOrderEnumeration = Rule("DER0006", "Enumeration of a hash collection keyed by string or object",
+        "Enumerating '{0}' in code reached from [Ordered] handler '{1}': its order is undefined and, for string or object keys, hash-based (string hashes are randomized per process), so replicas may see different orders. Sort first, or use SortedDictionary/SortedSet.");
+
+    public static readonly DiagnosticDescriptor P2PMutation = Rule("DER0007", "P2P handler mutates state",
+        "'{0}' changes replicated state in code reached from [P2PCallable] handler '{1}'; P2P calls run on one member only, so that member would diverge. Make it [Ordered].");
+
+    public static readonly DiagnosticDescriptor NotSerializable = new("DER0008", "Type MemoryPack cannot serialize",
+        "{0} type '{1}' of '{2}' cannot be serialized by MemoryPack: {3}",
+        "Derecho.Marshalling", DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: Help + "der0008");
+
+    private static DiagnosticDescriptor Rule(string id, string title, string message) =>
+        new(id, title, message, Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: Help + id.ToLowerInvariant());
+}

@@ -1,0 +1,57 @@
+using Derecho.Analyzers;
+using Derecho.Analyzers.CodeFixes;
+using Microsoft.CodeAnalysis.CSharp.Testing;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Testing;
+
+namespace Derecho.Compiler.Tests.Analyzers;
+
+/// <summary>Runs an analyzer (or code fix) over a [Replicated] class body, with diagnostics marked up inline.</summary>
+internal static class AnalyzerTest
+{
+    public const string Usings = """
+        using System;
+        using System.Collections.Generic;
+        using System.Diagnostics;
+        using System.IO;
+        using System.Linq;
+        using System.Threading;
+        using System.Threading.Tasks;
+        using Derecho;
+        using MemoryPack;
+
+        """;
+
+    public static string Replicated(string members) => Usings + $$"""
+        [Replicated]
+        public partial class Subject
+        {
+            private long _value;
+            private static long s_total;
+            private readonly object _gate = new();
+            private static readonly object s_gate = new();
+        {{members}}
+        }
+        """;
+
+    public static Task Verify<TAnalyzer>(string members) where TAnalyzer : DiagnosticAnalyzer, new()
+    {
+        var test = new CSharpAnalyzerTest<TAnalyzer, DefaultVerifier> { ReferenceAssemblies = References.Empty };
+        test.TestState.Sources.Add(Replicated(members));
+        test.TestState.AdditionalReferences.AddRange(References.All);
+        return test.RunAsync();
+    }
+
+    public static Task Fix(string before, string after)
+    {
+        var test = new CSharpCodeFixTest<ReplicatedHandlerAnalyzer, DeterministicReplacementCodeFix, DefaultVerifier>
+        {
+            ReferenceAssemblies = References.Empty,
+            TestCode = Replicated(before),
+            FixedCode = Replicated(after),
+        };
+        test.TestState.AdditionalReferences.AddRange(References.All);
+        test.FixedState.AdditionalReferences.AddRange(References.All);
+        return test.RunAsync();
+    }
+}
