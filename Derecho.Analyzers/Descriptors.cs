@@ -6,7 +6,7 @@ namespace Derecho.Analyzers;
 internal static class Descriptors
 {
     private const string Category = "Derecho.Determinism";
-    private const string Help = "https://github.com/derecho-dotnet/derecho/blob/main/docs/diagnostics.md#";
+
 
     public static readonly DiagnosticDescriptor WallClock = Rule("DER0001", "Clock read in an ordered handler",
         "'{0}' reads this machine's clock in code reached from [Ordered] handler '{1}'; replicas would see different times{2}");
@@ -31,8 +31,8 @@ internal static class Descriptors
 
     public static readonly DiagnosticDescriptor NotSerializable = new("DER0008", "Type MemoryPack cannot serialize",
         "{0} type '{1}' of '{2}' cannot be serialized by MemoryPack: {3}",
-        "Derecho.Marshalling", DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: Help + "der0008");
+        "Derecho.Marshalling", DiagnosticSeverity.Warning, isEnabledByDefault: true, description: "See docs/diagnostics.md in the Derecho repository.");
 
     private static DiagnosticDescriptor Rule(string id, string title, string message) =>
-        new(id, title, message, Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: Help + id.ToLowerInvariant());
+        new(id, title, message, Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, description: "See docs/diagnostics.md in the Derecho repository.");
 }
