@@ -27,7 +27,7 @@ internal static class ReplicatedTypeEmitter
     private static void EmitDispatch(SourceWriter w, ReplicatedTypeDescription type)
     {
         foreach (var outer in type.ContainingTypes) w.Open($"partial {outer.Keyword} {outer.Name}");
-        w.Open($"partial class {type.Name} : global::Derecho.Rpc.IReplicatedType");
+        w.Open($"partial {type.Keyword} {type.Name} : global::Derecho.Rpc.IReplicatedType");
         w.Line($"static uint global::Derecho.Rpc.IReplicatedType.ReplicatedTypeId => 0x{type.TypeId:X8}u;");
         foreach (var kind in new[] { CallKind.Ordered, CallKind.P2P })
         {
@@ -107,7 +107,8 @@ internal static class ReplicatedTypeEmitter
             (false, var result) => $"global::System.Threading.Tasks.Task<{result}>",
         };
         var parameters = string.Concat(method.Parameters.Select(p => $", {p.Type} {Escape(p.Name)}" + (p.DefaultValue is null ? "" : " = " + p.DefaultValue)));
-        w.Open($"public static {returnType} {method.Name}(this {handle} __handle{parameters})");
+        // The token stops the wait for replies; an ordered call already sent is still applied everywhere.
+        w.Open($"public static {returnType} {method.Name}(this {handle} __handle{parameters}, global::System.Threading.CancellationToken __cancellationToken = default)");
         w.Line("var __request = __handle.BeginCall();");
         if (method.Parameters.Count > 0)
         {
@@ -122,7 +123,7 @@ internal static class ReplicatedTypeEmitter
             w.Close();
         }
         var invoke = method.ReturnType is null ? "InvokeVoid" : $"Invoke<{method.ReturnType}>";
-        w.Line($"return __handle.{invoke}(0x{method.Id:X8}u, __request);");
+        w.Line($"return __handle.{invoke}(0x{method.Id:X8}u, __request, __cancellationToken);");
         w.Close();
     }
 

@@ -4,6 +4,7 @@ namespace Derecho.Generators.Model;
 internal sealed record ReplicatedTypeDescription(
     string? Namespace,
     string Name,
+    string Keyword,
     string FullyQualifiedName,
     string HintName,
     string ProxyClassName,

@@ -52,7 +52,7 @@ internal static class ReplicatedTypeParser
         var proxyName = string.Concat(containing.Select(c => c.Name + "_")) + type.Name + "Proxy";
 
         return new ParseResult(new ReplicatedTypeDescription(
-            ns, type.Name, fullName, metadataName.Replace('<', '[').Replace('>', ']') + ".Derecho.g.cs", proxyName,
+            ns, type.Name, Keyword(type), fullName, metadataName.Replace('<', '[').Replace('>', ']') + ".Derecho.g.cs", proxyName,
             IsPublicAllTheWayUp(type), StableHash.Fnv1a32(metadataName),
             containing.ToEquatableArray(), methods.ToEquatableArray()), default);
     }

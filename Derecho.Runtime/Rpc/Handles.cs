@@ -32,16 +32,24 @@ public readonly struct OrderedHandle<T> where T : class, IReplicatedType
     /// <summary>Starts a request: a buffer with room for the call header; write the arguments after it.</summary>
     public PooledBufferWriter BeginCall() => RequestBuffers.Rent(RpcWire.OrderedHeaderSize);
 
-    /// <summary>Multicasts the call and returns every replica's reply.</summary>
-    public Task<QueryResults<TResult>> Invoke<TResult>(uint methodId, PooledBufferWriter request)
+    /// <summary>
+    /// Multicasts the call and returns every replica's reply. Cancelling stops the wait, not the call:
+    /// once sent, an ordered call is applied by every replica.
+    /// </summary>
+    public Task<QueryResults<TResult>> Invoke<TResult>(uint methodId, PooledBufferWriter request, CancellationToken cancellationToken = default)
     {
-        try { return _engine.InvokeOrdered<TResult>(T.ReplicatedTypeId, methodId, request); }
+        try
+        {
+            if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<QueryResults<TResult>>(cancellationToken);
+            var replies = _engine.InvokeOrdered<TResult>(T.ReplicatedTypeId, methodId, request);
+            return cancellationToken.CanBeCanceled ? replies.WaitAsync(cancellationToken) : replies;
+        }
         finally { RequestBuffers.Return(request); }
     }
 
     /// <summary>As <see cref="Invoke{TResult}"/> for methods without a result.</summary>
-    public async Task<QueryResults> InvokeVoid(uint methodId, PooledBufferWriter request) =>
-        await Invoke<bool>(methodId, request).ConfigureAwait(false);
+    public async Task<QueryResults> InvokeVoid(uint methodId, PooledBufferWriter request, CancellationToken cancellationToken = default) =>
+        await Invoke<bool>(methodId, request, cancellationToken).ConfigureAwait(false);
 }
 
 /// <summary>Target of generated P2P-call stubs. Not for direct use.</summary>
@@ -61,15 +69,21 @@ public readonly struct P2PHandle<T> where T : class, IReplicatedType
     /// <summary>Starts a request: a buffer with room for the call header; write the arguments after it.</summary>
     public PooledBufferWriter BeginCall() => RequestBuffers.Rent(RpcWire.P2PHeaderSize);
 
-    /// <summary>Sends the call to <see cref="MemberId"/> and returns its reply.</summary>
-    public Task<TResult> Invoke<TResult>(uint methodId, PooledBufferWriter request)
+    /// <summary>Sends the call to <see cref="MemberId"/> and returns its reply; cancelling stops the wait.</summary>
+    public Task<TResult> Invoke<TResult>(uint methodId, PooledBufferWriter request, CancellationToken cancellationToken = default)
     {
-        try { return _engine.InvokeP2P<TResult>(MemberId, T.ReplicatedTypeId, methodId, request); }
+        try
+        {
+            if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<TResult>(cancellationToken);
+            var reply = _engine.InvokeP2P<TResult>(MemberId, T.ReplicatedTypeId, methodId, request);
+            return cancellationToken.CanBeCanceled ? reply.WaitAsync(cancellationToken) : reply;
+        }
         finally { RequestBuffers.Return(request); }
     }
 
     /// <summary>As <see cref="Invoke{TResult}"/> for methods without a result.</summary>
-    public Task InvokeVoid(uint methodId, PooledBufferWriter request) => Invoke<bool>(methodId, request);
+    public Task InvokeVoid(uint methodId, PooledBufferWriter request, CancellationToken cancellationToken = default) =>
+        Invoke<bool>(methodId, request, cancellationToken);
 }
 
 /// <summary>One request buffer per thread: stubs fill and send it without awaiting, so it is never shared.</summary>

@@ -18,6 +18,7 @@ public class GeneratorSnapshotTests
     [Theory]
     [InlineData("Counter")]
     [InlineData("NestedOverloads")]
+    [InlineData("Record")]
     public async Task Generated_source_matches_snapshot_and_compiles_cleanly(string name)
     {
         var folder = Path.Combine(AppContext.BaseDirectory, "Snapshots", name);
