@@ -108,7 +108,8 @@ internal static class ReplicatedTypeEmitter
         };
         var parameters = string.Concat(method.Parameters.Select(p => $", {p.Type} {Escape(p.Name)}" + (p.DefaultValue is null ? "" : " = " + p.DefaultValue)));
         // The token stops the wait for replies; an ordered call already sent is still applied everywhere.
-        w.Open($"public static {returnType} {method.Name}(this {handle} __handle{parameters}, global::System.Threading.CancellationToken __cancellationToken = default)");
+        var token = method.Parameters.Any(p => p.Name == "cancellationToken") ? "__cancellationToken" : "cancellationToken";
+        w.Open($"public static {returnType} {method.Name}(this {handle} __handle{parameters}, global::System.Threading.CancellationToken {token} = default)");
         w.Line("var __request = __handle.BeginCall();");
         if (method.Parameters.Count > 0)
         {
@@ -123,7 +124,7 @@ internal static class ReplicatedTypeEmitter
             w.Close();
         }
         var invoke = method.ReturnType is null ? "InvokeVoid" : $"Invoke<{method.ReturnType}>";
-        w.Line($"return __handle.{invoke}(0x{method.Id:X8}u, __request, __cancellationToken);");
+        w.Line($"return __handle.{invoke}(0x{method.Id:X8}u, __request, {token});");
         w.Close();
     }
 

@@ -79,7 +79,7 @@ namespace Shop.Inventory
     {
         /// <summary>Adds to the counter.</summary>
         /// <param name="delta">How much.</param>
-        public static global::System.Threading.Tasks.Task<global::Derecho.QueryResults<long>> Add(this global::Derecho.OrderedHandle<global::Shop.Inventory.Counter> __handle, long delta = 1L, global::System.Threading.CancellationToken __cancellationToken = default)
+        public static global::System.Threading.Tasks.Task<global::Derecho.QueryResults<long>> Add(this global::Derecho.OrderedHandle<global::Shop.Inventory.Counter> __handle, long delta = 1L, global::System.Threading.CancellationToken cancellationToken = default)
         {
             var __request = __handle.BeginCall();
             var __state = global::MemoryPack.MemoryPackWriterOptionalStatePool.Rent(null);
@@ -93,10 +93,10 @@ namespace Shop.Inventory
             {
                 ((global::System.IDisposable)__state).Dispose();
             }
-            return __handle.Invoke<long>(0x224CDC31u, __request, __cancellationToken);
+            return __handle.Invoke<long>(0x224CDC31u, __request, cancellationToken);
         }
 
-        public static global::System.Threading.Tasks.Task<global::Derecho.QueryResults> Reset(this global::Derecho.OrderedHandle<global::Shop.Inventory.Counter> __handle, string reason = "manual", bool @checked = false, global::System.Threading.CancellationToken __cancellationToken = default)
+        public static global::System.Threading.Tasks.Task<global::Derecho.QueryResults> Reset(this global::Derecho.OrderedHandle<global::Shop.Inventory.Counter> __handle, string reason = "manual", bool @checked = false, global::System.Threading.CancellationToken cancellationToken = default)
         {
             var __request = __handle.BeginCall();
             var __state = global::MemoryPack.MemoryPackWriterOptionalStatePool.Rent(null);
@@ -111,13 +111,13 @@ namespace Shop.Inventory
             {
                 ((global::System.IDisposable)__state).Dispose();
             }
-            return __handle.InvokeVoid(0xD2503B7Eu, __request, __cancellationToken);
+            return __handle.InvokeVoid(0xD2503B7Eu, __request, cancellationToken);
         }
 
-        public static global::System.Threading.Tasks.Task<long> Read(this global::Derecho.P2PHandle<global::Shop.Inventory.Counter> __handle, global::System.Threading.CancellationToken __cancellationToken = default)
+        public static global::System.Threading.Tasks.Task<long> Read(this global::Derecho.P2PHandle<global::Shop.Inventory.Counter> __handle, global::System.Threading.CancellationToken cancellationToken = default)
         {
             var __request = __handle.BeginCall();
-            return __handle.Invoke<long>(0x50C6E5BAu, __request, __cancellationToken);
+            return __handle.Invoke<long>(0x50C6E5BAu, __request, cancellationToken);
         }
     }
 }

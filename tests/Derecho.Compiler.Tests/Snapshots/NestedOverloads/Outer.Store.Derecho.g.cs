@@ -106,7 +106,7 @@ partial class Outer
 [global::System.CodeDom.Compiler.GeneratedCode("Derecho.Generators", "1.0.0")]
 internal static class Outer_StoreProxy
 {
-    public static global::System.Threading.Tasks.Task<global::Derecho.QueryResults<bool>> Put(this global::Derecho.OrderedHandle<global::Outer.Store> __handle, global::Item item, global::System.Threading.CancellationToken __cancellationToken = default)
+    public static global::System.Threading.Tasks.Task<global::Derecho.QueryResults<bool>> Put(this global::Derecho.OrderedHandle<global::Outer.Store> __handle, global::Item item, global::System.Threading.CancellationToken cancellationToken = default)
     {
         var __request = __handle.BeginCall();
         var __state = global::MemoryPack.MemoryPackWriterOptionalStatePool.Rent(null);
@@ -120,10 +120,10 @@ internal static class Outer_StoreProxy
         {
             ((global::System.IDisposable)__state).Dispose();
         }
-        return __handle.Invoke<bool>(0x0B6E37C0u, __request, __cancellationToken);
+        return __handle.Invoke<bool>(0x0B6E37C0u, __request, cancellationToken);
     }
 
-    public static global::System.Threading.Tasks.Task<global::Derecho.QueryResults<bool>> Put(this global::Derecho.OrderedHandle<global::Outer.Store> __handle, string name, int quantity, global::System.Threading.CancellationToken __cancellationToken = default)
+    public static global::System.Threading.Tasks.Task<global::Derecho.QueryResults<bool>> Put(this global::Derecho.OrderedHandle<global::Outer.Store> __handle, string name, int quantity, global::System.Threading.CancellationToken cancellationToken = default)
     {
         var __request = __handle.BeginCall();
         var __state = global::MemoryPack.MemoryPackWriterOptionalStatePool.Rent(null);
@@ -138,10 +138,10 @@ internal static class Outer_StoreProxy
         {
             ((global::System.IDisposable)__state).Dispose();
         }
-        return __handle.Invoke<bool>(0x5377D815u, __request, __cancellationToken);
+        return __handle.Invoke<bool>(0x5377D815u, __request, cancellationToken);
     }
 
-    public static global::System.Threading.Tasks.Task<global::Item?> Get(this global::Derecho.P2PHandle<global::Outer.Store> __handle, string name, global::System.Threading.CancellationToken __cancellationToken = default)
+    public static global::System.Threading.Tasks.Task<global::Item?> Get(this global::Derecho.P2PHandle<global::Outer.Store> __handle, string name, global::System.Threading.CancellationToken cancellationToken = default)
     {
         var __request = __handle.BeginCall();
         var __state = global::MemoryPack.MemoryPackWriterOptionalStatePool.Rent(null);
@@ -155,10 +155,10 @@ internal static class Outer_StoreProxy
         {
             ((global::System.IDisposable)__state).Dispose();
         }
-        return __handle.Invoke<global::Item?>(0x1FA5A94Bu, __request, __cancellationToken);
+        return __handle.Invoke<global::Item?>(0x1FA5A94Bu, __request, cancellationToken);
     }
 
-    public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.List<string>> Names(this global::Derecho.P2PHandle<global::Outer.Store> __handle, int? limit, global::System.Threading.CancellationToken __cancellationToken = default)
+    public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.List<string>> Names(this global::Derecho.P2PHandle<global::Outer.Store> __handle, int? limit, global::System.Threading.CancellationToken cancellationToken = default)
     {
         var __request = __handle.BeginCall();
         var __state = global::MemoryPack.MemoryPackWriterOptionalStatePool.Rent(null);
@@ -172,6 +172,6 @@ internal static class Outer_StoreProxy
         {
             ((global::System.IDisposable)__state).Dispose();
         }
-        return __handle.Invoke<global::System.Collections.Generic.List<string>>(0xD8135DAEu, __request, __cancellationToken);
+        return __handle.Invoke<global::System.Collections.Generic.List<string>>(0xD8135DAEu, __request, cancellationToken);
     }
 }

@@ -73,7 +73,7 @@ namespace Ledger
     [global::System.CodeDom.Compiler.GeneratedCode("Derecho.Generators", "1.0.0")]
     public static class JournalProxy
     {
-        public static global::System.Threading.Tasks.Task<global::Derecho.QueryResults<int>> Append(this global::Derecho.OrderedHandle<global::Ledger.Journal> __handle, string line, global::Ledger.Kind kind = (global::Ledger.Kind)0, global::System.Threading.CancellationToken __cancellationToken = default)
+        public static global::System.Threading.Tasks.Task<global::Derecho.QueryResults<int>> Append(this global::Derecho.OrderedHandle<global::Ledger.Journal> __handle, string line, global::Ledger.Kind kind = (global::Ledger.Kind)0, global::System.Threading.CancellationToken cancellationToken = default)
         {
             var __request = __handle.BeginCall();
             var __state = global::MemoryPack.MemoryPackWriterOptionalStatePool.Rent(null);
@@ -88,10 +88,10 @@ namespace Ledger
             {
                 ((global::System.IDisposable)__state).Dispose();
             }
-            return __handle.Invoke<int>(0x71C42A00u, __request, __cancellationToken);
+            return __handle.Invoke<int>(0x71C42A00u, __request, cancellationToken);
         }
 
-        public static global::System.Threading.Tasks.Task<string[]> Lines(this global::Derecho.P2PHandle<global::Ledger.Journal> __handle, int from = 0, double scale = 1.5, global::System.Threading.CancellationToken __cancellationToken = default)
+        public static global::System.Threading.Tasks.Task<string[]> Lines(this global::Derecho.P2PHandle<global::Ledger.Journal> __handle, int from = 0, double scale = 1.5, global::System.Threading.CancellationToken cancellationToken = default)
         {
             var __request = __handle.BeginCall();
             var __state = global::MemoryPack.MemoryPackWriterOptionalStatePool.Rent(null);
@@ -106,7 +106,7 @@ namespace Ledger
             {
                 ((global::System.IDisposable)__state).Dispose();
             }
-            return __handle.Invoke<string[]>(0x51F3FF4Du, __request, __cancellationToken);
+            return __handle.Invoke<string[]>(0x51F3FF4Du, __request, cancellationToken);
         }
     }
 }
