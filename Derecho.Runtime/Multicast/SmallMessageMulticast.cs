@@ -55,7 +55,7 @@ public sealed unsafe class SmallMessageMulticast : IDisposable
         for (var r = 0; r < _n; r++)
         {
             _rings[r] = new NativeRegion(_capacity);
-            if (r != _me) transport.RegisterInbound(_memberIds[r], RegionKind.MulticastRing, _rings[r], 0, _capacity, wordAtomic: false);
+            if (r != _me) transport.RegisterInbound(_memberIds[r], RegionKind.MulticastRing, sst.Epoch, _rings[r], 0, _capacity, wordAtomic: false);
         }
     }
 
@@ -246,7 +246,7 @@ public sealed unsafe class SmallMessageMulticast : IDisposable
             var length = (int)Math.Min(to - from, _capacity - offset);
             var bytes = new ReadOnlySpan<byte>(_rings[_me].Pointer + offset, length);
             for (var r = 0; r < _n; r++)
-                if (r != _me) _transport.Write(_memberIds[r], RegionKind.MulticastRing, offset, bytes);
+                if (r != _me) _transport.Write(_memberIds[r], RegionKind.MulticastRing, _sst.Epoch, offset, bytes);
             from += length;
         }
     }

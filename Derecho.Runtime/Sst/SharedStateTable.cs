@@ -15,16 +15,23 @@ public sealed unsafe class SharedStateTable : IDisposable
     private int _dirtyEnd;
 
     /// <summary>Creates the table for the given members (row r belongs to <paramref name="memberIds"/>[r]).</summary>
-    public SharedStateTable(IReadOnlyList<int> memberIds, int myRank)
+    public SharedStateTable(IReadOnlyList<int> memberIds, int myRank, int epoch = 0)
     {
         Layout = new SstLayout(memberIds.Count);
         _memberIds = memberIds.ToArray();
         MyRank = myRank;
+        Epoch = epoch;
         _memory = new NativeRegion((long)Layout.RowBytes * memberIds.Count);
     }
 
     /// <summary>The column layout.</summary>
     public SstLayout Layout { get; }
+
+    /// <summary>The view this table belongs to; writes are tagged with it.</summary>
+    public int Epoch { get; }
+
+    /// <summary>Member id owning each row.</summary>
+    public IReadOnlyList<int> MemberIds => _memberIds;
 
     /// <summary>Index of this member's row.</summary>
     public int MyRank { get; }
@@ -60,7 +67,7 @@ public sealed unsafe class SharedStateTable : IDisposable
     {
         for (var r = 0; r < Rows; r++)
             if (r != MyRank)
-                transport.RegisterInbound(_memberIds[r], RegionKind.SstRow, _memory, (long)r * Layout.RowBytes, Layout.RowBytes, wordAtomic: true);
+                transport.RegisterInbound(_memberIds[r], RegionKind.SstRow, Epoch, _memory, (long)r * Layout.RowBytes, Layout.RowBytes, wordAtomic: true);
     }
 
     /// <summary>Sends the changed part of our row to every peer; returns whether anything changed.</summary>
@@ -69,7 +76,7 @@ public sealed unsafe class SharedStateTable : IDisposable
         if (_dirtyEnd <= _dirtyStart) return false;
         var bytes = new ReadOnlySpan<byte>((byte*)Cell(MyRank, 0) + _dirtyStart, _dirtyEnd - _dirtyStart);
         for (var r = 0; r < Rows; r++)
-            if (r != MyRank) transport.Write(_memberIds[r], RegionKind.SstRow, _dirtyStart, bytes);
+            if (r != MyRank) transport.Write(_memberIds[r], RegionKind.SstRow, Epoch, _dirtyStart, bytes);
         _dirtyStart = int.MaxValue;
         _dirtyEnd = 0;
         Pushes++;

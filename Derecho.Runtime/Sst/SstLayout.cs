@@ -1,20 +1,24 @@
 namespace Derecho.Sst;
 
 /// <summary>
-/// Columns of one SST row, all 64-bit monotonic counters or flags. Column i of row r is written only by
-/// member r. Membership columns (view id, status) sit beside the multicast counters so a view change can
-/// later act on them through the same table.
+/// Columns of one SST row, all 64-bit counters or flags. Column i of row r is written only by member r.
+/// A pushed range is applied in ascending column order, so the order of columns is part of the protocol:
+/// whatever must be visible before a column is read (a trim before the proposal that carries it, an
+/// echoed trim before the leader acknowledgement) sits at a lower index.
 /// </summary>
 public sealed class SstLayout
 {
     /// <summary>Builds the layout for a view of <paramref name="members"/> members.</summary>
     public SstLayout(int members)
     {
-        if (members < 1) throw new ArgumentOutOfRangeException(nameof(members));
+        if (members is < 1 or > MaxMembers) throw new ArgumentOutOfRangeException(nameof(members), $"a view holds 1 to {MaxMembers} members");
         Members = members;
-        ColumnCount = members + 4;
+        ColumnCount = 3 * members + 11;
         RowBytes = (ColumnCount * sizeof(long) + 63) / 64 * 64;
     }
+
+    /// <summary>Largest view: removal proposals are a 64-bit mask over ranks.</summary>
+    public const int MaxMembers = 64;
 
     /// <summary>Rows in the table.</summary>
     public int Members { get; }
@@ -39,6 +43,33 @@ public sealed class SstLayout
 
     /// <summary>Flags: see <see cref="MemberStatus"/>.</summary>
     public int Status => Members + 3;
+
+    /// <summary>1 when the row's owner suspects the member at <paramref name="rank"/> has failed. Never reset in a view.</summary>
+    public int Suspected(int rank) => Members + 4 + rank;
+
+    /// <summary>1 once the row's owner stopped sending in this view.</summary>
+    public int Wedged => 2 * Members + 4;
+
+    /// <summary>The proposal whose ragged trim the row holds (0: none).</summary>
+    public int TrimProposal => 2 * Members + 5;
+
+    /// <summary>Ragged trim: how many messages of the sender at <paramref name="rank"/> survive into the new view.</summary>
+    public int Trim(int rank) => 2 * Members + 6 + rank;
+
+    /// <summary>Rank + 1 of the member the row's owner follows as leader.</summary>
+    public int LeaderAck => 3 * Members + 6;
+
+    /// <summary>Bit r set: the leader's proposal removes the member at rank r.</summary>
+    public int ProposalRemoved => 3 * Members + 7;
+
+    /// <summary>Id of the leader's current proposal (0: none).</summary>
+    public int ProposalId => 3 * Members + 8;
+
+    /// <summary>The proposal the row's owner has applied the trim of and prepared the next view for.</summary>
+    public int Ack => 3 * Members + 9;
+
+    /// <summary>The proposal the leader committed; members install the view it describes.</summary>
+    public int Commit => 3 * Members + 10;
 }
 
 /// <summary>Bits of the status column.</summary>

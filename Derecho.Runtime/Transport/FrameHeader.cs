@@ -14,10 +14,11 @@ internal enum FrameType : byte
 }
 
 /// <summary>
-/// The 16-byte header in front of every frame: magic, type, region, length, offset (little endian).
-/// The magic catches a stream that lost framing or a stranger speaking another protocol.
+/// The 16-byte header in front of every frame: magic, type, region, length, offset, epoch (little endian).
+/// The magic catches a stream that lost framing or a stranger speaking another protocol; the epoch (the
+/// view a write belongs to) lets a receiver drop writes of a view it has already left.
 /// </summary>
-internal readonly record struct FrameHeader(FrameType Type, byte Region, int Length, long Offset)
+internal readonly record struct FrameHeader(FrameType Type, byte Region, int Length, int Offset, int Epoch = 0)
 {
     public const int Size = 16;
     public const ushort Magic = 0xDE12;
@@ -28,7 +29,8 @@ internal readonly record struct FrameHeader(FrameType Type, byte Region, int Len
         destination[2] = (byte)Type;
         destination[3] = Region;
         BinaryPrimitives.WriteInt32LittleEndian(destination[4..], Length);
-        BinaryPrimitives.WriteInt64LittleEndian(destination[8..], Offset);
+        BinaryPrimitives.WriteInt32LittleEndian(destination[8..], Offset);
+        BinaryPrimitives.WriteInt32LittleEndian(destination[12..], Epoch);
     }
 
     /// <summary>Parses a header; returns a reason when the bytes cannot be a frame of ours.</summary>
@@ -41,10 +43,12 @@ internal readonly record struct FrameHeader(FrameType Type, byte Region, int Len
         if (type is not (FrameType.Hello or FrameType.Write or FrameType.Message))
             return $"unknown frame type {source[2]}";
         var length = BinaryPrimitives.ReadInt32LittleEndian(source[4..]);
-        var offset = BinaryPrimitives.ReadInt64LittleEndian(source[8..]);
+        var offset = BinaryPrimitives.ReadInt32LittleEndian(source[8..]);
+        var epoch = BinaryPrimitives.ReadInt32LittleEndian(source[12..]);
         if (length < 0) return $"negative frame length {length}";
         if (offset < 0) return $"negative write offset {offset}";
-        header = new FrameHeader(type, source[3], length, offset);
+        if (epoch < 0) return $"negative epoch {epoch}";
+        header = new FrameHeader(type, source[3], length, offset, epoch);
         return null;
     }
 }

@@ -24,11 +24,23 @@ public interface ITransport : IAsyncDisposable
     /// <summary>This member's id.</summary>
     int LocalId { get; }
 
-    /// <summary>Makes <paramref name="region"/> the destination of <paramref name="peerId"/>'s writes to <paramref name="kind"/>.</summary>
-    void RegisterInbound(int peerId, RegionKind kind, NativeRegion region, long offset, long length, bool wordAtomic);
+    /// <summary>
+    /// Makes <paramref name="region"/> the destination of <paramref name="peerId"/>'s writes to <paramref name="kind"/>
+    /// in view <paramref name="epoch"/>. Several epochs may be registered while a view change is under way.
+    /// </summary>
+    void RegisterInbound(int peerId, RegionKind kind, int epoch, NativeRegion region, long offset, long length, bool wordAtomic);
 
-    /// <summary>Queues a one-sided write of <paramref name="data"/> into the peer's copy of our <paramref name="kind"/> region.</summary>
-    void Write(int peerId, RegionKind kind, long offset, ReadOnlySpan<byte> data);
+    /// <summary>
+    /// Forgets every registration of an epoch below <paramref name="epoch"/>; late writes for them are dropped.
+    /// Returns once no transport thread can touch that memory any more, so the caller may free it.
+    /// </summary>
+    void RetireEpochsBefore(int epoch);
+
+    /// <summary>Queues a one-sided write of <paramref name="data"/> into the peer's copy of our <paramref name="kind"/> region of view <paramref name="epoch"/>.</summary>
+    void Write(int peerId, RegionKind kind, int epoch, long offset, ReadOnlySpan<byte> data);
+
+    /// <summary>Closes the connections to and from a member that left the view; later writes and messages to it are dropped.</summary>
+    void ForgetPeer(int peerId);
 
     /// <summary>Queues a message for the peer's <see cref="ITransportHandler.OnMessage"/>.</summary>
     void Send(int peerId, ReadOnlySpan<byte> message);

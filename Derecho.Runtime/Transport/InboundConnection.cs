@@ -145,16 +145,48 @@ internal sealed unsafe class InboundConnection
     private string? ApplyWrite(in FrameHeader header)
     {
         if (header.Region > (byte)RegionKind.MulticastRing) return $"write to unknown region {header.Region}";
-        var target = _owner.InboundRegion(PeerId, (RegionKind)header.Region);
-        if (target.Region is null) return $"write to unregistered region {(RegionKind)header.Region}";
-        if (header.Offset + header.Length > target.Length)
+        var kind = (RegionKind)header.Region;
+        var target = _owner.AcquireRegion(PeerId, kind, header.Epoch, out var stale);
+        if (target is null)
+            return stale ? Discard(header.Length) : $"write to region {kind} of view {header.Epoch}, which this member has not prepared";
+        try
+        {
+            return Copy(header, target);
+        }
+        finally
+        {
+            _owner.ReleaseRegion();
+        }
+    }
+
+    /// <summary>Consumes the payload of a write for a view this member already left.</summary>
+    private string? Discard(int length)
+    {
+        while (length > 0)
+        {
+            if (_end == _start)
+            {
+                var error = Fill(1, out var eof);
+                if (error is not null) return error;
+                if (eof is not null) return "truncated write frame: connection closed inside a discarded payload";
+            }
+            var take = Math.Min(length, _end - _start);
+            _start += take;
+            length -= take;
+        }
+        return null;
+    }
+
+    private string? Copy(in FrameHeader header, InboundTarget target)
+    {
+        if ((long)header.Offset + header.Length > target.Length)
             return $"write of {header.Length} bytes at offset {header.Offset} overruns region {(RegionKind)header.Region} of {target.Length} bytes";
         var destination = target.Region.Pointer + target.Offset + header.Offset;
 
         if (target.WordAtomic)
         {
             // Counters: each 8-byte word is published atomically and in order, so a reader never sees a torn counter.
-            if ((header.Offset | (long)header.Length) % 8 != 0) return "unaligned write to a counter region";
+            if ((header.Offset | header.Length) % 8 != 0) return "unaligned write to a counter region";
             var error = Fill(header.Length, out var eof);
             if (error is not null) return error;
             if (eof is not null) return eof;

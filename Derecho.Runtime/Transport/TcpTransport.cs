@@ -16,11 +16,13 @@ public sealed class TcpTransport : ITransport
 
     private readonly ILogger _logger;
     private readonly Socket _listener;
-    private readonly Dictionary<int, OutboundConnection> _outbound = new();
+    private readonly ConcurrentDictionary<int, OutboundConnection> _outbound = new();
     private readonly ConcurrentDictionary<int, InboundConnection> _inbound = new();
     private readonly ConcurrentDictionary<int, TaskCompletionSource> _inboundReady = new();
-    private readonly InboundTarget[][] _regions;
-    private readonly Dictionary<int, int> _indexOfMember = new();
+    private readonly Dictionary<(int Peer, RegionKind Kind, int Epoch), InboundTarget> _regions = new();
+    private readonly ReaderWriterLockSlim _regionLock = new(LockRecursionPolicy.NoRecursion);
+    private readonly ConcurrentDictionary<int, bool> _forgotten = new();
+    private int _oldestEpoch;
     private readonly ConcurrentBag<InboundConnection> _connections = new();
     private volatile bool _closing;
 
@@ -29,11 +31,7 @@ public sealed class TcpTransport : ITransport
         Options = options;
         Handler = handler;
         _logger = logger;
-        var ids = options.Endpoints.Keys.Order().ToArray();
-        for (var i = 0; i < ids.Length; i++) _indexOfMember[ids[i]] = i;
-        _regions = new InboundTarget[ids.Length][];
-        for (var i = 0; i < ids.Length; i++) _regions[i] = new InboundTarget[2];
-        foreach (var id in ids)
+        foreach (var id in options.Endpoints.Keys)
             if (id != options.LocalId) _inboundReady[id] = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
         var local = options.Endpoints[options.LocalId];
@@ -70,10 +68,33 @@ public sealed class TcpTransport : ITransport
     public IPEndPoint LocalEndPoint => (IPEndPoint)_listener.LocalEndPoint!;
 
     /// <inheritdoc />
-    public void RegisterInbound(int peerId, RegionKind kind, NativeRegion region, long offset, long length, bool wordAtomic)
+    public void RegisterInbound(int peerId, RegionKind kind, int epoch, NativeRegion region, long offset, long length, bool wordAtomic)
     {
         if (offset < 0 || offset + length > region.Length) throw new ArgumentOutOfRangeException(nameof(offset));
-        _regions[_indexOfMember[peerId]][(int)kind] = new InboundTarget(region, offset, length, wordAtomic);
+        _regionLock.EnterWriteLock();
+        try { _regions[(peerId, kind, epoch)] = new InboundTarget(region, offset, length, wordAtomic); }
+        finally { _regionLock.ExitWriteLock(); }
+    }
+
+    /// <inheritdoc />
+    public void RetireEpochsBefore(int epoch)
+    {
+        // The write lock waits for every reader thread that is still copying into retired memory.
+        _regionLock.EnterWriteLock();
+        try
+        {
+            _oldestEpoch = Math.Max(_oldestEpoch, epoch);
+            foreach (var key in _regions.Keys.Where(k => k.Epoch < epoch).ToList()) _regions.Remove(key);
+        }
+        finally { _regionLock.ExitWriteLock(); }
+    }
+
+    /// <inheritdoc />
+    public void ForgetPeer(int peerId)
+    {
+        if (!_forgotten.TryAdd(peerId, true)) return;
+        if (_outbound.Remove(peerId, out var outbound)) outbound.Close(TimeSpan.FromMilliseconds(100));
+        if (_inbound.TryRemove(peerId, out var inbound)) inbound.Stop();
     }
 
     /// <summary>Dials every peer and waits until every peer has dialled us; errors name the member and endpoint.</summary>
@@ -84,7 +105,10 @@ public sealed class TcpTransport : ITransport
             .Select(e => DialAsync(e.Key, e.Value, deadline, cancellationToken)).ToArray();
         var sockets = await Task.WhenAll(dials).ConfigureAwait(false);
         foreach (var (peer, socket) in sockets)
-            _outbound[peer] = new OutboundConnection(peer, socket, reason => Handler.OnPeerDisconnected(peer, reason));
+            _outbound[peer] = new OutboundConnection(peer, socket, reason =>
+            {
+                if (!_forgotten.ContainsKey(peer)) Handler.OnPeerDisconnected(peer, reason);
+            });
 
         var remaining = deadline - DateTime.UtcNow;
         var all = Task.WhenAll(_inboundReady.Values.Select(t => t.Task));
@@ -97,21 +121,21 @@ public sealed class TcpTransport : ITransport
     }
 
     /// <inheritdoc />
-    public void Write(int peerId, RegionKind kind, long offset, ReadOnlySpan<byte> data) =>
-        Outbound(peerId).Append(new FrameHeader(FrameType.Write, (byte)kind, data.Length, offset), data);
+    public void Write(int peerId, RegionKind kind, int epoch, long offset, ReadOnlySpan<byte> data) =>
+        Outbound(peerId)?.Append(new FrameHeader(FrameType.Write, (byte)kind, data.Length, checked((int)offset), epoch), data);
 
     /// <inheritdoc />
     public void Send(int peerId, ReadOnlySpan<byte> message)
     {
         if (message.Length > Options.MaxMessageBytes)
             throw new ArgumentException($"message of {message.Length} bytes exceeds the limit of {Options.MaxMessageBytes}", nameof(message));
-        Outbound(peerId).Append(new FrameHeader(FrameType.Message, 0, message.Length, 0), message);
+        Outbound(peerId)?.Append(new FrameHeader(FrameType.Message, 0, message.Length, 0), message);
     }
 
     /// <inheritdoc />
     public void Flush()
     {
-        foreach (var connection in _outbound.Values) connection.Kick();
+        foreach (var connection in _outbound.Values.ToArray()) connection.Kick();
     }
 
     /// <inheritdoc />
@@ -124,7 +148,21 @@ public sealed class TcpTransport : ITransport
         return ValueTask.CompletedTask;
     }
 
-    internal InboundTarget InboundRegion(int peerId, RegionKind kind) => _regions[_indexOfMember[peerId]][(int)kind];
+    /// <summary>
+    /// Finds where a write lands and holds the region lock (read side) until <see cref="ReleaseRegion"/>:
+    /// memory of a retired view cannot be freed while a reader thread copies into it.
+    /// Returns null with <paramref name="stale"/> set for a view already retired (the write is dropped).
+    /// </summary>
+    internal InboundTarget? AcquireRegion(int peerId, RegionKind kind, int epoch, out bool stale)
+    {
+        _regionLock.EnterReadLock();
+        if (_regions.TryGetValue((peerId, kind, epoch), out var target)) { stale = false; return target; }
+        stale = epoch < _oldestEpoch;
+        _regionLock.ExitReadLock();
+        return null;
+    }
+
+    internal void ReleaseRegion() => _regionLock.ExitReadLock();
 
     internal string? ValidateHello(HelloMessage hello)
     {
@@ -144,13 +182,16 @@ public sealed class TcpTransport : ITransport
 
     internal void OnInboundFailed(InboundConnection connection, string reason)
     {
-        if (_closing) return;
+        if (_closing || _forgotten.ContainsKey(connection.PeerId)) return;
         Handler.OnPeerDisconnected(connection.PeerId, reason);
     }
 
-    private OutboundConnection Outbound(int peerId) =>
-        _outbound.TryGetValue(peerId, out var connection) ? connection
-            : throw new InvalidOperationException($"member {peerId} is not a connected peer");
+    private OutboundConnection? Outbound(int peerId)
+    {
+        if (_outbound.TryGetValue(peerId, out var connection)) return connection;
+        if (_forgotten.ContainsKey(peerId)) return null; // left the view: late traffic is dropped
+        throw new InvalidOperationException($"member {peerId} is not a connected peer");
+    }
 
     private async Task AcceptLoopAsync()
     {
@@ -208,5 +249,5 @@ public sealed class TcpTransport : ITransport
     }
 }
 
-/// <summary>Where one peer's writes to one region land in local memory.</summary>
-internal readonly record struct InboundTarget(NativeRegion? Region, long Offset, long Length, bool WordAtomic);
+/// <summary>Where one peer's writes to one region of one view land in local memory.</summary>
+internal sealed record InboundTarget(NativeRegion Region, long Offset, long Length, bool WordAtomic);

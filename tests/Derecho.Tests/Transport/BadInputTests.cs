@@ -56,7 +56,7 @@ public class BadInputTests
         await using var transport = TcpTransport.Listen(new TcpTransportOptions { LocalId = 0, Endpoints = endpoints, GroupFingerprint = 99, MaxMessageBytes = 1000 },
             handler, log.CreateLogger("test"));
         using var region = new NativeRegion(256);
-        transport.RegisterInbound(1, RegionKind.MulticastRing, region, 0, 256, wordAtomic: false);
+        transport.RegisterInbound(1, RegionKind.MulticastRing, 0, region, 0, 256, wordAtomic: false);
 
         using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await peer.ConnectAsync(endpoints[0]);
