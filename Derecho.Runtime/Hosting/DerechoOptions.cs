@@ -26,6 +26,12 @@ public sealed class DerechoOptions
 
     /// <summary>How often the SST heartbeat counter is bumped.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// A member whose heartbeat has not moved for this long is suspected and removed from the view. A broken
+    /// connection (a crashed process) is suspected at once, without waiting for the timeout.
+    /// </summary>
+    public TimeSpan FailureTimeout { get; set; } = TimeSpan.FromSeconds(2);
 }
 
 /// <summary>One member of the configured group.</summary>

@@ -32,6 +32,9 @@ internal sealed record ValidatedOptions(DerechoOptions Options, IReadOnlyDiction
         if (options.ConnectTimeout <= TimeSpan.Zero) throw Problem("ConnectTimeout", "must be positive");
         if (options.LeaveTimeout <= TimeSpan.Zero) throw Problem("LeaveTimeout", "must be positive");
         if (options.HeartbeatInterval <= TimeSpan.Zero) throw Problem("HeartbeatInterval", "must be positive");
+        if (options.FailureTimeout <= options.HeartbeatInterval * 2)
+            throw Problem("FailureTimeout", $"must be more than twice HeartbeatInterval ({options.HeartbeatInterval.TotalMilliseconds} ms)");
+        if (endpoints.Count > Sst.SstLayout.MaxMembers) throw Problem("Members", $"{endpoints.Count} members; a view holds at most {Sst.SstLayout.MaxMembers}");
         var sizes = new MulticastOptions { RingBytes = options.RingBytes, MaxPayloadBytes = options.MaxPayloadBytes }.Validate();
         if (sizes is not null) throw Problem("RingBytes/MaxPayloadBytes", sizes);
 

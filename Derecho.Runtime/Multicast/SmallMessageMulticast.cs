@@ -34,6 +34,8 @@ public sealed unsafe class SmallMessageMulticast : IDisposable
     private long _freeCursor;
     private long _pushedPos;
     private bool _stopped;
+    private bool _wedged;
+    private bool _trimmed;
     private string? _stopReason;
 
     /// <summary>Creates the multicast for a view; <paramref name="memberIds"/>[rank] is the member at that rank.</summary>
@@ -83,17 +85,94 @@ public sealed unsafe class SmallMessageMulticast : IDisposable
     /// </summary>
     public void Send(ReadOnlySpan<byte> payload)
     {
+        if (!SendUnlessWedged(payload)) throw new InvalidOperationException("multicast is wedged for a view change");
+    }
+
+    /// <summary>As <see cref="Send"/>, but returns false instead of sending once this view is wedged (resend in the next view).</summary>
+    public bool SendUnlessWedged(ReadOnlySpan<byte> payload)
+    {
         if (payload.Length > MaxPayloadBytes)
             throw new ArgumentException($"message of {payload.Length} bytes exceeds MaxPayloadBytes {MaxPayloadBytes}", nameof(payload));
         lock (_sendLock)
         {
             while (!TryAppend(RingEntryKind.Data, payload))
             {
+                if (_wedged) return false;
                 if (_stopped) throw new InvalidOperationException($"multicast stopped: {_stopReason}");
                 Monitor.Wait(_sendLock, 100);
             }
         }
         OnQueued?.Invoke();
+        return true;
+    }
+
+    /// <summary>Queues a message without waiting for ring space (for re-sends into a fresh view); false if it does not fit.</summary>
+    internal bool TrySendNow(ReadOnlySpan<byte> payload)
+    {
+        lock (_sendLock) return TryAppend(RingEntryKind.Data, payload);
+    }
+
+    /// <summary>Whether <see cref="Wedge"/> was called.</summary>
+    public bool IsWedged => Volatile.Read(ref _wedged);
+
+    /// <summary>
+    /// Stops sending in this view (data and nulls) for a view change. Entries already in the ring are still
+    /// pushed, and stable messages are still delivered, until the ragged trim ends the view.
+    /// </summary>
+    public void Wedge()
+    {
+        lock (_sendLock)
+        {
+            _wedged = true;
+            Monitor.PulseAll(_sendLock);
+        }
+    }
+
+    /// <summary>
+    /// Ends the view: delivers, in round-robin order, every message k of sender j with k &lt; trim[j] not yet
+    /// delivered, skipping the gaps of senders whose tail was trimmed. Every surviving member calls it with the
+    /// same trim, so all deliver the same sequence. Normal delivery stops for good.
+    /// </summary>
+    public void DeliverUpToTrim(ReadOnlySpan<long> trim)
+    {
+        if (trim.Length != _n) throw new ArgumentException($"trim has {trim.Length} entries for {_n} senders", nameof(trim));
+        long maxRounds = 0;
+        for (var j = 0; j < _n; j++)
+        {
+            if (trim[j] > _sst.Get(_me, _columns.Received(j)))
+                throw new InvalidOperationException($"ragged trim asks for {trim[j]} messages of rank {j} but only {_sst.Get(_me, _columns.Received(j))} arrived here");
+            maxRounds = Math.Max(maxRounds, trim[j]);
+        }
+        var delivered = _sst.Get(_me, _columns.Delivered);
+        var messages = 0L;
+        for (var seq = delivered; seq / _n < maxRounds; seq++)
+        {
+            var sender = (int)(seq % _n);
+            var index = seq / _n;
+            if (index >= trim[sender]) continue;
+            var kind = RingEntry.Read(_rings[sender].Pointer, _capacity, ref _deliverCursor[sender], index, out var payload);
+            if (kind != RingEntryKind.Data) continue;
+            _handler.Deliver(sender, index, seq, payload);
+            messages++;
+        }
+        _trimmed = true;
+        DeliveredMessages += messages;
+        if (messages > 0) DeliveryBatches++;
+        _sst.Set(_columns.Delivered, Math.Max(delivered, maxRounds * _n));
+    }
+
+    /// <summary>Own data messages the trim cut off (index &gt;= trim of our rank), in send order, for re-sending in the next view.</summary>
+    public List<byte[]> TakeUndelivered(long ownTrim)
+    {
+        var result = new List<byte[]>();
+        var cursor = _deliverCursor[_me];
+        var sent = Volatile.Read(ref _sentCount);
+        for (var index = ownTrim; index < sent; index++)
+        {
+            var kind = RingEntry.Read(_rings[_me].Pointer, _capacity, ref cursor, index, out var payload);
+            if (kind == RingEntryKind.Data) result.Add(payload.ToArray());
+        }
+        return result;
     }
 
     /// <summary>Refuses further sends (leave or failure) and wakes blocked senders.</summary>
@@ -111,11 +190,17 @@ public sealed unsafe class SmallMessageMulticast : IDisposable
     /// <summary>Adds the protocol's predicates to the loop, in the order they must run.</summary>
     public void AddPredicates(PredicateLoop loop)
     {
-        loop.Add("receive", ReceiveStep);
-        loop.Add("null-send", NullSendStep);
-        loop.Add("publish-own", PublishOwnStep);
-        loop.Add("deliver", DeliverStep);
-        loop.Add("reclaim", ReclaimStep);
+        foreach (var (name, step) in Predicates()) loop.Add(name, step);
+    }
+
+    /// <summary>The protocol's predicates, in the order they must run.</summary>
+    public IEnumerable<(string Name, PredicateLoop.Step Step)> Predicates()
+    {
+        yield return ("receive", ReceiveStep);
+        yield return ("null-send", NullSendStep);
+        yield return ("publish-own", PublishOwnStep);
+        yield return ("deliver", DeliverStep);
+        yield return ("reclaim", ReclaimStep);
     }
 
     /// <summary>When a sender's row shows more messages than ours records, count them as received: one update per batch.</summary>
@@ -138,6 +223,7 @@ public sealed unsafe class SmallMessageMulticast : IDisposable
     /// <summary>When another sender is ahead of us in the round and we have nothing queued, fill with nulls.</summary>
     private bool NullSendStep()
     {
+        if (_wedged) return false;
         long ahead = 0;
         for (var j = 0; j < _n; j++) ahead = Math.Max(ahead, _sst.Get(_me, _columns.Received(j)));
         if (Volatile.Read(ref _sentCount) >= ahead) return false;
@@ -167,6 +253,7 @@ public sealed unsafe class SmallMessageMulticast : IDisposable
     /// <summary>Delivers, in round-robin order, every sequence number that every row has received.</summary>
     private bool DeliverStep()
     {
+        if (_trimmed) return false;
         var delivered = _sst.Get(_me, _columns.Delivered);
         var bound = long.MaxValue;
         for (var j = 0; j < _n; j++)
@@ -217,7 +304,7 @@ public sealed unsafe class SmallMessageMulticast : IDisposable
     /// <summary>Writes one entry into our ring if it fits; caller holds <see cref="_sendLock"/>.</summary>
     private bool TryAppend(RingEntryKind kind, ReadOnlySpan<byte> payload)
     {
-        if (_stopped && kind == RingEntryKind.Data) return false;
+        if (_wedged || (_stopped && kind == RingEntryKind.Data)) return false;
         var size = RingEntry.SizeOf(payload.Length);
         var position = _writePos;
         var offset = position % _capacity;

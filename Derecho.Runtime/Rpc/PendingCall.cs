@@ -15,6 +15,9 @@ internal abstract class PendingCall
     /// <summary>Whether <paramref name="memberId"/> still owes this call a reply.</summary>
     public abstract bool AwaitsReplyFrom(int memberId);
 
+    /// <summary>A new view: <paramref name="departed"/> will never reply. Returns true if that completed the call.</summary>
+    public virtual bool OnViewChange(IReadOnlyCollection<int> departed, int[] members, bool resent) => false;
+
     protected static Exception ErrorFrom(int memberId, ReplyStatus status, ReadOnlySpan<byte> payload) => status switch
     {
         ReplyStatus.HandlerFailed => new RemoteCallException(memberId, $"handler threw {Encoding.UTF8.GetString(payload)}"),
@@ -24,44 +27,70 @@ internal abstract class PendingCall
     };
 }
 
-/// <summary>An ordered call: complete when every replica of the shard replied.</summary>
+/// <summary>
+/// An ordered call: complete when every replica expected to deliver it replied. A view change removes
+/// departed members from that set (a call delivered before the trim is answered by the survivors) or,
+/// for a call the trim cut off and that was re-sent, replaces it with the new view's members.
+/// </summary>
 internal sealed class PendingOrderedCall<T>(int[] memberIds) : PendingCall
 {
     private readonly TaskCompletionSource<QueryResults<T>> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Reply<T>[] _replies = new Reply<T>[memberIds.Length];
-    private readonly bool[] _received = new bool[memberIds.Length];
+    private readonly Dictionary<int, Reply<T>?> _replies = memberIds.ToDictionary(id => id, _ => (Reply<T>?)null);
     private Exception? _error;
-    private int _count;
 
     public Task<QueryResults<T>> Task => _completion.Task;
 
     public override bool OnReply(int memberId, ReplyStatus status, ReadOnlySpan<byte> payload)
     {
-        var rank = Array.IndexOf(memberIds, memberId);
         lock (_replies)
         {
-            if (rank < 0 || _received[rank]) return false;
-            _received[rank] = true;
+            if (!_replies.TryGetValue(memberId, out var existing) || existing is not null) return false;
+            var reply = new Reply<T>(memberId, default!);
             if (status == ReplyStatus.Ok)
             {
-                try { _replies[rank] = new Reply<T>(memberId, MemoryPackSerializer.Deserialize<T>(payload)!); }
+                try { reply = new Reply<T>(memberId, MemoryPackSerializer.Deserialize<T>(payload)!); }
                 catch (MemoryPackSerializationException e) { _error ??= new RemoteCallException(memberId, $"reply could not be read: {e.Message}"); }
             }
             else _error ??= ErrorFrom(memberId, status, payload);
-            if (++_count < memberIds.Length) return false;
+            _replies[memberId] = reply;
+            return TryComplete();
         }
-        if (_error is not null) _completion.TrySetException(_error);
-        else _completion.TrySetResult(new QueryResults<T>(memberIds, _replies));
-        return true;
+    }
+
+    public override bool OnViewChange(IReadOnlyCollection<int> departed, int[] members, bool resent)
+    {
+        lock (_replies)
+        {
+            if (resent)
+            {
+                _replies.Clear();
+                foreach (var id in members) _replies[id] = null;
+                return false;
+            }
+            foreach (var id in departed)
+                if (_replies.TryGetValue(id, out var reply) && reply is null) _replies.Remove(id);
+            return TryComplete();
+        }
     }
 
     public override bool AwaitsReplyFrom(int memberId)
     {
-        var rank = Array.IndexOf(memberIds, memberId);
-        lock (_replies) return rank >= 0 && !_received[rank];
+        lock (_replies) return _replies.TryGetValue(memberId, out var reply) && reply is null;
     }
 
     public override void Fail(Exception error) => _completion.TrySetException(error);
+
+    private bool TryComplete()
+    {
+        if (_replies.Values.Any(r => r is null)) return false;
+        if (_error is not null) _completion.TrySetException(_error);
+        else
+        {
+            var replies = _replies.Values.Select(r => r!.Value).OrderBy(r => r.MemberId).ToArray();
+            _completion.TrySetResult(new QueryResults<T>(replies.Select(r => r.MemberId).ToArray(), replies));
+        }
+        return true;
+    }
 }
 
 /// <summary>A P2P call: complete with the one member's reply.</summary>
@@ -81,6 +110,13 @@ internal sealed class PendingP2PCall<T>(int memberId) : PendingCall
     }
 
     public override bool AwaitsReplyFrom(int member) => member == memberId;
+
+    public override bool OnViewChange(IReadOnlyCollection<int> departed, int[] members, bool resent)
+    {
+        if (!departed.Contains(memberId)) return false;
+        _completion.TrySetException(new RemoteCallException(memberId, "left the group before replying"));
+        return true;
+    }
 
     public override void Fail(Exception error) => _completion.TrySetException(error);
 }

@@ -16,13 +16,13 @@ namespace Derecho.Rpc;
 internal sealed class RpcEngine : IDeliveryHandler
 {
     private readonly int _myId;
-    private readonly int[] _memberIds;
+    private volatile int[] _memberIds;
     private readonly ILogger _logger;
     private readonly Dictionary<uint, (IReplicatedObject Replica, ReplicaContext Context, string Name)> _replicas = new();
     private readonly ConcurrentDictionary<long, PendingCall> _pending = new();
     private readonly ConcurrentQueue<(int From, byte[] Buffer, int Length)> _p2pInbox = new();
     private readonly PooledBufferWriter _reply = new();
-    private SmallMessageMulticast? _multicast;
+    private SendOrdered? _send;
     private ITransport? _transport;
     private PredicateLoop? _loop;
     private readonly TimeProvider _clock = TimeProvider.System;
@@ -42,15 +42,36 @@ internal sealed class RpcEngine : IDeliveryHandler
 
     public int MyId => _myId;
 
-    public void Attach(SmallMessageMulticast multicast, ITransport transport, PredicateLoop loop)
+    /// <summary>Puts an ordered call into the current view's multicast (waiting out a view change).</summary>
+    public delegate void SendOrdered(ReadOnlySpan<byte> payload);
+
+    public void Attach(SendOrdered send, ITransport transport, PredicateLoop loop)
     {
-        _multicast = multicast;
+        _send = send;
         _transport = transport;
         _loop = loop;
-        loop.Add("p2p", P2PStep);
     }
 
+    /// <summary>The protocol-thread step that runs queued P2P requests.</summary>
+    public (string Name, PredicateLoop.Step Step) P2PPredicate => ("p2p", P2PStep);
+
     public ReplicaContext CreateContext() => new(_myId, _memberIds);
+
+    /// <summary>
+    /// A new view is installed: calls cut off by the trim and re-sent now expect the new members; other
+    /// calls stop waiting for departed members; P2P calls to departed members fail.
+    /// </summary>
+    public void OnViewInstalled(int[] members, IReadOnlyCollection<int> departed, IReadOnlyCollection<long> resentRequests)
+    {
+        _memberIds = members;
+        foreach (var (id, call) in _pending)
+            if (call.OnViewChange(departed, members, resentRequests.Contains(id)))
+                _pending.TryRemove(id, out _);
+    }
+
+    /// <summary>The request id inside an ordered-call payload (for matching re-sent calls).</summary>
+    public static long RequestIdOf(ReadOnlySpan<byte> payload) =>
+        RpcWire.TryReadOrderedHeader(payload, out _, out _, out var requestId, out _) ? requestId : -1;
 
     public void Register(uint typeId, IReplicatedObject replica, ReplicaContext context, string name)
     {
@@ -68,10 +89,11 @@ internal sealed class RpcEngine : IDeliveryHandler
         var requestId = Interlocked.Increment(ref _nextRequestId);
         RpcWire.WriteOrderedHeader(request.WrittenSpanMutable, typeId, methodId, requestId, _clock.GetUtcNow().UtcTicks);
         var call = new PendingOrderedCall<T>(_memberIds);
+        // Registered before sending: a reply may arrive before Send returns.
         _pending[requestId] = call;
         try
         {
-            _multicast!.Send(request.WrittenSpan);
+            _send!(request.WrittenSpan);
         }
         catch (Exception e)
         {
@@ -101,9 +123,12 @@ internal sealed class RpcEngine : IDeliveryHandler
 
     // ---- replica side ----
 
+    /// <summary>Members of the view being delivered; set by the group before each view's messages.</summary>
+    public int[] DeliveringView { get; set; } = [];
+
     public void Deliver(int senderRank, long index, long sequence, ReadOnlySpan<byte> payload)
     {
-        var caller = _memberIds[senderRank];
+        var caller = DeliveringView[senderRank];
         if (!RpcWire.TryReadOrderedHeader(payload, out var typeId, out var methodId, out var requestId, out var senderTicks))
         {
             _logger.LogError("Ordered message {Index} from member {Caller} is {Length} bytes, too short for a call header; skipped at every replica", index, caller, payload.Length);

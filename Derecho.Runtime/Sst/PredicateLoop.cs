@@ -14,8 +14,8 @@ public sealed class PredicateLoop : IDisposable
     /// <summary>A predicate and its trigger in one: returns true when it acted.</summary>
     public delegate bool Step();
 
-    private readonly List<(string Name, Step Step)> _steps = new();
-    private readonly SharedStateTable _sst;
+    private (string Name, Step Step)[] _steps = [];
+    private SharedStateTable _sst;
     private readonly ITransport _transport;
     private readonly ILogger _logger;
     private readonly Doorbell _doorbell = new();
@@ -40,7 +40,17 @@ public sealed class PredicateLoop : IDisposable
     public bool IsLoopThread => Thread.CurrentThread == _thread;
 
     /// <summary>Adds a named step; steps run in the order added.</summary>
-    public void Add(string name, Step step) => _steps.Add((name, step));
+    public void Add(string name, Step step) => _steps = [.. _steps, (name, step)];
+
+    /// <summary>
+    /// Swaps in a new view's table and steps. Called on the loop thread (from a step): the current
+    /// iteration ends there and the next one runs the new steps and pushes the new table.
+    /// </summary>
+    public void Replace(SharedStateTable sst, IEnumerable<(string Name, Step Step)> steps)
+    {
+        _sst = sst;
+        _steps = steps.ToArray();
+    }
 
     /// <summary>Starts the thread.</summary>
     public void Start() => _thread.Start();
@@ -65,10 +75,12 @@ public sealed class PredicateLoop : IDisposable
             while (!_stopping)
             {
                 var progress = false;
-                foreach (var (name, step) in _steps)
+                var steps = _steps;
+                foreach (var (name, step) in steps)
                 {
                     current = name;
                     progress |= step();
+                    if (!ReferenceEquals(steps, _steps)) { progress = true; break; } // a new view was installed
                 }
                 _sst.PushChanges(_transport);
                 _transport.Flush();

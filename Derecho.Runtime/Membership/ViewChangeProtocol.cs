@@ -1,0 +1,279 @@
+using System.Collections.Concurrent;
+using Derecho.Sst;
+using Microsoft.Extensions.Logging;
+
+namespace Derecho.Membership;
+
+/// <summary>
+/// The view change of one view, as predicates over its SST (consensus runs only here). In order:
+/// suspicion spreads and never heals; a member that lost the majority stops; suspicion wedges the
+/// multicast; members follow the lowest-ranked live member as leader; once every live member is wedged
+/// and follows it, the leader publishes the ragged trim (min over live rows of what each received from
+/// each sender, or the trim a previous leader already published) with its proposal; members deliver
+/// exactly up to the trim, echo it, prepare the next view and acknowledge; when every live member (a
+/// majority) acknowledged, the leader commits; members echo the commit and install the view.
+/// A new leader that takes over mid-change adopts an echoed trim or commit, so nothing delivered is undone.
+/// </summary>
+internal sealed class ViewChangeProtocol
+{
+    private readonly ActiveView _view;
+    private readonly SharedStateTable _sst;
+    private readonly SstLayout _c;
+    private readonly IViewChangeHost _host;
+    private readonly ILogger _logger;
+    private readonly FailureDetector _detector;
+    private readonly ConcurrentQueue<(int MemberId, string Reason)> _reports;
+    private readonly int _n;
+    private readonly int _me;
+    private long[]? _appliedTrim;
+    private ActiveView? _prepared;
+    private bool _done;
+
+    public ViewChangeProtocol(ActiveView view, IViewChangeHost host, ILogger logger, TimeSpan failureTimeout, ConcurrentQueue<(int, string)> reports)
+    {
+        _view = view;
+        _sst = view.Sst;
+        _c = _sst.Layout;
+        _host = host;
+        _logger = logger;
+        _reports = reports;
+        _detector = new FailureDetector(_sst, failureTimeout);
+        _n = _sst.Rows;
+        _me = _sst.MyRank;
+    }
+
+    /// <summary>Smallest number of members that is a majority of this view.</summary>
+    public int Majority => _n / 2 + 1;
+
+    public IEnumerable<(string Name, PredicateLoop.Step Step)> Predicates()
+    {
+        yield return ("detect-failures", DetectStep);
+        yield return ("spread-suspicion", SpreadStep);
+        yield return ("wedge", WedgeStep);
+        yield return ("follow-leader", FollowLeaderStep);
+        yield return ("propose", ProposeStep);
+        yield return ("apply-trim", ApplyTrimStep);
+        yield return ("commit", CommitStep);
+        yield return ("install", InstallStep);
+    }
+
+    private bool Suspects(int row, int rank) => _sst.Get(row, _c.Suspected(rank)) != 0;
+
+    private bool Live(int rank) => !Suspects(_me, rank);
+
+    private int Leader()
+    {
+        for (var r = 0; r < _n; r++)
+            if (Live(r)) return r;
+        return _me;
+    }
+
+    private void Suspect(int rank, string reason)
+    {
+        if (_done || rank == _me || Suspects(_me, rank)) return;
+        _logger.LogWarning("Member {Me} suspects member {Member} in view {View}: {Reason}", _view.View.Members[_me], _view.View.Members[rank], _view.View.Id, reason);
+        _sst.Set(_c.Suspected(rank), 1);
+    }
+
+    /// <summary>Heartbeat timeouts and broken connections become suspicions.</summary>
+    private bool DetectStep()
+    {
+        if (_done) return false;
+        var before = SuspectedMask();
+        while (_reports.TryDequeue(out var report))
+        {
+            var rank = _view.View.RankOf(report.MemberId);
+            if (rank >= 0) Suspect(rank, report.Reason);
+        }
+        _detector.Check(Suspect);
+        return SuspectedMask() != before;
+    }
+
+    /// <summary>What a live member suspects, we suspect; if that is us, we were excluded; without a majority we stop.</summary>
+    private bool SpreadStep()
+    {
+        if (_done) return false;
+        var progress = false;
+        for (var r = 0; r < _n; r++)
+        {
+            if (r == _me || !Live(r)) continue;
+            if (Suspects(r, _me))
+            {
+                Stop($"member {_view.View.Members[r]} suspects this member, so the others are removing it from the group (it may rejoin as a new member)");
+                return true;
+            }
+            for (var j = 0; j < _n; j++)
+            {
+                if (j != _me && Suspects(r, j) && !Suspects(_me, j))
+                {
+                    Suspect(j, $"member {_view.View.Members[r]} suspects it");
+                    progress = true;
+                }
+            }
+        }
+        var live = Enumerable.Range(0, _n).Count(Live);
+        if (live < Majority)
+        {
+            Stop($"only {live} of the {_n} members of view {_view.View.Id} are reachable ({string.Join(", ", Enumerable.Range(0, _n).Where(Live).Select(r => _view.View.Members[r]))}), fewer than a majority of {Majority}; this side stops so the group cannot split");
+            return true;
+        }
+        return progress;
+    }
+
+    private bool WedgeStep()
+    {
+        if (_done || SuspectedMask() == 0 || _sst.Get(_me, _c.Wedged) != 0) return false;
+        _view.Multicast.Wedge();
+        _sst.Set(_c.Wedged, 1);
+        return true;
+    }
+
+    private bool FollowLeaderStep()
+    {
+        if (_done) return false;
+        var leader = Leader() + 1;
+        if (_sst.Get(_me, _c.LeaderAck) == leader) return false;
+        _sst.Set(_c.LeaderAck, leader);
+        return true;
+    }
+
+    /// <summary>Leader: when every live member is wedged and follows us, publish the ragged trim and the proposal.</summary>
+    private bool ProposeStep()
+    {
+        if (_done || Leader() != _me || _sst.Get(_me, _c.Wedged) == 0) return false;
+        var removed = SuspectedMask();
+        var current = _sst.Get(_me, _c.ProposalId);
+        if (current != 0 && _sst.Get(_me, _c.ProposalRemoved) == removed) return false;
+        long highest = 0;
+        long[]? echoed = null;
+        for (var r = 0; r < _n; r++)
+        {
+            highest = Math.Max(highest, _sst.Get(r, _c.ProposalId));
+            if (!Live(r)) continue;
+            if (_sst.Get(r, _c.Wedged) == 0 || _sst.Get(r, _c.LeaderAck) != _me + 1) return false;
+            if (_sst.Get(r, _c.Commit) != 0) return false; // a commit is already out: members install it
+            if (echoed is null && _sst.Get(r, _c.TrimProposal) != 0) echoed = ReadTrim(r);
+        }
+        var trim = _appliedTrim ?? echoed ?? ComputeTrim();
+        var id = ((highest >> 8) + 1) << 8 | (long)(_me + 1);
+        for (var j = 0; j < _n; j++) _sst.Set(_c.Trim(j), trim[j]);
+        _sst.Set(_c.TrimProposal, id);
+        _sst.Set(_c.ProposalRemoved, removed);
+        _sst.Set(_c.ProposalId, id);
+        _logger.LogInformation("Member {Me} (leader) proposes view {Next} without {Removed}; ragged trim [{Trim}]",
+            _view.View.Members[_me], _view.View.Id + 1, string.Join(", ", RanksOf(removed).Select(r => _view.View.Members[r])), string.Join(", ", trim));
+        return true;
+    }
+
+    /// <summary>Every member: deliver up to the leader's trim (once), echo it, prepare the proposed view, acknowledge.</summary>
+    private bool ApplyTrimStep()
+    {
+        if (_done) return false;
+        var leader = Leader();
+        var proposal = _sst.Get(leader, _c.ProposalId);
+        if (proposal == 0 || proposal == _sst.Get(_me, _c.Ack) || _sst.Get(leader, _c.TrimProposal) != proposal) return false;
+        var removed = _sst.Get(leader, _c.ProposalRemoved);
+        var trim = ReadTrim(leader);
+        if ((removed & (1L << _me)) != 0)
+        {
+            Stop($"the leader's proposal for view {_view.View.Id + 1} removes this member");
+            return true;
+        }
+        if (_appliedTrim is null)
+        {
+            _view.Multicast.Wedge();
+            _view.Multicast.DeliverUpToTrim(trim);
+            _appliedTrim = trim;
+            if (leader != _me)
+                for (var j = 0; j < _n; j++) _sst.Set(_c.Trim(j), trim[j]);
+        }
+        else if (!_appliedTrim.AsSpan().SequenceEqual(trim))
+        {
+            throw new InvalidOperationException($"leader published ragged trim [{string.Join(", ", trim)}] after this member applied [{string.Join(", ", _appliedTrim)}]");
+        }
+        if (leader != _me) _sst.Set(_c.TrimProposal, proposal);
+
+        var members = Enumerable.Range(0, _n).Where(r => (removed & (1L << r)) == 0).Select(r => _view.View.Members[r]).ToArray();
+        if (_prepared is null || !_prepared.View.Members.SequenceEqual(members))
+        {
+            _prepared?.Dispose();
+            _prepared = _host.Prepare(new View(_view.View.Id + 1, members), proposal);
+        }
+        _prepared.ProposalId = proposal;
+        _sst.Set(_c.Ack, proposal);
+        return true;
+    }
+
+    /// <summary>Leader: every live member acknowledged our proposal (and they are a majority): commit it.</summary>
+    private bool CommitStep()
+    {
+        if (_done || Leader() != _me) return false;
+        var proposal = _sst.Get(_me, _c.ProposalId);
+        if (proposal == 0 || _sst.Get(_me, _c.Commit) == proposal) return false;
+        for (var r = 0; r < _n; r++)
+            if (Live(r) && _sst.Get(r, _c.Ack) != proposal) return false;
+        _sst.Set(_c.Commit, proposal);
+        return true;
+    }
+
+    /// <summary>A live row committed the proposal we acknowledged: echo the commit and install the prepared view.</summary>
+    private bool InstallStep()
+    {
+        if (_done || _prepared is null || _appliedTrim is null) return false;
+        var acked = _sst.Get(_me, _c.Ack);
+        for (var r = 0; r < _n; r++)
+        {
+            if (!Live(r) || _sst.Get(r, _c.Commit) != acked || acked != _prepared.ProposalId) continue;
+            _sst.Set(_c.Commit, acked);
+            _done = true;
+            var next = _prepared;
+            _prepared = null;
+            _host.Install(next, _appliedTrim);
+            return true;
+        }
+        return false;
+    }
+
+    private void Stop(string reason)
+    {
+        _done = true;
+        _view.Multicast.Wedge();
+        _prepared?.Dispose();
+        _prepared = null;
+        _host.Fail(reason);
+    }
+
+    private long SuspectedMask()
+    {
+        long mask = 0;
+        for (var r = 0; r < _n; r++)
+            if (Suspects(_me, r)) mask |= 1L << r;
+        return mask;
+    }
+
+    private long[] ReadTrim(int row)
+    {
+        var trim = new long[_n];
+        for (var j = 0; j < _n; j++) trim[j] = _sst.Get(row, _c.Trim(j));
+        return trim;
+    }
+
+    private long[] ComputeTrim()
+    {
+        var trim = new long[_n];
+        for (var j = 0; j < _n; j++)
+        {
+            var min = long.MaxValue;
+            for (var r = 0; r < _n; r++)
+                if (Live(r)) min = Math.Min(min, _sst.Get(r, _c.Received(j)));
+            trim[j] = min;
+        }
+        return trim;
+    }
+
+    private static IEnumerable<int> RanksOf(long mask)
+    {
+        for (var r = 0; r < 64; r++)
+            if ((mask & (1L << r)) != 0) yield return r;
+    }
+}
