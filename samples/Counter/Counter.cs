@@ -29,6 +29,15 @@ public partial class Counter
     /// <summary>The replica's state, read on one member.</summary>
     [P2PCallable]
     public CounterState Read() => new(_value, _calls, _history);
+
+    /// <summary>Current value (read the local replica only when the group is not delivering).</summary>
+    public long Value => _value;
+
+    /// <summary>Calls applied.</summary>
+    public long Calls => _calls;
+
+    /// <summary>Hash of the sequence of calls applied.</summary>
+    public ulong History => _history;
 }
 
 /// <summary>What <see cref="Counter.Read"/> returns.</summary>

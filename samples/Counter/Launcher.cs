@@ -1,22 +1,31 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
 namespace Derecho.Samples.Counter;
 
-/// <summary>Starts the members as child processes, relays their output and checks that their final states agree.</summary>
+/// <summary>
+/// Starts the members as child processes, relays their output and checks that their final states agree.
+/// With --kill-one, member 2 is killed (SIGKILL) mid-stream: the survivors change view and must still agree.
+/// </summary>
 internal static class Launcher
 {
     private const int Members = 3;
+    private const int Victim = 2;
 
     public static async Task<int> RunGroupAsync(string[] args)
     {
-        var calls = args.Length == 2 && args[0] == "--calls" ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1000;
+        var kill = args.Contains("--kill-one");
+        var callsAt = Array.IndexOf(args, "--calls");
+        var calls = callsAt >= 0 ? int.Parse(args[callsAt + 1], CultureInfo.InvariantCulture) : kill ? 20_000 : 1000;
         var ports = Enumerable.Range(0, Members).Select(_ => FreePort()).ToArray();
-        Console.WriteLine($"Starting {Members} members on 127.0.0.1 ports {string.Join(", ", ports)}; each makes {calls} ordered calls");
+        Console.WriteLine($"Starting {Members} members on 127.0.0.1 ports {string.Join(", ", ports)}; each makes {calls} ordered calls" +
+                          (kill ? $"; member {Victim} will be killed with SIGKILL mid-stream" : ""));
 
         var finals = new string?[Members];
         var children = new List<Process>();
+        var killed = 0;
         try
         {
             for (var id = 0; id < Members; id++)
@@ -27,7 +36,12 @@ internal static class Launcher
                 {
                     if (e.Data is null) return;
                     Console.WriteLine($"[member {memberId}] {e.Data}");
-                    if (e.Data.StartsWith("FINAL ", StringComparison.Ordinal)) finals[memberId] = e.Data[(e.Data.IndexOf("value=", StringComparison.Ordinal))..];
+                    if (e.Data.StartsWith("FINAL ", StringComparison.Ordinal)) finals[memberId] = e.Data[e.Data.IndexOf("value=", StringComparison.Ordinal)..];
+                    if (kill && memberId == Victim && e.Data.StartsWith("PROGRESS ", StringComparison.Ordinal) && Interlocked.Exchange(ref killed, 1) == 0)
+                    {
+                        Console.WriteLine($"*** killing member {Victim} (pid {child.Id}) with SIGKILL");
+                        child.Kill();
+                    }
                 };
                 child.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"[member {memberId}] {e.Data}"); };
                 child.BeginOutputReadLine();
@@ -37,19 +51,21 @@ internal static class Launcher
 
             using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
             foreach (var child in children) await child.WaitForExitAsync(timeout.Token);
-            var failed = children.Select((c, i) => (c.ExitCode, i)).Where(x => x.ExitCode != 0).ToList();
+            var expected = kill ? Enumerable.Range(0, Members).Where(i => i != Victim).ToList() : Enumerable.Range(0, Members).ToList();
+            var failed = expected.Where(i => children[i].ExitCode != 0).ToList();
             if (failed.Count > 0)
             {
-                Console.WriteLine($"Members {string.Join(", ", failed.Select(f => $"{f.i} (exit {f.ExitCode})"))} failed");
+                Console.WriteLine($"Members {string.Join(", ", failed.Select(i => $"{i} (exit {children[i].ExitCode})"))} failed");
                 return 1;
             }
-            if (finals.Any(f => f is null) || finals.Distinct().Count() != 1)
+            var states = expected.Select(i => finals[i]).ToList();
+            if (states.Any(f => f is null) || states.Distinct().Count() != 1)
             {
                 Console.WriteLine("Replicas DISAGREE:");
-                for (var i = 0; i < Members; i++) Console.WriteLine($"  member {i}: {finals[i] ?? "(no final state)"}");
+                foreach (var i in expected) Console.WriteLine($"  member {i}: {finals[i] ?? "(no final state)"}");
                 return 1;
             }
-            Console.WriteLine($"All {Members} replicas agree: {finals[0]}");
+            Console.WriteLine($"All {expected.Count} {(kill ? "surviving " : "")}replicas agree: {states[0]}");
             return 0;
         }
         catch (OperationCanceledException)

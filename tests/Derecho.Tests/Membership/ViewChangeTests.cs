@@ -1,0 +1,84 @@
+using Derecho.Hosting;
+using Derecho.Tests.Support;
+
+namespace Derecho.Tests.Membership;
+
+/// <summary>View changes among in-process members (a member "crashes" by closing its sockets without leaving).</summary>
+public class ViewChangeTests
+{
+    [Fact]
+    public async Task Crash_under_load_installs_the_same_view_at_survivors_with_identical_histories()
+    {
+        var group = await InProcessGroup.StartAsync();
+        var survivors = group.Members.Take(2).ToArray();
+        var victim = group.Members[2];
+        var installed = survivors.Select(_ => new TaskCompletionSource<Derecho.Membership.View>(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
+        for (var i = 0; i < survivors.Length; i++)
+        {
+            var done = installed[i];
+            survivors[i].ViewChanged += (view, _, _) => done.TrySetResult(view);
+        }
+
+        // Everyone sends as fast as it can; the victim dies in the middle of it.
+        using var stop = new CancellationTokenSource();
+        var senders = survivors.Select(m => Task.Run(async () =>
+        {
+            var register = m.Subgroup<Register>();
+            var acknowledged = 0;
+            for (var i = 0; !stop.IsCancellationRequested || i < 50; i++)
+            {
+                var results = await register.Ordered.Set(m.MyId * 1_000_000 + i);
+                Assert.True(results.Count >= 2, "every survivor replied");
+                acknowledged++;
+                if (i > 2000) break;
+            }
+            return acknowledged;
+        })).ToArray();
+        var victimSender = Task.Run(async () =>
+        {
+            try { for (var i = 0; ; i++) await victim.Subgroup<Register>().Ordered.Set(2_000_000 + i); }
+            catch (Exception) { /* it is being killed */ }
+        });
+        await Task.Delay(300);
+        await victim.DisposeAsync();
+
+        var views = await Task.WhenAll(installed.Select(t => t.Task.WaitAsync(TimeSpan.FromSeconds(60))));
+        Assert.All(views, v => Assert.Equal([0, 1], v.Members));
+        Assert.All(views, v => Assert.Equal(1, v.Id));
+        stop.Cancel();
+        var counts = await Task.WhenAll(senders);
+        Assert.All(counts, c => Assert.True(c >= 50, $"{c} calls acknowledged"));
+
+        // After the last call every survivor has applied the same sequence: nothing lost, duplicated or reordered.
+        var histories = await Task.WhenAll(survivors.Select(m => m.Subgroup<Register>().On(m.MyId).History()));
+        Assert.Equal(histories[0], histories[1]);
+        Assert.Equal(histories[0].Count, histories[0].Distinct().Count());
+        foreach (var sender in new[] { 0, 1 })
+        {
+            var own = histories[0].Where(v => v / 1_000_000 == sender).ToList();
+            Assert.Equal(Enumerable.Range(0, own.Count).Select(i => (long)(sender * 1_000_000 + i)), own);
+        }
+        var victimValues = histories[0].Where(v => v / 1_000_000 == 2).ToList();
+        Assert.Equal(Enumerable.Range(0, victimValues.Count).Select(i => (long)(2_000_000 + i)), victimValues);
+
+        // Calls continue in the new view, answered by both survivors.
+        var after = await survivors[0].Subgroup<Register>().Ordered.Set(42);
+        Assert.Equal([0, 1], after.Select(r => r.MemberId));
+        await Task.WhenAll(survivors.Select(m => m.LeaveAsync()));
+    }
+
+    [Fact]
+    public async Task Member_cut_off_from_the_majority_stops_with_a_clear_reason()
+    {
+        var group = await InProcessGroup.StartAsync();
+        var lonely = group.Members[0];
+        // Both others vanish: member 0 alone is not a majority of 3.
+        await group.Members[1].DisposeAsync();
+        await group.Members[2].DisposeAsync();
+        var reason = await lonely.Failed.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Contains("fewer than a majority of 2", reason);
+        var error = await Assert.ThrowsAnyAsync<InvalidOperationException>(() => lonely.Subgroup<Register>().Ordered.Set(1));
+        Assert.Contains("stopped", error.Message);
+        await lonely.DisposeAsync();
+    }
+}
