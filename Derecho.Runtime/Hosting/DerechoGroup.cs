@@ -69,6 +69,9 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
     /// <summary>Raised (on the thread pool) after a new view is installed: the view, who joined, who departed.</summary>
     public event Action<View, IReadOnlyList<int>, IReadOnlyList<int>>? ViewChanged;
 
+    /// <summary>Whether a view change is under way: the current view is wedged and the next not yet installed.</summary>
+    public bool IsChangingView => Volatile.Read(ref _current).Multicast.IsWedged && !_failed.Task.IsCompleted;
+
     /// <summary>Completes with the reason if this member stopped: excluded by the others, or cut off from a majority.</summary>
     public Task<string> Failed => _failed.Task;
 

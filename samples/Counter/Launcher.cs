@@ -7,7 +7,7 @@ namespace Derecho.Samples.Counter;
 
 /// <summary>
 /// Starts the members as child processes, relays their output and checks that their final states agree.
-/// With --kill-one, member 2 is killed (SIGKILL) mid-stream: the survivors change view and must still agree.
+/// With --kill-one, member 2 SIGKILLs itself mid-stream: the survivors change view and must still agree.
 /// </summary>
 internal static class Launcher
 {
@@ -25,23 +25,17 @@ internal static class Launcher
 
         var finals = new string?[Members];
         var children = new List<Process>();
-        var killed = 0;
         try
         {
             for (var id = 0; id < Members; id++)
             {
-                var child = Start(new MemberArguments(id, ports, calls));
+                var child = Start(new MemberArguments(id, ports, calls, DieAfter: kill && id == Victim ? calls / 10 : 0));
                 var memberId = id;
                 child.OutputDataReceived += (_, e) =>
                 {
                     if (e.Data is null) return;
                     Console.WriteLine($"[member {memberId}] {e.Data}");
                     if (e.Data.StartsWith("FINAL ", StringComparison.Ordinal)) finals[memberId] = e.Data[e.Data.IndexOf("value=", StringComparison.Ordinal)..];
-                    if (kill && memberId == Victim && e.Data.StartsWith("PROGRESS ", StringComparison.Ordinal) && Interlocked.Exchange(ref killed, 1) == 0)
-                    {
-                        Console.WriteLine($"*** killing member {Victim} (pid {child.Id}) with SIGKILL");
-                        child.Kill();
-                    }
                 };
                 child.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"[member {memberId}] {e.Data}"); };
                 child.BeginOutputReadLine();

@@ -23,12 +23,19 @@ internal static class Member
         group.ViewChanged += (view, _, departed) =>
             Console.WriteLine($"VIEW id={view.Id} members={string.Join(',', view.Members)} departed={string.Join(',', departed)}");
         var counter = group.Subgroup<Counter>();
+        if (arguments.DieDuringViewChange)
+            _ = Task.Run(async () =>
+            {
+                while (!group.IsChangingView) await Task.Delay(1);
+                Die("a view change is under way");
+            });
 
         var clock = Stopwatch.StartNew();
         var badReplies = 0;
         var pending = new List<Task<QueryResults<long>>>(InFlight);
         for (var i = 1; i <= arguments.Calls; i++)
         {
+            if (i == arguments.DieAfter) Die($"{i - 1} calls sent");
             pending.Add(counter.Ordered.Add(group.MyId, i));
             if (pending.Count < InFlight && i != arguments.Calls) continue;
             foreach (var results in await Task.WhenAll(pending))
@@ -52,5 +59,13 @@ internal static class Member
         await group.LeaveAsync();
         Console.WriteLine($"FINAL member={group.MyId} value={replica!.Value} calls={replica.Calls} history={replica.History:X16}");
         return badReplies == 0 && !group.Failed.IsCompleted ? 0 : 1;
+    }
+
+    /// <summary>Fault injection: SIGKILL this process, no cleanup, exactly as a crash.</summary>
+    private static void Die(string when)
+    {
+        Console.WriteLine($"DYING by SIGKILL: {when}");
+        Console.Out.Flush();
+        Process.GetCurrentProcess().Kill();
     }
 }

@@ -2,18 +2,27 @@ using System.Globalization;
 
 namespace Derecho.Samples.Counter;
 
-/// <summary>Command line of one member process: --member ID --ports P0,P1,P2 [--calls N].</summary>
-internal sealed record MemberArguments(int MemberId, int[] Ports, int Calls)
+/// <summary>
+/// Command line of one member process: --member ID --ports P0,P1,P2 [--calls N], plus fault injection for
+/// demos and tests: --die-after K (SIGKILL itself after K calls) and --die-during-view-change (SIGKILL
+/// itself as soon as it sees a view change under way).
+/// </summary>
+internal sealed record MemberArguments(int MemberId, int[] Ports, int Calls, int DieAfter = 0, bool DieDuringViewChange = false)
 {
     public static MemberArguments Parse(string[] args)
     {
         int? member = null;
         int[]? ports = null;
         var calls = 1000;
-        for (var i = 0; i + 1 < args.Length; i += 2)
+        var dieAfter = 0;
+        var dieDuringViewChange = false;
+        for (var i = 0; i < args.Length; i += 2)
         {
+            if (args[i] == "--die-during-view-change") { dieDuringViewChange = true; i--; continue; }
+            if (i + 1 >= args.Length) throw new ArgumentException($"option {args[i]} needs a value");
             switch (args[i])
             {
+                case "--die-after": dieAfter = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--member": member = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--ports": ports = args[i + 1].Split(',').Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray(); break;
                 case "--calls": calls = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
@@ -21,8 +30,9 @@ internal sealed record MemberArguments(int MemberId, int[] Ports, int Calls)
             }
         }
         if (member is null || ports is null) throw new ArgumentException("usage: --member ID --ports P0,P1,... [--calls N]");
-        return new MemberArguments(member.Value, ports, calls);
+        return new MemberArguments(member.Value, ports, calls, dieAfter, dieDuringViewChange);
     }
 
-    public string ToCommandLine() => $"--member {MemberId} --ports {string.Join(',', Ports)} --calls {Calls}";
+    public string ToCommandLine() => $"--member {MemberId} --ports {string.Join(',', Ports)} --calls {Calls}" +
+        (DieAfter > 0 ? $" --die-after {DieAfter}" : "") + (DieDuringViewChange ? " --die-during-view-change" : "");
 }

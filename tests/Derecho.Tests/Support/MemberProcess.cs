@@ -14,9 +14,9 @@ internal sealed class MemberProcess : IDisposable
 
     public int Id { get; private init; }
 
-    public static MemberProcess Start(int id, int[] ports, int calls)
+    public static MemberProcess Start(int id, int[] ports, int calls, string faults = "")
     {
-        var info = new ProcessStartInfo("dotnet", $"\"{CounterSample}\" --member {id} --ports {string.Join(',', ports)} --calls {calls}")
+        var info = new ProcessStartInfo("dotnet", $"\"{CounterSample}\" --member {id} --ports {string.Join(',', ports)} --calls {calls} {faults}")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -46,6 +46,10 @@ internal sealed class MemberProcess : IDisposable
             throw new TimeoutException($"member {Id} did not exit within {timeout}; output:\n{string.Join('\n', Output)}");
         }
     }
+
+    /// <summary>Waits until a line containing <paramref name="fragment"/> was printed.</summary>
+    public Task WaitForLine(string fragment, int timeoutSeconds = 120) =>
+        Eventually.True(() => Output.Any(l => l.Contains(fragment, StringComparison.Ordinal)), $"member {Id} to print '{fragment}'", timeoutSeconds);
 
     public string? LineStartingWith(string prefix) => Output.FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal));
 
