@@ -16,13 +16,12 @@ internal static class Member
         var options = new DerechoOptions
         {
             MyId = arguments.MemberId,
-            Members = arguments.Ports.Select((port, id) => new MemberOptions { Id = id, Endpoint = $"127.0.0.1:{port}" }).ToList(),
+            Members = arguments.Ports.Select((_, id) => new MemberOptions { Id = id, Endpoint = arguments.Endpoint(id) }).ToList(),
         };
         Counter? replica = null;
         var group = await DerechoGroup.JoinAsync(options, layout => layout.Subgroup(_ => replica = new Counter()), loggers);
         group.ViewChanged += (view, _, departed) =>
             Console.WriteLine($"VIEW id={view.Id} members={string.Join(',', view.Members)} departed={string.Join(',', departed)}");
-        var counter = group.Subgroup<Counter>();
         if (arguments.DieDuringViewChange)
             _ = Task.Run(async () =>
             {
@@ -30,6 +29,23 @@ internal static class Member
                 Die("a view change is under way");
             });
 
+        try
+        {
+            return await SendAndReportAsync(group, arguments, () => replica!);
+        }
+        catch (InvalidOperationException) when (group.Failed.IsCompleted)
+        {
+            // This side lost the majority or was excluded: it stops without delivering anything more.
+            Console.WriteLine($"STOPPED member={group.MyId} reason={group.Failed.Result}");
+            Console.WriteLine($"FINAL member={group.MyId} value={replica!.Value} calls={replica.Calls} history={replica.History:X16}");
+            await group.DisposeAsync();
+            return 3;
+        }
+    }
+
+    private static async Task<int> SendAndReportAsync(DerechoGroup group, MemberArguments arguments, Func<Counter> replica)
+    {
+        var counter = group.Subgroup<Counter>();
         var clock = Stopwatch.StartNew();
         var badReplies = 0;
         var pending = new List<Task<QueryResults<long>>>(InFlight);
@@ -57,7 +73,8 @@ internal static class Member
         // The leave barrier ends once every member of the view has delivered everything anyone sent,
         // so the replica's state is final and must be the same at every member.
         await group.LeaveAsync();
-        Console.WriteLine($"FINAL member={group.MyId} value={replica!.Value} calls={replica.Calls} history={replica.History:X16}");
+        var state = replica();
+        Console.WriteLine($"FINAL member={group.MyId} value={state.Value} calls={state.Calls} history={state.History:X16}");
         return badReplies == 0 && !group.Failed.IsCompleted ? 0 : 1;
     }
 

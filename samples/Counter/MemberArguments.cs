@@ -7,8 +7,11 @@ namespace Derecho.Samples.Counter;
 /// demos and tests: --die-after K (SIGKILL itself after K calls) and --die-during-view-change (SIGKILL
 /// itself as soon as it sees a view change under way).
 /// </summary>
-internal sealed record MemberArguments(int MemberId, int[] Ports, int Calls, int DieAfter = 0, bool DieDuringViewChange = false)
+internal sealed record MemberArguments(int MemberId, int[] Ports, int Calls, int DieAfter = 0, bool DieDuringViewChange = false, string[]? Hosts = null)
 {
+    /// <summary>Endpoint of each member: its host (--hosts H0,H1,..., default 127.0.0.1) and port.</summary>
+    public string Endpoint(int id) => $"{Hosts?[id] ?? "127.0.0.1"}:{Ports[id]}";
+
     public static MemberArguments Parse(string[] args)
     {
         int? member = null;
@@ -16,12 +19,14 @@ internal sealed record MemberArguments(int MemberId, int[] Ports, int Calls, int
         var calls = 1000;
         var dieAfter = 0;
         var dieDuringViewChange = false;
+        string[]? hosts = null;
         for (var i = 0; i < args.Length; i += 2)
         {
             if (args[i] == "--die-during-view-change") { dieDuringViewChange = true; i--; continue; }
             if (i + 1 >= args.Length) throw new ArgumentException($"option {args[i]} needs a value");
             switch (args[i])
             {
+                case "--hosts": hosts = args[i + 1].Split(','); break;
                 case "--die-after": dieAfter = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--member": member = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--ports": ports = args[i + 1].Split(',').Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray(); break;
@@ -30,9 +35,11 @@ internal sealed record MemberArguments(int MemberId, int[] Ports, int Calls, int
             }
         }
         if (member is null || ports is null) throw new ArgumentException("usage: --member ID --ports P0,P1,... [--calls N]");
-        return new MemberArguments(member.Value, ports, calls, dieAfter, dieDuringViewChange);
+        if (hosts is not null && hosts.Length != ports.Length) throw new ArgumentException($"--hosts names {hosts.Length} hosts for {ports.Length} ports");
+        return new MemberArguments(member.Value, ports, calls, dieAfter, dieDuringViewChange, hosts);
     }
 
     public string ToCommandLine() => $"--member {MemberId} --ports {string.Join(',', Ports)} --calls {Calls}" +
-        (DieAfter > 0 ? $" --die-after {DieAfter}" : "") + (DieDuringViewChange ? " --die-during-view-change" : "");
+        (DieAfter > 0 ? $" --die-after {DieAfter}" : "") + (DieDuringViewChange ? " --die-during-view-change" : "") +
+        (Hosts is null ? "" : $" --hosts {string.Join(',', Hosts)}");
 }

@@ -14,9 +14,13 @@ internal sealed class MemberProcess : IDisposable
 
     public int Id { get; private init; }
 
-    public static MemberProcess Start(int id, int[] ports, int calls, string faults = "")
+    public static MemberProcess Start(int id, int[] ports, int calls, string faults = "", string? networkNamespace = null)
     {
-        var info = new ProcessStartInfo("dotnet", $"\"{CounterSample}\" --member {id} --ports {string.Join(',', ports)} --calls {calls} {faults}")
+        var command = $"\"{CounterSample}\" --member {id} --ports {string.Join(',', ports)} --calls {calls} {faults}";
+        var info = networkNamespace is null
+            ? new ProcessStartInfo("dotnet", command)
+            : new ProcessStartInfo("ip", $"netns exec {networkNamespace} dotnet {command}");
+        info = new ProcessStartInfo(info.FileName, info.Arguments)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
