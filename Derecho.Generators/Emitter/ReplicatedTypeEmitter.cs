@@ -41,8 +41,39 @@ internal static class ReplicatedTypeEmitter
             w.Close();
             w.Close();
         }
+        w.Line();
+        EmitStateTransfer(w, type);
         w.Close();
         foreach (var _ in type.ContainingTypes) w.Close();
+    }
+
+    private static void EmitStateTransfer(SourceWriter w, ReplicatedTypeDescription type)
+    {
+        const string write = "void global::Derecho.Rpc.IReplicatedObject.WriteState(global::Derecho.Rpc.PooledBufferWriter writer)";
+        const string read = "void global::Derecho.Rpc.IReplicatedObject.ReadState(global::System.ReadOnlySpan<byte> state)";
+        switch (type.StateTransfer)
+        {
+            case StateTransfer.Custom:
+                w.Line($"{write} => ((global::Derecho.IReplicaState)this).WriteState(writer);");
+                w.Line();
+                w.Line($"{read} => ((global::Derecho.IReplicaState)this).ReadState(state);");
+                break;
+            case StateTransfer.MemoryPack:
+                w.Line($"{write} => {Pack}MemoryPackSerializer.Serialize(writer, this);");
+                w.Line();
+                w.Open(read);
+                w.Line("var self = this;");
+                w.Line($"{Pack}MemoryPackSerializer.Deserialize(state, ref self);");
+                w.Line("if (!ReferenceEquals(self, this)) throw new global::System.InvalidOperationException(\"MemoryPack replaced the replica instead of overwriting it\");");
+                w.Close();
+                break;
+            default:
+                var message = $"{type.Name} has no state transfer: mark it [MemoryPackable] or implement Derecho.IReplicaState so a joining member can receive its state";
+                w.Line($"{write} => throw new global::System.NotSupportedException(\"{message}\");");
+                w.Line();
+                w.Line($"{read} => throw new global::System.NotSupportedException(\"{message}\");");
+                break;
+        }
     }
 
     private static void EmitCase(SourceWriter w, MethodDescription method)

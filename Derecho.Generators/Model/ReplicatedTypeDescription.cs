@@ -9,9 +9,21 @@ internal sealed record ReplicatedTypeDescription(
     string HintName,
     string ProxyClassName,
     bool IsPublic,
+    StateTransfer StateTransfer,
     uint TypeId,
     EquatableArray<ContainingTypeDescription> ContainingTypes,
     EquatableArray<MethodDescription> Methods);
+
+/// <summary>How a joining member gets the replica's state.</summary>
+internal enum StateTransfer
+{
+    /// <summary>Neither: joins fail with a message saying what to add.</summary>
+    None,
+    /// <summary>The type is [MemoryPackable]: serialize it whole, deserialize over the existing instance.</summary>
+    MemoryPack,
+    /// <summary>The type implements Derecho.IReplicaState.</summary>
+    Custom,
+}
 
 /// <summary>A type that encloses a nested [Replicated] type (it must be partial too).</summary>
 internal sealed record ContainingTypeDescription(string Keyword, string Name);

@@ -53,7 +53,7 @@ internal static class ReplicatedTypeParser
 
         return new ParseResult(new ReplicatedTypeDescription(
             ns, type.Name, Keyword(type), fullName, metadataName.Replace('<', '[').Replace('>', ']') + ".Derecho.g.cs", proxyName,
-            IsPublicAllTheWayUp(type), StableHash.Fnv1a32(metadataName),
+            IsPublicAllTheWayUp(type), StateTransferOf(type), StableHash.Fnv1a32(metadataName),
             containing.ToEquatableArray(), methods.ToEquatableArray()), default);
     }
 
@@ -97,6 +97,13 @@ internal static class ReplicatedTypeParser
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateMethodId, type.Locations.FirstOrDefault(),
                 clash[0].Signature, clash[1].Signature, group.Key.ToString("X8")));
         }
+    }
+
+    private static StateTransfer StateTransferOf(INamedTypeSymbol type)
+    {
+        if (type.AllInterfaces.Any(i => i.ToDisplayString() == "Derecho.IReplicaState")) return StateTransfer.Custom;
+        if (type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == "MemoryPack.MemoryPackableAttribute")) return StateTransfer.MemoryPack;
+        return StateTransfer.None;
     }
 
     private static bool IsTaskLike(ITypeSymbol type)

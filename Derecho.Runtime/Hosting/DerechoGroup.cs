@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net;
 using Derecho.Layout;
 using Derecho.Membership;
 using Derecho.Multicast;
@@ -24,10 +25,16 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
     private readonly PredicateLoop _loop;
     private readonly TcpTransport _transport;
     private readonly ConcurrentQueue<(int, string)> _failureReports = new();
+    private readonly ConcurrentDictionary<int, IPEndPoint> _endpoints = new();
+    private readonly ConcurrentDictionary<int, long> _pendingJoins = new();
+    private readonly ConcurrentDictionary<int, long> _joinAcks = new();
+    private readonly object _joinGate = new();
+    private readonly TaskCompletionSource _joined = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private ActiveView? _joinPrepared;
     private readonly object _viewGate = new();
     private readonly TaskCompletionSource _leaveComplete = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<string> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private ActiveView _current;
+    private ActiveView _current = null!; // set by FormAsync or by a committed join
     private long _lastHeartbeat = Environment.TickCount64;
     private volatile bool _leaveRequested;
     private int _disposed;
@@ -44,18 +51,18 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
         }
         _multicastOptions = new MulticastOptions { RingBytes = options.Options.RingBytes, MaxPayloadBytes = options.Options.MaxPayloadBytes };
 
+        foreach (var (id, endpoint) in options.Endpoints) _endpoints[id] = endpoint;
         _transport = TcpTransport.Listen(new TcpTransportOptions
         {
             LocalId = MyId,
-            Endpoints = options.Endpoints,
+            // A joiner waits for nobody at start: the group tells it whom to talk to.
+            Endpoints = options.Options.Join ? new Dictionary<int, IPEndPoint> { [MyId] = options.Endpoints[MyId] } : options.Endpoints,
             GroupFingerprint = options.Fingerprint,
             ConnectTimeout = options.Options.ConnectTimeout,
-            MaxMessageBytes = options.Options.MaxPayloadBytes + 4096,
+            // Room for state transfer, which travels as one message.
+            MaxMessageBytes = Math.Max(options.Options.MaxPayloadBytes + 4096, 256 << 20),
         }, this, _logger);
-        _current = new ActiveView(new View(0, options.MemberIds), MyId, _transport, _multicastOptions, _engine, proposalId: 0);
-        _engine.DeliveringView = options.MemberIds;
-        _loop = new PredicateLoop(_current.Sst, _transport, _logger, options.Options.HeartbeatInterval);
-        _loop.Replace(_current.Sst, StepsFor(_current));
+        _loop = new PredicateLoop(_transport, _logger, options.Options.HeartbeatInterval);
         _engine.Attach(SendOrdered, _transport, _loop);
         _loop.Faulted += e => Fail($"protocol failure: {e.Message}");
     }
@@ -93,7 +100,8 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
         var group = new DerechoGroup(validated, builder, loggers ?? NullLoggerFactory.Instance);
         try
         {
-            await group._transport.ConnectAsync(cancellationToken).ConfigureAwait(false);
+            if (options.Join) await group.JoinRunningGroupAsync(cancellationToken).ConfigureAwait(false);
+            else await group.FormAsync(cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -101,8 +109,47 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
             throw;
         }
         group._loop.Start();
-        group._logger.LogInformation("Member {Id} joined view {View} with members {Members}", group.MyId, group.View.Id, string.Join(", ", group.View.Members));
+        group._logger.LogInformation("Member {Id} is in view {View} with members {Members}", group.MyId, group.View.Id, string.Join(", ", group.View.Members));
         return group;
+    }
+
+    /// <summary>Forms view 0 from the configured members: connect to all of them.</summary>
+    private async Task FormAsync(CancellationToken cancellationToken)
+    {
+        InstallFirst(new ActiveView(new View(0, _options.MemberIds), MyId, _transport, _multicastOptions, _engine, proposalId: 0));
+        await _transport.ConnectAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Asks the listed members to be let in, then waits for the leader's proposal (prepare, acknowledge)
+    /// and commit (load the replicas' state, install the view). Requests are repeated until admitted.
+    /// </summary>
+    private async Task JoinRunningGroupAsync(CancellationToken cancellationToken)
+    {
+        var contacts = _options.Endpoints.Where(e => e.Key != MyId).ToList();
+        var request = MembershipMessages.JoinRequest(MyId, PackedEndpoint.Pack(_options.Endpoints[MyId]));
+        var deadline = DateTime.UtcNow + _options.Options.ConnectTimeout;
+        while (!_joined.Task.IsCompleted)
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TransportException($"member {MyId} could not join via {string.Join(", ", contacts.Select(c => $"member {c.Key} ({c.Value})"))} within {_options.Options.ConnectTimeout.TotalSeconds:0.#}s");
+            foreach (var (id, endpoint) in contacts)
+            {
+                _transport.AddPeer(id, endpoint);
+                _transport.Send(id, request);
+            }
+            _transport.Flush();
+            await Task.WhenAny(_joined.Task, Task.Delay(TimeSpan.FromSeconds(1), cancellationToken)).ConfigureAwait(false);
+        }
+        await _joined.Task.ConfigureAwait(false);
+    }
+
+    private void InstallFirst(ActiveView view)
+    {
+        _engine.DeliveringView = view.View.Members.ToArray();
+        _engine.OnViewInstalled(view.View.Members.ToArray(), [], []);
+        lock (_viewGate) Volatile.Write(ref _current, view);
+        _loop.Replace(view.Sst, StepsFor(view));
     }
 
     /// <summary>The typed handle of a hosted replicated type; its generated extension methods make the calls.</summary>
@@ -131,32 +178,68 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         var view = Volatile.Read(ref _current);
-        view.Multicast.Stop("group disposed");
+        view?.Multicast.Stop("group disposed");
         _loop.Dispose();
         await _transport.DisposeAsync().ConfigureAwait(false);
         _engine.Stop(new ObjectDisposedException(nameof(DerechoGroup), $"member {MyId} has left the group"));
-        view.Dispose();
+        view?.Dispose();
+        lock (_joinGate) if (!ReferenceEquals(_joinPrepared, view)) _joinPrepared?.Dispose();
         lock (_viewGate) Monitor.PulseAll(_viewGate);
     }
 
     void ITransportHandler.OnWritesApplied(int peerId) => _loop.Wake();
 
-    void ITransportHandler.OnMessage(int peerId, ReadOnlySpan<byte> message) => _engine.OnMessage(peerId, message);
+    void ITransportHandler.OnMessage(int peerId, ReadOnlySpan<byte> message)
+    {
+        if (!message.IsEmpty && message[0] >= MembershipMessages.FirstKind) OnMembershipMessage(peerId, message);
+        else _engine.OnMessage(peerId, message);
+    }
 
     void ITransportHandler.OnPeerDisconnected(int peerId, string reason)
     {
-        if (_leaveRequested || _disposed == 1) return;
+        if (_leaveRequested || _disposed == 1 || Volatile.Read(ref _current) is null) return;
         _failureReports.Enqueue((peerId, $"connection lost: {reason}"));
         _loop.Wake();
     }
 
-    ActiveView IViewChangeHost.Prepare(View next, long proposalId) =>
-        new(next, MyId, _transport, _multicastOptions, _engine, proposalId);
+    ActiveView IViewChangeHost.Prepare(View next, long proposalId, IReadOnlyList<(int Id, long Endpoint)> joiners, ActiveView? previous, bool isLeader)
+    {
+        foreach (var (id, packed) in joiners)
+        {
+            _endpoints[id] = PackedEndpoint.Unpack(packed);
+            _transport.AddPeer(id, _endpoints[id]);
+        }
+        var view = previous;
+        if (view is null || !view.View.Members.SequenceEqual(next.Members))
+        {
+            previous?.Dispose();
+            view = new ActiveView(next, MyId, _transport, _multicastOptions, _engine, proposalId);
+        }
+        view.ProposalId = proposalId;
+        if (isLeader && joiners.Count > 0)
+        {
+            var proposal = MembershipMessages.ViewProposal(next.Id, proposalId,
+                next.Members.Select(id => (id, PackedEndpoint.Pack(_endpoints[id]))).ToList());
+            foreach (var (id, _) in joiners) _transport.Send(id, proposal);
+            _transport.Flush();
+        }
+        return view;
+    }
 
-    void IViewChangeHost.Install(ActiveView next, long[] trim)
+    bool IViewChangeHost.JoinersAcknowledged(IReadOnlyList<(int Id, long Endpoint)> joiners, long proposalId) =>
+        joiners.All(j => _joinAcks.TryGetValue(j.Id, out var acked) && acked == proposalId);
+
+    void IViewChangeHost.Install(ActiveView next, long[] trim, IReadOnlyList<(int Id, long Endpoint)> sendStateTo)
     {
         var old = _current;
         var departed = old.View.Members.Except(next.View.Members).ToArray();
+        var joined = next.View.Members.Except(old.View.Members).ToArray();
+        if (sendStateTo.Count > 0)
+        {
+            // The trim is delivered and nothing of the new view is: this is the state every member has now.
+            var commit = MembershipMessages.JoinCommit(next.ProposalId, _engine.SnapshotReplicas());
+            foreach (var (id, _) in sendStateTo) _transport.Send(id, commit);
+        }
         var resend = old.Multicast.TakeUndelivered(trim[old.Rank]);
         // The commit echo must reach the others before we stop pushing the old table.
         old.Sst.PushChanges(_transport);
@@ -177,10 +260,85 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
         _transport.RetireEpochsBefore(checked((int)next.View.Id));
         old.Dispose();
 
-        _logger.LogInformation("Member {Id} installed view {View}: members {Members}; departed {Departed}; re-sent {Resent} trimmed message(s)",
-            MyId, next.View.Id, string.Join(", ", next.View.Members), string.Join(", ", departed), resend.Count);
+        foreach (var id in next.View.Members) _pendingJoins.TryRemove(id, out _);
+        _joinAcks.Clear();
+
+        _logger.LogInformation("Member {Id} installed view {View}: members {Members}; joined {Joined}; departed {Departed}; re-sent {Resent} trimmed message(s)",
+            MyId, next.View.Id, string.Join(", ", next.View.Members), string.Join(", ", joined), string.Join(", ", departed), resend.Count);
         var handlers = ViewChanged;
-        if (handlers is not null) ThreadPool.QueueUserWorkItem(_ => handlers(next.View, [], departed));
+        if (handlers is not null) ThreadPool.QueueUserWorkItem(_ => handlers(next.View, joined, departed));
+    }
+
+    /// <summary>Join traffic: requests at any member, acknowledgements at the leader, proposal and commit at the joiner.</summary>
+    private void OnMembershipMessage(int peer, ReadOnlySpan<byte> message)
+    {
+        switch ((MembershipMessageKind)message[0])
+        {
+            case MembershipMessageKind.JoinRequest when MembershipMessages.TryReadPair(message, out var id, out var endpoint) && id == peer:
+                if (_pendingJoins.TryAdd(id, endpoint)) _logger.LogInformation("Member {Id} forwards the join request of member {Joiner} to the group", MyId, id);
+                _loop.Wake();
+                break;
+            case MembershipMessageKind.JoinAck when MembershipMessages.TryReadPair(message, out var id, out var proposal) && id == peer:
+                _joinAcks[id] = proposal;
+                _loop.Wake();
+                break;
+            case MembershipMessageKind.ViewProposal when MembershipMessages.TryReadViewProposal(message, out var viewId, out var proposal, out var members):
+                OnViewProposal(peer, viewId, proposal, members);
+                break;
+            case MembershipMessageKind.JoinCommit when MembershipMessages.TryReadJoinCommit(message, out var proposal, out var state):
+                OnJoinCommit(proposal, state);
+                break;
+            default:
+                _logger.LogWarning("Malformed membership message (kind {Kind}, {Length} bytes) from member {Peer} ignored", message[0], message.Length, peer);
+                break;
+        }
+    }
+
+    /// <summary>Joiner: prepare the proposed view (connect to its members, register its memory), then acknowledge.</summary>
+    private void OnViewProposal(int leader, long viewId, long proposal, (int Id, long Endpoint)[] members)
+    {
+        lock (_joinGate)
+        {
+            if (Volatile.Read(ref _current) is not null || _disposed == 1 || members.All(m => m.Id != MyId)) return;
+            foreach (var (id, packed) in members)
+            {
+                if (id == MyId) continue;
+                _endpoints[id] = PackedEndpoint.Unpack(packed);
+                _transport.AddPeer(id, _endpoints[id]);
+            }
+            var ids = members.Select(m => m.Id).ToArray();
+            if (_joinPrepared is null || !_joinPrepared.View.Members.SequenceEqual(ids))
+            {
+                _joinPrepared?.Dispose();
+                _joinPrepared = new ActiveView(new View(viewId, ids), MyId, _transport, _multicastOptions, _engine, proposal);
+            }
+            _joinPrepared.ProposalId = proposal;
+            _transport.Send(leader, MembershipMessages.JoinAck(MyId, proposal));
+            _transport.Flush();
+            _logger.LogInformation("Member {Id} prepared view {View} ({Members}) proposed by member {Leader}", MyId, viewId, string.Join(", ", ids), leader);
+        }
+    }
+
+    /// <summary>Joiner: the view is committed; load the replicas' state, then make the view current.</summary>
+    private void OnJoinCommit(long proposal, ReadOnlySpan<byte> state)
+    {
+        lock (_joinGate)
+        {
+            if (Volatile.Read(ref _current) is not null || _joinPrepared is null || _joinPrepared.ProposalId != proposal) return;
+            try
+            {
+                _engine.RestoreReplicas(state);
+            }
+            catch (Exception e) when (e is InvalidDataException or NotSupportedException or MemoryPack.MemoryPackSerializationException)
+            {
+                _logger.LogError("Member {Id} cannot load the state it was sent: {Reason}", MyId, e.Message);
+                _joined.TrySetException(new InvalidOperationException($"member {MyId} cannot join: state transfer failed: {e.Message}", e));
+                return;
+            }
+            _logger.LogInformation("Member {Id} received {Bytes} bytes of state and installs view {View}", MyId, state.Length, _joinPrepared.View.Id);
+            InstallFirst(_joinPrepared);
+            _joined.TrySetResult();
+        }
     }
 
     void IViewChangeHost.Fail(string reason) => Fail(reason);
@@ -191,6 +349,7 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
         return view.Multicast.Predicates()
             .Append(_engine.P2PPredicate)
             .Append(("heartbeat", HeartbeatStep))
+            .Append(("post-join-request", PostJoinRequestStep))
             .Concat(protocol.Predicates())
             .Append(("leave", LeaveStep));
     }
@@ -219,6 +378,21 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
         Volatile.Read(ref _current).Multicast.Stop(reason);
         _engine.Stop(new InvalidOperationException($"member {MyId} stopped: {reason}"));
         lock (_viewGate) Monitor.PulseAll(_viewGate);
+    }
+
+    /// <summary>A process asked us to be let in: put its request in our row, where the leader picks it up.</summary>
+    private bool PostJoinRequestStep()
+    {
+        var sst = _current.Sst;
+        if (_pendingJoins.IsEmpty || sst.Get(sst.MyRank, sst.Layout.JoinRequestId) != 0) return false;
+        foreach (var (id, endpoint) in _pendingJoins)
+        {
+            if (_current.View.RankOf(id) >= 0) continue; // an old incarnation is still a member: wait for its removal
+            sst.Set(sst.Layout.JoinRequestEndpoint, endpoint);
+            sst.Set(sst.Layout.JoinRequestId, id + 1);
+            return true;
+        }
+        return false;
     }
 
     private bool HeartbeatStep()

@@ -9,8 +9,20 @@ public sealed class DerechoOptions
     /// <summary>This member's id; must appear in <see cref="Members"/>.</summary>
     public int MyId { get; set; } = -1;
 
-    /// <summary>Every member of the group with the endpoint ("host:port") it listens on.</summary>
+    /// <summary>
+    /// Every member of the group with the endpoint ("host:port") it listens on, this member included.
+    /// With <see cref="Join"/>, the others are contacts: members of the running group to ask for admission.
+    /// </summary>
     public List<MemberOptions> Members { get; set; } = new();
+
+    /// <summary>
+    /// Join a group that is already running (a new member, or a crashed one restarting as a new incarnation)
+    /// instead of forming it: ask the other listed members to be added, receive the replicas' state, start.
+    /// </summary>
+    public bool Join { get; set; }
+
+    /// <summary>Name of the group; members of different groups refuse each other's connections.</summary>
+    public string GroupName { get; set; } = "derecho";
 
     /// <summary>How long to wait for every member to be reachable at start.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(30);

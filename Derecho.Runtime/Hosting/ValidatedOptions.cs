@@ -39,7 +39,9 @@ internal sealed record ValidatedOptions(DerechoOptions Options, IReadOnlyDiction
         if (sizes is not null) throw Problem("RingBytes/MaxPayloadBytes", sizes);
 
         var ids = endpoints.Keys.Order().ToArray();
-        return new ValidatedOptions(options, endpoints, ids, ComputeFingerprint(ids, endpoints, options));
+        if (options.Join && endpoints.Count < 2) throw Problem("Members", "a joining member needs at least one other member to contact");
+        if (string.IsNullOrWhiteSpace(options.GroupName)) throw Problem("GroupName", "must not be empty");
+        return new ValidatedOptions(options, endpoints, ids, ComputeFingerprint(options));
     }
 
     private static IPEndPoint ParseEndpoint(string text, string key)
@@ -63,13 +65,10 @@ internal sealed record ValidatedOptions(DerechoOptions Options, IReadOnlyDiction
         }
     }
 
-    private static ulong ComputeFingerprint(int[] ids, Dictionary<int, IPEndPoint> endpoints, DerechoOptions options)
-    {
-        var text = new StringBuilder();
-        foreach (var id in ids) text.Append(CultureInfo.InvariantCulture, $"{id}@{endpoints[id]};");
-        text.Append(CultureInfo.InvariantCulture, $"ring={options.RingBytes};max={options.MaxPayloadBytes}");
-        return XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(text.ToString()));
-    }
+    /// <summary>What members must agree on to talk at all: the group name and the multicast sizes (ring offsets must match).</summary>
+    private static ulong ComputeFingerprint(DerechoOptions options) =>
+        XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
+            $"group={options.GroupName};ring={options.RingBytes};max={options.MaxPayloadBytes}")));
 
     private static DerechoConfigurationException Problem(string key, string problem) => new($"Derecho:{key}: {problem}");
 }

@@ -3,11 +3,21 @@ namespace Derecho.Membership;
 /// <summary>What the view-change protocol asks of the member running it.</summary>
 internal interface IViewChangeHost
 {
-    /// <summary>Sets up (registers with the transport) the view a proposal describes, before acknowledging it.</summary>
-    ActiveView Prepare(View next, long proposalId);
+    /// <summary>
+    /// Sets up (connects joiners, registers with the transport) the view a proposal describes, before
+    /// acknowledging it; reuses <paramref name="previous"/> when it has the same members. The leader also
+    /// sends the proposal to the joiners.
+    /// </summary>
+    ActiveView Prepare(View next, long proposalId, IReadOnlyList<(int Id, long Endpoint)> joiners, ActiveView? previous, bool isLeader);
 
-    /// <summary>Makes a committed, prepared view current; <paramref name="trim"/> is the ragged trim that ended the old one.</summary>
-    void Install(ActiveView next, long[] trim);
+    /// <summary>Whether every joiner has acknowledged (prepared for) the proposal.</summary>
+    bool JoinersAcknowledged(IReadOnlyList<(int Id, long Endpoint)> joiners, long proposalId);
+
+    /// <summary>
+    /// Makes a committed, prepared view current; <paramref name="trim"/> is the ragged trim that ended the old
+    /// one. The committing leader passes the joiners, who get the replicas' state from it.
+    /// </summary>
+    void Install(ActiveView next, long[] trim, IReadOnlyList<(int Id, long Endpoint)> sendStateTo);
 
     /// <summary>This member cannot go on (excluded, or cut off from a majority); stop with the reason.</summary>
     void Fail(string reason);

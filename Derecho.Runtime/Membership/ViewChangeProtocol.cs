@@ -11,7 +11,9 @@ namespace Derecho.Membership;
 /// and follows it, the leader publishes the ragged trim (min over live rows of what each received from
 /// each sender, or the trim a previous leader already published) with its proposal; members deliver
 /// exactly up to the trim, echo it, prepare the next view and acknowledge; when every live member (a
-/// majority) acknowledged, the leader commits; members echo the commit and install the view.
+/// majority) and every joiner acknowledged, the leader commits; members echo the commit and install the
+/// view. A process that wants in asks any member, which posts the request in its row; a pending join
+/// wedges the view like a failure does, and the leader's proposal adds the joiners.
 /// A new leader that takes over mid-change adopts an echoed trim or commit, so nothing delivered is undone.
 /// </summary>
 internal sealed class ViewChangeProtocol
@@ -27,6 +29,7 @@ internal sealed class ViewChangeProtocol
     private readonly int _me;
     private long[]? _appliedTrim;
     private ActiveView? _prepared;
+    private IReadOnlyList<(int Id, long Endpoint)> _preparedJoiners = [];
     private bool _done;
 
     public ViewChangeProtocol(ActiveView view, IViewChangeHost host, ILogger logger, TimeSpan failureTimeout, ConcurrentQueue<(int, string)> reports)
@@ -122,7 +125,7 @@ internal sealed class ViewChangeProtocol
 
     private bool WedgeStep()
     {
-        if (_done || SuspectedMask() == 0 || _sst.Get(_me, _c.Wedged) != 0) return false;
+        if (_done || (SuspectedMask() == 0 && PendingJoiners().Count == 0) || _sst.Get(_me, _c.Wedged) != 0) return false;
         _view.Multicast.Wedge();
         _sst.Set(_c.Wedged, 1);
         return true;
@@ -142,8 +145,9 @@ internal sealed class ViewChangeProtocol
     {
         if (_done || Leader() != _me || _sst.Get(_me, _c.Wedged) == 0) return false;
         var removed = SuspectedMask();
+        var joiners = PendingJoiners();
         var current = _sst.Get(_me, _c.ProposalId);
-        if (current != 0 && _sst.Get(_me, _c.ProposalRemoved) == removed) return false;
+        if (current != 0 && _sst.Get(_me, _c.ProposalRemoved) == removed && ReadJoiners(_me).SequenceEqual(joiners)) return false;
         long highest = 0;
         long[]? echoed = null;
         for (var r = 0; r < _n; r++)
@@ -159,9 +163,15 @@ internal sealed class ViewChangeProtocol
         for (var j = 0; j < _n; j++) _sst.Set(_c.Trim(j), trim[j]);
         _sst.Set(_c.TrimProposal, id);
         _sst.Set(_c.ProposalRemoved, removed);
+        for (var i = 0; i < SstLayout.MaxJoinersPerView; i++)
+        {
+            _sst.Set(_c.ProposalJoinerEndpoint(i), i < joiners.Count ? joiners[i].Endpoint : 0);
+            _sst.Set(_c.ProposalJoinerId(i), i < joiners.Count ? joiners[i].Id + 1 : 0);
+        }
         _sst.Set(_c.ProposalId, id);
-        _logger.LogInformation("Member {Me} (leader) proposes view {Next} without {Removed}; ragged trim [{Trim}]",
-            _view.View.Members[_me], _view.View.Id + 1, string.Join(", ", RanksOf(removed).Select(r => _view.View.Members[r])), string.Join(", ", trim));
+        _logger.LogInformation("Member {Me} (leader) proposes view {Next}: removes [{Removed}], adds [{Joiners}]; ragged trim [{Trim}]",
+            _view.View.Members[_me], _view.View.Id + 1, string.Join(", ", RanksOf(removed).Select(r => _view.View.Members[r])),
+            string.Join(", ", joiners.Select(j => j.Id)), string.Join(", ", trim));
         return true;
     }
 
@@ -193,13 +203,11 @@ internal sealed class ViewChangeProtocol
         }
         if (leader != _me) _sst.Set(_c.TrimProposal, proposal);
 
-        var members = Enumerable.Range(0, _n).Where(r => (removed & (1L << r)) == 0).Select(r => _view.View.Members[r]).ToArray();
-        if (_prepared is null || !_prepared.View.Members.SequenceEqual(members))
-        {
-            _prepared?.Dispose();
-            _prepared = _host.Prepare(new View(_view.View.Id + 1, members), proposal);
-        }
-        _prepared.ProposalId = proposal;
+        var joiners = ReadJoiners(leader);
+        var members = Enumerable.Range(0, _n).Where(r => (removed & (1L << r)) == 0).Select(r => _view.View.Members[r])
+            .Concat(joiners.Select(j => j.Id)).ToArray();
+        _prepared = _host.Prepare(new View(_view.View.Id + 1, members), proposal, joiners, _prepared, isLeader: leader == _me);
+        _preparedJoiners = joiners;
         _sst.Set(_c.Ack, proposal);
         return true;
     }
@@ -212,6 +220,7 @@ internal sealed class ViewChangeProtocol
         if (proposal == 0 || _sst.Get(_me, _c.Commit) == proposal) return false;
         for (var r = 0; r < _n; r++)
             if (Live(r) && _sst.Get(r, _c.Ack) != proposal) return false;
+        if (!_host.JoinersAcknowledged(ReadJoiners(_me), proposal)) return false;
         _sst.Set(_c.Commit, proposal);
         return true;
     }
@@ -224,11 +233,12 @@ internal sealed class ViewChangeProtocol
         for (var r = 0; r < _n; r++)
         {
             if (!Live(r) || _sst.Get(r, _c.Commit) != acked || acked != _prepared.ProposalId) continue;
+            var committedHere = _sst.Get(_me, _c.Commit) == acked && Leader() == _me;
             _sst.Set(_c.Commit, acked);
             _done = true;
             var next = _prepared;
             _prepared = null;
-            _host.Install(next, _appliedTrim);
+            _host.Install(next, _appliedTrim, committedHere ? _preparedJoiners : []);
             return true;
         }
         return false;
@@ -249,6 +259,31 @@ internal sealed class ViewChangeProtocol
         for (var r = 0; r < _n; r++)
             if (Suspects(_me, r)) mask |= 1L << r;
         return mask;
+    }
+
+    /// <summary>Processes that live rows ask to let in and that are not members of this view (at most a proposal's worth).</summary>
+    private List<(int Id, long Endpoint)> PendingJoiners()
+    {
+        var joiners = new List<(int Id, long Endpoint)>();
+        for (var r = 0; r < _n && joiners.Count < SstLayout.MaxJoinersPerView; r++)
+        {
+            if (!Live(r)) continue;
+            var id = _sst.Get(r, _c.JoinRequestId) - 1;
+            if (id < 0 || _view.View.RankOf((int)id) >= 0 || joiners.Any(j => j.Id == id)) continue;
+            joiners.Add(((int)id, _sst.Get(r, _c.JoinRequestEndpoint)));
+        }
+        return joiners.OrderBy(j => j.Id).ToList();
+    }
+
+    private List<(int Id, long Endpoint)> ReadJoiners(int row)
+    {
+        var joiners = new List<(int Id, long Endpoint)>();
+        for (var i = 0; i < SstLayout.MaxJoinersPerView; i++)
+        {
+            var id = _sst.Get(row, _c.ProposalJoinerId(i)) - 1;
+            if (id >= 0) joiners.Add(((int)id, _sst.Get(row, _c.ProposalJoinerEndpoint(i))));
+        }
+        return joiners;
     }
 
     private long[] ReadTrim(int row)

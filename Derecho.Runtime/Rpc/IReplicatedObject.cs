@@ -11,6 +11,12 @@ public interface IReplicatedObject
 
     /// <summary>Runs a <c>[P2PCallable]</c> method; returns false when the id is unknown.</summary>
     bool DispatchP2P(uint methodId, ReadOnlySpan<byte> arguments, PooledBufferWriter reply);
+
+    /// <summary>Writes the replica's whole state, for a member that joins (state transfer).</summary>
+    void WriteState(PooledBufferWriter writer);
+
+    /// <summary>Replaces the replica's state with what <see cref="WriteState"/> wrote at another member.</summary>
+    void ReadState(ReadOnlySpan<byte> state);
 }
 
 /// <summary>Static identity of a generated replicated type, used as a generic constraint.</summary>

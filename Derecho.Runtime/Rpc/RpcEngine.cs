@@ -69,6 +69,41 @@ internal sealed class RpcEngine : IDeliveryHandler
                 _pending.TryRemove(id, out _);
     }
 
+    /// <summary>Serializes every replica (state transfer to a joiner); runs on the protocol thread between deliveries.</summary>
+    public byte[] SnapshotReplicas()
+    {
+        using var buffer = new PooledBufferWriter();
+        foreach (var (typeId, (replica, _, _)) in _replicas.OrderBy(r => r.Key))
+        {
+            var header = buffer.WrittenCount;
+            buffer.Advance(8);
+            replica.WriteState(buffer);
+            var length = buffer.WrittenCount - header - 8;
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(buffer.WrittenSpanMutable[header..], typeId);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(buffer.WrittenSpanMutable[(header + 4)..], length);
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Loads what <see cref="SnapshotReplicas"/> wrote at another member into this member's replicas.</summary>
+    public void RestoreReplicas(ReadOnlySpan<byte> state)
+    {
+        var restored = 0;
+        while (!state.IsEmpty)
+        {
+            if (state.Length < 8) throw new InvalidDataException("state transfer is truncated");
+            var typeId = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(state);
+            var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(state[4..]);
+            if (length < 0 || length > state.Length - 8) throw new InvalidDataException($"state of type {typeId:X8} claims {length} bytes, {state.Length - 8} left");
+            if (!_replicas.TryGetValue(typeId, out var target))
+                throw new InvalidDataException($"state transfer carries replicated type {typeId:X8}, which this member does not host");
+            target.Replica.ReadState(state.Slice(8, length));
+            state = state[(8 + length)..];
+            restored++;
+        }
+        if (restored != _replicas.Count) throw new InvalidDataException($"state transfer carried {restored} of this member's {_replicas.Count} replicated types");
+    }
+
     /// <summary>The request id inside an ordered-call payload (for matching re-sent calls).</summary>
     public static long RequestIdOf(ReadOnlySpan<byte> payload) =>
         RpcWire.TryReadOrderedHeader(payload, out _, out _, out var requestId, out _) ? requestId : -1;

@@ -15,7 +15,7 @@ public sealed class PredicateLoop : IDisposable
     public delegate bool Step();
 
     private (string Name, Step Step)[] _steps = [];
-    private SharedStateTable _sst;
+    private SharedStateTable? _sst;
     private readonly ITransport _transport;
     private readonly ILogger _logger;
     private readonly Doorbell _doorbell = new();
@@ -23,10 +23,9 @@ public sealed class PredicateLoop : IDisposable
     private readonly int _idleWaitMs;
     private volatile bool _stopping;
 
-    /// <summary>Creates the loop; add steps, then <see cref="Start"/>.</summary>
-    public PredicateLoop(SharedStateTable sst, ITransport transport, ILogger logger, TimeSpan idleWait)
+    /// <summary>Creates the loop; give it a <see cref="Table"/> and steps, then <see cref="Start"/>.</summary>
+    public PredicateLoop(ITransport transport, ILogger logger, TimeSpan idleWait)
     {
-        _sst = sst;
         _transport = transport;
         _logger = logger;
         _idleWaitMs = Math.Max(1, (int)idleWait.TotalMilliseconds);
@@ -41,6 +40,13 @@ public sealed class PredicateLoop : IDisposable
 
     /// <summary>Adds a named step; steps run in the order added.</summary>
     public void Add(string name, Step step) => _steps = [.. _steps, (name, step)];
+
+    /// <summary>The table whose row changes are pushed after each iteration.</summary>
+    public SharedStateTable? Table
+    {
+        get => _sst;
+        set => _sst = value;
+    }
 
     /// <summary>
     /// Swaps in a new view's table and steps. Called on the loop thread (from a step): the current
@@ -82,7 +88,7 @@ public sealed class PredicateLoop : IDisposable
                     progress |= step();
                     if (!ReferenceEquals(steps, _steps)) { progress = true; break; } // a new view was installed
                 }
-                _sst.PushChanges(_transport);
+                _sst?.PushChanges(_transport);
                 _transport.Flush();
                 if (!progress) _doorbell.Wait(_idleWaitMs);
             }

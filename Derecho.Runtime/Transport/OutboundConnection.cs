@@ -11,8 +11,9 @@ namespace Derecho.Transport;
 /// </summary>
 internal sealed class OutboundConnection : IDisposable
 {
-    private readonly Socket _socket;
+    private readonly Func<Socket> _connect;
     private readonly Action<string> _onFailure;
+    private Socket? _socket;
     private readonly object _gate = new();
     private readonly Doorbell _doorbell = new();
     private readonly Thread _thread;
@@ -22,10 +23,14 @@ internal sealed class OutboundConnection : IDisposable
     private volatile bool _closing;
     private volatile bool _failed;
 
-    public OutboundConnection(int peerId, Socket socket, Action<string> onFailure)
+    /// <summary>
+    /// Starts the sending thread; it first calls <paramref name="connect"/> (dial and say hello), so frames can
+    /// be queued at once, even for a peer that is still being dialled.
+    /// </summary>
+    public OutboundConnection(int peerId, Func<Socket> connect, Action<string> onFailure)
     {
         PeerId = peerId;
-        _socket = socket;
+        _connect = connect;
         _onFailure = onFailure;
         _thread = new Thread(SendLoop) { IsBackground = true, Name = $"derecho-send-{peerId}" };
         _thread.Start();
@@ -54,8 +59,10 @@ internal sealed class OutboundConnection : IDisposable
         _closing = true;
         _doorbell.Ring();
         _thread.Join(drainTimeout);
-        try { _socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
-        _socket.Dispose();
+        var socket = Volatile.Read(ref _socket);
+        if (socket is null) return;
+        try { socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
+        socket.Dispose();
     }
 
     public void Dispose() => Close(TimeSpan.FromSeconds(5));
@@ -72,6 +79,7 @@ internal sealed class OutboundConnection : IDisposable
     {
         try
         {
+            Volatile.Write(ref _socket, _connect());
             while (true)
             {
                 int length;
@@ -90,7 +98,7 @@ internal sealed class OutboundConnection : IDisposable
                 _doorbell.Wait(100);
             }
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or TransportException)
         {
             _failed = true;
             if (!_closing) _onFailure($"send to member {PeerId} failed: {e.Message}");
@@ -101,7 +109,7 @@ internal sealed class OutboundConnection : IDisposable
     {
         while (!data.IsEmpty)
         {
-            var sent = _socket.Send(data);
+            var sent = _socket!.Send(data);
             data = data[sent..];
         }
     }

@@ -89,6 +89,33 @@ public sealed class TcpTransport : ITransport
         finally { _regionLock.ExitWriteLock(); }
     }
 
+    /// <summary>
+    /// Starts a connection to a member that joins the group (or to a contact, for a joiner). Frames may be
+    /// queued at once; they go out once the dial succeeds. A failed dial is reported like a lost peer.
+    /// </summary>
+    public void AddPeer(int peerId, IPEndPoint endpoint)
+    {
+        _forgotten.TryRemove(peerId, out _);
+        if (_outbound.ContainsKey(peerId)) return;
+        AddOutbound(peerId, () =>
+        {
+            var deadline = DateTime.UtcNow + Options.ConnectTimeout;
+            return DialAsync(peerId, endpoint, deadline, CancellationToken.None).GetAwaiter().GetResult().Item2;
+        });
+    }
+
+    /// <summary>Whether an inbound connection from <paramref name="peerId"/> is established.</summary>
+    public bool IsConnectedFrom(int peerId) => _inbound.ContainsKey(peerId);
+
+    private void AddOutbound(int peer, Func<Socket> connect)
+    {
+        var connection = new OutboundConnection(peer, connect, reason =>
+        {
+            if (!_forgotten.ContainsKey(peer)) Handler.OnPeerDisconnected(peer, reason);
+        });
+        if (!_outbound.TryAdd(peer, connection)) connection.Close(TimeSpan.Zero);
+    }
+
     /// <inheritdoc />
     public void ForgetPeer(int peerId)
     {
@@ -104,11 +131,7 @@ public sealed class TcpTransport : ITransport
         var dials = Options.Endpoints.Where(e => e.Key != LocalId)
             .Select(e => DialAsync(e.Key, e.Value, deadline, cancellationToken)).ToArray();
         var sockets = await Task.WhenAll(dials).ConfigureAwait(false);
-        foreach (var (peer, socket) in sockets)
-            _outbound[peer] = new OutboundConnection(peer, socket, reason =>
-            {
-                if (!_forgotten.ContainsKey(peer)) Handler.OnPeerDisconnected(peer, reason);
-            });
+        foreach (var (peer, socket) in sockets) AddOutbound(peer, () => socket);
 
         var remaining = deadline - DateTime.UtcNow;
         var all = Task.WhenAll(_inboundReady.Values.Select(t => t.Task));
@@ -167,9 +190,9 @@ public sealed class TcpTransport : ITransport
     internal string? ValidateHello(HelloMessage hello)
     {
         if (hello.Version != HelloMessage.CurrentVersion) return $"protocol version {hello.Version}, expected {HelloMessage.CurrentVersion}";
-        if (hello.MemberId == LocalId || !_inboundReady.ContainsKey(hello.MemberId)) return $"member id {hello.MemberId} is not a peer in this group";
         if (hello.GroupFingerprint != Options.GroupFingerprint)
-            return $"member {hello.MemberId} has group fingerprint {hello.GroupFingerprint:X16}, ours is {Options.GroupFingerprint:X16} (different member list?)";
+            return $"member {hello.MemberId} has group fingerprint {hello.GroupFingerprint:X16}, ours is {Options.GroupFingerprint:X16} (different group name or sizes?)";
+        if (hello.MemberId == LocalId || hello.MemberId < 0) return $"member id {hello.MemberId} cannot be a peer of member {LocalId}";
         if (_inbound.ContainsKey(hello.MemberId)) return $"member {hello.MemberId} is already connected";
         return null;
     }
@@ -177,11 +200,12 @@ public sealed class TcpTransport : ITransport
     internal void OnInboundReady(InboundConnection connection)
     {
         _inbound[connection.PeerId] = connection;
-        _inboundReady[connection.PeerId].TrySetResult();
+        if (_inboundReady.TryGetValue(connection.PeerId, out var ready)) ready.TrySetResult();
     }
 
     internal void OnInboundFailed(InboundConnection connection, string reason)
     {
+        _inbound.TryRemove(new KeyValuePair<int, InboundConnection>(connection.PeerId, connection));
         if (_closing || _forgotten.ContainsKey(connection.PeerId)) return;
         Handler.OnPeerDisconnected(connection.PeerId, reason);
     }

@@ -55,7 +55,7 @@ internal sealed class MulticastMember : IDeliveryHandler, ITransportHandler
         using var sst = new SharedStateTable(ids, _rank);
         sst.RegisterWith(transport);
         using var multicast = new SmallMessageMulticast(sst, transport, ids, new MulticastOptions { RingBytes = ring, MaxPayloadBytes = Math.Max(size, 64) }, this);
-        using var loop = new PredicateLoop(sst, transport, NullLogger.Instance, TimeSpan.FromMilliseconds(50));
+        using var loop = new PredicateLoop(transport, NullLogger.Instance, TimeSpan.FromMilliseconds(50)) { Table = sst };
         _loop = loop;
         multicast.AddPredicates(loop);
         multicast.OnQueued = loop.Wake;

@@ -2,13 +2,17 @@ using MemoryPack;
 
 namespace Derecho.Samples.Counter;
 
-/// <summary>A counter replicated by state machine replication: every replica applies the same adds in the same order.</summary>
+/// <summary>
+/// A counter replicated by state machine replication: every replica applies the same adds in the same order.
+/// [MemoryPackable] gives it state transfer: a member that joins receives the fields marked [MemoryPackInclude].
+/// </summary>
 [Replicated]
+[MemoryPackable]
 public partial class Counter
 {
-    private long _value;
-    private long _calls;
-    private ulong _history = 14695981039346656037UL;
+    [MemoryPackInclude] private long _value;
+    [MemoryPackInclude] private long _calls;
+    [MemoryPackInclude] private ulong _history = 14695981039346656037UL;
 
     /// <summary>Adds <paramref name="delta"/> on behalf of <paramref name="caller"/>; returns the new value.</summary>
     [Ordered]
@@ -31,13 +35,13 @@ public partial class Counter
     public CounterState Read() => new(_value, _calls, _history);
 
     /// <summary>Current value (read the local replica only when the group is not delivering).</summary>
-    public long Value => _value;
+    [MemoryPackIgnore] public long Value => _value;
 
     /// <summary>Calls applied.</summary>
-    public long Calls => _calls;
+    [MemoryPackIgnore] public long Calls => _calls;
 
     /// <summary>Hash of the sequence of calls applied.</summary>
-    public ulong History => _history;
+    [MemoryPackIgnore] public ulong History => _history;
 }
 
 /// <summary>What <see cref="Counter.Read"/> returns.</summary>

@@ -51,7 +51,7 @@ internal sealed class MulticastHarness : IAsyncDisposable
             Sst = new SharedStateTable(ids, id);
             Sst.RegisterWith(Transport);
             Multicast = new SmallMessageMulticast(Sst, Transport, ids, options, this);
-            Loop = new PredicateLoop(Sst, Transport, NullLogger.Instance, TimeSpan.FromMilliseconds(50));
+            Loop = new PredicateLoop(Transport, NullLogger.Instance, TimeSpan.FromMilliseconds(50)) { Table = Sst };
             Multicast.AddPredicates(Loop);
             Multicast.OnQueued = Loop.Wake;
             Loop.Faulted += e => Fault = e;

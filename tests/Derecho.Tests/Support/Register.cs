@@ -1,11 +1,12 @@
 namespace Derecho.Tests.Support;
 
-/// <summary>A small replicated type for in-process group tests.</summary>
+/// <summary>A small replicated type for in-process group tests; [MemoryPackable] for state transfer to joiners.</summary>
 [Replicated]
+[MemoryPack.MemoryPackable]
 public partial class Register
 {
-    private long _value;
-    private readonly List<long> _applied = new();
+    [MemoryPack.MemoryPackInclude] private long _value;
+    [MemoryPack.MemoryPackInclude] private List<long> _applied = new();
 
     [Ordered]
     public long Set(long value)

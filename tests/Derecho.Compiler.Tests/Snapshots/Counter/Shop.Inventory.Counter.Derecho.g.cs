@@ -68,6 +68,10 @@ namespace Shop.Inventory
                     return false;
             }
         }
+
+        void global::Derecho.Rpc.IReplicatedObject.WriteState(global::Derecho.Rpc.PooledBufferWriter writer) => throw new global::System.NotSupportedException("Counter has no state transfer: mark it [MemoryPackable] or implement Derecho.IReplicaState so a joining member can receive its state");
+
+        void global::Derecho.Rpc.IReplicatedObject.ReadState(global::System.ReadOnlySpan<byte> state) => throw new global::System.NotSupportedException("Counter has no state transfer: mark it [MemoryPackable] or implement Derecho.IReplicaState so a joining member can receive its state");
     }
 
     /// <summary>

@@ -96,6 +96,10 @@ partial class Outer
                     return false;
             }
         }
+
+        void global::Derecho.Rpc.IReplicatedObject.WriteState(global::Derecho.Rpc.PooledBufferWriter writer) => throw new global::System.NotSupportedException("Store has no state transfer: mark it [MemoryPackable] or implement Derecho.IReplicaState so a joining member can receive its state");
+
+        void global::Derecho.Rpc.IReplicatedObject.ReadState(global::System.ReadOnlySpan<byte> state) => throw new global::System.NotSupportedException("Store has no state transfer: mark it [MemoryPackable] or implement Derecho.IReplicaState so a joining member can receive its state");
     }
 }
 

@@ -64,6 +64,10 @@ namespace Ledger
                     return false;
             }
         }
+
+        void global::Derecho.Rpc.IReplicatedObject.WriteState(global::Derecho.Rpc.PooledBufferWriter writer) => throw new global::System.NotSupportedException("Journal has no state transfer: mark it [MemoryPackable] or implement Derecho.IReplicaState so a joining member can receive its state");
+
+        void global::Derecho.Rpc.IReplicatedObject.ReadState(global::System.ReadOnlySpan<byte> state) => throw new global::System.NotSupportedException("Journal has no state transfer: mark it [MemoryPackable] or implement Derecho.IReplicaState so a joining member can receive its state");
     }
 
     /// <summary>
