@@ -116,8 +116,8 @@ public sealed unsafe class SmallMessageMulticast : IDisposable
     public bool IsWedged => Volatile.Read(ref _wedged);
 
     /// <summary>
-    /// Stops sending in this view (data and nulls) for a view change. Entries already in the ring are still
-    /// pushed, and stable messages are still delivered, until the ragged trim ends the view.
+    /// Stops sending and delivering in this view (data and nulls) for a view change. Entries already in the
+    /// ring are still pushed and counted as received, so the ragged trim can include them.
     /// </summary>
     public void Wedge()
     {
@@ -253,7 +253,9 @@ public sealed unsafe class SmallMessageMulticast : IDisposable
     /// <summary>Delivers, in round-robin order, every sequence number that every row has received.</summary>
     private bool DeliverStep()
     {
-        if (_trimmed) return false;
+        // Once wedged, only the ragged trim delivers: the leader computes it from what rows showed after the
+        // wedge, so anything delivered here afterwards could lie beyond the trim and be missing elsewhere.
+        if (_trimmed || Volatile.Read(ref _wedged)) return false;
         var delivered = _sst.Get(_me, _columns.Delivered);
         var bound = long.MaxValue;
         for (var j = 0; j < _n; j++)
