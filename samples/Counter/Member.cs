@@ -17,11 +17,13 @@ internal static class Member
         {
             MyId = arguments.MemberId,
             Members = arguments.Ports.Select((_, id) => new MemberOptions { Id = id, Endpoint = arguments.Endpoint(id) }).ToList(),
+            Join = arguments.Join,
         };
         Counter? replica = null;
         var group = await DerechoGroup.JoinAsync(options, layout => layout.Subgroup(_ => replica = new Counter()), loggers);
-        group.ViewChanged += (view, _, departed) =>
-            Console.WriteLine($"VIEW id={view.Id} members={string.Join(',', view.Members)} departed={string.Join(',', departed)}");
+        if (arguments.Join) Console.WriteLine($"JOINED view={group.View.Id} members={string.Join(',', group.View.Members)} calls-in-state={replica!.Calls}");
+        group.ViewChanged += (view, joined, departed) =>
+            Console.WriteLine($"VIEW id={view.Id} members={string.Join(',', view.Members)} joined={string.Join(',', joined)} departed={string.Join(',', departed)}");
         if (arguments.DieDuringViewChange)
             _ = Task.Run(async () =>
             {

@@ -5,9 +5,10 @@ namespace Derecho.Samples.Counter;
 /// <summary>
 /// Command line of one member process: --member ID --ports P0,P1,P2 [--calls N], plus fault injection for
 /// demos and tests: --die-after K (SIGKILL itself after K calls) and --die-during-view-change (SIGKILL
-/// itself as soon as it sees a view change under way).
+/// itself as soon as it sees a view change under way); --join makes it join the running group (a new
+/// member, or a crashed one restarting) instead of forming it.
 /// </summary>
-internal sealed record MemberArguments(int MemberId, int[] Ports, int Calls, int DieAfter = 0, bool DieDuringViewChange = false, string[]? Hosts = null)
+internal sealed record MemberArguments(int MemberId, int[] Ports, int Calls, int DieAfter = 0, bool DieDuringViewChange = false, string[]? Hosts = null, bool Join = false)
 {
     /// <summary>Endpoint of each member: its host (--hosts H0,H1,..., default 127.0.0.1) and port.</summary>
     public string Endpoint(int id) => $"{Hosts?[id] ?? "127.0.0.1"}:{Ports[id]}";
@@ -19,10 +20,12 @@ internal sealed record MemberArguments(int MemberId, int[] Ports, int Calls, int
         var calls = 1000;
         var dieAfter = 0;
         var dieDuringViewChange = false;
+        var join = false;
         string[]? hosts = null;
         for (var i = 0; i < args.Length; i += 2)
         {
             if (args[i] == "--die-during-view-change") { dieDuringViewChange = true; i--; continue; }
+            if (args[i] == "--join") { join = true; i--; continue; }
             if (i + 1 >= args.Length) throw new ArgumentException($"option {args[i]} needs a value");
             switch (args[i])
             {
@@ -36,10 +39,10 @@ internal sealed record MemberArguments(int MemberId, int[] Ports, int Calls, int
         }
         if (member is null || ports is null) throw new ArgumentException("usage: --member ID --ports P0,P1,... [--calls N]");
         if (hosts is not null && hosts.Length != ports.Length) throw new ArgumentException($"--hosts names {hosts.Length} hosts for {ports.Length} ports");
-        return new MemberArguments(member.Value, ports, calls, dieAfter, dieDuringViewChange, hosts);
+        return new MemberArguments(member.Value, ports, calls, dieAfter, dieDuringViewChange, hosts, join);
     }
 
     public string ToCommandLine() => $"--member {MemberId} --ports {string.Join(',', Ports)} --calls {Calls}" +
         (DieAfter > 0 ? $" --die-after {DieAfter}" : "") + (DieDuringViewChange ? " --die-during-view-change" : "") +
-        (Hosts is null ? "" : $" --hosts {string.Join(',', Hosts)}");
+        (Hosts is null ? "" : $" --hosts {string.Join(',', Hosts)}") + (Join ? " --join" : "");
 }

@@ -26,6 +26,39 @@ public partial class KillTests
     public Task Killing_a_member_during_the_view_change() =>
         Scenario(members: 5, faults: new() { [4] = "--die-after 3000", [3] = "--die-during-view-change" }, survivors: [0, 1, 2], finalView: "members=0,1,2");
 
+    [Fact]
+    public async Task Killed_member_restarts_as_a_new_incarnation_and_gets_the_state()
+    {
+        var ports = Ports.Free(3);
+        var processes = new List<MemberProcess>
+        {
+            MemberProcess.Start(0, ports, 100_000),
+            MemberProcess.Start(1, ports, 100_000),
+            MemberProcess.Start(2, ports, Calls, "--die-after 3000"),
+        };
+        try
+        {
+            Assert.NotEqual(0, await processes[2].WaitAsync(TimeSpan.FromMinutes(4)));
+            await processes[0].WaitForLine("VIEW id=1 members=0,1");
+            var restarted = MemberProcess.Start(2, ports, 5000, "--join");
+            processes.Add(restarted);
+            var exits = await Task.WhenAll(new[] { processes[0], processes[1], restarted }.Select(p => p.WaitAsync(TimeSpan.FromMinutes(4))));
+            var transcript = string.Join('\n', processes.SelectMany(p => p.Output.Select(l => $"[{p.Id}] {l}")));
+            Assert.True(exits.All(e => e == 0), $"exit codes {string.Join(",", exits)}\n{transcript}");
+
+            var joinedLine = restarted.LineStartingWith("JOINED ") ?? "";
+            Assert.Contains("members=0,1,2", joinedLine);
+            Assert.DoesNotContain("calls-in-state=0", joinedLine); // it started from the transferred state
+            var finals = new[] { processes[0], processes[1], restarted }.Select(p => FinalState().Match(p.LineStartingWith("FINAL ") ?? "")).ToList();
+            Assert.All(finals, f => Assert.True(f.Success, transcript));
+            Assert.Single(finals.Select(f => f.Groups["state"].Value).Distinct());
+        }
+        finally
+        {
+            foreach (var process in processes) process.Dispose();
+        }
+    }
+
     private static async Task Scenario(int members, Dictionary<int, string> faults, int[] survivors, string finalView)
     {
         var ports = Ports.Free(members);

@@ -37,7 +37,7 @@ public partial class PartitionTests
             foreach (var m in members.Take(2))
             {
                 Assert.Contains("no heartbeat", string.Join('\n', m.Output));
-                Assert.Contains("VIEW id=1 members=0,1 departed=2", string.Join('\n', m.Output));
+                Assert.Contains("VIEW id=1 members=0,1 joined= departed=2", string.Join('\n', m.Output));
                 Assert.Contains("bad=0", m.LineStartingWith("REPLIES ") ?? transcript);
             }
             var finals = members.Select(m => FinalState().Match(m.LineStartingWith("FINAL ") ?? "")).ToArray();
