@@ -37,6 +37,8 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
     private ActiveView _current = null!; // set by FormAsync or by a committed join
     private long _lastHeartbeat = Environment.TickCount64;
     private volatile bool _leaveRequested;
+    private volatile bool _leavingAlone;
+    private readonly TaskCompletionSource _leftAlone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
 
     private DerechoGroup(ValidatedOptions options, LayoutBuilder layout, ILoggerFactory loggers)
@@ -158,10 +160,28 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
             : throw new InvalidOperationException($"{typeof(T).FullName} is not in this group's layout");
 
     /// <summary>
-    /// Shuts the group down gracefully: stops sending, waits until every member has delivered every message
-    /// sent by anyone (all rows flagged leaving, all counters equal), then closes. Every member must call it.
+    /// Leaves the group gracefully while the others go on: a view change that removes this member at once,
+    /// without waiting for a failure timeout. Calls still in flight should be awaited first; calls made
+    /// after this starts fail. The others must remain a majority of the current view.
     /// </summary>
     public async Task LeaveAsync()
+    {
+        _leavingAlone = true;
+        _failureReports.Enqueue((MyId, "leaving the group"));
+        _loop.Wake();
+        var timeout = Task.Delay(_options.Options.LeaveTimeout);
+        if (await Task.WhenAny(_leftAlone.Task, _failed.Task, timeout).ConfigureAwait(false) == timeout)
+            _logger.LogWarning("Member {Id}: the others did not install a view without it within {Timeout}; closing anyway", MyId, _options.Options.LeaveTimeout);
+        await DisposeAsync().ConfigureAwait(false);
+        if (_failed.Task.IsCompleted && !_leftAlone.Task.IsCompleted)
+            throw new InvalidOperationException($"member {MyId} could not leave cleanly: {_failed.Task.Result}");
+    }
+
+    /// <summary>
+    /// Shuts the whole group down gracefully: stops sending, waits until every member has delivered every
+    /// message sent by anyone (all rows flagged leaving, all counters equal), then closes. Every member calls it.
+    /// </summary>
+    public async Task ShutdownAsync()
     {
         Volatile.Read(ref _current).Multicast.Stop("this member is leaving the group");
         _leaveRequested = true;
@@ -373,6 +393,16 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
 
     private void Fail(string reason)
     {
+        if (_leavingAlone)
+        {
+            // The view change that removes us is what LeaveAsync asked for.
+            _logger.LogInformation("Member {Id} left the group: {Reason}", MyId, reason);
+            Volatile.Read(ref _current).Multicast.Stop("this member left the group");
+            _engine.Stop(new InvalidOperationException($"member {MyId} left the group"));
+            _leftAlone.TrySetResult();
+            lock (_viewGate) Monitor.PulseAll(_viewGate);
+            return;
+        }
         if (!_failed.TrySetResult(reason)) return;
         _logger.LogError("Member {Id} stops: {Reason}", MyId, reason);
         Volatile.Read(ref _current).Multicast.Stop(reason);

@@ -62,7 +62,7 @@ internal sealed class ViewChangeProtocol
 
     private bool Suspects(int row, int rank) => _sst.Get(row, _c.Suspected(rank)) != 0;
 
-    private bool Live(int rank) => !Suspects(_me, rank);
+    private bool Live(int rank) => rank == _me || !Suspects(_me, rank);
 
     private int Leader()
     {
@@ -86,7 +86,14 @@ internal sealed class ViewChangeProtocol
         while (_reports.TryDequeue(out var report))
         {
             var rank = _view.View.RankOf(report.MemberId);
-            if (rank >= 0) Suspect(rank, report.Reason);
+            if (rank == _me)
+            {
+                // Graceful leave: we flag ourselves in our own row; the others remove us without a timeout.
+                _logger.LogInformation("Member {Me} asks to leave view {View}", _view.View.Members[_me], _view.View.Id);
+                _view.Multicast.Wedge();
+                _sst.Set(_c.Suspected(_me), 1);
+            }
+            else if (rank >= 0) Suspect(rank, report.Reason);
         }
         _detector.Check(Suspect);
         return SuspectedMask() != before;
@@ -109,7 +116,7 @@ internal sealed class ViewChangeProtocol
             {
                 if (j != _me && Suspects(r, j) && !Suspects(_me, j))
                 {
-                    Suspect(j, $"member {_view.View.Members[r]} suspects it");
+                    Suspect(j, r == j ? "it is leaving the group" : $"member {_view.View.Members[r]} suspects it");
                     progress = true;
                 }
             }

@@ -72,9 +72,9 @@ internal static class Member
         }
         Console.WriteLine($"REPLIES member={group.MyId} calls={arguments.Calls} bad={badReplies} seconds={clock.Elapsed.TotalSeconds:0.00}");
 
-        // The leave barrier ends once every member of the view has delivered everything anyone sent,
+        // The shutdown barrier ends once every member of the view has delivered everything anyone sent,
         // so the replica's state is final and must be the same at every member.
-        await group.LeaveAsync();
+        await group.ShutdownAsync();
         var state = replica();
         Console.WriteLine($"FINAL member={group.MyId} value={state.Value} calls={state.Calls} history={state.History:X16}");
         return badReplies == 0 && !group.Failed.IsCompleted ? 0 : 1;

@@ -39,7 +39,7 @@ public class JoinTests
         // the complete histories must be equal, the joiner's included (it starts with the transferred state).
         var everyone = group.Members.Append(joiner).ToArray();
         var histories = await Task.WhenAll(everyone.Select(m => m.Subgroup<Register>().On(m.MyId).History()));
-        await Task.WhenAll(everyone.Select(m => m.LeaveAsync()));
+        await Task.WhenAll(everyone.Select(m => m.ShutdownAsync()));
         Assert.All(histories, h => Assert.Equal(histories[0], h));
         Assert.Contains(3_000_000L, histories[3]);
         Assert.Contains(-1L, histories[3]); // only state transfer can have brought this to the joiner

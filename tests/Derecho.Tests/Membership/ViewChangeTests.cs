@@ -64,7 +64,32 @@ public class ViewChangeTests
         // Calls continue in the new view, answered by both survivors.
         var after = await survivors[0].Subgroup<Register>().Ordered.Set(42);
         Assert.Equal([0, 1], after.Select(r => r.MemberId));
-        await Task.WhenAll(survivors.Select(m => m.LeaveAsync()));
+        await Task.WhenAll(survivors.Select(m => m.ShutdownAsync()));
+    }
+
+    [Fact]
+    public async Task Graceful_leave_is_a_view_change_without_a_timeout()
+    {
+        var log = new CapturingLoggerProvider();
+        var group = await InProcessGroup.StartAsync(loggers: log);
+        var stayers = group.Members.Take(2).ToArray();
+        var installed = new TaskCompletionSource<Derecho.Membership.View>(TaskCreationOptions.RunContinuationsAsynchronously);
+        stayers[0].ViewChanged += (view, _, _) => installed.TrySetResult(view);
+        foreach (var m in group.Members) await m.Subgroup<Register>().Ordered.Set(m.MyId);
+
+        await group.Members[2].LeaveAsync();
+        var view = await installed.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal([0, 1], view.Members);
+        Assert.True(log.Contains(Microsoft.Extensions.Logging.LogLevel.Warning, "it is leaving the group"), "the others saw a leave, not a failure");
+        Assert.False(log.Contains(Microsoft.Extensions.Logging.LogLevel.Warning, "no heartbeat"), "no timeout was involved");
+        Assert.DoesNotContain(stayers, m => m.Failed.IsCompleted);
+
+        var results = await stayers[1].Subgroup<Register>().Ordered.Set(99);
+        Assert.Equal([0, 1], results.Select(r => r.MemberId));
+        var histories = await Task.WhenAll(stayers.Select(m => m.Subgroup<Register>().On(m.MyId).History()));
+        Assert.Equal(histories[0], histories[1]);
+        Assert.Equal([0L, 1, 2, 99], histories[0].Order());
+        await Task.WhenAll(stayers.Select(m => m.ShutdownAsync()));
     }
 
     [Fact]

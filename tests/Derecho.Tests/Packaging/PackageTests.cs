@@ -20,7 +20,7 @@ public class PackageTests
         var replies = await tally.Ordered.Add(5);
         var read = await tally.On(0).Read();
         Console.WriteLine($"PROXY-OK replies={replies.Count} from={replies[0].MemberId} value={replies[0].Value} read={read}");
-        await group.LeaveAsync();
+        await group.ShutdownAsync();
 
         [Replicated]
         public partial class Tally

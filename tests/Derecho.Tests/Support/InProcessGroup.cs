@@ -41,5 +41,5 @@ internal sealed class InProcessGroup : IAsyncDisposable
         return DerechoGroup.JoinAsync(options, layout => layout.Subgroup(_ => new Register()), loggers);
     }
 
-    public async ValueTask DisposeAsync() => await Task.WhenAll(Members.Select(m => m.LeaveAsync()));
+    public async ValueTask DisposeAsync() => await Task.WhenAll(Members.Select(m => m.ShutdownAsync()));
 }
