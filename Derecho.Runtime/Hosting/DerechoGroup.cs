@@ -118,7 +118,7 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
     /// <summary>Forms view 0 from the configured members: connect to all of them.</summary>
     private async Task FormAsync(CancellationToken cancellationToken)
     {
-        InstallFirst(new ActiveView(new View(0, _options.MemberIds), MyId, _transport, _multicastOptions, _engine, proposalId: 0));
+        InstallFirst(new ActiveView(new View(0, _options.MemberIds), MyId, _transport, _multicastOptions, _engine, proposalId: 0, _loop.Wake));
         await _transport.ConnectAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -233,7 +233,7 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
         if (view is null || !view.View.Members.SequenceEqual(next.Members))
         {
             previous?.Dispose();
-            view = new ActiveView(next, MyId, _transport, _multicastOptions, _engine, proposalId);
+            view = new ActiveView(next, MyId, _transport, _multicastOptions, _engine, proposalId, _loop.Wake);
         }
         view.ProposalId = proposalId;
         if (isLeader && joiners.Count > 0)
@@ -330,7 +330,7 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
             if (_joinPrepared is null || !_joinPrepared.View.Members.SequenceEqual(ids))
             {
                 _joinPrepared?.Dispose();
-                _joinPrepared = new ActiveView(new View(viewId, ids), MyId, _transport, _multicastOptions, _engine, proposal);
+                _joinPrepared = new ActiveView(new View(viewId, ids), MyId, _transport, _multicastOptions, _engine, proposal, _loop.Wake);
             }
             _joinPrepared.ProposalId = proposal;
             _transport.Send(leader, MembershipMessages.JoinAck(MyId, proposal));

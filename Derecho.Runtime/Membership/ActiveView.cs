@@ -11,7 +11,7 @@ namespace Derecho.Membership;
 /// </summary>
 internal sealed class ActiveView : IDisposable
 {
-    public ActiveView(View view, int myId, ITransport transport, MulticastOptions options, IDeliveryHandler handler, long proposalId)
+    public ActiveView(View view, int myId, ITransport transport, MulticastOptions options, IDeliveryHandler handler, long proposalId, Action wake)
     {
         View = view;
         Rank = view.RankOf(myId);
@@ -19,7 +19,8 @@ internal sealed class ActiveView : IDisposable
         ProposalId = proposalId;
         Sst = new SharedStateTable(view.Members, Rank, checked((int)view.Id));
         Sst.RegisterWith(transport);
-        Multicast = new SmallMessageMulticast(Sst, transport, view.Members, options, handler);
+        // A queued message must wake the protocol thread, or it waits for the next remote write or idle timeout.
+        Multicast = new SmallMessageMulticast(Sst, transport, view.Members, options, handler) { OnQueued = wake };
         Sst.Set(Sst.Layout.ViewId, view.Id);
     }
 
