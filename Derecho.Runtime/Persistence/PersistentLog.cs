@@ -1,0 +1,281 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Globalization;
+using Derecho.Internal;
+using Microsoft.Extensions.Logging;
+
+namespace Derecho.Persistence;
+
+/// <summary>
+/// An append-only log of versions in segment files (<c>00000001.log</c>, …), each record checked by a
+/// CRC-32C. The delivery thread appends (a memory copy); a flusher thread writes and fsyncs whatever has
+/// accumulated in one go (group commit) and reports the highest version now durable. Opening a log
+/// recovers it: records are verified, a torn tail (the last record of the last segment cut short by a
+/// crash) is truncated, and anything else that fails a check is reported with its file and offset.
+/// </summary>
+public sealed class PersistentLog : IDisposable
+{
+    private readonly string _directory;
+    private readonly PersistentLogOptions _options;
+    private readonly ILogger? _logger;
+    private readonly LogIndex _index = new();
+    private readonly ConcurrentQueue<(int Segment, byte[] Buffer, int Length, long Version)> _pending = new();
+    private readonly Doorbell _doorbell = new();
+    private readonly Thread _flusher;
+    private readonly object _flushGate = new();
+    private readonly Dictionary<int, FileStream> _open = new();
+    private int _appendSegment;
+    private long _appendOffset;
+    private long _persisted = -1;
+    private long _appended = -1;
+    private volatile bool _closing;
+    private Exception? _flushError;
+
+    /// <summary>Opens (and recovers) the log in <paramref name="directory"/>; <paramref name="onRecord"/> sees every valid record in order.</summary>
+    public PersistentLog(string directory, PersistentLogOptions? options = null, ILogger? logger = null, RecordVisitor? onRecord = null)
+    {
+        _directory = directory;
+        _options = options ?? new PersistentLogOptions();
+        _logger = logger;
+        Directory.CreateDirectory(directory);
+        Recover(onRecord);
+        _flusher = new Thread(FlushLoop) { IsBackground = true, Name = "derecho-log-flush" };
+        _flusher.Start();
+    }
+
+    /// <summary>Receives a recovered record.</summary>
+    public delegate void RecordVisitor(long version, long ticks, uint flags, ReadOnlySpan<byte> payload);
+
+    /// <summary>Raised on the flusher thread with the highest version that is now on disk.</summary>
+    public event Action<long>? Persisted;
+
+    /// <summary>Highest version on disk (fsynced), or -1.</summary>
+    public long PersistedVersion => Volatile.Read(ref _persisted);
+
+    /// <summary>Highest version appended, or -1.</summary>
+    public long LastVersion => Volatile.Read(ref _appended);
+
+    /// <summary>Records in the log (trimmed ones included).</summary>
+    public int Count => _index.Count;
+
+    internal LogIndex Index => _index;
+
+    /// <summary>Appends a record; durable once <see cref="PersistedVersion"/> reaches its version. Single writer.</summary>
+    public void Append(long version, DateTime timestamp, ReadOnlySpan<byte> payload, uint flags = 0)
+    {
+        if (_flushError is { } error) throw new IOException($"log {_directory} can no longer be written: {error.Message}", error);
+        if (payload.Length > _options.MaxRecordBytes) throw new ArgumentException($"record of {payload.Length} bytes exceeds MaxRecordBytes {_options.MaxRecordBytes}", nameof(payload));
+        var size = LogRecord.HeaderSize + payload.Length;
+        if (_appendOffset > 0 && _appendOffset + size > _options.SegmentBytes)
+        {
+            _appendSegment++;
+            _appendOffset = 0;
+        }
+        _index.Add(new LogIndex.Entry(version, timestamp.Ticks, _appendSegment, _appendOffset, payload.Length));
+        var buffer = ArrayPool<byte>.Shared.Rent(size);
+        LogRecord.WriteHeader(buffer, payload, version, timestamp.Ticks, flags);
+        payload.CopyTo(buffer.AsSpan(LogRecord.HeaderSize));
+        _pending.Enqueue((_appendSegment, buffer, size, version));
+        _appendOffset += size;
+        Volatile.Write(ref _appended, version);
+        _doorbell.Ring();
+    }
+
+    /// <summary>Waits until everything appended so far is on disk.</summary>
+    public void Flush()
+    {
+        var target = LastVersion;
+        _doorbell.Ring();
+        lock (_flushGate)
+        {
+            while (PersistedVersion < target && _flushError is null) Monitor.Wait(_flushGate, 100);
+        }
+        if (_flushError is { } error) throw new IOException($"log {_directory} could not be flushed: {error.Message}", error);
+    }
+
+    /// <summary>Removes every record after <paramref name="version"/> (restart: cut back to what every replica has). Before any append.</summary>
+    public void TruncateAfter(long version)
+    {
+        var keep = _index.AtOrBeforeVersion(version) + 1;
+        if (keep >= _index.Count) return;
+        var first = _index[keep];
+        foreach (var (segment, stream) in _open.Where(o => o.Key >= first.Segment).ToList())
+        {
+            stream.Dispose();
+            _open.Remove(segment);
+        }
+        foreach (var segment in Segments().Where(s => s.Number > first.Segment)) File.Delete(segment.Path);
+        using (var stream = new FileStream(SegmentPath(first.Segment), FileMode.Open, FileAccess.Write)) { stream.SetLength(first.Offset); stream.Flush(true); }
+        _logger?.LogWarning("Log {Directory}: dropped {Count} record(s) after version {Version} to match the other replicas", _directory, _index.Count - keep, version);
+        _index.Truncate(keep);
+        _appendSegment = first.Segment;
+        _appendOffset = first.Offset;
+        var last = keep > 0 ? _index[keep - 1].Version : -1;
+        Volatile.Write(ref _appended, last);
+        Volatile.Write(ref _persisted, last);
+    }
+
+    /// <summary>Deletes whole segments whose records are all older than <paramref name="version"/>.</summary>
+    public int TrimBefore(long version)
+    {
+        var deleted = 0;
+        var keepFrom = _index.AtOrBeforeVersion(version - 1) + 1; // first index with version >= bound
+        if (keepFrom <= _index.First) return 0;
+        var segmentOfKeep = keepFrom < _index.Count ? _index[keepFrom].Segment : _appendSegment;
+        foreach (var segment in Segments().Where(s => s.Number < segmentOfKeep))
+        {
+            lock (_flushGate)
+            {
+                if (_open.Remove(segment.Number, out var stream)) stream.Dispose();
+            }
+            File.Delete(segment.Path);
+            deleted++;
+        }
+        // Records in the kept segment stay readable; the index forgets the ones below the bound.
+        _index.TrimBefore(keepFrom);
+        return deleted;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_closing) return;
+        try { Flush(); } catch (IOException) { }
+        _closing = true;
+        _doorbell.Ring();
+        _flusher.Join(TimeSpan.FromSeconds(10));
+        lock (_flushGate)
+        {
+            foreach (var stream in _open.Values) stream.Dispose();
+            _open.Clear();
+        }
+        _doorbell.Dispose();
+    }
+
+    private void FlushLoop()
+    {
+        var touched = new HashSet<int>();
+        while (true)
+        {
+            var closing = _closing;
+            long highest = -1;
+            try
+            {
+                while (_pending.TryDequeue(out var record))
+                {
+                    lock (_flushGate) Stream(record.Segment).Write(record.Buffer, 0, record.Length);
+                    ArrayPool<byte>.Shared.Return(record.Buffer);
+                    touched.Add(record.Segment);
+                    highest = record.Version;
+                }
+                if (highest >= 0)
+                {
+                    // Group commit: one fsync per segment written, for every record gathered since the last one.
+                    lock (_flushGate)
+                        foreach (var segment in touched)
+                            if (_open.TryGetValue(segment, out var stream)) stream.Flush(flushToDisk: true);
+                    touched.Clear();
+                    lock (_flushGate)
+                    {
+                        Volatile.Write(ref _persisted, highest);
+                        Monitor.PulseAll(_flushGate);
+                    }
+                    Persisted?.Invoke(highest);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _flushError = e;
+                _logger?.LogCritical(e, "Log {Directory} cannot be written", _directory);
+                lock (_flushGate) Monitor.PulseAll(_flushGate);
+                return;
+            }
+            if (closing && _pending.IsEmpty) return;
+            if (highest < 0) _doorbell.Wait(100);
+        }
+    }
+
+    private FileStream Stream(int segment)
+    {
+        if (_open.TryGetValue(segment, out var stream)) return stream;
+        foreach (var older in _open.Where(o => o.Key < segment).ToList())
+        {
+            older.Value.Flush(flushToDisk: true);
+            older.Value.Dispose();
+            _open.Remove(older.Key);
+        }
+        stream = new FileStream(SegmentPath(segment), FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
+        _open[segment] = stream;
+        return stream;
+    }
+
+    private string SegmentPath(int number) => Path.Combine(_directory, number.ToString("D8", CultureInfo.InvariantCulture) + ".log");
+
+    private IEnumerable<(int Number, string Path)> Segments() =>
+        Directory.GetFiles(_directory, "*.log")
+            .Select(p => (Ok: int.TryParse(Path.GetFileNameWithoutExtension(p), NumberStyles.None, CultureInfo.InvariantCulture, out var n), Number: n, Path: p))
+            .Where(s => s.Ok).Select(s => (s.Number, s.Path)).OrderBy(s => s.Number);
+
+    private void Recover(RecordVisitor? onRecord)
+    {
+        var segments = Segments().ToList();
+        for (var i = 0; i < segments.Count; i++)
+        {
+            var (number, path) = segments[i];
+            var bytes = File.ReadAllBytes(path);
+            var last = i == segments.Count - 1;
+            long offset = 0;
+            while (offset < bytes.Length)
+            {
+                var problem = Check(bytes, offset, out var header, out var tornTail);
+                if (problem is not null)
+                {
+                    if (last && tornTail)
+                    {
+                        _logger?.LogWarning("Log {File}: torn record at offset {Offset} ({Problem}); truncating the tail", path, offset, problem);
+                        using var stream = new FileStream(path, FileMode.Open, FileAccess.Write);
+                        stream.SetLength(offset);
+                        stream.Flush(true);
+                        break;
+                    }
+                    throw new LogCorruptedException(path, offset, problem);
+                }
+                if (_index.Count > 0 && header.Version <= _index[_index.Count - 1].Version)
+                    throw new LogCorruptedException(path, offset, $"version {header.Version} does not follow {_index[_index.Count - 1].Version}");
+                _index.Add(new LogIndex.Entry(header.Version, header.Ticks, number, offset, header.Length));
+                onRecord?.Invoke(header.Version, header.Ticks, header.Flags, bytes.AsSpan((int)offset + LogRecord.HeaderSize, header.Length));
+                offset += LogRecord.HeaderSize + header.Length;
+            }
+            _appendSegment = number;
+            _appendOffset = offset;
+        }
+        var lastVersion = _index.Count > 0 ? _index[_index.Count - 1].Version : -1;
+        _appended = _persisted = lastVersion;
+    }
+
+    /// <summary>Why the record at <paramref name="offset"/> is bad (null if good); torn = the problem runs to the end of the file.</summary>
+    private string? Check(byte[] bytes, long offset, out LogRecord.Header header, out bool tornTail)
+    {
+        header = default;
+        var remaining = bytes.Length - offset;
+        tornTail = true;
+        if (remaining < LogRecord.HeaderSize) return $"only {remaining} bytes left for a {LogRecord.HeaderSize}-byte header";
+        var span = bytes.AsSpan((int)offset);
+        if (!LogRecord.TryReadHeader(span, out header))
+        {
+            tornTail = span.IndexOfAnyExcept((byte)0) < 0; // zeros to the end: a write that never happened
+            return "bad record magic or length";
+        }
+        if (header.Length > _options.MaxRecordBytes) { tornTail = false; return $"record length {header.Length} exceeds the limit {_options.MaxRecordBytes}"; }
+        var size = LogRecord.HeaderSize + (long)header.Length;
+        if (size > remaining) return $"record of {size} bytes but only {remaining} left";
+        var crc = LogRecord.Checksum(span, span.Slice(LogRecord.HeaderSize, header.Length));
+        if (crc != header.Crc)
+        {
+            tornTail = size == remaining; // the very last record: a write cut short by the crash
+            return $"CRC mismatch (stored {header.Crc:X8}, computed {crc:X8})";
+        }
+        tornTail = false;
+        return null;
+    }
+}

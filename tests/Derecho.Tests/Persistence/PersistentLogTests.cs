@@ -1,0 +1,131 @@
+using System.Text;
+using Derecho.Persistence;
+
+namespace Derecho.Tests.Persistence;
+
+/// <summary>The log on real files: append, group commit, recovery, torn tails, corruption, trimming, indexes.</summary>
+public sealed class PersistentLogTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("derecho-log-");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    private static DateTime At(int second) => new(2026, 1, 1, 0, 0, second, DateTimeKind.Utc);
+
+    private static byte[] Value(int i) => Encoding.UTF8.GetBytes($"value-{i}");
+
+    private List<(long Version, long Ticks, string Value)> Reopen(PersistentLogOptions? options = null)
+    {
+        var seen = new List<(long, long, string)>();
+        using var log = new PersistentLog(_dir.FullName, options, onRecord: (v, t, _, p) => seen.Add((v, t, Encoding.UTF8.GetString(p))));
+        return seen;
+    }
+
+    private void Write(int count, PersistentLogOptions? options = null, int firstVersion = 1)
+    {
+        using var log = new PersistentLog(_dir.FullName, options);
+        for (var i = firstVersion; i < firstVersion + count; i++) log.Append(i, At(i), Value(i));
+        log.Flush();
+        Assert.Equal(firstVersion + count - 1, log.PersistedVersion);
+    }
+
+    [Fact]
+    public void Appended_records_come_back_in_order_after_reopening()
+    {
+        Write(50);
+        var seen = Reopen();
+        Assert.Equal(Enumerable.Range(1, 50).Select(i => ((long)i, At(i).Ticks, $"value-{i}")), seen);
+    }
+
+    [Fact]
+    public void Group_commit_reports_persisted_versions_in_order()
+    {
+        using var log = new PersistentLog(_dir.FullName);
+        var reports = new List<long>();
+        log.Persisted += v => { lock (reports) reports.Add(v); };
+        for (var i = 1; i <= 2000; i++) log.Append(i, At(i % 60), Value(i));
+        log.Flush();
+        Assert.Equal(2000, log.PersistedVersion);
+        lock (reports)
+        {
+            Assert.Equal(2000, reports[^1]);
+            Assert.True(reports.Zip(reports.Skip(1)).All(p => p.First < p.Second));
+            Assert.True(reports.Count < 2000, $"{reports.Count} fsyncs for 2000 appends: commits are batched");
+        }
+    }
+
+    [Fact]
+    public void Segments_roll_and_recover_across_files()
+    {
+        var small = new PersistentLogOptions { SegmentBytes = 400 };
+        Write(40, small);
+        Assert.True(_dir.GetFiles("*.log").Length > 3);
+        Assert.Equal(40, Reopen(small).Count);
+    }
+
+    [Fact]
+    public void Torn_tail_is_truncated_and_the_log_stays_usable()
+    {
+        Write(10);
+        var file = _dir.GetFiles("*.log").Single();
+        var fullLength = file.Length;
+        using (var stream = file.Open(FileMode.Open)) stream.SetLength(fullLength - 5); // the crash cut the last record
+        var seen = Reopen();
+        Assert.Equal(9, seen.Count);
+        Assert.True(new FileInfo(file.FullName).Length < fullLength - 5);
+
+        Write(1, firstVersion: 10);
+        Assert.Equal(10, Reopen().Count);
+    }
+
+    [Fact]
+    public void Corrupted_record_in_the_middle_is_reported_with_file_and_offset()
+    {
+        Write(10);
+        var file = _dir.GetFiles("*.log").Single();
+        var bytes = File.ReadAllBytes(file.FullName);
+        var recordSize = 32 + Value(1).Length;
+        bytes[3 * recordSize + 34] ^= 0xFF; // a payload byte of the 4th record
+        File.WriteAllBytes(file.FullName, bytes);
+        var error = Assert.Throws<LogCorruptedException>(() => Reopen());
+        Assert.Equal(file.FullName, error.File);
+        Assert.Equal(3 * recordSize, error.Offset);
+        Assert.Contains("CRC mismatch", error.Message);
+    }
+
+    [Fact]
+    public void Truncate_after_cuts_back_to_a_common_prefix()
+    {
+        Write(20, new PersistentLogOptions { SegmentBytes = 300 });
+        using (var log = new PersistentLog(_dir.FullName, new PersistentLogOptions { SegmentBytes = 300 }))
+        {
+            log.TruncateAfter(12);
+            Assert.Equal(12, log.LastVersion);
+            log.Append(13, At(13), Encoding.UTF8.GetBytes("other-13"));
+            log.Flush();
+        }
+        var seen = Reopen(new PersistentLogOptions { SegmentBytes = 300 });
+        Assert.Equal(13, seen.Count);
+        Assert.Equal("other-13", seen[^1].Value);
+    }
+
+    [Fact]
+    public void Trim_deletes_whole_old_segments_and_index_finds_by_version_and_time()
+    {
+        var small = new PersistentLogOptions { SegmentBytes = 300 };
+        using var log = new PersistentLog(_dir.FullName, small);
+        for (var i = 1; i <= 40; i++) log.Append(i * 10, At(i), Value(i));
+        log.Flush();
+        Assert.Equal(log.Index.AtOrBeforeVersion(155), log.Index.AtOrBeforeVersion(150));
+        Assert.Equal(150, log.Index[log.Index.AtOrBeforeVersion(155)].Version);
+        Assert.Equal(At(20).Ticks, log.Index[log.Index.AtOrBeforeTime(At(20).Ticks + 1)].Ticks);
+        Assert.Equal(-1, log.Index.AtOrBeforeVersion(5));
+
+        var before = _dir.GetFiles("*.log").Length;
+        var deleted = log.TrimBefore(250);
+        Assert.True(deleted > 0);
+        Assert.Equal(before - deleted, _dir.GetFiles("*.log").Length);
+        Assert.Equal(-1, log.Index.AtOrBeforeVersion(240));
+        Assert.Equal(250, log.Index[log.Index.AtOrBeforeVersion(250)].Version);
+    }
+}
