@@ -38,6 +38,10 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
     private long _lastHeartbeat = Environment.TickCount64;
     private volatile bool _leaveRequested;
     private volatile bool _leavingAlone;
+    private bool _recoveryPending;
+    private readonly TaskCompletionSource _recovered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _lastGloballyPersisted = -1;
+    private long _lastPersisted = -1;
     private readonly TaskCompletionSource _leftAlone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
 
@@ -46,9 +50,10 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
         _options = options;
         _logger = loggers.CreateLogger($"Derecho.Member{options.Options.MyId}");
         _engine = new RpcEngine(MyId, options.MemberIds, _logger);
+        var storage = Path.GetFullPath(Path.Combine(options.Options.DataDirectory, $"member-{options.Options.MyId}"));
         foreach (var registration in layout.Registrations)
         {
-            var context = _engine.CreateContext();
+            var context = _engine.CreateContext(registration.Name, relative => Path.Combine(storage, relative));
             _engine.Register(registration.TypeId, registration.Factory(context), context, registration.Name);
         }
         _multicastOptions = new MulticastOptions { RingBytes = options.Options.RingBytes, MaxPayloadBytes = options.Options.MaxPayloadBytes };
@@ -77,6 +82,15 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
 
     /// <summary>Raised (on the thread pool) after a new view is installed: the view, who joined, who departed.</summary>
     public event Action<View, IReadOnlyList<int>, IReadOnlyList<int>>? ViewChanged;
+
+    /// <summary>Raised (on the thread pool) when this member has every version up to the given one on disk.</summary>
+    public event Action<long>? Persisted;
+
+    /// <summary>Raised (on the thread pool) when every member of the view has every version up to the given one on disk.</summary>
+    public event Action<long>? GloballyPersisted;
+
+    /// <summary>Highest version every member of the view has on disk (-1 before any).</summary>
+    public long GloballyPersistedVersion => Interlocked.Read(ref _lastGloballyPersisted);
 
     /// <summary>Whether a view change is under way: the current view is wedged and the next not yet installed.</summary>
     public bool IsChangingView => Volatile.Read(ref _current).Multicast.IsWedged && !_failed.Task.IsCompleted;
@@ -111,6 +125,15 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
             throw;
         }
         group._loop.Start();
+        if (group._recoveryPending)
+        {
+            var agreed = await Task.WhenAny(group._recovered.Task, group._failed.Task, Task.Delay(options.ConnectTimeout, cancellationToken)).ConfigureAwait(false);
+            if (agreed != group._recovered.Task)
+            {
+                await group.DisposeAsync().ConfigureAwait(false);
+                throw new TransportException($"member {group.MyId}: the members did not agree on the recovered state within {options.ConnectTimeout.TotalSeconds:0.#}s");
+            }
+        }
         group._logger.LogInformation("Member {Id} is in view {View} with members {Members}", group.MyId, group.View.Id, string.Join(", ", group.View.Members));
         return group;
     }
@@ -118,7 +141,12 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
     /// <summary>Forms view 0 from the configured members: connect to all of them.</summary>
     private async Task FormAsync(CancellationToken cancellationToken)
     {
-        InstallFirst(new ActiveView(new View(0, _options.MemberIds), MyId, _transport, _multicastOptions, _engine, proposalId: 0, _loop.Wake));
+        var view = new ActiveView(new View(0, _options.MemberIds), MyId, _transport, _multicastOptions, _engine, proposalId: 0, _loop.Wake);
+        // Total restart: publish what our logs hold; the recovery step cuts every log back to what all have.
+        var recovered = _engine.PersistentFields.Select(f => f.LoggedVersion).DefaultIfEmpty(-1).Max();
+        view.Sst.Set(view.Sst.Layout.Recovered, recovered + 2);
+        _recoveryPending = true;
+        InstallFirst(view);
         await _transport.ConnectAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -149,6 +177,7 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
     private void InstallFirst(ActiveView view)
     {
         _engine.DeliveringView = view.View.Members.ToArray();
+        _engine.DeliveringViewId = view.View.Id;
         _engine.OnViewInstalled(view.View.Members.ToArray(), [], []);
         lock (_viewGate) Volatile.Write(ref _current, view);
         _loop.Replace(view.Sst, StepsFor(view));
@@ -204,6 +233,7 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
         _engine.Stop(new ObjectDisposedException(nameof(DerechoGroup), $"member {MyId} has left the group"));
         view?.Dispose();
         lock (_joinGate) if (!ReferenceEquals(_joinPrepared, view)) _joinPrepared?.Dispose();
+        foreach (var field in _engine.PersistentFields) field.Dispose(); // flushes what is still in memory
         lock (_viewGate) Monitor.PulseAll(_viewGate);
     }
 
@@ -266,6 +296,7 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
         _transport.Flush();
 
         _engine.DeliveringView = next.View.Members.ToArray();
+        _engine.DeliveringViewId = next.View.Id;
         foreach (var payload in resend)
             if (!next.Multicast.TrySendNow(payload))
                 throw new InvalidOperationException("a re-sent message does not fit the new view's ring");
@@ -366,8 +397,9 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
     private IEnumerable<(string Name, PredicateLoop.Step Step)> StepsFor(ActiveView view)
     {
         var protocol = new ViewChangeProtocol(view, this, _logger, _options.Options.FailureTimeout, _failureReports);
-        return view.Multicast.Predicates()
+        return view.Multicast.Predicates().Prepend(("recover", RecoverStep))
             .Append(_engine.P2PPredicate)
+            .Append(("persisted", PersistedStep))
             .Append(("heartbeat", HeartbeatStep))
             .Append(("post-join-request", PostJoinRequestStep))
             .Concat(protocol.Predicates())
@@ -408,6 +440,64 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
         Volatile.Read(ref _current).Multicast.Stop(reason);
         _engine.Stop(new InvalidOperationException($"member {MyId} stopped: {reason}"));
         lock (_viewGate) Monitor.PulseAll(_viewGate);
+    }
+
+    /// <summary>
+    /// Total restart: once every row published what its logs hold, cut every log back to the smallest, so
+    /// all replicas start from the same versions (everything reported globally persisted is in all of them).
+    /// Runs before delivery: nothing can be stable before every row is visible.
+    /// </summary>
+    private bool RecoverStep()
+    {
+        if (!_recoveryPending) return false;
+        var sst = _current.Sst;
+        var common = long.MaxValue;
+        for (var r = 0; r < sst.Rows; r++)
+        {
+            var published = sst.Get(r, sst.Layout.Recovered);
+            if (published == 0) return false;
+            common = Math.Min(common, published - 2);
+        }
+        foreach (var field in _engine.PersistentFields)
+            if (field.LoggedVersion > common) field.TruncateAfter(common);
+        _recoveryPending = false;
+        _logger.LogInformation("Member {Id} starts from version {Version}, the newest every member recovered", MyId, common);
+        _recovered.TrySetResult();
+        return true;
+    }
+
+    /// <summary>Publishes what this member has on disk; when every row has a version on disk, it is globally persisted.</summary>
+    private bool PersistedStep()
+    {
+        var sst = _current.Sst;
+        var fields = _engine.PersistentFields;
+        long mine = long.MaxValue, newest = -1;
+        foreach (var field in fields)
+        {
+            newest = Math.Max(newest, field.LoggedVersion);
+            if (field.PersistedVersion < field.LoggedVersion) mine = Math.Min(mine, field.PersistedVersion);
+        }
+        if (mine == long.MaxValue) mine = newest;
+        var progress = false;
+        if (mine > sst.Get(sst.MyRank, sst.Layout.Persisted) - 1)
+        {
+            sst.Set(sst.Layout.Persisted, mine + 1); // +1: a fresh row (0) reads as "nothing yet"
+            progress = true;
+            if (mine > _lastPersisted)
+            {
+                _lastPersisted = mine;
+                var local = Persisted;
+                if (local is not null) ThreadPool.QueueUserWorkItem(_ => local(mine));
+            }
+        }
+        var everywhere = sst.Min(sst.Layout.Persisted) - 1;
+        if (everywhere > Interlocked.Read(ref _lastGloballyPersisted))
+        {
+            Interlocked.Exchange(ref _lastGloballyPersisted, everywhere);
+            var global = GloballyPersisted;
+            if (global is not null) ThreadPool.QueueUserWorkItem(_ => global(everywhere));
+        }
+        return progress;
     }
 
     /// <summary>A process asked us to be let in: put its request in our row, where the leader picks it up.</summary>

@@ -21,6 +21,9 @@ public sealed class DerechoOptions
     /// </summary>
     public bool Join { get; set; }
 
+    /// <summary>Where <c>Persistent&lt;T&gt;</c> logs live; this member uses the subfolder <c>member-{MyId}</c>.</summary>
+    public string DataDirectory { get; set; } = "derecho-data";
+
     /// <summary>Name of the group; members of different groups refuse each other's connections.</summary>
     public string GroupName { get; set; } = "derecho";
 

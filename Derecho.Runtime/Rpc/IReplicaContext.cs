@@ -11,6 +11,15 @@ public interface IReplicaContext
 
     /// <summary>The ordered call being handled (valid inside an <c>[Ordered]</c> handler).</summary>
     DeliveryInfo CurrentDelivery { get; }
+
+    /// <summary>A field that keeps every version in memory; <paramref name="name"/> is unique within the type.</summary>
+    Volatile<T> Volatile<T>(string name, T initial = default!);
+
+    /// <summary>
+    /// A field that keeps every version in memory and in a durable log under the member's data directory;
+    /// after a restart it comes back with its versions.
+    /// </summary>
+    Persistent<T> Persistent<T>(string name, T initial = default!);
 }
 
 /// <summary>Identity of a delivered ordered call, the same at every replica.</summary>
@@ -18,13 +27,45 @@ public interface IReplicaContext
 /// <param name="SenderIndex">The sender's own message counter for it.</param>
 /// <param name="Sequence">Global position in the total order.</param>
 /// <param name="Timestamp">Agreed UTC time of the call: the sender's clock, made monotonic in delivery order.</param>
-public readonly record struct DeliveryInfo(int SenderId, long SenderIndex, long Sequence, DateTime Timestamp);
-
-internal sealed class ReplicaContext(int myId, IReadOnlyList<int> members) : IReplicaContext
+/// <param name="ViewId">The view that delivered the call.</param>
+public readonly record struct DeliveryInfo(int SenderId, long SenderIndex, long Sequence, DateTime Timestamp, long ViewId = 0)
 {
+    /// <summary>Version number of updates made by this call: (view, sequence), increasing along the total order.</summary>
+    public long Version => (ViewId << 40) | Sequence;
+}
+
+internal sealed class ReplicaContext(int myId, IReadOnlyList<int> members, string typeName, Func<string, string> storage) : IReplicaContext
+{
+    private readonly HashSet<string> _names = new();
+
     public int MyId { get; } = myId;
 
     public IReadOnlyList<int> Members { get; } = members;
 
     public DeliveryInfo CurrentDelivery { get; set; }
+
+    /// <summary>Persistent fields created by this replica.</summary>
+    public List<IPersistentField> PersistentFields { get; } = new();
+
+    public Volatile<T> Volatile<T>(string name, T initial = default!)
+    {
+        Claim(name);
+        return new Volatile<T>(name, initial);
+    }
+
+    public Persistent<T> Persistent<T>(string name, T initial = default!)
+    {
+        Claim(name);
+        var field = new Persistent<T>(name, initial, storage(Path.Combine(Sanitize(typeName), Sanitize(name))), new Persistence.PersistentLogOptions());
+        PersistentFields.Add(field);
+        return field;
+    }
+
+    private void Claim(string name)
+    {
+        if (string.IsNullOrWhiteSpace(name)) throw new ArgumentException("a versioned field needs a name", nameof(name));
+        if (!_names.Add(name)) throw new ArgumentException($"{typeName} already has a versioned field named '{name}'", nameof(name));
+    }
+
+    private static string Sanitize(string name) => string.Concat(name.Select(c => char.IsLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '_'));
 }

@@ -22,6 +22,7 @@ internal sealed class RpcEngine : IDeliveryHandler
     private readonly ConcurrentDictionary<long, PendingCall> _pending = new();
     private readonly ConcurrentQueue<(int From, byte[] Buffer, int Length)> _p2pInbox = new();
     private readonly PooledBufferWriter _reply = new();
+    private readonly List<ReplicaContext> _contexts = new();
     private SendOrdered? _send;
     private ITransport? _transport;
     private PredicateLoop? _loop;
@@ -55,7 +56,18 @@ internal sealed class RpcEngine : IDeliveryHandler
     /// <summary>The protocol-thread step that runs queued P2P requests.</summary>
     public (string Name, PredicateLoop.Step Step) P2PPredicate => ("p2p", P2PStep);
 
-    public ReplicaContext CreateContext() => new(_myId, _memberIds);
+    public ReplicaContext CreateContext(string typeName, Func<string, string> storage)
+    {
+        var context = new ReplicaContext(_myId, _memberIds, typeName, storage);
+        _contexts.Add(context);
+        return context;
+    }
+
+    /// <summary>Every persistent field of every replica hosted here.</summary>
+    public IEnumerable<IPersistentField> PersistentFields => _contexts.SelectMany(c => c.PersistentFields);
+
+    /// <summary>Id of the view being delivered; set by the group with <see cref="DeliveringView"/>.</summary>
+    public long DeliveringViewId { get; set; }
 
     /// <summary>
     /// A new view is installed: calls cut off by the trim and re-sent now expect the new members; other
@@ -179,7 +191,7 @@ internal sealed class RpcEngine : IDeliveryHandler
         {
             // The agreed time: the sender's clock, forced monotonic in delivery order, so every replica computes the same.
             _agreedTicks = Math.Max(_agreedTicks + 1, Math.Clamp(senderTicks, DateTime.MinValue.Ticks, DateTime.MaxValue.Ticks));
-            var delivery = new DeliveryInfo(caller, index, sequence, new DateTime(_agreedTicks, DateTimeKind.Utc));
+            var delivery = new DeliveryInfo(caller, index, sequence, new DateTime(_agreedTicks, DateTimeKind.Utc), DeliveringViewId);
             target.Context.CurrentDelivery = delivery;
             OrderedContext.Enter(delivery);
             try { status = Dispatch(ordered: true, target.Replica, target.Name, methodId, arguments); }

@@ -28,6 +28,8 @@ public sealed class SstLayout
         Heartbeat = next++;
         ViewId = next++;
         Status = next++;
+        Persisted = next++;
+        Recovered = next++;
         JoinRequestEndpoint = next++;
         JoinRequestId = next++;
         _suspected = next;
@@ -70,6 +72,12 @@ public sealed class SstLayout
 
     /// <summary>Flags: see <see cref="MemberStatus"/>.</summary>
     public int Status { get; }
+
+    /// <summary>Highest version the row's owner has on disk for every persistent field (-1: none yet).</summary>
+    public int Persisted { get; }
+
+    /// <summary>Highest version the row's owner recovered from its logs at start, plus 2 (0: not yet published).</summary>
+    public int Recovered { get; }
 
     /// <summary>Endpoint (IPv4 and port, packed) of the process asking this member to be let in.</summary>
     public int JoinRequestEndpoint { get; }

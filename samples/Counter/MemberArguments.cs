@@ -8,7 +8,7 @@ namespace Derecho.Samples.Counter;
 /// itself as soon as it sees a view change under way); --join makes it join the running group (a new
 /// member, or a crashed one restarting) instead of forming it.
 /// </summary>
-internal sealed record MemberArguments(int MemberId, int[] Ports, int Calls, int DieAfter = 0, bool DieDuringViewChange = false, string[]? Hosts = null, bool Join = false)
+internal sealed record MemberArguments(int MemberId, int[] Ports, int Calls, int DieAfter = 0, bool DieDuringViewChange = false, string[]? Hosts = null, bool Join = false, long? At = null)
 {
     /// <summary>Endpoint of each member: its host (--hosts H0,H1,..., default 127.0.0.1) and port.</summary>
     public string Endpoint(int id) => $"{Hosts?[id] ?? "127.0.0.1"}:{Ports[id]}";
@@ -21,6 +21,7 @@ internal sealed record MemberArguments(int MemberId, int[] Ports, int Calls, int
         var dieAfter = 0;
         var dieDuringViewChange = false;
         var join = false;
+        long? at = null;
         string[]? hosts = null;
         for (var i = 0; i < args.Length; i += 2)
         {
@@ -29,6 +30,7 @@ internal sealed record MemberArguments(int MemberId, int[] Ports, int Calls, int
             if (i + 1 >= args.Length) throw new ArgumentException($"option {args[i]} needs a value");
             switch (args[i])
             {
+                case "--at": at = long.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--hosts": hosts = args[i + 1].Split(','); break;
                 case "--die-after": dieAfter = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--member": member = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
@@ -39,7 +41,7 @@ internal sealed record MemberArguments(int MemberId, int[] Ports, int Calls, int
         }
         if (member is null || ports is null) throw new ArgumentException("usage: --member ID --ports P0,P1,... [--calls N]");
         if (hosts is not null && hosts.Length != ports.Length) throw new ArgumentException($"--hosts names {hosts.Length} hosts for {ports.Length} ports");
-        return new MemberArguments(member.Value, ports, calls, dieAfter, dieDuringViewChange, hosts, join);
+        return new MemberArguments(member.Value, ports, calls, dieAfter, dieDuringViewChange, hosts, join, at);
     }
 
     public string ToCommandLine() => $"--member {MemberId} --ports {string.Join(',', Ports)} --calls {Calls}" +

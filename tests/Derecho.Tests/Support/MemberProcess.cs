@@ -55,6 +55,9 @@ internal sealed class MemberProcess : IDisposable
     public Task WaitForLine(string fragment, int timeoutSeconds = 120) =>
         Eventually.True(() => Output.Any(l => l.Contains(fragment, StringComparison.Ordinal)), $"member {Id} to print '{fragment}'", timeoutSeconds);
 
+    /// <summary>SIGKILL from outside: no cleanup, nothing flushed.</summary>
+    public void Kill() => _process.Kill();
+
     public string? LineStartingWith(string prefix) => Output.FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal));
 
     public void Dispose()

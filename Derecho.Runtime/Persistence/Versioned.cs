@@ -1,0 +1,151 @@
+namespace Derecho;
+
+/// <summary>One version of a versioned field.</summary>
+public readonly record struct VersionedValue<T>(long Version, DateTime Timestamp, T Value);
+
+/// <summary>
+/// A field of a replicated object that keeps every version. Updates happen in <c>[Ordered]</c> handlers:
+/// each creates a version numbered from the call's place in the total order and stamped with its agreed
+/// time, so every replica assigns the same version and time to the same update. Reads (current, by
+/// version, by time, ranges) take no lock: the delivery thread fills a slot and publishes it with one
+/// volatile count, and slots are never rewritten.
+/// </summary>
+public abstract class Versioned<T>
+{
+    private VersionedValue<T>[] _slots = new VersionedValue<T>[64];
+    private int _count;
+    private int _first;
+    private readonly T _initial;
+
+    private protected Versioned(string name, T initial)
+    {
+        Name = name;
+        _initial = initial;
+    }
+
+    /// <summary>The field's name (unique within its replicated type).</summary>
+    public string Name { get; }
+
+    /// <summary>The latest value (the initial value before any update).</summary>
+    public T Current
+    {
+        get
+        {
+            var count = Volatile.Read(ref _count);
+            return count == 0 ? _initial : Volatile.Read(ref _slots)[count - 1].Value;
+        }
+    }
+
+    /// <summary>Version of <see cref="Current"/>, or -1 before any update.</summary>
+    public long CurrentVersion
+    {
+        get
+        {
+            var count = Volatile.Read(ref _count);
+            return count == 0 ? -1 : Volatile.Read(ref _slots)[count - 1].Version;
+        }
+    }
+
+    /// <summary>Versions held (not trimmed).</summary>
+    public int VersionCount => Volatile.Read(ref _count) - Volatile.Read(ref _first);
+
+    /// <summary>Applies <paramref name="change"/> to the current value as a new version. Only inside an <c>[Ordered]</c> handler.</summary>
+    public T Update(Func<T, T> change) => Set(change(Current));
+
+    /// <summary>Makes <paramref name="value"/> the new version. Only inside an <c>[Ordered]</c> handler.</summary>
+    public T Set(T value)
+    {
+        var delivery = OrderedContext.Current;
+        var version = Math.Max(CurrentVersion + 1, delivery.Version);
+        Append(new VersionedValue<T>(version, delivery.Timestamp, value));
+        OnAppended(version, delivery.Timestamp, value);
+        return value;
+    }
+
+    /// <summary>The value of the latest version at or before <paramref name="version"/>.</summary>
+    public T ValueAt(long version) => TryGetAt(version, out var value) ? value.Value
+        : throw new KeyNotFoundException($"{Name} has no version at or before {version} (oldest held: {OldestVersion})");
+
+    /// <summary>The latest version at or before <paramref name="version"/>, if held.</summary>
+    public bool TryGetAt(long version, out VersionedValue<T> value) => TryFind(version, byTime: false, out value);
+
+    /// <summary>The value of the latest version stamped at or before <paramref name="time"/>.</summary>
+    public T ValueAtTime(DateTime time) => TryGetAtTime(time, out var value) ? value.Value
+        : throw new KeyNotFoundException($"{Name} has no version at or before {time:O}");
+
+    /// <summary>The latest version stamped at or before <paramref name="time"/>, if held.</summary>
+    public bool TryGetAtTime(DateTime time, out VersionedValue<T> value) => TryFind(time.ToUniversalTime().Ticks, byTime: true, out value);
+
+    /// <summary>Every held version with <paramref name="from"/> &lt;= version &lt;= <paramref name="to"/>, oldest first.</summary>
+    public IReadOnlyList<VersionedValue<T>> Range(long from, long to)
+    {
+        var count = Volatile.Read(ref _count);
+        var slots = Volatile.Read(ref _slots);
+        var result = new List<VersionedValue<T>>();
+        var start = from == long.MinValue ? 0 : Index(from - 1, false, slots, count) + 1;
+        for (var i = Math.Max(Volatile.Read(ref _first), start); i < count && slots[i].Version <= to; i++)
+            result.Add(slots[i]);
+        return result;
+    }
+
+    /// <summary>Forgets versions older than <paramref name="version"/> (the latest one at or before it stays readable).</summary>
+    public virtual void TrimBefore(long version)
+    {
+        var index = Index(version, false, _slots, _count);
+        if (index > _first) Volatile.Write(ref _first, index);
+    }
+
+    private protected long OldestVersion => VersionCount == 0 ? -1 : Volatile.Read(ref _slots)[Volatile.Read(ref _first)].Version;
+
+    private protected virtual void OnAppended(long version, DateTime timestamp, T value) { }
+
+    /// <summary>Adds a version (the delivery thread, or recovery). Versions strictly increase.</summary>
+    private protected void Append(in VersionedValue<T> value)
+    {
+        var count = _count;
+        if (count == _slots.Length)
+        {
+            var grown = new VersionedValue<T>[count * 2];
+            Array.Copy(_slots, grown, count);
+            Volatile.Write(ref _slots, grown);
+        }
+        _slots[count] = value;
+        Volatile.Write(ref _count, count + 1);
+    }
+
+    /// <summary>Drops versions after <paramref name="version"/> (restart, before any reader).</summary>
+    private protected void DropAfter(long version)
+    {
+        var keep = Index(version, false, _slots, _count) + 1;
+        if (keep < _count) Volatile.Write(ref _count, keep);
+    }
+
+    private bool TryFind(long key, bool byTime, out VersionedValue<T> value)
+    {
+        var count = Volatile.Read(ref _count);
+        var slots = Volatile.Read(ref _slots);
+        var index = Index(key, byTime, slots, count);
+        if (index < Volatile.Read(ref _first)) { value = default; return false; }
+        value = slots[index];
+        return true;
+    }
+
+    private int Index(long key, bool byTime, VersionedValue<T>[] slots, int count)
+    {
+        int low = Volatile.Read(ref _first), high = count - 1, found = -1;
+        while (low <= high)
+        {
+            var mid = (low + high) >>> 1;
+            var value = byTime ? slots[mid].Timestamp.Ticks : slots[mid].Version;
+            if (value <= key) { found = mid; low = mid + 1; }
+            else high = mid - 1;
+        }
+        return found;
+    }
+}
+
+/// <summary>A versioned field kept in memory only.</summary>
+public sealed class Volatile<T> : Versioned<T>
+{
+    internal Volatile(string name, T initial) : base(name, initial) { }
+}

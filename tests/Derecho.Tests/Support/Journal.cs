@@ -1,0 +1,19 @@
+namespace Derecho.Tests.Support;
+
+/// <summary>A replicated type with a persistent, versioned total, for in-process persistence tests.</summary>
+[Replicated]
+public partial class Journal
+{
+    private readonly Persistent<long> _total;
+
+    public Journal(IReplicaContext context) => _total = context.Persistent<long>("total");
+
+    [Ordered]
+    public long Add(long amount) => _total.Update(t => t + amount);
+
+    [P2PCallable]
+    public long TotalAtTime(DateTime time) => _total.TryGetAtTime(time, out var value) ? value.Value : -1;
+
+    [P2PCallable]
+    public List<long> VersionTicks() => _total.Range(long.MinValue, long.MaxValue).Select(v => v.Timestamp.Ticks).ToList();
+}
