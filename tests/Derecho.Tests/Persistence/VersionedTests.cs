@@ -52,6 +52,7 @@ public sealed class VersionedTests : IDisposable
         var field = context.Volatile("pair", (Version: -1L, Double: -2L));
         const int versions = 200_000;
         var done = false;
+        var started = 0;
         var readers = Enumerable.Range(0, 2).Select(seed => Task.Run(() =>
         {
             var random = new Random(seed);
@@ -65,13 +66,18 @@ public sealed class VersionedTests : IDisposable
                 // The writer stores (v, 2v) at version v: a mismatch would be a torn or misplaced read.
                 Assert.Equal(asked, value.Version);
                 Assert.Equal(2 * asked, value.Double);
-                reads++;
+                if (reads++ == 0) Interlocked.Increment(ref started);
             }
             return reads;
         })).ToArray();
         var writer = new Thread(() =>
         {
-            for (var v = 0; v < versions; v++) InDelivery(v, At(0).AddTicks(v), () => field.Set((v, 2L * v)));
+            for (var v = 0; v < versions; v++)
+            {
+                InDelivery(v, At(0).AddTicks(v), () => field.Set((v, 2L * v)));
+                // Keep appending only once both readers are reading, so reads really overlap appends.
+                if (v == 1000) while (Volatile.Read(ref started) < 2) Thread.Yield();
+            }
         });
         writer.Start();
         writer.Join();
