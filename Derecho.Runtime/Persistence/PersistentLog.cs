@@ -154,6 +154,10 @@ public sealed class PersistentLog : IDisposable
 
     private void FlushLoop()
     {
+        const int BatchBytes = 4 << 20; // bounded batches: under sustained load the persisted version still moves
+        var staging = new byte[1 << 20];
+        var staged = 0;
+        var stagedSegment = -1;
         var touched = new HashSet<int>();
         while (true)
         {
@@ -161,13 +165,27 @@ public sealed class PersistentLog : IDisposable
             long highest = -1;
             try
             {
-                while (_pending.TryDequeue(out var record))
+                var batch = 0;
+                while (batch < BatchBytes && _pending.TryDequeue(out var record))
                 {
-                    lock (_flushGate) Stream(record.Segment).Write(record.Buffer, 0, record.Length);
+                    // Coalesce records into one write per megabyte (and per segment), not one per record.
+                    if (record.Segment != stagedSegment || staged + record.Length > staging.Length)
+                    {
+                        WriteStaged(staging, ref staged, stagedSegment);
+                        stagedSegment = record.Segment;
+                    }
+                    if (record.Length > staging.Length) lock (_flushGate) Stream(record.Segment).Write(record.Buffer, 0, record.Length);
+                    else
+                    {
+                        record.Buffer.AsSpan(0, record.Length).CopyTo(staging.AsSpan(staged));
+                        staged += record.Length;
+                    }
                     ArrayPool<byte>.Shared.Return(record.Buffer);
                     touched.Add(record.Segment);
                     highest = record.Version;
+                    batch += record.Length;
                 }
+                WriteStaged(staging, ref staged, stagedSegment);
                 if (highest >= 0)
                 {
                     // Group commit: one fsync per segment written, for every record gathered since the last one.
@@ -193,6 +211,13 @@ public sealed class PersistentLog : IDisposable
             if (closing && _pending.IsEmpty) return;
             if (highest < 0) _doorbell.Wait(100);
         }
+    }
+
+    private void WriteStaged(byte[] staging, ref int staged, int segment)
+    {
+        if (staged == 0) return;
+        lock (_flushGate) Stream(segment).Write(staging, 0, staged);
+        staged = 0;
     }
 
     private FileStream Stream(int segment)
