@@ -193,12 +193,12 @@ public sealed class PersistentLog : IDisposable
                         foreach (var segment in touched)
                             if (_open.TryGetValue(segment, out var stream)) stream.Flush(flushToDisk: true);
                     touched.Clear();
+                    Persisted?.Invoke(highest); // before Flush() callers wake: they see every report up to their version
                     lock (_flushGate)
                     {
                         Volatile.Write(ref _persisted, highest);
                         Monitor.PulseAll(_flushGate);
                     }
-                    Persisted?.Invoke(highest);
                 }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
