@@ -92,6 +92,28 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
     /// <summary>Highest version every member of the view has on disk (-1 before any).</summary>
     public long GloballyPersistedVersion => Interlocked.Read(ref _lastGloballyPersisted);
 
+    /// <summary>
+    /// Stable time frontier of this replica: no version it creates from now on can be stamped at or before
+    /// it. Reads at a time before the frontier return the same value on every replica of the shard.
+    /// </summary>
+    public DateTime StableTime => new(Math.Max(_engine.FrontierTicks, DateTime.MinValue.Ticks), DateTimeKind.Utc);
+
+    /// <summary>
+    /// Waits until <see cref="StableTime"/> has passed <paramref name="time"/>, so reads at that time are final
+    /// here and identical on every replica, with no lock anywhere. When the group is idle an ordered time
+    /// barrier moves the frontier. With <paramref name="failFast"/> it throws instead of waiting.
+    /// </summary>
+    public async Task WaitForStableTimeAsync(DateTime time, bool failFast = false, CancellationToken cancellationToken = default)
+    {
+        var ticks = time.ToUniversalTime().Ticks;
+        if (_engine.FrontierTicks > ticks) return;
+        if (failFast) throw new InvalidOperationException($"time {time:O} is not stable yet at member {MyId} (frontier {StableTime:O})");
+        var wait = time.ToUniversalTime() - DateTime.UtcNow;
+        if (wait > TimeSpan.Zero) await Task.Delay(wait + TimeSpan.FromMilliseconds(1), cancellationToken).ConfigureAwait(false);
+        while (_engine.FrontierTicks <= ticks)
+            await _engine.SendTimeBarrier().WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Whether a view change is under way: the current view is wedged and the next not yet installed.</summary>
     public bool IsChangingView => Volatile.Read(ref _current).Multicast.IsWedged && !_failed.Task.IsCompleted;
 

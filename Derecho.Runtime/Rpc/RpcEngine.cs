@@ -29,6 +29,15 @@ internal sealed class RpcEngine : IDeliveryHandler
     private readonly TimeProvider _clock = TimeProvider.System;
     private long _nextRequestId;
     private long _agreedTicks;
+
+    /// <summary>Reserved replicated-type id of the time barrier (an ordered no-op that moves the stable time frontier).</summary>
+    public const uint TimeBarrierTypeId = 0;
+
+    /// <summary>
+    /// Stable time frontier, in ticks: the agreed time of the last delivered call. Agreed times increase along
+    /// the total order, so no version this replica creates later can be stamped at or before it.
+    /// </summary>
+    public long FrontierTicks => Interlocked.Read(ref _agreedTicks);
     private volatile Exception? _stopped;
 
     public RpcEngine(int myId, int[] memberIds, ILogger logger)
@@ -81,6 +90,14 @@ internal sealed class RpcEngine : IDeliveryHandler
                 _pending.TryRemove(id, out _);
     }
 
+    /// <summary>Multicasts a time barrier and completes once every replica delivered it.</summary>
+    public Task<QueryResults<bool>> SendTimeBarrier()
+    {
+        var request = RequestBuffers.Rent(RpcWire.OrderedHeaderSize);
+        try { return InvokeOrdered<bool>(TimeBarrierTypeId, 0, request); }
+        finally { RequestBuffers.Return(request); }
+    }
+
     /// <summary>Serializes every replica (state transfer to a joiner); runs on the protocol thread between deliveries.</summary>
     public byte[] SnapshotReplicas()
     {
@@ -122,6 +139,7 @@ internal sealed class RpcEngine : IDeliveryHandler
 
     public void Register(uint typeId, IReplicatedObject replica, ReplicaContext context, string name)
     {
+        if (typeId == TimeBarrierTypeId) throw new InvalidOperationException($"{name}: type id 0 is reserved");
         if (!_replicas.TryAdd(typeId, (replica, context, name)))
             throw new InvalidOperationException($"{name}: a replicated type with id {typeId:X8} is already registered ({_replicas[typeId].Name})");
     }
@@ -185,12 +203,18 @@ internal sealed class RpcEngine : IDeliveryHandler
         _reply.Reset();
         _reply.Advance(RpcWire.ReplyHeaderSize);
         ReplyStatus status;
-        if (!_replicas.TryGetValue(typeId, out var target))
+        if (typeId == TimeBarrierTypeId)
+        {
+            Interlocked.Exchange(ref _agreedTicks, Math.Max(_agreedTicks + 1, Math.Clamp(senderTicks, DateTime.MinValue.Ticks, DateTime.MaxValue.Ticks)));
+            MemoryPack.MemoryPackSerializer.Serialize(_reply, true);
+            status = ReplyStatus.Ok;
+        }
+        else if (!_replicas.TryGetValue(typeId, out var target))
             status = WriteError(ReplyStatus.UnknownMethod, $"type id {typeId:X8}");
         else
         {
             // The agreed time: the sender's clock, forced monotonic in delivery order, so every replica computes the same.
-            _agreedTicks = Math.Max(_agreedTicks + 1, Math.Clamp(senderTicks, DateTime.MinValue.Ticks, DateTime.MaxValue.Ticks));
+            Interlocked.Exchange(ref _agreedTicks, Math.Max(_agreedTicks + 1, Math.Clamp(senderTicks, DateTime.MinValue.Ticks, DateTime.MaxValue.Ticks)));
             var delivery = new DeliveryInfo(caller, index, sequence, new DateTime(_agreedTicks, DateTimeKind.Utc), DeliveringViewId);
             target.Context.CurrentDelivery = delivery;
             OrderedContext.Enter(delivery);

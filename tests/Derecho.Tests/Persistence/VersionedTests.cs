@@ -108,6 +108,15 @@ public sealed class VersionedTests : IDisposable
             Assert.Single(values.Distinct());
             Assert.True(values[0] > 0);
         }
+
+        // The stable time frontier: once it passed T everywhere, a read at T is final and the same on every replica.
+        var now = DateTime.UtcNow;
+        await Assert.ThrowsAsync<InvalidOperationException>(() => members[0].WaitForStableTimeAsync(now.AddHours(1), failFast: true));
+        await Task.WhenAll(members.Select(m => m.WaitForStableTimeAsync(now)));
+        Assert.All(members, m => Assert.True(m.StableTime > now));
+        var atNow = await Task.WhenAll(members.Select(m => members[1].Subgroup<Journal>().On(m.MyId).TotalAtTime(now)));
+        Assert.Equal(3 * 200 * 201 / 2, atNow[0]);
+        Assert.Single(atNow.Distinct());
         await Task.WhenAll(members.Select(m => m.ShutdownAsync()));
     }
 }
