@@ -11,13 +11,38 @@ namespace Derecho;
 /// </summary>
 public sealed class Persistent<T> : Versioned<T>, IPersistentField
 {
+    private const uint DeltaFlag = 1;
+
     private readonly PersistentLog _log;
     private readonly PooledBufferWriter _encoded = new();
+    private readonly IDeltaCodec<T>? _deltas;
+    private readonly int _checkpointEvery;
+    private int _sinceCheckpoint;
 
-    internal Persistent(string name, T initial, string directory, PersistentLogOptions options) : base(name, initial)
+    internal Persistent(string name, T initial, string directory, PersistentLogOptions options, IDeltaCodec<T>? deltas = null, int checkpointEvery = 64)
+        : base(name, initial)
     {
-        _log = new PersistentLog(directory, options, onRecord: (version, ticks, _, payload) =>
-            Append(new VersionedValue<T>(version, new DateTime(ticks, DateTimeKind.Utc), MemoryPackSerializer.Deserialize<T>(payload)!)));
+        if (checkpointEvery < 1) throw new ArgumentOutOfRangeException(nameof(checkpointEvery));
+        _deltas = deltas;
+        _checkpointEvery = checkpointEvery;
+        _log = new PersistentLog(directory, options, onRecord: Recover);
+    }
+
+    private void Recover(long version, long ticks, uint flags, ReadOnlySpan<byte> payload)
+    {
+        T value;
+        if ((flags & DeltaFlag) != 0)
+        {
+            if (_deltas is null) throw new InvalidDataException($"{Name}: the log holds deltas but the field was opened without a delta codec");
+            value = _deltas.ApplyDelta(Current, payload);
+            _sinceCheckpoint++;
+        }
+        else
+        {
+            value = MemoryPackSerializer.Deserialize<T>(payload)!;
+            _sinceCheckpoint = 0;
+        }
+        Append(new VersionedValue<T>(version, new DateTime(ticks, DateTimeKind.Utc), value));
     }
 
     /// <summary>Highest version on disk.</summary>
@@ -54,8 +79,16 @@ public sealed class Persistent<T> : Versioned<T>, IPersistentField
     private protected override void OnAppended(long version, DateTime timestamp, T value)
     {
         _encoded.Reset();
+        if (_deltas is not null && _sinceCheckpoint + 1 < _checkpointEvery && VersionCount >= 2 && TryGetAt(version - 1, out var previous))
+        {
+            _deltas.WriteDelta(previous.Value, value, _encoded);
+            _log.Append(version, timestamp, _encoded.WrittenSpan, DeltaFlag);
+            _sinceCheckpoint++;
+            return;
+        }
         MemoryPackSerializer.Serialize(_encoded, value);
         _log.Append(version, timestamp, _encoded.WrittenSpan);
+        _sinceCheckpoint = 0;
     }
 }
 

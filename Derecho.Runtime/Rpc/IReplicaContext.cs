@@ -20,6 +20,12 @@ public interface IReplicaContext
     /// after a restart it comes back with its versions.
     /// </summary>
     Persistent<T> Persistent<T>(string name, T initial = default!);
+
+    /// <summary>
+    /// A persistent field that logs deltas through <paramref name="deltas"/>, with a full value every
+    /// <paramref name="checkpointEvery"/> versions.
+    /// </summary>
+    Persistent<T> Persistent<T>(string name, T initial, IDeltaCodec<T> deltas, int checkpointEvery = 64);
 }
 
 /// <summary>Identity of a delivered ordered call, the same at every replica.</summary>
@@ -53,10 +59,15 @@ internal sealed class ReplicaContext(int myId, IReadOnlyList<int> members, strin
         return new Volatile<T>(name, initial);
     }
 
-    public Persistent<T> Persistent<T>(string name, T initial = default!)
+    public Persistent<T> Persistent<T>(string name, T initial = default!) => CreatePersistent(name, initial, null, 64);
+
+    public Persistent<T> Persistent<T>(string name, T initial, IDeltaCodec<T> deltas, int checkpointEvery = 64) =>
+        CreatePersistent(name, initial, deltas ?? throw new ArgumentNullException(nameof(deltas)), checkpointEvery);
+
+    private Persistent<T> CreatePersistent<T>(string name, T initial, IDeltaCodec<T>? deltas, int checkpointEvery)
     {
         Claim(name);
-        var field = new Persistent<T>(name, initial, storage(Path.Combine(Sanitize(typeName), Sanitize(name))), new Persistence.PersistentLogOptions());
+        var field = new Persistent<T>(name, initial, storage(Path.Combine(Sanitize(typeName), Sanitize(name))), new Persistence.PersistentLogOptions(), deltas, checkpointEvery);
         PersistentFields.Add(field);
         return field;
     }
