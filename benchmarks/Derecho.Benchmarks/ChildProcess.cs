@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 
 namespace Derecho.Benchmarks;
 
@@ -17,5 +19,15 @@ internal static class ChildProcess
             UseShellExecute = false,
         };
         return Process.Start(info) ?? throw new InvalidOperationException("could not start a benchmark member");
+    }
+
+    /// <summary>Ports the OS just handed out, released for the members to bind.</summary>
+    public static int[] FreePorts(int count)
+    {
+        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
+        listeners.ForEach(l => l.Start());
+        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
+        listeners.ForEach(l => l.Stop());
+        return ports;
     }
 }

@@ -46,7 +46,7 @@ internal static class MulticastBenchmark
 
     private static async Task<(double MsgsPerSecond, double P50, double P99, double Batch)?> RunSizeAsync(int size, double seconds)
     {
-        var ports = FreePorts(Members);
+        var ports = ChildProcess.FreePorts(Members);
         var children = Enumerable.Range(0, Members)
             .Select(rank => ChildProcess.Start(string.Create(CultureInfo.InvariantCulture, $"{rank} {string.Join(',', ports)} {size} {seconds}")))
             .ToList();
@@ -80,15 +80,6 @@ internal static class MulticastBenchmark
         var rate = parsed.Average(p => p[1] / p[2]);
         var batch = parsed.Average(p => p[1] / Math.Max(1, p[6]));
         return (rate, parsed.Average(p => p[3]), parsed.Average(p => p[4]), batch);
-    }
-
-    private static int[] FreePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
-        listeners.ForEach(l => l.Start());
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        listeners.ForEach(l => l.Stop());
-        return ports;
     }
 
     private static double Option(string[] args, string name, double fallback)

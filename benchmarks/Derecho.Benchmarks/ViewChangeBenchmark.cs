@@ -23,7 +23,7 @@ internal static class ViewChangeBenchmark
         var after = new List<double>();
         for (var run = 0; run < runs; run++)
         {
-            var ports = Enumerable.Range(0, 3).Select(_ => FreePort()).ToArray();
+            var ports = ChildProcess.FreePorts(3);
             var children = Enumerable.Range(0, 3)
                 .Select(id => ChildProcess.Start($"{id} {string.Join(',', ports)} 2", "--child-view")).ToList();
             using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
@@ -61,12 +61,5 @@ internal static class ViewChangeBenchmark
                 ["calls_per_s_after"] = Math.Round(after.Average()),
             }));
         return 0;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -48,7 +48,7 @@ public class PackageTests
     [Fact]
     public async Task Packed_library_generates_a_working_proxy_and_flags_clocks_in_a_fresh_project()
     {
-        var root = RepositoryRoot();
+        var root = Repository.Root;
         var work = Directory.CreateTempSubdirectory("derecho-package-");
         try
         {
@@ -120,10 +120,4 @@ public class PackageTests
         return text;
     }
 
-    private static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Derecho.sln"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new InvalidOperationException("Derecho.sln not found");
-    }
 }

@@ -71,12 +71,7 @@ internal sealed class MemberProcess : IDisposable
     {
         get
         {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            var configuration = dir.Parent!.Name; // bin/<Configuration>/net10.0
-            var root = dir;
-            while (root is not null && !File.Exists(Path.Combine(root.FullName, "Derecho.sln"))) root = root.Parent;
-            if (root is null) throw new InvalidOperationException("repository root (Derecho.sln) not found above " + AppContext.BaseDirectory);
-            var path = Path.Combine(root.FullName, "samples", "Counter", "bin", configuration, "net10.0", "Counter.dll");
+            var path = Path.Combine(Repository.Root, "samples", "Counter", "bin", Repository.Configuration, "net10.0", "Counter.dll");
             return File.Exists(path) ? path : throw new FileNotFoundException("build samples/Counter first", path);
         }
     }
