@@ -67,6 +67,12 @@ internal static class ReplicatedTypeEmitter
                 w.Line("if (!ReferenceEquals(self, this)) throw new global::System.InvalidOperationException(\"MemoryPack replaced the replica instead of overwriting it\");");
                 w.Close();
                 break;
+            case StateTransfer.VersionedFieldsOnly:
+                w.Line("// All state is in versioned fields; the runtime transfers their latest versions itself.");
+                w.Line($"{write} {{ }}");
+                w.Line();
+                w.Line($"{read} {{ }}");
+                break;
             default:
                 var message = $"{type.Name} has no state transfer: mark it [MemoryPackable] or implement Derecho.IReplicaState so a joining member can receive its state";
                 w.Line($"{write} => throw new global::System.NotSupportedException(\"{message}\");");

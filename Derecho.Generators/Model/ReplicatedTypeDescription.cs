@@ -23,6 +23,8 @@ internal enum StateTransfer
     MemoryPack,
     /// <summary>The type implements Derecho.IReplicaState.</summary>
     Custom,
+    /// <summary>All instance state is in versioned fields, which the runtime transfers itself.</summary>
+    VersionedFieldsOnly,
 }
 
 /// <summary>A type that encloses a nested [Replicated] type (it must be partial too).</summary>

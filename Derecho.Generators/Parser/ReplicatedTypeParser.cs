@@ -103,8 +103,13 @@ internal static class ReplicatedTypeParser
     {
         if (type.AllInterfaces.Any(i => i.ToDisplayString() == "Derecho.IReplicaState")) return StateTransfer.Custom;
         if (type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == "MemoryPack.MemoryPackableAttribute")) return StateTransfer.MemoryPack;
-        return StateTransfer.None;
+        var fields = type.GetMembers().OfType<IFieldSymbol>().Where(f => !f.IsStatic && !f.IsConst).ToList();
+        return fields.All(f => f.IsReadOnly && IsRuntimeManaged(f.Type)) ? StateTransfer.VersionedFieldsOnly : StateTransfer.None;
     }
+
+    /// <summary>Versioned fields (transferred by the runtime) and the replica context (not state).</summary>
+    private static bool IsRuntimeManaged(ITypeSymbol type) =>
+        type.OriginalDefinition.ToDisplayString() is "Derecho.Persistent<T>" or "Derecho.Volatile<T>" or "Derecho.Versioned<T>" or "Derecho.IReplicaContext";
 
     private static bool IsTaskLike(ITypeSymbol type)
     {

@@ -10,7 +10,7 @@ public readonly record struct VersionedValue<T>(long Version, DateTime Timestamp
 /// version, by time, ranges) take no lock: the delivery thread fills a slot and publishes it with one
 /// volatile count, and slots are never rewritten.
 /// </summary>
-public abstract class Versioned<T>
+public abstract class Versioned<T> : IVersionedField
 {
     private VersionedValue<T>[] _slots = new VersionedValue<T>[64];
     private int _count;
@@ -99,6 +99,22 @@ public abstract class Versioned<T>
 
     private protected virtual void OnAppended(long version, DateTime timestamp, T value) { }
 
+    void IVersionedField.WriteLatest(Rpc.PooledBufferWriter writer)
+    {
+        var count = Volatile.Read(ref _count);
+        var latest = count == 0 ? new VersionedValue<T>(-1, default, _initial) : Volatile.Read(ref _slots)[count - 1];
+        MemoryPack.MemoryPackSerializer.Serialize(writer, (latest.Version, latest.Timestamp.Ticks, latest.Value));
+    }
+
+    void IVersionedField.ReadLatest(ReadOnlySpan<byte> state)
+    {
+        var (version, ticks, value) = MemoryPack.MemoryPackSerializer.Deserialize<(long, long, T)>(state);
+        if (version < 0 || version <= CurrentVersion) return;
+        var timestamp = new DateTime(ticks, DateTimeKind.Utc);
+        Append(new VersionedValue<T>(version, timestamp, value!));
+        OnAppended(version, timestamp, value!);
+    }
+
     /// <summary>Adds a version (the delivery thread, or recovery). Versions strictly increase.</summary>
     private protected void Append(in VersionedValue<T> value)
     {
@@ -142,6 +158,16 @@ public abstract class Versioned<T>
         }
         return found;
     }
+}
+
+/// <summary>What state transfer needs of a versioned field, whatever its type: its latest version.</summary>
+internal interface IVersionedField
+{
+    string Name { get; }
+
+    void WriteLatest(Rpc.PooledBufferWriter writer);
+
+    void ReadLatest(ReadOnlySpan<byte> state);
 }
 
 /// <summary>A versioned field kept in memory only.</summary>

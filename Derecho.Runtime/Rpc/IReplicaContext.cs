@@ -53,10 +53,15 @@ internal sealed class ReplicaContext(int myId, IReadOnlyList<int> members, strin
     /// <summary>Persistent fields created by this replica.</summary>
     public List<IPersistentField> PersistentFields { get; } = new();
 
+    /// <summary>Every versioned field, in creation order (state transfer sends their latest versions).</summary>
+    public List<IVersionedField> VersionedFields { get; } = new();
+
     public Volatile<T> Volatile<T>(string name, T initial = default!)
     {
         Claim(name);
-        return new Volatile<T>(name, initial);
+        var field = new Volatile<T>(name, initial);
+        VersionedFields.Add(field);
+        return field;
     }
 
     public Persistent<T> Persistent<T>(string name, T initial = default!) => CreatePersistent(name, initial, null, 64);
@@ -69,6 +74,7 @@ internal sealed class ReplicaContext(int myId, IReadOnlyList<int> members, strin
         Claim(name);
         var field = new Persistent<T>(name, initial, storage(Path.Combine(Sanitize(typeName), Sanitize(name))), new Persistence.PersistentLogOptions(), deltas, checkpointEvery);
         PersistentFields.Add(field);
+        VersionedFields.Add(field);
         return field;
     }
 

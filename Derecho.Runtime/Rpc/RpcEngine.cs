@@ -102,11 +102,22 @@ internal sealed class RpcEngine : IDeliveryHandler
     public byte[] SnapshotReplicas()
     {
         using var buffer = new PooledBufferWriter();
-        foreach (var (typeId, (replica, _, _)) in _replicas.OrderBy(r => r.Key))
+        foreach (var (typeId, (replica, context, _)) in _replicas.OrderBy(r => r.Key))
         {
+            // [type u32][length i32][object state][per versioned field: length i32, latest version]
             var header = buffer.WrittenCount;
             buffer.Advance(8);
+            var objectStart = buffer.WrittenCount;
+            buffer.Advance(4);
             replica.WriteState(buffer);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(buffer.WrittenSpanMutable[objectStart..], buffer.WrittenCount - objectStart - 4);
+            foreach (var field in context.VersionedFields)
+            {
+                var fieldStart = buffer.WrittenCount;
+                buffer.Advance(4);
+                field.WriteLatest(buffer);
+                System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(buffer.WrittenSpanMutable[fieldStart..], buffer.WrittenCount - fieldStart - 4);
+            }
             var length = buffer.WrittenCount - header - 8;
             System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(buffer.WrittenSpanMutable[header..], typeId);
             System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(buffer.WrittenSpanMutable[(header + 4)..], length);
@@ -126,11 +137,30 @@ internal sealed class RpcEngine : IDeliveryHandler
             if (length < 0 || length > state.Length - 8) throw new InvalidDataException($"state of type {typeId:X8} claims {length} bytes, {state.Length - 8} left");
             if (!_replicas.TryGetValue(typeId, out var target))
                 throw new InvalidDataException($"state transfer carries replicated type {typeId:X8}, which this member does not host");
-            target.Replica.ReadState(state.Slice(8, length));
+            var section = state.Slice(8, length);
+            var objectLength = Section(ref section, typeId);
+            target.Replica.ReadState(section[..objectLength]);
+            section = section[objectLength..];
+            foreach (var field in target.Context.VersionedFields)
+            {
+                var fieldLength = Section(ref section, typeId);
+                field.ReadLatest(section[..fieldLength]);
+                section = section[fieldLength..];
+            }
             state = state[(8 + length)..];
             restored++;
         }
         if (restored != _replicas.Count) throw new InvalidDataException($"state transfer carried {restored} of this member's {_replicas.Count} replicated types");
+    }
+
+    /// <summary>Reads a length prefix of state transfer and checks it fits.</summary>
+    private static int Section(ref ReadOnlySpan<byte> section, uint typeId)
+    {
+        if (section.Length < 4) throw new InvalidDataException($"state of type {typeId:X8} is truncated");
+        var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(section);
+        if (length < 0 || length > section.Length - 4) throw new InvalidDataException($"state of type {typeId:X8} has a part of {length} bytes, {section.Length - 4} left");
+        section = section[4..];
+        return length;
     }
 
     /// <summary>The request id inside an ordered-call payload (for matching re-sent calls).</summary>

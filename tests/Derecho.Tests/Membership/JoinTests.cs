@@ -44,4 +44,36 @@ public class JoinTests
         Assert.Contains(3_000_000L, histories[3]);
         Assert.Contains(-1L, histories[3]); // only state transfer can have brought this to the joiner
     }
+
+    [Fact]
+    public async Task Joiner_receives_the_latest_version_of_persistent_fields()
+    {
+        var data = Directory.CreateTempSubdirectory("derecho-join-persistent-");
+        try
+        {
+            var ports = Ports.Free(4);
+            Derecho.Hosting.DerechoOptions Options(int id, bool join)
+            {
+                var options = InProcessGroup.Options(id, join ? ports : ports[..3]);
+                options.DataDirectory = data.FullName;
+                options.Join = join;
+                return options;
+            }
+            var members = await Task.WhenAll(Enumerable.Range(0, 3).Select(id =>
+                Derecho.Hosting.DerechoGroup.JoinAsync(Options(id, false), layout => layout.Subgroup(context => new Journal(context)))));
+            await Task.WhenAll(members.SelectMany(m => Enumerable.Range(1, 100).Select(i => m.Subgroup<Journal>().Ordered.Add(i))));
+
+            var joiner = await Derecho.Hosting.DerechoGroup.JoinAsync(Options(3, true), layout => layout.Subgroup(context => new Journal(context)));
+            var results = await joiner.Subgroup<Journal>().Ordered.Add(1000);
+            // Every replica, the joiner included, computes the same new total from the same state.
+            Assert.Equal(4, results.Count);
+            Assert.Single(results.Select(r => r.Value).Distinct());
+            Assert.Equal(3 * 5050 + 1000, results[0].Value);
+            await Task.WhenAll(members.Append(joiner).Select(m => m.ShutdownAsync()));
+        }
+        finally
+        {
+            data.Delete(recursive: true);
+        }
+    }
 }

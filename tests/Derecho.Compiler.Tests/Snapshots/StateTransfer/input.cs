@@ -35,3 +35,15 @@ public partial class Meter : IReplicaState
 
     public void ReadState(ReadOnlySpan<byte> state) => _count = BinaryPrimitives.ReadInt64LittleEndian(state);
 }
+
+/// <summary>All state in versioned fields: the runtime transfers them, nothing to generate.</summary>
+[Replicated]
+public partial class Balance
+{
+    private readonly Persistent<long> _amount;
+
+    public Balance(IReplicaContext context) => _amount = context.Persistent<long>("amount");
+
+    [Ordered]
+    public long Add(long delta) => _amount.Update(a => a + delta);
+}
