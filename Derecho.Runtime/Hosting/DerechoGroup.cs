@@ -31,6 +31,7 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
     private readonly object _joinGate = new();
     private readonly TaskCompletionSource _joined = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ActiveView? _joinPrepared;
+    private ActiveView? _retired;
     private readonly object _viewGate = new();
     private readonly TaskCompletionSource _leaveComplete = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<string> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -254,6 +255,7 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
         await _transport.DisposeAsync().ConfigureAwait(false);
         _engine.Stop(new ObjectDisposedException(nameof(DerechoGroup), $"member {MyId} has left the group"));
         view?.Dispose();
+        _retired?.Dispose();
         lock (_joinGate) if (!ReferenceEquals(_joinPrepared, view)) _joinPrepared?.Dispose();
         foreach (var field in _engine.PersistentFields) field.Dispose(); // flushes what is still in memory
         lock (_viewGate) Monitor.PulseAll(_viewGate);
@@ -331,7 +333,10 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
         _loop.Replace(next.Sst, StepsFor(next));
         foreach (var member in departed) _transport.ForgetPeer(member);
         _transport.RetireEpochsBefore(checked((int)next.View.Id));
-        old.Dispose();
+        // Ring bytes of the old view may still sit in send queues (they are sent in place), so its memory is
+        // freed one view change later, or at shutdown after the transport's threads have stopped.
+        _retired?.Dispose();
+        _retired = old;
 
         foreach (var id in next.View.Members) _pendingJoins.TryRemove(id, out _);
         _joinAcks.Clear();

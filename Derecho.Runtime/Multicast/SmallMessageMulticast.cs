@@ -333,9 +333,9 @@ public sealed unsafe class SmallMessageMulticast : IDisposable
         {
             var offset = from % _capacity;
             var length = (int)Math.Min(to - from, _capacity - offset);
-            var bytes = new ReadOnlySpan<byte>(_rings[_me].Pointer + offset, length);
+            // Ring bytes stay untouched until every member delivered them, so the transport may send them in place.
             for (var r = 0; r < _n; r++)
-                if (r != _me) _transport.Write(_memberIds[r], RegionKind.MulticastRing, _sst.Epoch, offset, bytes);
+                if (r != _me) _transport.WriteStable(_memberIds[r], RegionKind.MulticastRing, _sst.Epoch, offset, _rings[_me].Pointer + offset, length);
             from += length;
         }
     }

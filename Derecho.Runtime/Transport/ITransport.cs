@@ -42,6 +42,12 @@ public interface ITransport : IAsyncDisposable
     /// <summary>Closes the connections to and from a member that left the view; later writes and messages to it are dropped.</summary>
     void ForgetPeer(int peerId);
 
+    /// <summary>
+    /// As <see cref="Write"/> for data in memory that stays valid and unchanged until the peer has it (a ring
+    /// slot not yet reclaimed): a transport may send it in place instead of copying it.
+    /// </summary>
+    unsafe void WriteStable(int peerId, RegionKind kind, int epoch, long offset, byte* data, int length);
+
     /// <summary>Queues a message for the peer's <see cref="ITransportHandler.OnMessage"/>.</summary>
     void Send(int peerId, ReadOnlySpan<byte> message);
 

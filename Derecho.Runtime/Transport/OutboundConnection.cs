@@ -9,8 +9,11 @@ namespace Derecho.Transport;
 /// a dedicated thread swaps buffers and sends, so frames queued while a send is in flight go out
 /// together in one syscall (sender-side batching) and no producer ever blocks on the socket.
 /// </summary>
-internal sealed class OutboundConnection : IDisposable
+internal sealed unsafe class OutboundConnection : IDisposable
 {
+    /// <summary>Payloads at least this large that sit in stable memory are sent from where they are, not copied.</summary>
+    public const int ZeroCopyThreshold = 32 << 10;
+
     private readonly Func<Socket> _connect;
     private readonly Action<string> _onFailure;
     private Socket? _socket;
@@ -20,6 +23,9 @@ internal sealed class OutboundConnection : IDisposable
     private byte[] _staging = ArrayPool<byte>.Shared.Rent(256 << 10);
     private byte[] _sending = ArrayPool<byte>.Shared.Rent(256 << 10);
     private int _stagedLength;
+    // Payloads sent in place: (position in the staged bytes where they go, address, length).
+    private List<(int At, nint Address, int Length)> _stagedExternal = new();
+    private List<(int At, nint Address, int Length)> _sendingExternal = new();
     private volatile bool _closing;
     private volatile bool _failed;
 
@@ -48,6 +54,23 @@ internal sealed class OutboundConnection : IDisposable
             header.WriteTo(_staging.AsSpan(_stagedLength));
             payload.CopyTo(_staging.AsSpan(_stagedLength + FrameHeader.Size));
             _stagedLength = needed;
+        }
+    }
+
+    /// <summary>
+    /// Queues a frame whose payload is sent straight from <paramref name="payload"/>, which the caller keeps
+    /// valid and unchanged until the peer has it (ring memory is reused only after every peer delivered).
+    /// </summary>
+    public void AppendInPlace(in FrameHeader header, byte* payload, int length)
+    {
+        if (_failed) return;
+        lock (_gate)
+        {
+            var needed = _stagedLength + FrameHeader.Size;
+            if (needed > _staging.Length) Grow(needed);
+            header.WriteTo(_staging.AsSpan(_stagedLength));
+            _stagedLength = needed;
+            _stagedExternal.Add((needed, (nint)payload, length));
         }
     }
 
@@ -86,12 +109,21 @@ internal sealed class OutboundConnection : IDisposable
                 lock (_gate)
                 {
                     (_staging, _sending) = (_sending, _staging);
+                    (_stagedExternal, _sendingExternal) = (_sendingExternal, _stagedExternal);
                     length = _stagedLength;
                     _stagedLength = 0;
                 }
                 if (length > 0)
                 {
-                    SendAll(_sending.AsSpan(0, length));
+                    var sent = 0;
+                    foreach (var (at, address, size) in _sendingExternal)
+                    {
+                        SendAll(_sending.AsSpan(sent, at - sent));
+                        SendAll(new ReadOnlySpan<byte>((void*)address, size));
+                        sent = at;
+                    }
+                    SendAll(_sending.AsSpan(sent, length - sent));
+                    _sendingExternal.Clear();
                     continue; // more may have been staged while we were sending
                 }
                 if (_closing) return;

@@ -148,6 +148,14 @@ public sealed class TcpTransport : ITransport
         Outbound(peerId)?.Append(new FrameHeader(FrameType.Write, (byte)kind, data.Length, checked((int)offset), epoch), data);
 
     /// <inheritdoc />
+    public unsafe void WriteStable(int peerId, RegionKind kind, int epoch, long offset, byte* data, int length)
+    {
+        var header = new FrameHeader(FrameType.Write, (byte)kind, length, checked((int)offset), epoch);
+        if (length < OutboundConnection.ZeroCopyThreshold) Outbound(peerId)?.Append(header, new ReadOnlySpan<byte>(data, length));
+        else Outbound(peerId)?.AppendInPlace(header, data, length);
+    }
+
+    /// <inheritdoc />
     public void Send(int peerId, ReadOnlySpan<byte> message)
     {
         if (message.Length > Options.MaxMessageBytes)
