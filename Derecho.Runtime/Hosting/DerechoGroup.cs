@@ -16,7 +16,7 @@ namespace Derecho.Hosting;
 /// the replicas it hosts, all driven by one protocol thread. The group starts from the configured members
 /// as view 0; failed members are removed by view changes (ragged trim, majority agreement).
 /// </summary>
-public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewChangeHost
+public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewChangeHost
 {
     private readonly ValidatedOptions _options;
     private readonly ILogger _logger;
@@ -84,37 +84,6 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
     /// <summary>Raised (on the thread pool) after a new view is installed: the view, who joined, who departed.</summary>
     public event Action<View, IReadOnlyList<int>, IReadOnlyList<int>>? ViewChanged;
 
-    /// <summary>Raised (on the thread pool) when this member has every version up to the given one on disk.</summary>
-    public event Action<long>? Persisted;
-
-    /// <summary>Raised (on the thread pool) when every member of the view has every version up to the given one on disk.</summary>
-    public event Action<long>? GloballyPersisted;
-
-    /// <summary>Highest version every member of the view has on disk (-1 before any).</summary>
-    public long GloballyPersistedVersion => Interlocked.Read(ref _lastGloballyPersisted);
-
-    /// <summary>
-    /// Stable time frontier of this replica: no version it creates from now on can be stamped at or before
-    /// it. Reads at a time before the frontier return the same value on every replica of the shard.
-    /// </summary>
-    public DateTime StableTime => new(Math.Max(_engine.FrontierTicks, DateTime.MinValue.Ticks), DateTimeKind.Utc);
-
-    /// <summary>
-    /// Waits until <see cref="StableTime"/> has passed <paramref name="time"/>, so reads at that time are final
-    /// here and identical on every replica, with no lock anywhere. When the group is idle an ordered time
-    /// barrier moves the frontier. With <paramref name="failFast"/> it throws instead of waiting.
-    /// </summary>
-    public async Task WaitForStableTimeAsync(DateTime time, bool failFast = false, CancellationToken cancellationToken = default)
-    {
-        var ticks = time.ToUniversalTime().Ticks;
-        if (_engine.FrontierTicks > ticks) return;
-        if (failFast) throw new InvalidOperationException($"time {time:O} is not stable yet at member {MyId} (frontier {StableTime:O})");
-        var wait = time.ToUniversalTime() - DateTime.UtcNow;
-        if (wait > TimeSpan.Zero) await Task.Delay(wait + TimeSpan.FromMilliseconds(1), cancellationToken).ConfigureAwait(false);
-        while (_engine.FrontierTicks <= ticks)
-            await _engine.SendTimeBarrier().WaitAsync(cancellationToken).ConfigureAwait(false);
-    }
-
     /// <summary>Whether a view change is under way: the current view is wedged and the next not yet installed.</summary>
     public bool IsChangingView => Volatile.Read(ref _current).Multicast.IsWedged && !_failed.Task.IsCompleted;
 
@@ -171,30 +140,6 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
         _recoveryPending = true;
         InstallFirst(view);
         await _transport.ConnectAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// Asks the listed members to be let in, then waits for the leader's proposal (prepare, acknowledge)
-    /// and commit (load the replicas' state, install the view). Requests are repeated until admitted.
-    /// </summary>
-    private async Task JoinRunningGroupAsync(CancellationToken cancellationToken)
-    {
-        var contacts = _options.Endpoints.Where(e => e.Key != MyId).ToList();
-        var request = MembershipMessages.JoinRequest(MyId, PackedEndpoint.Pack(_options.Endpoints[MyId]));
-        var deadline = DateTime.UtcNow + _options.Options.ConnectTimeout;
-        while (!_joined.Task.IsCompleted)
-        {
-            if (DateTime.UtcNow > deadline)
-                throw new TransportException($"member {MyId} could not join via {string.Join(", ", contacts.Select(c => $"member {c.Key} ({c.Value})"))} within {_options.Options.ConnectTimeout.TotalSeconds:0.#}s");
-            foreach (var (id, endpoint) in contacts)
-            {
-                _transport.AddPeer(id, endpoint);
-                _transport.Send(id, request);
-            }
-            _transport.Flush();
-            await Task.WhenAny(_joined.Task, Task.Delay(TimeSpan.FromSeconds(1), cancellationToken)).ConfigureAwait(false);
-        }
-        await _joined.Task.ConfigureAwait(false);
     }
 
     private void InstallFirst(ActiveView view)
@@ -300,9 +245,6 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
         return view;
     }
 
-    bool IViewChangeHost.JoinersAcknowledged(IReadOnlyList<(int Id, long Endpoint)> joiners, long proposalId) =>
-        joiners.All(j => _joinAcks.TryGetValue(j.Id, out var acked) && acked == proposalId);
-
     void IViewChangeHost.Install(ActiveView next, long[] trim, IReadOnlyList<(int Id, long Endpoint)> sendStateTo)
     {
         var old = _current;
@@ -345,78 +287,6 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
             MyId, next.View.Id, string.Join(", ", next.View.Members), string.Join(", ", joined), string.Join(", ", departed), resend.Count);
         var handlers = ViewChanged;
         if (handlers is not null) ThreadPool.QueueUserWorkItem(_ => handlers(next.View, joined, departed));
-    }
-
-    /// <summary>Join traffic: requests at any member, acknowledgements at the leader, proposal and commit at the joiner.</summary>
-    private void OnMembershipMessage(int peer, ReadOnlySpan<byte> message)
-    {
-        switch ((MembershipMessageKind)message[0])
-        {
-            case MembershipMessageKind.JoinRequest when MembershipMessages.TryReadPair(message, out var id, out var endpoint) && id == peer:
-                if (_pendingJoins.TryAdd(id, endpoint)) _logger.LogInformation("Member {Id} forwards the join request of member {Joiner} to the group", MyId, id);
-                _loop.Wake();
-                break;
-            case MembershipMessageKind.JoinAck when MembershipMessages.TryReadPair(message, out var id, out var proposal) && id == peer:
-                _joinAcks[id] = proposal;
-                _loop.Wake();
-                break;
-            case MembershipMessageKind.ViewProposal when MembershipMessages.TryReadViewProposal(message, out var viewId, out var proposal, out var members):
-                OnViewProposal(peer, viewId, proposal, members);
-                break;
-            case MembershipMessageKind.JoinCommit when MembershipMessages.TryReadJoinCommit(message, out var proposal, out var state):
-                OnJoinCommit(proposal, state);
-                break;
-            default:
-                _logger.LogWarning("Malformed membership message (kind {Kind}, {Length} bytes) from member {Peer} ignored", message[0], message.Length, peer);
-                break;
-        }
-    }
-
-    /// <summary>Joiner: prepare the proposed view (connect to its members, register its memory), then acknowledge.</summary>
-    private void OnViewProposal(int leader, long viewId, long proposal, (int Id, long Endpoint)[] members)
-    {
-        lock (_joinGate)
-        {
-            if (Volatile.Read(ref _current) is not null || _disposed == 1 || members.All(m => m.Id != MyId)) return;
-            foreach (var (id, packed) in members)
-            {
-                if (id == MyId) continue;
-                _endpoints[id] = PackedEndpoint.Unpack(packed);
-                _transport.AddPeer(id, _endpoints[id]);
-            }
-            var ids = members.Select(m => m.Id).ToArray();
-            if (_joinPrepared is null || !_joinPrepared.View.Members.SequenceEqual(ids))
-            {
-                _joinPrepared?.Dispose();
-                _joinPrepared = new ActiveView(new View(viewId, ids), MyId, _transport, _multicastOptions, _engine, proposal, _loop.Wake);
-            }
-            _joinPrepared.ProposalId = proposal;
-            _transport.Send(leader, MembershipMessages.JoinAck(MyId, proposal));
-            _transport.Flush();
-            _logger.LogInformation("Member {Id} prepared view {View} ({Members}) proposed by member {Leader}", MyId, viewId, string.Join(", ", ids), leader);
-        }
-    }
-
-    /// <summary>Joiner: the view is committed; load the replicas' state, then make the view current.</summary>
-    private void OnJoinCommit(long proposal, ReadOnlySpan<byte> state)
-    {
-        lock (_joinGate)
-        {
-            if (Volatile.Read(ref _current) is not null || _joinPrepared is null || _joinPrepared.ProposalId != proposal) return;
-            try
-            {
-                _engine.RestoreReplicas(state);
-            }
-            catch (Exception e) when (e is InvalidDataException or NotSupportedException or MemoryPack.MemoryPackSerializationException)
-            {
-                _logger.LogError("Member {Id} cannot load the state it was sent: {Reason}", MyId, e.Message);
-                _joined.TrySetException(new InvalidOperationException($"member {MyId} cannot join: state transfer failed: {e.Message}", e));
-                return;
-            }
-            _logger.LogInformation("Member {Id} received {Bytes} bytes of state and installs view {View}", MyId, state.Length, _joinPrepared.View.Id);
-            InstallFirst(_joinPrepared);
-            _joined.TrySetResult();
-        }
     }
 
     void IViewChangeHost.Fail(string reason) => Fail(reason);
@@ -467,79 +337,6 @@ public sealed class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewCha
         Volatile.Read(ref _current).Multicast.Stop(reason);
         _engine.Stop(new InvalidOperationException($"member {MyId} stopped: {reason}"));
         lock (_viewGate) Monitor.PulseAll(_viewGate);
-    }
-
-    /// <summary>
-    /// Total restart: once every row published what its logs hold, cut every log back to the smallest, so
-    /// all replicas start from the same versions (everything reported globally persisted is in all of them).
-    /// Runs before delivery: nothing can be stable before every row is visible.
-    /// </summary>
-    private bool RecoverStep()
-    {
-        if (!_recoveryPending) return false;
-        var sst = _current.Sst;
-        var common = long.MaxValue;
-        for (var r = 0; r < sst.Rows; r++)
-        {
-            var published = sst.Get(r, sst.Layout.Recovered);
-            if (published == 0) return false;
-            common = Math.Min(common, published - 2);
-        }
-        foreach (var field in _engine.PersistentFields)
-            if (field.LoggedVersion > common) field.TruncateAfter(common);
-        _recoveryPending = false;
-        _logger.LogInformation("Member {Id} starts from version {Version}, the newest every member recovered", MyId, common);
-        _recovered.TrySetResult();
-        return true;
-    }
-
-    /// <summary>Publishes what this member has on disk; when every row has a version on disk, it is globally persisted.</summary>
-    private bool PersistedStep()
-    {
-        var sst = _current.Sst;
-        var fields = _engine.PersistentFields;
-        long mine = long.MaxValue, newest = -1;
-        foreach (var field in fields)
-        {
-            newest = Math.Max(newest, field.LoggedVersion);
-            if (field.PersistedVersion < field.LoggedVersion) mine = Math.Min(mine, field.PersistedVersion);
-        }
-        if (mine == long.MaxValue) mine = newest;
-        var progress = false;
-        if (mine > sst.Get(sst.MyRank, sst.Layout.Persisted) - 1)
-        {
-            sst.Set(sst.Layout.Persisted, mine + 1); // +1: a fresh row (0) reads as "nothing yet"
-            progress = true;
-            if (mine > _lastPersisted)
-            {
-                _lastPersisted = mine;
-                var local = Persisted;
-                if (local is not null) ThreadPool.QueueUserWorkItem(_ => local(mine));
-            }
-        }
-        var everywhere = sst.Min(sst.Layout.Persisted) - 1;
-        if (everywhere > Interlocked.Read(ref _lastGloballyPersisted))
-        {
-            Interlocked.Exchange(ref _lastGloballyPersisted, everywhere);
-            var global = GloballyPersisted;
-            if (global is not null) ThreadPool.QueueUserWorkItem(_ => global(everywhere));
-        }
-        return progress;
-    }
-
-    /// <summary>A process asked us to be let in: put its request in our row, where the leader picks it up.</summary>
-    private bool PostJoinRequestStep()
-    {
-        var sst = _current.Sst;
-        if (_pendingJoins.IsEmpty || sst.Get(sst.MyRank, sst.Layout.JoinRequestId) != 0) return false;
-        foreach (var (id, endpoint) in _pendingJoins)
-        {
-            if (_current.View.RankOf(id) >= 0) continue; // an old incarnation is still a member: wait for its removal
-            sst.Set(sst.Layout.JoinRequestEndpoint, endpoint);
-            sst.Set(sst.Layout.JoinRequestId, id + 1);
-            return true;
-        }
-        return false;
     }
 
     private bool HeartbeatStep()

@@ -70,9 +70,6 @@ public sealed unsafe class SmallMessageMulticast : IDisposable
     /// <summary>Delivery steps that delivered at least one message (messages / batches = batch size).</summary>
     public long DeliveryBatches { get; private set; }
 
-    /// <summary>Global sequence numbers delivered (messages and nulls).</summary>
-    public long DeliveredSequence => _sst.Get(_me, _columns.Delivered);
-
     /// <summary>Messages (data and null) this member has put into its ring.</summary>
     public long SentCount => Volatile.Read(ref _sentCount);
 

@@ -12,9 +12,6 @@ internal abstract class PendingCall
     /// <summary>Ends the call with an error (member failure, shutdown).</summary>
     public abstract void Fail(Exception error);
 
-    /// <summary>Whether <paramref name="memberId"/> still owes this call a reply.</summary>
-    public abstract bool AwaitsReplyFrom(int memberId);
-
     /// <summary>A new view: <paramref name="departed"/> will never reply. Returns true if that completed the call.</summary>
     public virtual bool OnViewChange(IReadOnlyCollection<int> departed, int[] members, bool resent) => false;
 
@@ -73,11 +70,6 @@ internal sealed class PendingOrderedCall<T>(int[] memberIds) : PendingCall
         }
     }
 
-    public override bool AwaitsReplyFrom(int memberId)
-    {
-        lock (_replies) return _replies.TryGetValue(memberId, out var reply) && reply is null;
-    }
-
     public override void Fail(Exception error) => _completion.TrySetException(error);
 
     private bool TryComplete()
@@ -108,8 +100,6 @@ internal sealed class PendingP2PCall<T>(int memberId) : PendingCall
         catch (MemoryPackSerializationException e) { _completion.TrySetException(new RemoteCallException(memberId, $"reply could not be read: {e.Message}")); }
         return true;
     }
-
-    public override bool AwaitsReplyFrom(int member) => member == memberId;
 
     public override bool OnViewChange(IReadOnlyCollection<int> departed, int[] members, bool resent)
     {

@@ -50,8 +50,6 @@ internal sealed class RpcEngine : IDeliveryHandler
 
     public IReadOnlyList<int> MemberIds => _memberIds;
 
-    public int MyId => _myId;
-
     /// <summary>Puts an ordered call into the current view's multicast (waiting out a view change).</summary>
     public delegate void SendOrdered(ReadOnlySpan<byte> payload);
 
@@ -269,14 +267,6 @@ internal sealed class RpcEngine : IDeliveryHandler
                 _logger.LogWarning("RPC message of unknown kind {Kind} from member {Peer} ignored", message[0], peer);
                 break;
         }
-    }
-
-    /// <summary>Fails every call still waiting for <paramref name="memberId"/>.</summary>
-    public void FailCallsAwaiting(int memberId, string reason)
-    {
-        foreach (var (id, call) in _pending)
-            if (call.AwaitsReplyFrom(memberId) && _pending.TryRemove(id, out _))
-                call.Fail(new RemoteCallException(memberId, reason));
     }
 
     /// <summary>Fails every pending call and refuses new ones.</summary>

@@ -104,9 +104,6 @@ public sealed class TcpTransport : ITransport
         });
     }
 
-    /// <summary>Whether an inbound connection from <paramref name="peerId"/> is established.</summary>
-    public bool IsConnectedFrom(int peerId) => _inbound.ContainsKey(peerId);
-
     private void AddOutbound(int peer, Func<Socket> connect)
     {
         var connection = new OutboundConnection(peer, connect, reason =>

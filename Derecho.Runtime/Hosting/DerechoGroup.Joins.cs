@@ -1,0 +1,123 @@
+using Derecho.Membership;
+using Derecho.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Derecho.Hosting;
+
+/// <summary>Joining a running group: requests at any member, proposal and commit at the joiner, state transfer.</summary>
+public sealed partial class DerechoGroup
+{
+    /// <summary>
+    /// Asks the listed members to be let in, then waits for the leader's proposal (prepare, acknowledge)
+    /// and commit (load the replicas' state, install the view). Requests are repeated until admitted.
+    /// </summary>
+    private async Task JoinRunningGroupAsync(CancellationToken cancellationToken)
+    {
+        var contacts = _options.Endpoints.Where(e => e.Key != MyId).ToList();
+        var request = MembershipMessages.JoinRequest(MyId, PackedEndpoint.Pack(_options.Endpoints[MyId]));
+        var deadline = DateTime.UtcNow + _options.Options.ConnectTimeout;
+        while (!_joined.Task.IsCompleted)
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TransportException($"member {MyId} could not join via {string.Join(", ", contacts.Select(c => $"member {c.Key} ({c.Value})"))} within {_options.Options.ConnectTimeout.TotalSeconds:0.#}s");
+            foreach (var (id, endpoint) in contacts)
+            {
+                _transport.AddPeer(id, endpoint);
+                _transport.Send(id, request);
+            }
+            _transport.Flush();
+            await Task.WhenAny(_joined.Task, Task.Delay(TimeSpan.FromSeconds(1), cancellationToken)).ConfigureAwait(false);
+        }
+        await _joined.Task.ConfigureAwait(false);
+    }
+
+    bool IViewChangeHost.JoinersAcknowledged(IReadOnlyList<(int Id, long Endpoint)> joiners, long proposalId) =>
+        joiners.All(j => _joinAcks.TryGetValue(j.Id, out var acked) && acked == proposalId);
+
+    /// <summary>Join traffic: requests at any member, acknowledgements at the leader, proposal and commit at the joiner.</summary>
+    private void OnMembershipMessage(int peer, ReadOnlySpan<byte> message)
+    {
+        switch ((MembershipMessageKind)message[0])
+        {
+            case MembershipMessageKind.JoinRequest when MembershipMessages.TryReadPair(message, out var id, out var endpoint) && id == peer:
+                if (_pendingJoins.TryAdd(id, endpoint)) _logger.LogInformation("Member {Id} forwards the join request of member {Joiner} to the group", MyId, id);
+                _loop.Wake();
+                break;
+            case MembershipMessageKind.JoinAck when MembershipMessages.TryReadPair(message, out var id, out var proposal) && id == peer:
+                _joinAcks[id] = proposal;
+                _loop.Wake();
+                break;
+            case MembershipMessageKind.ViewProposal when MembershipMessages.TryReadViewProposal(message, out var viewId, out var proposal, out var members):
+                OnViewProposal(peer, viewId, proposal, members);
+                break;
+            case MembershipMessageKind.JoinCommit when MembershipMessages.TryReadJoinCommit(message, out var proposal, out var state):
+                OnJoinCommit(proposal, state);
+                break;
+            default:
+                _logger.LogWarning("Malformed membership message (kind {Kind}, {Length} bytes) from member {Peer} ignored", message[0], message.Length, peer);
+                break;
+        }
+    }
+
+    /// <summary>Joiner: prepare the proposed view (connect to its members, register its memory), then acknowledge.</summary>
+    private void OnViewProposal(int leader, long viewId, long proposal, (int Id, long Endpoint)[] members)
+    {
+        lock (_joinGate)
+        {
+            if (Volatile.Read(ref _current) is not null || _disposed == 1 || members.All(m => m.Id != MyId)) return;
+            foreach (var (id, packed) in members)
+            {
+                if (id == MyId) continue;
+                _endpoints[id] = PackedEndpoint.Unpack(packed);
+                _transport.AddPeer(id, _endpoints[id]);
+            }
+            var ids = members.Select(m => m.Id).ToArray();
+            if (_joinPrepared is null || !_joinPrepared.View.Members.SequenceEqual(ids))
+            {
+                _joinPrepared?.Dispose();
+                _joinPrepared = new ActiveView(new View(viewId, ids), MyId, _transport, _multicastOptions, _engine, proposal, _loop.Wake);
+            }
+            _joinPrepared.ProposalId = proposal;
+            _transport.Send(leader, MembershipMessages.JoinAck(MyId, proposal));
+            _transport.Flush();
+            _logger.LogInformation("Member {Id} prepared view {View} ({Members}) proposed by member {Leader}", MyId, viewId, string.Join(", ", ids), leader);
+        }
+    }
+
+    /// <summary>Joiner: the view is committed; load the replicas' state, then make the view current.</summary>
+    private void OnJoinCommit(long proposal, ReadOnlySpan<byte> state)
+    {
+        lock (_joinGate)
+        {
+            if (Volatile.Read(ref _current) is not null || _joinPrepared is null || _joinPrepared.ProposalId != proposal) return;
+            try
+            {
+                _engine.RestoreReplicas(state);
+            }
+            catch (Exception e) when (e is InvalidDataException or NotSupportedException or MemoryPack.MemoryPackSerializationException)
+            {
+                _logger.LogError("Member {Id} cannot load the state it was sent: {Reason}", MyId, e.Message);
+                _joined.TrySetException(new InvalidOperationException($"member {MyId} cannot join: state transfer failed: {e.Message}", e));
+                return;
+            }
+            _logger.LogInformation("Member {Id} received {Bytes} bytes of state and installs view {View}", MyId, state.Length, _joinPrepared.View.Id);
+            InstallFirst(_joinPrepared);
+            _joined.TrySetResult();
+        }
+    }
+
+    /// <summary>A process asked us to be let in: put its request in our row, where the leader picks it up.</summary>
+    private bool PostJoinRequestStep()
+    {
+        var sst = _current.Sst;
+        if (_pendingJoins.IsEmpty || sst.Get(sst.MyRank, sst.Layout.JoinRequestId) != 0) return false;
+        foreach (var (id, endpoint) in _pendingJoins)
+        {
+            if (_current.View.RankOf(id) >= 0) continue; // an old incarnation is still a member: wait for its removal
+            sst.Set(sst.Layout.JoinRequestEndpoint, endpoint);
+            sst.Set(sst.Layout.JoinRequestId, id + 1);
+            return true;
+        }
+        return false;
+    }
+}
