@@ -21,14 +21,14 @@ internal static class MulticastBenchmark
         var tcp = 0.0;
         for (var trial = 0; trial < 3; trial++) tcp = Math.Max(tcp, await LoopbackTcpReference.MeasureMegabytesPerSecondAsync(Math.Min(seconds, 1.0)));
         Console.WriteLine($"Ordered multicast, {Members} processes on 127.0.0.1, all sending, {seconds:0.#}s per size ({Environment.ProcessorCount} cores)");
-        Console.WriteLine($"{"size",10} {"msgs/s",12} {"MB/s",10} {"p50 us",10} {"p99 us",10} {"batch",8}");
+        Console.WriteLine($"{"size",10} {"msgs/s",12} {"MB/s",10} {"p50 us",10} {"p99 us",10} {"batch",8} {"alloc B/msg",12}");
         var results = new List<Dictionary<string, object>>();
         foreach (var size in sizes)
         {
             var r = await RunSizeAsync(size, seconds);
             if (r is null) { Console.WriteLine($"{size,10} FAILED"); return 1; }
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{size,10} {r.Value.MsgsPerSecond,12:N0} {r.Value.MsgsPerSecond * size / 1e6,10:N1} {r.Value.P50,10:N0} {r.Value.P99,10:N0} {r.Value.Batch,8:N1}"));
+                $"{size,10} {r.Value.MsgsPerSecond,12:N0} {r.Value.MsgsPerSecond * size / 1e6,10:N1} {r.Value.P50,10:N0} {r.Value.P99,10:N0} {r.Value.Batch,8:N1} {r.Value.Allocated,12:N2}"));
             results.Add(new()
             {
                 ["size_bytes"] = size,
@@ -36,6 +36,7 @@ internal static class MulticastBenchmark
                 ["mb_per_s"] = Math.Round(r.Value.MsgsPerSecond * size / 1e6, 2),
                 ["p50_us"] = Math.Round(r.Value.P50, 1),
                 ["p99_us"] = Math.Round(r.Value.P99, 1),
+                ["allocated_bytes_per_msg"] = Math.Round(r.Value.Allocated, 3),
             });
         }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -45,7 +46,7 @@ internal static class MulticastBenchmark
         return 0;
     }
 
-    private static async Task<(double MsgsPerSecond, double P50, double P99, double Batch)?> RunSizeAsync(int size, double seconds)
+    private static async Task<(double MsgsPerSecond, double P50, double P99, double Batch, double Allocated)?> RunSizeAsync(int size, double seconds)
     {
         var ports = ChildProcess.FreePorts(Members);
         var children = Enumerable.Range(0, Members)
@@ -80,7 +81,7 @@ internal static class MulticastBenchmark
         var parsed = lines.Select(l => l.Split(' ').Skip(1).Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray()).ToList();
         var rate = parsed.Average(p => p[1] / p[2]);
         var batch = parsed.Average(p => p[1] / Math.Max(1, p[6]));
-        return (rate, parsed.Average(p => p[3]), parsed.Average(p => p[4]), batch);
+        return (rate, parsed.Average(p => p[3]), parsed.Average(p => p[4]), batch, parsed.Average(p => p[8]));
     }
 
     private static double Option(string[] args, string name, double fallback)

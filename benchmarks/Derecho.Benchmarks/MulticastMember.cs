@@ -63,6 +63,7 @@ internal sealed class MulticastMember : IDeliveryHandler, ITransportHandler
         loop.Start();
 
         var payload = new byte[Math.Max(size, 16)];
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var stop = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
         long sent = 0;
         while (Stopwatch.GetTimestamp() < stop)
@@ -78,12 +79,13 @@ internal sealed class MulticastMember : IDeliveryHandler, ITransportHandler
         var deadline = Stopwatch.GetTimestamp() + 120 * Stopwatch.Frequency;
         while (Volatile.Read(ref _doneSenders) < _members && Stopwatch.GetTimestamp() < deadline) await Task.Delay(5);
         var elapsed = (double)(_lastDelivery - _firstDelivery) / Stopwatch.Frequency;
+        var allocatedPerMessage = (double)(GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / Math.Max(1, _delivered);
 
         var latencies = _latencyTicks.AsSpan(0, _latencyCount).ToArray();
         Array.Sort(latencies);
         double Percentile(double p) => latencies.Length == 0 ? 0 : latencies[(int)Math.Min(latencies.Length - 1, p * latencies.Length)] * 1e6 / Stopwatch.Frequency;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"RESULT {_rank} {_delivered} {elapsed:R} {Percentile(0.5):R} {Percentile(0.99):R} {sent} {multicast.DeliveryBatches} {_doneSenders}"));
+            $"RESULT {_rank} {_delivered} {elapsed:R} {Percentile(0.5):R} {Percentile(0.99):R} {sent} {multicast.DeliveryBatches} {_doneSenders} {allocatedPerMessage:R}"));
 
         // Stay until every member is done, so nobody's last messages lose their receivers.
         await Task.Delay(500);
