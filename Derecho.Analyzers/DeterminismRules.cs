@@ -134,7 +134,7 @@ internal static class DeterminismRules
     public static void VersionedUpdate(IInvocationOperation operation, List<Finding> findings)
     {
         var type = KnownSymbols.NameOf(operation.TargetMethod.ContainingType);
-        if (type is "Derecho.Persistent" or "Derecho.Volatile" && operation.TargetMethod.Name is "Update" or "Set" or "Append")
+        if (type is "Derecho.Persistent" or "Derecho.Volatile" or "Derecho.Versioned" && operation.TargetMethod.Name is "Update" or "Set" or "Append" or "TrimBefore")
             findings.Add(new Finding(Descriptors.P2PMutation, operation.Syntax.GetLocation(), operation.Syntax.ToString(), null, null, ForP2P: true));
     }
 

@@ -112,6 +112,15 @@ public class DeterminismAnalyzerTests
         """);
 
     [Fact]
+    public Task P2P_handler_that_creates_a_version_is_flagged() => Verify("""
+        private readonly Persistent<long> _total;
+        public Subject(IReplicaContext context) => _total = context.Persistent<long>("total");
+        [P2PCallable] public long Bump() => {|DER0007:_total.Update(t => t + 1)|};
+        [Ordered] public long Add(long d) => _total.Update(t => t + d);
+        [P2PCallable] public long Read() => _total.Current + _total.ValueAt(3);
+        """);
+
+    [Fact]
     public Task P2P_handler_that_reads_and_ordered_handler_that_writes_are_fine() => Verify("""
         [P2PCallable] public long Read() => _value + Helper();
         private long Helper() => _value * 2;
