@@ -60,6 +60,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
         _multicastOptions = new MulticastOptions { RingBytes = options.Options.RingBytes, MaxPayloadBytes = options.Options.MaxPayloadBytes };
 
         foreach (var (id, endpoint) in options.Endpoints) _endpoints[id] = endpoint;
+        if (options.Options.Transport == "rdma") ReportRdma();
         _transport = TcpTransport.Listen(new TcpTransportOptions
         {
             LocalId = MyId,
@@ -73,6 +74,16 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
         _loop = new PredicateLoop(_transport, _logger, options.Options.HeartbeatInterval);
         _engine.Attach(SendOrdered, _transport, _loop);
         _loop.Faulted += e => Fail($"protocol failure: {e.Message}");
+    }
+
+    /// <summary>"rdma" was asked for: say what the probe found, then use TCP (no verbs data path yet).</summary>
+    private void ReportRdma()
+    {
+        var probe = Transport.Verbs.VerbsDevices.Probe();
+        if (probe.HasDevices)
+            _logger.LogWarning("Member {Id}: RDMA devices {Devices} found, but this version has no verbs data path; using TCP", MyId, string.Join(", ", probe.Devices));
+        else
+            _logger.LogWarning("Member {Id}: RDMA requested but unavailable ({Reason}); falling back to TCP", MyId, probe.Unavailable);
     }
 
     /// <summary>This member's id.</summary>

@@ -24,6 +24,12 @@ public sealed class DerechoOptions
     /// <summary>Where <c>Persistent&lt;T&gt;</c> logs live; this member uses the subfolder <c>member-{MyId}</c>.</summary>
     public string DataDirectory { get; set; } = "derecho-data";
 
+    /// <summary>
+    /// "tcp" (default, works across hosts) or "rdma": probe for RDMA devices through libibverbs. This version
+    /// has no verbs data path yet, so "rdma" reports what the probe found and runs over TCP.
+    /// </summary>
+    public string Transport { get; set; } = "tcp";
+
     /// <summary>Name of the group; members of different groups refuse each other's connections.</summary>
     public string GroupName { get; set; } = "derecho";
 
