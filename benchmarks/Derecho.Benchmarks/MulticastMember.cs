@@ -3,9 +3,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using Derecho.Multicast;
-using Derecho.Sst;
-using Derecho.Transport;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Derecho.Benchmarks;
 
@@ -14,7 +11,7 @@ namespace Derecho.Benchmarks;
 /// with a delivery handler that only counts and timestamps. Sends as fast as the ring allows for the
 /// given time, then a done marker; reports when every sender's marker is delivered.
 /// </summary>
-internal sealed class MulticastMember : IDeliveryHandler, ITransportHandler
+internal sealed class MulticastMember : IDeliveryHandler
 {
     private const byte DataFlag = 0;
     private const byte DoneFlag = 1;
@@ -27,7 +24,6 @@ internal sealed class MulticastMember : IDeliveryHandler, ITransportHandler
     private int _doneSenders;
     private long _firstDelivery;
     private long _lastDelivery;
-    private PredicateLoop? _loop;
 
     private MulticastMember(int rank, int members, int latencyCapacity)
     {
@@ -49,18 +45,11 @@ internal sealed class MulticastMember : IDeliveryHandler, ITransportHandler
     private async Task<int> RunAsync(int[] ports, int size, double seconds)
     {
         var endpoints = ports.Select((p, i) => (p, i)).ToDictionary(x => x.i, x => new IPEndPoint(IPAddress.Loopback, x.p));
-        var ids = endpoints.Keys.Order().ToArray();
         var ring = Math.Max(4 << 20, 8 * (size + 64));
-        await using var transport = TcpTransport.Listen(new TcpTransportOptions { LocalId = _rank, Endpoints = endpoints, GroupFingerprint = 7 }, this, NullLogger.Instance);
-        using var sst = new SharedStateTable(ids, _rank);
-        sst.RegisterWith(transport);
-        using var multicast = new SmallMessageMulticast(sst, transport, ids, new MulticastOptions { RingBytes = ring, MaxPayloadBytes = Math.Max(size, 64) }, this);
-        using var loop = new PredicateLoop(transport, NullLogger.Instance, TimeSpan.FromMilliseconds(50)) { Table = sst };
-        _loop = loop;
-        multicast.AddPredicates(loop);
-        multicast.OnQueued = loop.Wake;
-        await transport.ConnectAsync();
-        loop.Start();
+        await using var group = new RawMulticastGroup(_rank, endpoints, new MulticastOptions { RingBytes = ring, MaxPayloadBytes = Math.Max(size, 64) }, this);
+        var multicast = group.Multicast;
+        await group.ConnectAsync();
+        group.Start();
 
         var payload = new byte[Math.Max(size, 16)];
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
@@ -107,10 +96,4 @@ internal sealed class MulticastMember : IDeliveryHandler, ITransportHandler
         if (senderRank == _rank && _latencyCount < _latencyTicks.Length)
             _latencyTicks[_latencyCount++] = now - BinaryPrimitives.ReadInt64LittleEndian(payload[8..]);
     }
-
-    public void OnWritesApplied(int peerId) => _loop?.Wake();
-
-    public void OnMessage(int peerId, ReadOnlySpan<byte> message) { }
-
-    public void OnPeerDisconnected(int peerId, string reason) { }
 }

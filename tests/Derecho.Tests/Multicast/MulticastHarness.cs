@@ -4,7 +4,6 @@ using Derecho.Multicast;
 using Derecho.Sst;
 using Derecho.Tests.Support;
 using Derecho.Transport;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Derecho.Tests.Multicast;
 
@@ -39,30 +38,24 @@ internal sealed class MulticastHarness : IAsyncDisposable
 
     public readonly record struct Delivered(int Sender, long Index, long Sequence, byte[] Payload);
 
-    internal sealed class Member : IDeliveryHandler, ITransportHandler, IAsyncDisposable
+    /// <summary>One member: a <see cref="RawMulticastGroup"/> whose deliveries are recorded.</summary>
+    internal sealed class Member : IDeliveryHandler, IAsyncDisposable
     {
         private readonly Action<Delivered>? _onDeliver;
+        private readonly RawMulticastGroup _group;
 
         public Member(int id, Dictionary<int, IPEndPoint> endpoints, MulticastOptions options, Action<Delivered>? onDeliver)
         {
             _onDeliver = onDeliver;
-            var ids = endpoints.Keys.Order().ToArray();
-            Transport = TcpTransport.Listen(new TcpTransportOptions { LocalId = id, Endpoints = endpoints, GroupFingerprint = 42 }, this, NullLogger.Instance);
-            Sst = new SharedStateTable(ids, id);
-            Sst.RegisterWith(Transport);
-            Multicast = new SmallMessageMulticast(Sst, Transport, ids, options, this);
-            Loop = new PredicateLoop(Transport, NullLogger.Instance, TimeSpan.FromMilliseconds(50)) { Table = Sst };
-            Multicast.AddPredicates(Loop);
-            Multicast.OnQueued = Loop.Wake;
-            Loop.Faulted += e => Fault = e;
+            _group = new RawMulticastGroup(id, endpoints, options, this);
         }
 
-        public TcpTransport Transport { get; }
-        public SharedStateTable Sst { get; }
-        public SmallMessageMulticast Multicast { get; }
-        public PredicateLoop Loop { get; }
+        public TcpTransport Transport => _group.Transport;
+        public SharedStateTable Sst => _group.Sst;
+        public SmallMessageMulticast Multicast => _group.Multicast;
+        public PredicateLoop Loop => _group.Loop;
         public ConcurrentQueue<Delivered> Deliveries { get; } = new();
-        public Exception? Fault { get; private set; }
+        public Exception? Fault => _group.Fault;
 
         public void Deliver(int senderRank, long index, long sequence, ReadOnlySpan<byte> payload)
         {
@@ -71,19 +64,6 @@ internal sealed class MulticastHarness : IAsyncDisposable
             _onDeliver?.Invoke(delivered);
         }
 
-        public void OnWritesApplied(int peerId) => Loop.Wake();
-
-        public void OnMessage(int peerId, ReadOnlySpan<byte> message) { }
-
-        public void OnPeerDisconnected(int peerId, string reason) { }
-
-        public async ValueTask DisposeAsync()
-        {
-            Multicast.Stop("test over");
-            Loop.Dispose();
-            await Transport.DisposeAsync();
-            Multicast.Dispose();
-            Sst.Dispose();
-        }
+        public ValueTask DisposeAsync() => _group.DisposeAsync();
     }
 }
