@@ -53,6 +53,32 @@ public class GroupRpcTests
     }
 
     [Fact]
+    public async Task Arguments_of_the_wrong_type_are_refused_and_nothing_is_applied()
+    {
+        await using var group = await InProcessGroup.StartAsync();
+        var register = group.Members[0].Subgroup<Register>();
+        await register.Ordered.Set(7);
+        // A caller built against another signature sends 2 bytes where Set(long) expects 8.
+        var request = register.Ordered.BeginCall();
+        request.GetSpan(2)[..2].Fill(0xAB);
+        request.Advance(2);
+        var error = await Assert.ThrowsAsync<RemoteCallException>(() => register.Ordered.Invoke<long>(Fnv1a("Set(long)"), request));
+        Assert.Contains("request could not be read", error.Message);
+        // And an unknown method id is named as such.
+        var unknown = await Assert.ThrowsAsync<RemoteCallException>(() => register.Ordered.Invoke<long>(0xDEADBEEF, register.Ordered.BeginCall()));
+        Assert.Contains("no method with id DEADBEEF", unknown.Message);
+        foreach (var member in group.Members) Assert.Equal(7, await register.On(member.MyId).Get());
+    }
+
+    /// <summary>The generator's stable method id: FNV-1a of the signature.</summary>
+    private static uint Fnv1a(string signature)
+    {
+        var hash = 2166136261u;
+        foreach (var b in System.Text.Encoding.UTF8.GetBytes(signature)) hash = (hash ^ b) * 16777619u;
+        return hash;
+    }
+
+    [Fact]
     public async Task P2P_call_to_a_non_member_is_a_clear_error()
     {
         await using var group = await InProcessGroup.StartAsync();
