@@ -18,33 +18,42 @@ namespace Derecho.Hosting;
 /// </summary>
 public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewChangeHost
 {
+    // The member and its protocol thread.
     private readonly ValidatedOptions _options;
     private readonly ILogger _logger;
     private readonly RpcEngine _engine;
     private readonly MulticastOptions _multicastOptions;
     private readonly PredicateLoop _loop;
     private readonly TcpTransport _transport;
+    private readonly TaskCompletionSource<string> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _lastHeartbeat = Environment.TickCount64;
+    private int _disposed;
+
+    // Views: the current one, the one replaced last (its ring memory may still be queued for sending).
+    private readonly object _viewGate = new();
     private readonly ConcurrentQueue<(int, string)> _failureReports = new();
+    private ActiveView _current = null!; // set by FormAsync or by a committed join
+    private ActiveView? _retired;
+
+    // Joins: requests forwarded by this member, joiners' acknowledgements (leader), our own join (joiner).
     private readonly ConcurrentDictionary<int, IPEndPoint> _endpoints = new();
     private readonly ConcurrentDictionary<int, long> _pendingJoins = new();
     private readonly ConcurrentDictionary<int, long> _joinAcks = new();
     private readonly object _joinGate = new();
     private readonly TaskCompletionSource _joined = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ActiveView? _joinPrepared;
-    private ActiveView? _retired;
-    private readonly object _viewGate = new();
-    private readonly TaskCompletionSource _leaveComplete = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource<string> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private ActiveView _current = null!; // set by FormAsync or by a committed join
-    private long _lastHeartbeat = Environment.TickCount64;
-    private volatile bool _leaveRequested;
-    private volatile bool _leavingAlone;
-    private bool _recoveryPending;
-    private readonly TaskCompletionSource _recovered = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private long _lastGloballyPersisted = -1;
-    private long _lastPersisted = -1;
+
+    // Leaving: alone (a view change) or all together (the shutdown barrier).
     private readonly TaskCompletionSource _leftAlone = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _disposed;
+    private readonly TaskCompletionSource _leaveComplete = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile bool _leavingAlone;
+    private volatile bool _leaveRequested;
+
+    // Persistence: total-restart agreement and persisted-version reporting.
+    private readonly TaskCompletionSource _recovered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private bool _recoveryPending;
+    private long _lastPersisted = -1;
+    private long _lastGloballyPersisted = -1;
 
     private DerechoGroup(ValidatedOptions options, LayoutBuilder layout, ILoggerFactory loggers)
     {
