@@ -27,6 +27,12 @@ public partial class KillTests
         Scenario(members: 5, faults: new() { [4] = "--die-after 3000", [3] = "--die-during-view-change" }, survivors: [0, 1, 2], finalView: "members=0,1,2");
 
     [Fact]
+    public Task Killing_the_leader_during_the_view_change() =>
+        // Member 4 crashes; the leader (member 0) dies as soon as it sees the change under way, so member 1
+        // must take over and finish it (adopting any trim already published).
+        Scenario(members: 5, faults: new() { [4] = "--die-after 3000", [0] = "--die-during-view-change" }, survivors: [1, 2, 3], finalView: "members=1,2,3");
+
+    [Fact]
     public async Task Killed_member_restarts_as_a_new_incarnation_and_gets_the_state()
     {
         var ports = Ports.Free(3);
