@@ -214,6 +214,7 @@ internal sealed class ViewChangeProtocol
         var members = Enumerable.Range(0, _n).Where(r => (removed & (1L << r)) == 0).Select(r => _view.View.Members[r])
             .Concat(joiners.Select(j => j.Id)).ToArray();
         _prepared = _host.Prepare(new View(_view.View.Id + 1, members), proposal, joiners, _prepared, isLeader: leader == _me);
+        _prepared.ProposalId = proposal;
         _preparedJoiners = joiners;
         _sst.Set(_c.Ack, proposal);
         return true;
