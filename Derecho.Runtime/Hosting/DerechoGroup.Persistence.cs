@@ -66,8 +66,9 @@ public sealed partial class DerechoGroup
         var sst = _current.Sst;
         var fields = _engine.PersistentFields;
         long mine = long.MaxValue, newest = -1;
-        foreach (var field in fields)
+        for (var i = 0; i < fields.Count; i++)
         {
+            var field = fields[i];
             newest = Math.Max(newest, field.LoggedVersion);
             if (field.PersistedVersion < field.LoggedVersion) mine = Math.Min(mine, field.PersistedVersion);
         }

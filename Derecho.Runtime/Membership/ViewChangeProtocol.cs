@@ -27,6 +27,7 @@ internal sealed class ViewChangeProtocol
     private readonly ConcurrentQueue<(int MemberId, string Reason)> _reports;
     private readonly int _n;
     private readonly int _me;
+    private readonly Action<int, string> _suspect;
     private long[]? _appliedTrim;
     private ActiveView? _prepared;
     private IReadOnlyList<(int Id, long Endpoint)> _preparedJoiners = [];
@@ -43,6 +44,7 @@ internal sealed class ViewChangeProtocol
         _detector = new FailureDetector(_sst, failureTimeout);
         _n = _sst.Rows;
         _me = _sst.MyRank;
+        _suspect = Suspect; // one delegate, not one per loop iteration
     }
 
     /// <summary>Smallest number of members that is a majority of this view.</summary>
@@ -95,7 +97,7 @@ internal sealed class ViewChangeProtocol
             }
             else if (rank >= 0) Suspect(rank, report.Reason);
         }
-        _detector.Check(Suspect);
+        _detector.Check(_suspect);
         return SuspectedMask() != before;
     }
 
@@ -121,7 +123,9 @@ internal sealed class ViewChangeProtocol
                 }
             }
         }
-        var live = Enumerable.Range(0, _n).Count(Live);
+        var live = 0;
+        for (var r = 0; r < _n; r++)
+            if (Live(r)) live++;
         if (live < Majority)
         {
             Stop($"only {live} of the {_n} members of view {_view.View.Id} are reachable ({string.Join(", ", Enumerable.Range(0, _n).Where(Live).Select(r => _view.View.Members[r]))}), fewer than a majority of {Majority}; this side stops so the group cannot split");
@@ -132,7 +136,7 @@ internal sealed class ViewChangeProtocol
 
     private bool WedgeStep()
     {
-        if (_done || (SuspectedMask() == 0 && PendingJoiners().Count == 0) || _sst.Get(_me, _c.Wedged) != 0) return false;
+        if (_done || _sst.Get(_me, _c.Wedged) != 0 || (SuspectedMask() == 0 && !HasPendingJoiner())) return false;
         _view.Multicast.Wedge();
         _sst.Set(_c.Wedged, 1);
         return true;
@@ -267,6 +271,17 @@ internal sealed class ViewChangeProtocol
         for (var r = 0; r < _n; r++)
             if (Suspects(_me, r)) mask |= 1L << r;
         return mask;
+    }
+
+    /// <summary>Whether any live row asks to let in a process that is not a member (no allocation: runs every iteration).</summary>
+    private bool HasPendingJoiner()
+    {
+        for (var r = 0; r < _n; r++)
+        {
+            var id = _sst.Get(r, _c.JoinRequestId) - 1;
+            if (id >= 0 && Live(r) && _view.View.RankOf((int)id) < 0) return true;
+        }
+        return false;
     }
 
     /// <summary>Processes that live rows ask to let in and that are not members of this view (at most a proposal's worth).</summary>

@@ -40,7 +40,7 @@ public readonly record struct DeliveryInfo(int SenderId, long SenderIndex, long 
     public long Version => (ViewId << 40) | Sequence;
 }
 
-internal sealed class ReplicaContext(int myId, IReadOnlyList<int> members, string typeName, Func<string, string> storage) : IReplicaContext
+internal sealed class ReplicaContext(int myId, IReadOnlyList<int> members, string typeName, Func<string, string> storage, Action<IPersistentField> created) : IReplicaContext
 {
     private readonly HashSet<string> _names = new();
 
@@ -49,9 +49,6 @@ internal sealed class ReplicaContext(int myId, IReadOnlyList<int> members, strin
     public IReadOnlyList<int> Members { get; } = members;
 
     public DeliveryInfo CurrentDelivery { get; set; }
-
-    /// <summary>Persistent fields created by this replica.</summary>
-    public List<IPersistentField> PersistentFields { get; } = new();
 
     /// <summary>Every versioned field, in creation order (state transfer sends their latest versions).</summary>
     public List<IVersionedField> VersionedFields { get; } = new();
@@ -73,8 +70,8 @@ internal sealed class ReplicaContext(int myId, IReadOnlyList<int> members, strin
     {
         Claim(name);
         var field = new Persistent<T>(name, initial, storage(Path.Combine(Sanitize(typeName), Sanitize(name))), new Persistence.PersistentLogOptions(), deltas, checkpointEvery);
-        PersistentFields.Add(field);
         VersionedFields.Add(field);
+        created(field);
         return field;
     }
 

@@ -23,6 +23,7 @@ internal sealed class RpcEngine : IDeliveryHandler
     private readonly ConcurrentQueue<(int From, byte[] Buffer, int Length)> _p2pInbox = new();
     private readonly PooledBufferWriter _reply = new();
     private readonly List<ReplicaContext> _contexts = new();
+    private readonly List<IPersistentField> _persistentFields = new();
     private SendOrdered? _send;
     private ITransport? _transport;
     private PredicateLoop? _loop;
@@ -65,13 +66,13 @@ internal sealed class RpcEngine : IDeliveryHandler
 
     public ReplicaContext CreateContext(string typeName, Func<string, string> storage)
     {
-        var context = new ReplicaContext(_myId, _memberIds, typeName, storage);
+        var context = new ReplicaContext(_myId, _memberIds, typeName, storage, _persistentFields.Add);
         _contexts.Add(context);
         return context;
     }
 
-    /// <summary>Every persistent field of every replica hosted here.</summary>
-    public IEnumerable<IPersistentField> PersistentFields => _contexts.SelectMany(c => c.PersistentFields);
+    /// <summary>Every persistent field of every replica hosted here (a list: the protocol thread walks it each iteration).</summary>
+    public List<IPersistentField> PersistentFields => _persistentFields;
 
     /// <summary>Id of the view being delivered; set by the group with <see cref="DeliveringView"/>.</summary>
     public long DeliveringViewId { get; set; }

@@ -84,7 +84,7 @@ internal static class PersistenceBenchmark
 
     private static (double ByVersion, double ByTime) Reads(int versions)
     {
-        var context = new ReplicaContext(0, [0], "bench", _ => throw new InvalidOperationException());
+        var context = new ReplicaContext(0, [0], "bench", _ => throw new InvalidOperationException(), _ => { });
         var field = context.Volatile("x", 0L);
         var start = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
         for (var v = 0; v < versions; v++)

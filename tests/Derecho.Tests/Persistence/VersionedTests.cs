@@ -22,7 +22,7 @@ public sealed class VersionedTests : IDisposable
     [Fact]
     public void Reads_by_version_time_and_range()
     {
-        var context = new ReplicaContext(0, [0], "T", relative => Path.Combine(_dir.FullName, relative));
+        var context = new ReplicaContext(0, [0], "T", relative => Path.Combine(_dir.FullName, relative), _ => { });
         var field = context.Volatile("x", 0L);
         for (var i = 1; i <= 10; i++) InDelivery(i * 10, At(i), () => field.Update(v => v + 1));
         Assert.Equal(10, field.Current);
@@ -40,7 +40,7 @@ public sealed class VersionedTests : IDisposable
     [Fact]
     public void Update_outside_an_ordered_handler_is_refused()
     {
-        var context = new ReplicaContext(0, [0], "T", relative => Path.Combine(_dir.FullName, relative));
+        var context = new ReplicaContext(0, [0], "T", relative => Path.Combine(_dir.FullName, relative), _ => { });
         var field = context.Volatile("x", 0L);
         Assert.Throws<InvalidOperationException>(() => field.Update(v => v + 1));
     }
@@ -48,7 +48,7 @@ public sealed class VersionedTests : IDisposable
     [Fact]
     public void Readers_never_see_a_torn_or_wrong_version_while_the_delivery_thread_appends()
     {
-        var context = new ReplicaContext(0, [0], "T", relative => Path.Combine(_dir.FullName, relative));
+        var context = new ReplicaContext(0, [0], "T", relative => Path.Combine(_dir.FullName, relative), _ => { });
         var field = context.Volatile("pair", (Version: -1L, Double: -2L));
         const int versions = 200_000;
         var done = false;
@@ -140,7 +140,7 @@ public sealed class DeltaTests : IDisposable
 
     private (Persistent<List<int>> Field, IDisposable Owner) Open(IDeltaCodec<List<int>>? codec)
     {
-        var context = new ReplicaContext(0, [0], "T", relative => Path.Combine(_dir.FullName, relative));
+        var context = new ReplicaContext(0, [0], "T", relative => Path.Combine(_dir.FullName, relative), _ => { });
         var field = codec is null ? context.Persistent("list", new List<int>()) : context.Persistent("list", new List<int>(), codec, checkpointEvery: 50);
         return (field, (IDisposable)field);
     }
