@@ -20,8 +20,12 @@ internal static class PersistenceBenchmark
         try
         {
             Console.WriteLine($"Persistence on {root.FullName} ({Environment.ProcessorCount} cores)");
-            var raw = RawDiskMegabytesPerSecond(root.FullName);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"raw sequential write + fsync (1 MB writes, 256 MB): {raw:N0} MB/s"));
+            // The reference is the better of two raw patterns, so the ratio cannot flatter the log.
+            var rawOneSync = RawDiskMegabytesPerSecond(root.FullName, syncEveryMegabytes: 256);
+            var rawBatched = RawDiskMegabytesPerSecond(root.FullName, syncEveryMegabytes: 4);
+            var raw = Math.Max(rawOneSync, rawBatched);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"raw sequential write + fsync, 256 MB in 1 MB writes: {rawOneSync:N0} MB/s with one fsync, {rawBatched:N0} MB/s with an fsync every 4 MB; reference {raw:N0} MB/s"));
             var results = new List<Dictionary<string, object>>();
             foreach (var (size, count) in new[] { (100, 300_000), (10_000, 30_000) })
             {
@@ -49,7 +53,7 @@ internal static class PersistenceBenchmark
         }
     }
 
-    private static double RawDiskMegabytesPerSecond(string directory)
+    private static double RawDiskMegabytesPerSecond(string directory, int syncEveryMegabytes)
     {
         var path = Path.Combine(directory, "raw.bin");
         var chunk = new byte[1 << 20];
@@ -57,8 +61,11 @@ internal static class PersistenceBenchmark
         var clock = Stopwatch.StartNew();
         using (var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
         {
-            for (var i = 0; i < 256; i++) stream.Write(chunk);
-            stream.Flush(flushToDisk: true);
+            for (var i = 1; i <= 256; i++)
+            {
+                stream.Write(chunk);
+                if (i % syncEveryMegabytes == 0) stream.Flush(flushToDisk: true);
+            }
         }
         var seconds = clock.Elapsed.TotalSeconds;
         File.Delete(path);
