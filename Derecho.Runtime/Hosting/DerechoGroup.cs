@@ -230,13 +230,14 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
 
     void ITransportHandler.OnMessage(int peerId, ReadOnlySpan<byte> message)
     {
-        if (!message.IsEmpty && message[0] >= MembershipMessages.FirstKind) OnMembershipMessage(peerId, message);
+        if (!message.IsEmpty && message[0] >= Client.ClientMessages.FirstKind) OnClientMessage(peerId, message);
+        else if (!message.IsEmpty && message[0] >= MembershipMessages.FirstKind) OnMembershipMessage(peerId, message);
         else _engine.OnMessage(peerId, message);
     }
 
     void ITransportHandler.OnPeerDisconnected(int peerId, string reason)
     {
-        if (_leaveRequested || _disposed == 1 || Volatile.Read(ref _current) is null) return;
+        if (ForgetClient(peerId) || _leaveRequested || _disposed == 1 || Volatile.Read(ref _current) is null) return;
         _failureReports.Enqueue((peerId, $"connection lost: {reason}"));
         _loop.Wake();
     }
@@ -302,6 +303,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
 
         foreach (var id in next.View.Members) _pendingJoins.TryRemove(id, out _);
         _joinAcks.Clear();
+        PushViewToClients();
 
         _logger.LogInformation("Member {Id} installed view {View}: members {Members}; joined {Joined}; departed {Departed}; re-sent {Resent} trimmed message(s)",
             MyId, next.View.Id, string.Join(", ", next.View.Members), string.Join(", ", joined), string.Join(", ", departed), resend.Count);

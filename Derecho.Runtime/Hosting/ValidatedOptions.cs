@@ -67,9 +67,12 @@ internal sealed record ValidatedOptions(DerechoOptions Options, IReadOnlyDiction
     }
 
     /// <summary>What members must agree on to talk at all: the group name and the multicast sizes (ring offsets must match).</summary>
-    private static ulong ComputeFingerprint(DerechoOptions options) =>
+    private static ulong ComputeFingerprint(DerechoOptions options) => FingerprintOf(options.GroupName, options.RingBytes, options.MaxPayloadBytes);
+
+    /// <summary>The group fingerprint; external clients compute the same from their options.</summary>
+    internal static ulong FingerprintOf(string groupName, int ringBytes, int maxPayloadBytes) =>
         XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
-            $"group={options.GroupName};ring={options.RingBytes};max={options.MaxPayloadBytes}")));
+            $"group={groupName};ring={ringBytes};max={maxPayloadBytes}")));
 
     private static DerechoConfigurationException Problem(string key, string problem) => new($"Derecho:{key}: {problem}");
 }

@@ -8,9 +8,9 @@ namespace Derecho;
 /// </summary>
 public sealed class SubgroupHandle<T> where T : class, IReplicatedType
 {
-    private readonly RpcEngine _engine;
+    private readonly IRpcInvoker _engine;
 
-    internal SubgroupHandle(RpcEngine engine) => _engine = engine;
+    internal SubgroupHandle(IRpcInvoker engine) => _engine = engine;
 
     /// <summary>Ordered calls: multicast to every replica, one reply per replica.</summary>
     public OrderedHandle<T> Ordered => new(_engine);
@@ -25,9 +25,9 @@ public sealed class SubgroupHandle<T> where T : class, IReplicatedType
 /// <summary>Target of generated ordered-call stubs. Not for direct use.</summary>
 public readonly struct OrderedHandle<T> where T : class, IReplicatedType
 {
-    private readonly RpcEngine _engine;
+    private readonly IRpcInvoker _engine;
 
-    internal OrderedHandle(RpcEngine engine) => _engine = engine;
+    internal OrderedHandle(IRpcInvoker engine) => _engine = engine;
 
     /// <summary>Starts a request: a buffer with room for the call header; write the arguments after it.</summary>
     public PooledBufferWriter BeginCall() => RequestBuffers.Rent(RpcWire.OrderedHeaderSize);
@@ -55,9 +55,9 @@ public readonly struct OrderedHandle<T> where T : class, IReplicatedType
 /// <summary>Target of generated P2P-call stubs. Not for direct use.</summary>
 public readonly struct P2PHandle<T> where T : class, IReplicatedType
 {
-    private readonly RpcEngine _engine;
+    private readonly IRpcInvoker _engine;
 
-    internal P2PHandle(RpcEngine engine, int memberId)
+    internal P2PHandle(IRpcInvoker engine, int memberId)
     {
         _engine = engine;
         MemberId = memberId;

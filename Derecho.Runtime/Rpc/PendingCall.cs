@@ -110,3 +110,52 @@ internal sealed class PendingP2PCall<T>(int memberId) : PendingCall
 
     public override void Fail(Exception error) => _completion.TrySetException(error);
 }
+
+/// <summary>One replica's reply as bytes, for relaying to an external client that decodes it.</summary>
+internal readonly record struct RawReply(int MemberId, ReplyStatus Status, byte[] Payload);
+
+/// <summary>An ordered call relayed for an external client: complete when every replica replied; the replies travel on undecoded.</summary>
+internal sealed class PendingRelayCall(int[] memberIds, Action<IReadOnlyList<RawReply>> completed) : PendingCall
+{
+    private readonly Dictionary<int, RawReply?> _replies = memberIds.ToDictionary(id => id, _ => (RawReply?)null);
+    private int _done;
+
+    public override bool OnReply(int memberId, ReplyStatus status, ReadOnlySpan<byte> payload)
+    {
+        lock (_replies)
+        {
+            if (!_replies.TryGetValue(memberId, out var existing) || existing is not null) return false;
+            _replies[memberId] = new RawReply(memberId, status, payload.ToArray());
+            return TryComplete();
+        }
+    }
+
+    public override bool OnViewChange(IReadOnlyCollection<int> departed, int[] members, bool resent)
+    {
+        lock (_replies)
+        {
+            if (resent)
+            {
+                _replies.Clear();
+                foreach (var id in members) _replies[id] = null;
+                return false;
+            }
+            foreach (var id in departed)
+                if (_replies.TryGetValue(id, out var reply) && reply is null) _replies.Remove(id);
+            return TryComplete();
+        }
+    }
+
+    public override void Fail(Exception error)
+    {
+        if (Interlocked.Exchange(ref _done, 1) == 0)
+            completed([new RawReply(-1, ReplyStatus.HandlerFailed, System.Text.Encoding.UTF8.GetBytes(error.Message))]);
+    }
+
+    private bool TryComplete()
+    {
+        if (_replies.Values.Any(r => r is null)) return false;
+        if (Interlocked.Exchange(ref _done, 1) == 0) completed(_replies.Values.Select(r => r!.Value).OrderBy(r => r.MemberId).ToList());
+        return true;
+    }
+}

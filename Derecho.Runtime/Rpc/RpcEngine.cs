@@ -13,7 +13,7 @@ namespace Derecho.Rpc;
 /// replies. All handlers, ordered and P2P, run on the protocol thread, so a replica never sees two calls
 /// at once and P2P reads observe a state between two ordered updates.
 /// </summary>
-internal sealed class RpcEngine : IDeliveryHandler
+internal sealed class RpcEngine : IDeliveryHandler, IRpcInvoker
 {
     private readonly int _myId;
     private volatile int[] _memberIds;
@@ -195,6 +195,24 @@ internal sealed class RpcEngine : IDeliveryHandler
             return Task.FromException<QueryResults<T>>(e);
         }
         return call.Task;
+    }
+
+    /// <summary>Multicasts an ordered call on behalf of an external client; <paramref name="completed"/> gets the raw replies.</summary>
+    public void InvokeRelay(uint typeId, uint methodId, PooledBufferWriter request, Action<IReadOnlyList<RawReply>> completed)
+    {
+        var call = new PendingRelayCall(_memberIds, completed);
+        if (_stopped is { } reason) { call.Fail(reason); return; }
+        var requestId = Interlocked.Increment(ref _nextRequestId);
+        RpcWire.WriteOrderedHeader(request.WrittenSpanMutable, typeId, methodId, requestId, _clock.GetUtcNow().UtcTicks);
+        _pending[requestId] = call;
+        try
+        {
+            _send!(request.WrittenSpan);
+        }
+        catch (Exception e)
+        {
+            if (_pending.TryRemove(requestId, out _)) call.Fail(e);
+        }
     }
 
     public Task<T> InvokeP2P<T>(int memberId, uint typeId, uint methodId, PooledBufferWriter request)

@@ -1,0 +1,233 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Derecho.Hosting;
+using Derecho.Membership;
+using Derecho.Rpc;
+using Derecho.Transport;
+using MemoryPack;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Derecho.Client;
+
+/// <summary>
+/// A process that is not a member: it learns the view from any member, makes P2P calls to members
+/// directly and has ordered calls relayed by a contact member (it gets every replica's reply), follows
+/// view changes, and moves to another member when its contact fails. It uses the same generated proxies:
+/// <c>await client.Subgroup&lt;Counter&gt;().Ordered.Add(5)</c>.
+/// </summary>
+public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInvoker
+{
+    private readonly DerechoClientOptions _options;
+    private readonly ILogger _logger;
+    private readonly TcpTransport _transport;
+    private readonly int _id;
+    private readonly long _packedEndpoint;
+    private readonly ConcurrentDictionary<long, (PendingCall Call, int Via)> _pending = new();
+    private readonly ConcurrentDictionary<int, IPEndPoint> _endpoints = new();
+    private readonly ConcurrentDictionary<int, bool> _greeted = new();
+    private readonly object _gate = new();
+    private TaskCompletionSource _viewKnown = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile int[] _members = [];
+    private volatile int _contact = -1;
+    private long _nextRequest;
+
+    private DerechoClient(DerechoClientOptions options, ILogger logger)
+    {
+        _options = options;
+        _logger = logger;
+        _id = Random.Shared.Next(1 << 30, int.MaxValue);
+        var listen = ParseEndpoint(options.ListenEndpoint, "ListenEndpoint");
+        var fingerprint = ValidatedOptions.FingerprintOf(options.GroupName, options.RingBytes, options.MaxPayloadBytes);
+        _transport = TcpTransport.Listen(new TcpTransportOptions
+        {
+            LocalId = _id,
+            Endpoints = new Dictionary<int, IPEndPoint> { [_id] = listen },
+            GroupFingerprint = fingerprint,
+            ConnectTimeout = options.ConnectTimeout,
+            MaxMessageBytes = Math.Max(options.MaxPayloadBytes + 4096, 256 << 20),
+        }, this, logger);
+        _packedEndpoint = PackedEndpoint.Pack(_transport.LocalEndPoint);
+    }
+
+    /// <summary>This client's id (members see it as the peer id).</summary>
+    public int Id => _id;
+
+    /// <summary>The member relaying this client's ordered calls.</summary>
+    public int Contact => _contact;
+
+    /// <summary>Members of the latest view the client heard of.</summary>
+    public IReadOnlyList<int> MemberIds => _members;
+
+    /// <summary>Connects to the first contact that answers and learns the view.</summary>
+    public static async Task<DerechoClient> ConnectAsync(DerechoClientOptions options, ILoggerFactory? loggers = null, CancellationToken cancellationToken = default)
+    {
+        if (options.Contacts.Count == 0) throw new DerechoConfigurationException("Derecho client: Contacts: no member to contact");
+        var client = new DerechoClient(options, (loggers ?? NullLoggerFactory.Instance).CreateLogger("Derecho.Client"));
+        for (var i = 0; i < options.Contacts.Count; i++)
+            client._endpoints[options.Contacts[i].Id] = ParseEndpoint(options.Contacts[i].Endpoint, $"Contacts[{i}].Endpoint");
+        var deadline = DateTime.UtcNow + options.ConnectTimeout;
+        foreach (var contact in options.Contacts.Cycle())
+        {
+            if (DateTime.UtcNow > deadline) break;
+            client.Greet(contact.Id);
+            if (await Task.WhenAny(client._viewKnown.Task, Task.Delay(TimeSpan.FromSeconds(1), cancellationToken)).ConfigureAwait(false) == client._viewKnown.Task)
+            {
+                client._contact = contact.Id;
+                return client;
+            }
+        }
+        await client.DisposeAsync().ConfigureAwait(false);
+        throw new TransportException($"client could not reach any of {string.Join(", ", options.Contacts.Select(c => $"member {c.Id} ({c.Endpoint})"))} within {options.ConnectTimeout.TotalSeconds:0.#}s");
+    }
+
+    /// <summary>The typed handle of a replicated type; the generated extension methods make the calls.</summary>
+    public SubgroupHandle<T> Subgroup<T>() where T : class, IReplicatedType => new(this);
+
+    Task<QueryResults<T>> IRpcInvoker.InvokeOrdered<T>(uint typeId, uint methodId, PooledBufferWriter request)
+    {
+        var contact = _contact;
+        var id = Interlocked.Increment(ref _nextRequest);
+        ClientMessages.WriteRelayHeader(request.WrittenSpanMutable, typeId, methodId, id);
+        var call = new PendingRelayedCall<T>();
+        _pending[id] = (call, contact);
+        _transport.Send(contact, request.WrittenSpan);
+        _transport.Flush();
+        return WithTimeout(call.Task, id, $"ordered call relayed by member {contact}");
+    }
+
+    Task<T> IRpcInvoker.InvokeP2P<T>(int memberId, uint typeId, uint methodId, PooledBufferWriter request)
+    {
+        if (Array.IndexOf(_members, memberId) < 0)
+            return Task.FromException<T>(new ArgumentException($"member {memberId} is not in the view (members: {string.Join(", ", _members)})", nameof(memberId)));
+        Greet(memberId);
+        var id = Interlocked.Increment(ref _nextRequest);
+        RpcWire.WriteP2PHeader(request.WrittenSpanMutable, typeId, methodId, id);
+        var call = new PendingP2PCall<T>(memberId);
+        _pending[id] = (call, memberId);
+        _transport.Send(memberId, request.WrittenSpan);
+        _transport.Flush();
+        return WithTimeout(call.Task, id, $"P2P call to member {memberId}");
+    }
+
+    void ITransportHandler.OnWritesApplied(int peerId) { }
+
+    void ITransportHandler.OnMessage(int peerId, ReadOnlySpan<byte> message)
+    {
+        if (message.IsEmpty) return;
+        switch (message[0])
+        {
+            case (byte)RpcMessageKind.Reply when RpcWire.TryReadReplyHeader(message, out var status, out var member, out var request):
+                if (_pending.TryGetValue(request, out var p2p) && p2p.Call.OnReply(member, status, message[RpcWire.ReplyHeaderSize..]))
+                    _pending.TryRemove(request, out _);
+                break;
+            case (byte)ClientMessageKind.RelayResult when ClientMessages.TryReadRelayResult(message, out var request, out var replies):
+                if (_pending.TryRemove(request, out var relayed) && relayed.Call is IRelayedCall call) call.Complete(replies);
+                break;
+            case (byte)ClientMessageKind.ViewInfo when MembershipMessages.TryReadViewProposal(message, out var viewId, out _, out var members):
+                foreach (var (id, endpoint) in members) _endpoints[id] = PackedEndpoint.Unpack(endpoint);
+                _members = members.Select(m => m.Id).ToArray();
+                _logger.LogInformation("Client {Id} learned view {View}: {Members}", _id, viewId, string.Join(", ", _members));
+                _viewKnown.TrySetResult();
+                break;
+            default:
+                _logger.LogWarning("Client {Id}: unexpected message kind {Kind} from member {Peer} ignored", _id, message[0], peerId);
+                break;
+        }
+    }
+
+    /// <summary>A member went away: fail what waited on it; if it was our contact, move to another member.</summary>
+    void ITransportHandler.OnPeerDisconnected(int peerId, string reason)
+    {
+        _greeted.TryRemove(peerId, out _);
+        _transport.ForgetPeer(peerId);
+        foreach (var (id, (call, via)) in _pending)
+            if (via == peerId && _pending.TryRemove(id, out _))
+                call.Fail(new RemoteCallException(peerId, $"lost the connection before replying ({reason}); the call may or may not have been applied"));
+        if (peerId != _contact) return;
+        var next = _members.Where(m => m != peerId).Concat(_options.Contacts.Select(c => c.Id).Where(c => c != peerId)).FirstOrDefault(-1);
+        _logger.LogWarning("Client {Id}: contact member {Old} lost ({Reason}); switching to member {New}", _id, peerId, reason, next);
+        _contact = next;
+        if (next >= 0) Greet(next);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _transport.DisposeAsync().ConfigureAwait(false);
+        foreach (var (id, (call, _)) in _pending)
+            if (_pending.TryRemove(id, out _)) call.Fail(new ObjectDisposedException(nameof(DerechoClient)));
+    }
+
+    private static IPEndPoint ParseEndpoint(string text, string key) =>
+        IPEndPoint.TryParse(text, out var endpoint) ? endpoint
+            : throw new DerechoConfigurationException($"Derecho client: {key}: '{text}' is not an IP address and port");
+
+    private void Greet(int member)
+    {
+        if (!_greeted.TryAdd(member, true)) return;
+        if (!_endpoints.TryGetValue(member, out var endpoint)) throw new ArgumentException($"no endpoint known for member {member}");
+        _transport.AddPeer(member, endpoint);
+        _transport.Send(member, ClientMessages.Hello(_id, _packedEndpoint));
+        _transport.Flush();
+    }
+
+    private async Task<T> WithTimeout<T>(Task<T> call, long id, string what)
+    {
+        try
+        {
+            return await call.WaitAsync(_options.RequestTimeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _pending.TryRemove(id, out _);
+            throw new TimeoutException($"{what} got no reply within {_options.RequestTimeout.TotalSeconds:0.#}s");
+        }
+    }
+
+    /// <summary>A relayed ordered call completes with every replica's raw reply at once.</summary>
+    private interface IRelayedCall
+    {
+        void Complete(IReadOnlyList<RawReply> replies);
+    }
+
+    private sealed class PendingRelayedCall<T> : PendingCall, IRelayedCall
+    {
+        private readonly TaskCompletionSource<QueryResults<T>> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task<QueryResults<T>> Task => _completion.Task;
+
+        public void Complete(IReadOnlyList<RawReply> replies)
+        {
+            try
+            {
+                var failed = replies.FirstOrDefault(r => r.Status != ReplyStatus.Ok);
+                if (failed.Payload is not null)
+                {
+                    _completion.TrySetException(ErrorFrom(failed.MemberId, failed.Status, failed.Payload));
+                    return;
+                }
+                var typed = replies.Select(r => new Reply<T>(r.MemberId, MemoryPackSerializer.Deserialize<T>(r.Payload)!)).ToArray();
+                _completion.TrySetResult(new QueryResults<T>(typed.Select(r => r.MemberId).ToArray(), typed));
+            }
+            catch (MemoryPackSerializationException e)
+            {
+                _completion.TrySetException(new RemoteCallException(-1, $"a relayed reply could not be read: {e.Message}"));
+            }
+        }
+
+        public override bool OnReply(int memberId, ReplyStatus status, ReadOnlySpan<byte> payload) => false;
+
+        public override void Fail(Exception error) => _completion.TrySetException(error);
+    }
+}
+
+internal static class CycleExtensions
+{
+    /// <summary>Repeats a list forever (callers stop by deadline).</summary>
+    public static IEnumerable<T> Cycle<T>(this IReadOnlyList<T> items)
+    {
+        while (true)
+            foreach (var item in items) yield return item;
+    }
+}

@@ -1,0 +1,28 @@
+using Derecho.Hosting;
+
+namespace Derecho.Client;
+
+/// <summary>How an external client reaches a group. The sizes and name must match the members' options.</summary>
+public sealed class DerechoClientOptions
+{
+    /// <summary>Members to try, in order, as the first contact (any member will do).</summary>
+    public List<MemberOptions> Contacts { get; set; } = new();
+
+    /// <summary>Where this client listens for replies ("host:port", port 0 = any free port).</summary>
+    public string ListenEndpoint { get; set; } = "127.0.0.1:0";
+
+    /// <summary>Same as the members' <see cref="DerechoOptions.GroupName"/>.</summary>
+    public string GroupName { get; set; } = "derecho";
+
+    /// <summary>Same as the members' <see cref="DerechoOptions.RingBytes"/> (part of the group fingerprint).</summary>
+    public int RingBytes { get; set; } = 8 << 20;
+
+    /// <summary>Same as the members' <see cref="DerechoOptions.MaxPayloadBytes"/> (part of the group fingerprint).</summary>
+    public int MaxPayloadBytes { get; set; } = 1 << 20;
+
+    /// <summary>How long a call may wait for its replies before failing with a TimeoutException.</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long to try the contacts before giving up.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(30);
+}

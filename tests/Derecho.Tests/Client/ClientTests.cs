@@ -1,0 +1,74 @@
+using Derecho.Client;
+using Derecho.Hosting;
+using Derecho.Tests.Support;
+
+namespace Derecho.Tests.Client;
+
+/// <summary>An external client: not a member, same generated proxy, relayed ordered calls, direct P2P, failover.</summary>
+public class ClientTests
+{
+    private static DerechoClientOptions Options(InProcessGroup group) => new()
+    {
+        Contacts = group.Ports.Select((port, id) => new MemberOptions { Id = id, Endpoint = $"127.0.0.1:{port}" }).ToList(),
+        RingBytes = 1 << 20,
+        MaxPayloadBytes = 64 << 10,
+        RequestTimeout = TimeSpan.FromSeconds(30),
+    };
+
+    [Fact]
+    public async Task Client_gets_every_replicas_reply_and_calls_members_directly()
+    {
+        await using var group = await InProcessGroup.StartAsync();
+        await using var client = await DerechoClient.ConnectAsync(Options(group));
+        Assert.Equal([0, 1, 2], client.MemberIds);
+        var register = client.Subgroup<Register>();
+
+        var results = await register.Ordered.Set(42);
+        Assert.Equal([0, 1, 2], results.Select(r => r.MemberId));
+        Assert.All(results, r => Assert.Equal(1L, r.Value));
+        foreach (var member in new[] { 0, 1, 2 }) Assert.Equal(42, await register.On(member).Get());
+
+        var error = await Assert.ThrowsAsync<RemoteCallException>(() => register.Ordered.Explode("from a client"));
+        Assert.Contains("from a client", error.Message);
+        await Assert.ThrowsAsync<ArgumentException>(() => register.On(7).Get());
+    }
+
+    [Fact]
+    public async Task Client_fails_over_when_its_contact_dies_and_no_acknowledged_call_is_lost()
+    {
+        var group = await InProcessGroup.StartAsync();
+        await using var client = await DerechoClient.ConnectAsync(Options(group));
+        var register = client.Subgroup<Register>();
+        var contact = client.Contact;
+        for (var i = 0; i < 20; i++) await register.Ordered.Set(i);
+
+        var survivors = group.Members.Where(m => m.MyId != contact).ToArray();
+        var changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        survivors[0].ViewChanged += (_, _, _) => changed.TrySetResult();
+        await group.Members[contact].DisposeAsync(); // the contact crashes
+        await changed.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await Eventually.True(() => client.Contact != contact && client.MemberIds.Count == 2, "the client to move to a new contact and view");
+
+        var after = await register.Ordered.Set(100);
+        Assert.Equal(survivors.Select(m => m.MyId), after.Select(r => r.MemberId));
+        foreach (var member in survivors)
+        {
+            var history = await register.On(member.MyId).History();
+            Assert.Equal(Enumerable.Range(0, 20).Select(i => (long)i).Append(100), history);
+        }
+        await Task.WhenAll(survivors.Select(m => m.ShutdownAsync()));
+    }
+
+    [Fact]
+    public async Task Unreachable_contacts_are_named()
+    {
+        var ports = Ports.Free(1);
+        var options = new DerechoClientOptions
+        {
+            Contacts = [new MemberOptions { Id = 0, Endpoint = $"127.0.0.1:{ports[0]}" }],
+            ConnectTimeout = TimeSpan.FromSeconds(2),
+        };
+        var error = await Assert.ThrowsAsync<Derecho.Transport.TransportException>(() => DerechoClient.ConnectAsync(options));
+        Assert.Contains($"member 0 (127.0.0.1:{ports[0]})", error.Message);
+    }
+}
