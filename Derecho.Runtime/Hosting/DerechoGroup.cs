@@ -63,7 +63,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
         var storage = Path.GetFullPath(Path.Combine(options.Options.DataDirectory, $"member-{options.Options.MyId}"));
         foreach (var registration in layout.Registrations)
         {
-            var context = _engine.CreateContext(registration.Name, relative => Path.Combine(storage, relative));
+            var context = _engine.CreateContext(registration.Name, relative => Path.Combine(storage, relative), options.Options.RetainVersions);
             _engine.Register(registration.TypeId, registration.Factory(context), context, registration.Name);
         }
         _multicastOptions = new MulticastOptions { RingBytes = options.Options.RingBytes, MaxPayloadBytes = options.Options.MaxPayloadBytes };

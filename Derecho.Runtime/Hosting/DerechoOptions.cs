@@ -21,6 +21,11 @@ public sealed class DerechoOptions
     /// </summary>
     public bool Join { get; set; }
 
+    /// <summary>
+    /// Versions every versioned field keeps (older ones are trimmed, whole log segments deleted); 0 keeps all.
+    /// </summary>
+    public int RetainVersions { get; set; }
+
     /// <summary>Where <c>Persistent&lt;T&gt;</c> logs live; this member uses the subfolder <c>member-{MyId}</c>.</summary>
     public string DataDirectory { get; set; } = "derecho-data";
 

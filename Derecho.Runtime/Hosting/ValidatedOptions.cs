@@ -41,6 +41,7 @@ internal sealed record ValidatedOptions(DerechoOptions Options, IReadOnlyDiction
         var ids = endpoints.Keys.Order().ToArray();
         if (options.Join && endpoints.Count < 2) throw Problem("Members", "a joining member needs at least one other member to contact");
         if (string.IsNullOrWhiteSpace(options.GroupName)) throw Problem("GroupName", "must not be empty");
+        if (options.RetainVersions < 0) throw Problem("RetainVersions", $"{options.RetainVersions} is negative (0 keeps every version)");
         if (options.Transport is not ("tcp" or "rdma")) throw Problem("Transport", $"'{options.Transport}' is not a transport (tcp or rdma)");
         return new ValidatedOptions(options, endpoints, ids, ComputeFingerprint(options));
     }

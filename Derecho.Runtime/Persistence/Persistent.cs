@@ -18,6 +18,8 @@ public sealed class Persistent<T> : Versioned<T>, IPersistentField
     private readonly IDeltaCodec<T>? _deltas;
     private readonly int _checkpointEvery;
     private int _sinceCheckpoint;
+    // Versions logged in full: the log is never trimmed past the last one a kept delta builds on.
+    private readonly List<long> _checkpoints = new();
 
     internal Persistent(string name, T initial, string directory, PersistentLogOptions options, IDeltaCodec<T>? deltas = null, int checkpointEvery = 64)
         : base(name, initial)
@@ -41,6 +43,7 @@ public sealed class Persistent<T> : Versioned<T>, IPersistentField
         {
             value = MemoryPackSerializer.Deserialize<T>(payload)!;
             _sinceCheckpoint = 0;
+            _checkpoints.Add(version);
         }
         Append(new VersionedValue<T>(version, new DateTime(ticks, DateTimeKind.Utc), value));
     }
@@ -62,7 +65,12 @@ public sealed class Persistent<T> : Versioned<T>, IPersistentField
     public override void TrimBefore(long version)
     {
         base.TrimBefore(version);
-        _log.TrimBefore(OldestVersion);
+        // Recovery replays deltas from the full value before them: keep the log from that checkpoint on.
+        var bound = OldestVersion;
+        var checkpoint = _checkpoints.FindLastIndex(v => v <= bound);
+        if (checkpoint < 0) return;
+        _log.TrimBefore(_checkpoints[checkpoint]);
+        _checkpoints.RemoveRange(0, checkpoint);
     }
 
     /// <summary>Waits until every version so far is on disk.</summary>
@@ -89,6 +97,7 @@ public sealed class Persistent<T> : Versioned<T>, IPersistentField
         MemoryPackSerializer.Serialize(_encoded, value);
         _log.Append(version, timestamp, _encoded.WrittenSpan);
         _sinceCheckpoint = 0;
+        _checkpoints.Add(version);
     }
 }
 

@@ -27,6 +27,7 @@ public sealed class PersistentLog : IDisposable
     private int _appendSegment;
     private long _appendOffset;
     private long _persisted = -1;
+    private volatile int _firstLiveSegment; // segments below were trimmed: queued records for them are dropped
     private long _appended = -1;
     private volatile bool _closing;
     private Exception? _flushError;
@@ -122,6 +123,7 @@ public sealed class PersistentLog : IDisposable
         var keepFrom = _index.AtOrBeforeVersion(version - 1) + 1; // first index with version >= bound
         if (keepFrom <= _index.First) return 0;
         var segmentOfKeep = keepFrom < _index.Count ? _index[keepFrom].Segment : _appendSegment;
+        _firstLiveSegment = Math.Max(_firstLiveSegment, segmentOfKeep); // before deleting: the flusher must not re-create them
         foreach (var segment in Segments().Where(s => s.Number < segmentOfKeep))
         {
             lock (_flushGate)
@@ -168,6 +170,13 @@ public sealed class PersistentLog : IDisposable
                 var batch = 0;
                 while (batch < BatchBytes && _pending.TryDequeue(out var record))
                 {
+                    if (record.Segment < _firstLiveSegment)
+                    {
+                        // Trimmed before it reached the disk: nothing to write.
+                        ArrayPool<byte>.Shared.Return(record.Buffer);
+                        highest = record.Version;
+                        continue;
+                    }
                     // Coalesce records into one write per megabyte (and per segment), not one per record.
                     if (record.Segment != stagedSegment || staged + record.Length > staging.Length)
                     {

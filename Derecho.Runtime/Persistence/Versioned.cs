@@ -59,8 +59,14 @@ public abstract class Versioned<T> : IVersionedField
         var version = Math.Max(CurrentVersion + 1, delivery.Version);
         Append(new VersionedValue<T>(version, delivery.Timestamp, value));
         OnAppended(version, delivery.Timestamp, value);
+        // Retention: once twice the bound is held, forget all but the newest RetainVersions (amortized).
+        if (RetainVersions > 0 && VersionCount >= 2 * RetainVersions)
+            TrimBefore(_slots[_count - RetainVersions].Version);
         return value;
     }
+
+    /// <summary>Versions kept (at least; up to twice as many between trims); 0 keeps every version.</summary>
+    public int RetainVersions { get; internal set; }
 
     /// <summary>The value of the latest version at or before <paramref name="version"/>.</summary>
     public T ValueAt(long version) => TryGetAt(version, out var value) ? value.Value

@@ -40,7 +40,7 @@ public readonly record struct DeliveryInfo(int SenderId, long SenderIndex, long 
     public long Version => (ViewId << 40) | Sequence;
 }
 
-internal sealed class ReplicaContext(int myId, IReadOnlyList<int> members, string typeName, Func<string, string> storage, Action<IPersistentField> created) : IReplicaContext
+internal sealed class ReplicaContext(int myId, IReadOnlyList<int> members, string typeName, Func<string, string> storage, Action<IPersistentField> created, int retainVersions = 0) : IReplicaContext
 {
     private readonly HashSet<string> _names = new();
 
@@ -56,7 +56,7 @@ internal sealed class ReplicaContext(int myId, IReadOnlyList<int> members, strin
     public Volatile<T> Volatile<T>(string name, T initial = default!)
     {
         Claim(name);
-        var field = new Volatile<T>(name, initial);
+        var field = new Volatile<T>(name, initial) { RetainVersions = retainVersions };
         VersionedFields.Add(field);
         return field;
     }
@@ -69,7 +69,10 @@ internal sealed class ReplicaContext(int myId, IReadOnlyList<int> members, strin
     private Persistent<T> CreatePersistent<T>(string name, T initial, IDeltaCodec<T>? deltas, int checkpointEvery)
     {
         Claim(name);
-        var field = new Persistent<T>(name, initial, storage(Path.Combine(Sanitize(typeName), Sanitize(name))), new Persistence.PersistentLogOptions(), deltas, checkpointEvery);
+        var field = new Persistent<T>(name, initial, storage(Path.Combine(Sanitize(typeName), Sanitize(name))), new Persistence.PersistentLogOptions(), deltas, checkpointEvery)
+        {
+            RetainVersions = retainVersions,
+        };
         VersionedFields.Add(field);
         created(field);
         return field;

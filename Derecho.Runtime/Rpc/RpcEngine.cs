@@ -64,9 +64,9 @@ internal sealed class RpcEngine : IDeliveryHandler, IRpcInvoker
     /// <summary>The protocol-thread step that runs queued P2P requests.</summary>
     public (string Name, PredicateLoop.Step Step) P2PPredicate => ("p2p", P2PStep);
 
-    public ReplicaContext CreateContext(string typeName, Func<string, string> storage)
+    public ReplicaContext CreateContext(string typeName, Func<string, string> storage, int retainVersions)
     {
-        var context = new ReplicaContext(_myId, _memberIds, typeName, storage, _persistentFields.Add);
+        var context = new ReplicaContext(_myId, _memberIds, typeName, storage, _persistentFields.Add, retainVersions);
         _contexts.Add(context);
         return context;
     }

@@ -38,6 +38,18 @@ public sealed class VersionedTests : IDisposable
     }
 
     [Fact]
+    public void Retention_keeps_the_newest_versions_and_trims_the_rest()
+    {
+        var context = new ReplicaContext(0, [0], "T", relative => Path.Combine(_dir.FullName, relative), _ => { }, retainVersions: 10);
+        var field = context.Volatile("x", 0L);
+        for (var i = 1; i <= 100; i++) InDelivery(i, At(i), () => field.Update(v => v + 1));
+        Assert.InRange(field.VersionCount, 10, 20);
+        Assert.Equal(100, field.Current);
+        Assert.Equal(95, field.ValueAt(95));
+        Assert.False(field.TryGetAt(50, out _));
+    }
+
+    [Fact]
     public void Update_outside_an_ordered_handler_is_refused()
     {
         var context = new ReplicaContext(0, [0], "T", relative => Path.Combine(_dir.FullName, relative), _ => { });
@@ -169,5 +181,30 @@ public sealed class DeltaTests : IDisposable
         Assert.True(logBytes * 3 < fullBytes, $"{logBytes} bytes of deltas vs {fullBytes} bytes of full values");
 
         Assert.Throws<InvalidDataException>(() => Open(null));
+    }
+
+    [Fact]
+    public void Trimming_a_delta_log_keeps_the_checkpoint_that_later_deltas_need()
+    {
+        // Small segments, so trimming really deletes files; same folder as Open() uses.
+        var field = new Persistent<List<int>>("list", new List<int>(), Path.Combine(_dir.FullName, "T", "list"),
+            new Derecho.Persistence.PersistentLogOptions { SegmentBytes = 2048 }, new AppendOnlyList(), checkpointEvery: 50);
+        for (var v = 1; v <= 200; v++)
+        {
+            OrderedContext.Enter(new DeliveryInfo(0, v, v, DateTime.UnixEpoch.AddSeconds(v)));
+            field.Update(list => [.. list, v]);
+            OrderedContext.Exit();
+        }
+        field.Flush();
+        var segments = Directory.GetFiles(Path.Combine(_dir.FullName, "T", "list")).Length;
+        field.TrimBefore(175); // between checkpoints 151 and 201: the log must keep 151 onwards
+        ((IDisposable)field).Dispose();
+        Assert.True(Directory.GetFiles(Path.Combine(_dir.FullName, "T", "list")).Length < segments, "old segments were deleted");
+
+        var (recovered, owner) = Open(new AppendOnlyList());
+        Assert.Equal(Enumerable.Range(1, 200), recovered.Current);
+        Assert.Equal(Enumerable.Range(1, 180), recovered.ValueAt(180));
+        Assert.False(recovered.TryGetAt(100, out _)); // trimmed versions do not come back
+        owner.Dispose();
     }
 }
