@@ -25,36 +25,25 @@ internal abstract class PendingCall
 }
 
 /// <summary>
-/// An ordered call: complete when every replica expected to deliver it replied. A view change removes
-/// departed members from that set (a call delivered before the trim is answered by the survivors) or,
-/// for a call the trim cut off and that was re-sent, replaces it with the new view's members.
+/// A call answered by every replica expected to deliver it. A view change removes departed members from
+/// that set (a call delivered before the trim is answered by the survivors) or, for a call the trim cut off
+/// and that was re-sent, replaces it with the new view's members.
 /// </summary>
-internal sealed class PendingOrderedCall<T>(int[] memberIds) : PendingCall
+internal abstract class PendingReplicaSetCall<TReply>(int[] memberIds) : PendingCall where TReply : struct
 {
-    private readonly TaskCompletionSource<QueryResults<T>> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Dictionary<int, Reply<T>?> _replies = memberIds.ToDictionary(id => id, _ => (Reply<T>?)null);
-    private Exception? _error;
+    private readonly Dictionary<int, TReply?> _replies = memberIds.ToDictionary(id => id, _ => (TReply?)null);
 
-    public Task<QueryResults<T>> Task => _completion.Task;
-
-    public override bool OnReply(int memberId, ReplyStatus status, ReadOnlySpan<byte> payload)
+    public sealed override bool OnReply(int memberId, ReplyStatus status, ReadOnlySpan<byte> payload)
     {
         lock (_replies)
         {
             if (!_replies.TryGetValue(memberId, out var existing) || existing is not null) return false;
-            var reply = new Reply<T>(memberId, default!);
-            if (status == ReplyStatus.Ok)
-            {
-                try { reply = new Reply<T>(memberId, MemoryPackSerializer.Deserialize<T>(payload)!); }
-                catch (MemoryPackSerializationException e) { _error ??= new RemoteCallException(memberId, $"reply could not be read: {e.Message}"); }
-            }
-            else _error ??= ErrorFrom(memberId, status, payload);
-            _replies[memberId] = reply;
+            _replies[memberId] = Record(memberId, status, payload);
             return TryComplete();
         }
     }
 
-    public override bool OnViewChange(IReadOnlyCollection<int> departed, int[] members, bool resent)
+    public sealed override bool OnViewChange(IReadOnlyCollection<int> departed, int[] members, bool resent)
     {
         lock (_replies)
         {
@@ -70,18 +59,49 @@ internal sealed class PendingOrderedCall<T>(int[] memberIds) : PendingCall
         }
     }
 
-    public override void Fail(Exception error) => _completion.TrySetException(error);
+    /// <summary>Turns one member's reply into what the call keeps (called under the call's lock).</summary>
+    protected abstract TReply Record(int memberId, ReplyStatus status, ReadOnlySpan<byte> payload);
+
+    /// <summary>Every expected member replied: complete with the replies in member-id order.</summary>
+    protected abstract void Complete(IReadOnlyList<TReply> replies);
 
     private bool TryComplete()
     {
         if (_replies.Values.Any(r => r is null)) return false;
-        if (_error is not null) _completion.TrySetException(_error);
-        else
-        {
-            var replies = _replies.Values.Select(r => r!.Value).OrderBy(r => r.MemberId).ToArray();
-            _completion.TrySetResult(new QueryResults<T>(replies.Select(r => r.MemberId).ToArray(), replies));
-        }
+        Complete(_replies.OrderBy(r => r.Key).Select(r => r.Value!.Value).ToList());
         return true;
+    }
+}
+
+/// <summary>An ordered call made by this member: every replica's reply, decoded.</summary>
+internal sealed class PendingOrderedCall<T>(int[] memberIds) : PendingReplicaSetCall<Reply<T>>(memberIds)
+{
+    private readonly TaskCompletionSource<QueryResults<T>> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Exception? _error;
+
+    public Task<QueryResults<T>> Task => _completion.Task;
+
+    public override void Fail(Exception error) => _completion.TrySetException(error);
+
+    protected override Reply<T> Record(int memberId, ReplyStatus status, ReadOnlySpan<byte> payload)
+    {
+        if (status != ReplyStatus.Ok)
+        {
+            _error ??= ErrorFrom(memberId, status, payload);
+            return new Reply<T>(memberId, default!);
+        }
+        try { return new Reply<T>(memberId, MemoryPackSerializer.Deserialize<T>(payload)!); }
+        catch (MemoryPackSerializationException e)
+        {
+            _error ??= new RemoteCallException(memberId, $"reply could not be read: {e.Message}");
+            return new Reply<T>(memberId, default!);
+        }
+    }
+
+    protected override void Complete(IReadOnlyList<Reply<T>> replies)
+    {
+        if (_error is not null) _completion.TrySetException(_error);
+        else _completion.TrySetResult(new QueryResults<T>(replies.Select(r => r.MemberId).ToArray(), replies.ToArray()));
     }
 }
 
@@ -114,37 +134,10 @@ internal sealed class PendingP2PCall<T>(int memberId) : PendingCall
 /// <summary>One replica's reply as bytes, for relaying to an external client that decodes it.</summary>
 internal readonly record struct RawReply(int MemberId, ReplyStatus Status, byte[] Payload);
 
-/// <summary>An ordered call relayed for an external client: complete when every replica replied; the replies travel on undecoded.</summary>
-internal sealed class PendingRelayCall(int[] memberIds, Action<IReadOnlyList<RawReply>> completed) : PendingCall
+/// <summary>An ordered call relayed for an external client: every replica's reply travels on undecoded.</summary>
+internal sealed class PendingRelayCall(int[] memberIds, Action<IReadOnlyList<RawReply>> completed) : PendingReplicaSetCall<RawReply>(memberIds)
 {
-    private readonly Dictionary<int, RawReply?> _replies = memberIds.ToDictionary(id => id, _ => (RawReply?)null);
     private int _done;
-
-    public override bool OnReply(int memberId, ReplyStatus status, ReadOnlySpan<byte> payload)
-    {
-        lock (_replies)
-        {
-            if (!_replies.TryGetValue(memberId, out var existing) || existing is not null) return false;
-            _replies[memberId] = new RawReply(memberId, status, payload.ToArray());
-            return TryComplete();
-        }
-    }
-
-    public override bool OnViewChange(IReadOnlyCollection<int> departed, int[] members, bool resent)
-    {
-        lock (_replies)
-        {
-            if (resent)
-            {
-                _replies.Clear();
-                foreach (var id in members) _replies[id] = null;
-                return false;
-            }
-            foreach (var id in departed)
-                if (_replies.TryGetValue(id, out var reply) && reply is null) _replies.Remove(id);
-            return TryComplete();
-        }
-    }
 
     public override void Fail(Exception error)
     {
@@ -152,10 +145,10 @@ internal sealed class PendingRelayCall(int[] memberIds, Action<IReadOnlyList<Raw
             completed([new RawReply(-1, ReplyStatus.HandlerFailed, System.Text.Encoding.UTF8.GetBytes(error.Message))]);
     }
 
-    private bool TryComplete()
+    protected override RawReply Record(int memberId, ReplyStatus status, ReadOnlySpan<byte> payload) => new(memberId, status, payload.ToArray());
+
+    protected override void Complete(IReadOnlyList<RawReply> replies)
     {
-        if (_replies.Values.Any(r => r is null)) return false;
-        if (Interlocked.Exchange(ref _done, 1) == 0) completed(_replies.Values.Select(r => r!.Value).OrderBy(r => r.MemberId).ToList());
-        return true;
+        if (Interlocked.Exchange(ref _done, 1) == 0) completed(replies);
     }
 }
