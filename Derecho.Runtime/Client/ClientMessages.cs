@@ -8,9 +8,9 @@ internal enum ClientMessageKind : byte
 {
     /// <summary>Client to member: who I am and where to answer. [kind][pad 3][client id i32][endpoint i64]</summary>
     Hello = 32,
-    /// <summary>Member to client: the current view. Same layout as a view proposal.</summary>
+    /// <summary>Member to client: the current view and its layout. A view proposal followed by the layout.</summary>
     ViewInfo = 33,
-    /// <summary>Client to member: multicast this ordered call for me. [kind][pad 3][type u32][method u32][pad 4][client request i64][arguments]</summary>
+    /// <summary>Client (or member outside the shard) to a shard member: multicast this ordered call for me. [kind][pad 3][type u32][method u32][shard i32][client request i64][arguments]</summary>
     Relay = 34,
     /// <summary>Member to client: every replica's reply. [kind][pad 3][count i32][client request i64] then per reply [member i32][status u8][pad 3][length i32][bytes]</summary>
     RelayResult = 35,
@@ -28,22 +28,22 @@ internal static class ClientMessages
         return bytes;
     }
 
-    public static byte[] ViewInfo(long viewId, IReadOnlyList<(int Id, long Endpoint)> members)
+    public static byte[] ViewInfo(long viewId, IReadOnlyList<(int Id, long Endpoint)> members, Layout.GroupLayout layout)
     {
-        var bytes = Membership.MembershipMessages.ViewProposal(viewId, 0, members);
+        var bytes = Membership.MembershipMessages.ViewProposal(viewId, 0, members, layout.Serialize());
         bytes[0] = (byte)ClientMessageKind.ViewInfo;
         return bytes;
     }
 
     /// <summary>Turns a request buffer's reserved header into a relay header.</summary>
-    public static void WriteRelayHeader(Span<byte> at, uint typeId, uint methodId, long clientRequest)
+    public static void WriteRelayHeader(Span<byte> at, uint typeId, int shard, uint methodId, long clientRequest)
     {
-        RpcWire.WriteP2PHeader(at, typeId, methodId, clientRequest);
+        RpcWire.WriteP2PHeader(at, typeId, shard, methodId, clientRequest);
         at[0] = (byte)ClientMessageKind.Relay;
     }
 
-    public static bool TryReadRelayHeader(ReadOnlySpan<byte> message, out uint typeId, out uint methodId, out long clientRequest) =>
-        RpcWire.TryReadP2PHeader(message, out typeId, out methodId, out clientRequest);
+    public static bool TryReadRelayHeader(ReadOnlySpan<byte> message, out uint typeId, out int shard, out uint methodId, out long clientRequest) =>
+        RpcWire.TryReadP2PHeader(message, out typeId, out shard, out methodId, out clientRequest);
 
     public static byte[] RelayResult(long clientRequest, IReadOnlyList<RawReply> replies)
     {

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using Derecho.Hosting;
+using Derecho.Layout;
 using Derecho.Membership;
 using Derecho.Rpc;
 using Derecho.Transport;
@@ -29,6 +30,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
     private readonly object _gate = new();
     private TaskCompletionSource _viewKnown = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile int[] _members = [];
+    private volatile GroupLayout _layout = new([], "no view yet");
     private volatile int _contact = -1;
     private long _nextRequest;
 
@@ -59,6 +61,9 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
     /// <summary>Members of the latest view the client heard of.</summary>
     public IReadOnlyList<int> MemberIds => _members;
 
+    /// <summary>The layout of the latest view the client heard of.</summary>
+    public GroupLayout Layout => _layout;
+
     /// <summary>Connects to the first contact that answers and learns the view.</summary>
     public static async Task<DerechoClient> ConnectAsync(DerechoClientOptions options, ILoggerFactory? loggers = null, CancellationToken cancellationToken = default)
     {
@@ -84,25 +89,36 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
     /// <summary>The typed handle of a replicated type; the generated extension methods make the calls.</summary>
     public SubgroupHandle<T> Subgroup<T>() where T : class, IReplicatedType => new(this);
 
-    Task<QueryResults<T>> IRpcInvoker.InvokeOrdered<T>(uint typeId, uint methodId, PooledBufferWriter request)
+    Task<QueryResults<T>> IRpcInvoker.InvokeOrdered<T>(uint typeId, int shard, uint methodId, PooledBufferWriter request)
     {
-        var contact = _contact;
+        if (request.WrittenCount - ClientMessages.RelayHeaderSize > _options.MaxPayloadBytes - RpcWire.OrderedHeaderSize)
+            return Task.FromException<QueryResults<T>>(new ArgumentException(
+                $"request of {request.WrittenCount - ClientMessages.RelayHeaderSize} bytes exceeds MaxPayloadBytes {_options.MaxPayloadBytes} less the {RpcWire.OrderedHeaderSize}-byte call header"));
+        int[] members;
+        try { members = _layout.MembersOf(typeId, shard); }
+        catch (ArgumentException e) { return Task.FromException<QueryResults<T>>(e); }
+        if (members.Length == 0) return Task.FromException<QueryResults<T>>(new InvalidOperationException($"shard {shard} has no members in the current view"));
+        // The contact relays when it holds the shard; otherwise a member of the shard does (spread by request).
         var id = Interlocked.Increment(ref _nextRequest);
-        ClientMessages.WriteRelayHeader(request.WrittenSpanMutable, typeId, methodId, id);
-        var call = new PendingRelayedCall<T>();
+        var contact = Array.IndexOf(members, _contact) >= 0 ? _contact : members[(int)((ulong)id % (ulong)members.Length)];
+        Greet(contact);
+        ClientMessages.WriteRelayHeader(request.WrittenSpanMutable, typeId, shard, methodId, id);
+        var call = new PendingRelayedCall<T>(contact);
         _pending[id] = (call, contact);
         _transport.Send(contact, request.WrittenSpan);
         _transport.Flush();
         return WithTimeout(call.Task, id, $"ordered call relayed by member {contact}");
     }
 
-    Task<T> IRpcInvoker.InvokeP2P<T>(int memberId, uint typeId, uint methodId, PooledBufferWriter request)
+    Task<T> IRpcInvoker.InvokeP2P<T>(int memberId, uint typeId, int shard, uint methodId, PooledBufferWriter request)
     {
         if (Array.IndexOf(_members, memberId) < 0)
             return Task.FromException<T>(new ArgumentException($"member {memberId} is not in the view (members: {string.Join(", ", _members)})", nameof(memberId)));
+        if (shard < 0 && (shard = _layout.ShardOfMember(typeId, memberId)) < 0)
+            return Task.FromException<T>(new ArgumentException($"member {memberId} holds no shard of replicated type {typeId:X8}", nameof(memberId)));
         Greet(memberId);
         var id = Interlocked.Increment(ref _nextRequest);
-        RpcWire.WriteP2PHeader(request.WrittenSpanMutable, typeId, methodId, id);
+        RpcWire.WriteP2PHeader(request.WrittenSpanMutable, typeId, shard, methodId, id);
         var call = new PendingP2PCall<T>(memberId);
         _pending[id] = (call, memberId);
         _transport.Send(memberId, request.WrittenSpan);
@@ -124,8 +140,14 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
             case (byte)ClientMessageKind.RelayResult when ClientMessages.TryReadRelayResult(message, out var request, out var replies):
                 if (_pending.TryRemove(request, out var relayed) && relayed.Call is IRelayedCall call) call.Complete(replies);
                 break;
-            case (byte)ClientMessageKind.ViewInfo when MembershipMessages.TryReadViewProposal(message, out var viewId, out _, out var members):
+            case (byte)ClientMessageKind.ViewInfo when MembershipMessages.TryReadViewProposal(message, out var viewId, out _, out var members, out var layoutBytes):
+                if (GroupLayout.TryDeserialize(layoutBytes, typeId => $"type {typeId:X8}") is not { } layout)
+                {
+                    _logger.LogWarning("Client {Id}: view {View} from member {Peer} carries a malformed layout; ignored", _id, viewId, peerId);
+                    break;
+                }
                 foreach (var (id, endpoint) in members) _endpoints[id] = PackedEndpoint.Unpack(endpoint);
+                _layout = layout;
                 _members = members.Select(m => m.Id).ToArray();
                 _logger.LogInformation("Client {Id} learned view {View}: {Members}", _id, viewId, string.Join(", ", _members));
                 _viewKnown.TrySetResult();
@@ -183,42 +205,6 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
             _pending.TryRemove(id, out _);
             throw new TimeoutException($"{what} got no reply within {_options.RequestTimeout.TotalSeconds:0.#}s");
         }
-    }
-
-    /// <summary>A relayed ordered call completes with every replica's raw reply at once.</summary>
-    private interface IRelayedCall
-    {
-        void Complete(IReadOnlyList<RawReply> replies);
-    }
-
-    private sealed class PendingRelayedCall<T> : PendingCall, IRelayedCall
-    {
-        private readonly TaskCompletionSource<QueryResults<T>> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public Task<QueryResults<T>> Task => _completion.Task;
-
-        public void Complete(IReadOnlyList<RawReply> replies)
-        {
-            try
-            {
-                var failed = replies.FirstOrDefault(r => r.Status != ReplyStatus.Ok);
-                if (failed.Payload is not null)
-                {
-                    _completion.TrySetException(ErrorFrom(failed.MemberId, failed.Status, failed.Payload));
-                    return;
-                }
-                var typed = replies.Select(r => new Reply<T>(r.MemberId, MemoryPackSerializer.Deserialize<T>(r.Payload)!)).ToArray();
-                _completion.TrySetResult(new QueryResults<T>(typed.Select(r => r.MemberId).ToArray(), typed));
-            }
-            catch (MemoryPackSerializationException e)
-            {
-                _completion.TrySetException(new RemoteCallException(-1, $"a relayed reply could not be read: {e.Message}"));
-            }
-        }
-
-        public override bool OnReply(int memberId, ReplyStatus status, ReadOnlySpan<byte> payload) => false;
-
-        public override void Fail(Exception error) => _completion.TrySetException(error);
     }
 }
 

@@ -22,10 +22,22 @@ public sealed partial class DerechoGroup
                 _transport.Send(id, ViewInfoMessage());
                 _transport.Flush();
                 break;
-            case ClientMessageKind.Relay when _clients.ContainsKey(peer) && ClientMessages.TryReadRelayHeader(message, out var typeId, out var methodId, out var clientRequest):
+            case ClientMessageKind.Relay when (_clients.ContainsKey(peer) || Volatile.Read(ref _current)?.View.RankOf(peer) >= 0)
+                                              && ClientMessages.TryReadRelayHeader(message, out var typeId, out var shard, out var methodId, out var clientRequest):
+                if (message.Length - ClientMessages.RelayHeaderSize > _multicastOptions.MaxPayloadBytes - RpcWire.OrderedHeaderSize)
+                {
+                    // Refused before it reaches the multicast: the caller gets a clear error, the group is unaffected.
+                    var error = $"request of {message.Length - ClientMessages.RelayHeaderSize} bytes exceeds the group's MaxPayloadBytes {_multicastOptions.MaxPayloadBytes} less the {RpcWire.OrderedHeaderSize}-byte call header";
+                    _transport.Send(peer, ClientMessages.RelayResult(clientRequest, [new RawReply(MyId, ReplyStatus.MalformedRequest, System.Text.Encoding.UTF8.GetBytes(error))]));
+                    _transport.Flush();
+                    break;
+                }
                 // Off the transport's reader thread: multicasting can wait for ring space or a view change.
                 var arguments = message[ClientMessages.RelayHeaderSize..].ToArray();
-                ThreadPool.QueueUserWorkItem(_ => Relay(peer, typeId, methodId, clientRequest, arguments));
+                ThreadPool.QueueUserWorkItem(_ => Relay(peer, typeId, shard, methodId, clientRequest, arguments));
+                break;
+            case ClientMessageKind.RelayResult when ClientMessages.TryReadRelayResult(message, out var request, out var replies):
+                _engine.OnRelayResult(request, replies);
                 break;
             default:
                 _logger.LogWarning("Malformed or unexpected client message (kind {Kind}, {Length} bytes) from {Peer} ignored", message[0], message.Length, peer);
@@ -33,14 +45,14 @@ public sealed partial class DerechoGroup
         }
     }
 
-    private void Relay(int client, uint typeId, uint methodId, long clientRequest, byte[] arguments)
+    private void Relay(int client, uint typeId, int shard, uint methodId, long clientRequest, byte[] arguments)
     {
         var request = RequestBuffers.Rent(RpcWire.OrderedHeaderSize);
         try
         {
             arguments.CopyTo(request.GetSpan(arguments.Length));
             request.Advance(arguments.Length);
-            _engine.InvokeRelay(typeId, methodId, request, replies =>
+            _engine.InvokeRelay(typeId, shard, methodId, request, replies =>
             {
                 _transport.Send(client, ClientMessages.RelayResult(clientRequest, replies));
                 _transport.Flush();
@@ -54,8 +66,9 @@ public sealed partial class DerechoGroup
 
     private byte[] ViewInfoMessage()
     {
-        var view = Volatile.Read(ref _current).View;
-        return ClientMessages.ViewInfo(view.Id, view.Members.Select(id => (id, PackedEndpoint.Pack(_endpoints[id]))).ToList());
+        var current = Volatile.Read(ref _current);
+        var view = current.View;
+        return ClientMessages.ViewInfo(view.Id, view.Members.Select(id => (id, PackedEndpoint.Pack(_endpoints[id]))).ToList(), current.Layout);
     }
 
     /// <summary>Tells every client about a new view.</summary>

@@ -1,3 +1,4 @@
+using Derecho.Layout;
 using Derecho.Membership;
 using Derecho.Transport;
 using Microsoft.Extensions.Logging;
@@ -47,11 +48,15 @@ public sealed partial class DerechoGroup
                 _joinAcks[id] = proposal;
                 _loop.Wake();
                 break;
-            case MembershipMessageKind.ViewProposal when MembershipMessages.TryReadViewProposal(message, out var viewId, out var proposal, out var members):
-                OnViewProposal(peer, viewId, proposal, members);
+            case MembershipMessageKind.ViewProposal when MembershipMessages.TryReadViewProposal(message, out var viewId, out var proposal, out var members, out var layout):
+                OnViewProposal(peer, viewId, proposal, members, layout);
                 break;
-            case MembershipMessageKind.JoinCommit when MembershipMessages.TryReadJoinCommit(message, out var proposal, out var state):
-                OnJoinCommit(proposal, state);
+            case MembershipMessageKind.JoinCommit when MembershipMessages.TryReadJoinCommit(message, out var proposal):
+                OnJoinCommit(proposal);
+                break;
+            case MembershipMessageKind.ShardState when MembershipMessages.TryReadShardState(message, out var typeId, out var shard, out var viewId, out var state):
+                _stateInbox.Enqueue((peer, typeId, shard, viewId, state.ToArray()));
+                _loop.Wake();
                 break;
             default:
                 _logger.LogWarning("Malformed membership message (kind {Kind}, {Length} bytes) from member {Peer} ignored", message[0], message.Length, peer);
@@ -60,11 +65,17 @@ public sealed partial class DerechoGroup
     }
 
     /// <summary>Joiner: prepare the proposed view (connect to its members, register its memory), then acknowledge.</summary>
-    private void OnViewProposal(int leader, long viewId, long proposal, (int Id, long Endpoint)[] members)
+    private void OnViewProposal(int leader, long viewId, long proposal, (int Id, long Endpoint)[] members, ReadOnlySpan<byte> lastAdequate)
     {
         lock (_joinGate)
         {
             if (Volatile.Read(ref _current) is not null || _disposed == 1 || members.All(m => m.Id != MyId)) return;
+            GroupLayout? before = null;
+            if (!lastAdequate.IsEmpty && (before = GroupLayout.TryDeserialize(lastAdequate, _engine.NameOf)) is null)
+            {
+                _logger.LogWarning("Member {Id}: the view proposal from member {Leader} carries a malformed layout; ignored", MyId, leader);
+                return;
+            }
             foreach (var (id, packed) in members)
             {
                 if (id == MyId) continue;
@@ -75,7 +86,9 @@ public sealed partial class DerechoGroup
             if (_joinPrepared is null || !_joinPrepared.View.Members.SequenceEqual(ids))
             {
                 _joinPrepared?.Dispose();
-                _joinPrepared = new ActiveView(new View(viewId, ids), MyId, _transport, _multicastOptions, _engine, proposal, _loop.Wake);
+                _lastAdequate = before;
+                var view = new View(viewId, ids);
+                _joinPrepared = new ActiveView(view, LayoutFunction.Compute(view, _specs, before), MyId, _transport, _multicastOptions, _handlers, proposal, _loop.Wake);
             }
             _joinPrepared.ProposalId = proposal;
             _transport.Send(leader, MembershipMessages.JoinAck(MyId, proposal));
@@ -84,23 +97,13 @@ public sealed partial class DerechoGroup
         }
     }
 
-    /// <summary>Joiner: the view is committed; load the replicas' state, then make the view current.</summary>
-    private void OnJoinCommit(long proposal, ReadOnlySpan<byte> state)
+    /// <summary>Joiner: the view is committed; make it current (each shard's state comes from an old member of the shard).</summary>
+    private void OnJoinCommit(long proposal)
     {
         lock (_joinGate)
         {
             if (Volatile.Read(ref _current) is not null || _joinPrepared is null || _joinPrepared.ProposalId != proposal) return;
-            try
-            {
-                _engine.RestoreReplicas(state);
-            }
-            catch (Exception e) when (e is InvalidDataException or NotSupportedException or MemoryPack.MemoryPackSerializationException)
-            {
-                _logger.LogError("Member {Id} cannot load the state it was sent: {Reason}", MyId, e.Message);
-                _joined.TrySetException(new InvalidOperationException($"member {MyId} cannot join: state transfer failed: {e.Message}", e));
-                return;
-            }
-            _logger.LogInformation("Member {Id} received {Bytes} bytes of state and installs view {View}", MyId, state.Length, _joinPrepared.View.Id);
+            _logger.LogInformation("Member {Id} installs view {View}", MyId, _joinPrepared.View.Id);
             InstallFirst(_joinPrepared);
             _joined.TrySetResult();
         }

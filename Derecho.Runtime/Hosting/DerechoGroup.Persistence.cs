@@ -8,89 +8,137 @@ public sealed partial class DerechoGroup
     /// <summary>Raised (on the thread pool) when this member has every version up to the given one on disk.</summary>
     public event Action<long>? Persisted;
 
-    /// <summary>Raised (on the thread pool) when every member of the view has every version up to the given one on disk.</summary>
+    /// <summary>Raised (on the thread pool) when every member of this member's shard(s) has every version up to the given one on disk.</summary>
     public event Action<long>? GloballyPersisted;
 
-    /// <summary>Highest version every member of the view has on disk (-1 before any).</summary>
+    /// <summary>
+    /// Highest version every member of this member's shard has on disk (-1 before any). A member of several
+    /// shards reports the least over them (versions of different shards are not comparable; see
+    /// <see cref="GloballyPersistedVersionOf{T}"/>).
+    /// </summary>
     public long GloballyPersistedVersion => Interlocked.Read(ref _lastGloballyPersisted);
 
+    /// <summary>Highest version every member of shard <paramref name="shard"/> of <typeparamref name="T"/> has on disk (-1: none, or not a member).</summary>
+    public long GloballyPersistedVersionOf<T>(int shard = 0) where T : class, Rpc.IReplicatedType
+    {
+        var view = Volatile.Read(ref _current);
+        if (view.Find(T.ReplicatedTypeId, shard) is not { } active) return -1;
+        var columns = view.Sst.Layout.Shard(active.Global);
+        return view.Sst.Min(columns.Persisted, active.Members.Select(view.View.RankOf).ToArray()) - 1;
+    }
+
     /// <summary>
-    /// Stable time frontier of this replica: no version it creates from now on can be stamped at or before
-    /// it. Reads at a time before the frontier return the same value on every replica of the shard.
+    /// Stable time frontier of this replica (the least over its shards): no version it creates from now on can
+    /// be stamped at or before it. Reads at a time before the frontier return the same value on every replica of the shard.
     /// </summary>
-    public DateTime StableTime => new(Math.Max(_engine.FrontierTicks, DateTime.MinValue.Ticks), DateTimeKind.Utc);
+    public DateTime StableTime
+    {
+        get
+        {
+            var view = Volatile.Read(ref _current);
+            var ticks = long.MaxValue;
+            foreach (var shard in view.MyShards) ticks = Math.Min(ticks, _engine.ReplicaFor(shard.TypeId, shard.Shard, shard.Members).AgreedTicks);
+            return new DateTime(ticks == long.MaxValue ? DateTime.MinValue.Ticks : Math.Max(ticks, DateTime.MinValue.Ticks), DateTimeKind.Utc);
+        }
+    }
 
     /// <summary>
     /// Waits until <see cref="StableTime"/> has passed <paramref name="time"/>, so reads at that time are final
-    /// here and identical on every replica, with no lock anywhere. When the group is idle an ordered time
-    /// barrier moves the frontier. With <paramref name="failFast"/> it throws instead of waiting.
+    /// here and identical on every replica, with no lock anywhere. When a shard is idle an ordered time
+    /// barrier moves its frontier. With <paramref name="failFast"/> it throws instead of waiting.
     /// </summary>
     public async Task WaitForStableTimeAsync(DateTime time, bool failFast = false, CancellationToken cancellationToken = default)
     {
         var ticks = time.ToUniversalTime().Ticks;
-        if (_engine.FrontierTicks > ticks) return;
+        if (StableTime.Ticks > ticks) return;
         if (failFast) throw new InvalidOperationException($"time {time:O} is not stable yet at member {MyId} (frontier {StableTime:O})");
         var wait = time.ToUniversalTime() - DateTime.UtcNow;
         if (wait > TimeSpan.Zero) await Task.Delay(wait + TimeSpan.FromMilliseconds(1), cancellationToken).ConfigureAwait(false);
-        while (_engine.FrontierTicks <= ticks)
-            await _engine.SendTimeBarrier().WaitAsync(cancellationToken).ConfigureAwait(false);
+        while (StableTime.Ticks <= ticks)
+        {
+            var barriers = Volatile.Read(ref _current).MyShards.Select(s => _engine.SendTimeBarrier(s.TypeId, s.Shard)).ToList();
+            if (barriers.Count == 0) throw new InvalidOperationException($"member {MyId} holds no shard in view {View.Id}");
+            await Task.WhenAll(barriers).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>
-    /// Total restart: once every row published what its logs hold, cut every log back to the smallest, so
-    /// all replicas start from the same versions (everything reported globally persisted is in all of them).
-    /// Runs before delivery: nothing can be stable before every row is visible.
+    /// Total restart: once every member of a shard published what its logs hold, cut the shard's logs back to
+    /// the smallest, so all its replicas start from the same versions (everything reported globally persisted
+    /// is in all of them). Runs before delivery: nothing can be stable before every row is visible.
     /// </summary>
     private bool RecoverStep()
     {
         if (!_recoveryPending) return false;
-        var sst = _current.Sst;
-        var common = long.MaxValue;
-        for (var r = 0; r < sst.Rows; r++)
+        var view = _current;
+        var sst = view.Sst;
+        var shards = view.MyShards.ToList();
+        var common = new long[shards.Count];
+        for (var i = 0; i < shards.Count; i++)
         {
-            var published = sst.Get(r, sst.Layout.Recovered);
-            if (published == 0) return false;
-            common = Math.Min(common, published - 2);
+            common[i] = long.MaxValue;
+            var column = sst.Layout.Shard(shards[i].Global).Recovered;
+            foreach (var member in shards[i].Members)
+            {
+                var published = sst.Get(view.View.RankOf(member), column);
+                if (published == 0) return false;
+                common[i] = Math.Min(common[i], published - 2);
+            }
         }
-        foreach (var field in _engine.PersistentFields)
-            if (field.LoggedVersion > common) field.TruncateAfter(common);
+        for (var i = 0; i < shards.Count; i++)
+        {
+            var replica = _engine.ReplicaFor(shards[i].TypeId, shards[i].Shard, shards[i].Members);
+            foreach (var field in replica.Context.PersistentFields)
+                if (field.LoggedVersion > common[i]) field.TruncateAfter(common[i]);
+            _logger.LogInformation("Member {Id}: shard {Shard} of {Type} starts from version {Version}, the newest every member of it recovered",
+                MyId, shards[i].Shard, replica.Name, common[i]);
+        }
         _recoveryPending = false;
-        _logger.LogInformation("Member {Id} starts from version {Version}, the newest every member recovered", MyId, common);
         _recovered.TrySetResult();
         return true;
     }
 
-    /// <summary>Publishes what this member has on disk; when every row has a version on disk, it is globally persisted.</summary>
+    /// <summary>Publishes, per shard, what this member has on disk; when every member of a shard has a version on disk, it is globally persisted.</summary>
     private bool PersistedStep()
     {
-        var sst = _current.Sst;
-        var fields = _engine.PersistentFields;
-        long mine = long.MaxValue, newest = -1;
-        for (var i = 0; i < fields.Count; i++)
-        {
-            var field = fields[i];
-            newest = Math.Max(newest, field.LoggedVersion);
-            if (field.PersistedVersion < field.LoggedVersion) mine = Math.Min(mine, field.PersistedVersion);
-        }
-        if (mine == long.MaxValue) mine = newest;
+        var view = _current;
+        var sst = view.Sst;
         var progress = false;
-        if (mine > sst.Get(sst.MyRank, sst.Layout.Persisted) - 1)
+        long mineLeast = long.MaxValue, everywhereLeast = long.MaxValue;
+        foreach (var shard in view.MyShards)
         {
-            sst.Set(sst.Layout.Persisted, mine + 1); // +1: a fresh row (0) reads as "nothing yet"
-            progress = true;
-            if (mine > _lastPersisted)
+            var fields = _engine.ReplicaFor(shard.TypeId, shard.Shard, shard.Members).Context.PersistentFields;
+            if (fields.Count == 0) continue;
+            long mine = long.MaxValue, newest = -1;
+            for (var i = 0; i < fields.Count; i++)
             {
-                _lastPersisted = mine;
-                var local = Persisted;
-                if (local is not null) ThreadPool.QueueUserWorkItem(_ => local(mine));
+                var field = fields[i];
+                newest = Math.Max(newest, field.LoggedVersion);
+                if (field.PersistedVersion < field.LoggedVersion) mine = Math.Min(mine, field.PersistedVersion);
             }
+            if (mine == long.MaxValue) mine = newest;
+            var columns = sst.Layout.Shard(shard.Global);
+            if (mine > sst.Get(sst.MyRank, columns.Persisted) - 1)
+            {
+                sst.Set(columns.Persisted, mine + 1); // +1: a fresh row (0) reads as "nothing yet"
+                progress = true;
+            }
+            mineLeast = Math.Min(mineLeast, mine);
+            var everywhere = long.MaxValue;
+            foreach (var member in shard.Members) everywhere = Math.Min(everywhere, sst.Get(view.View.RankOf(member), columns.Persisted) - 1);
+            everywhereLeast = Math.Min(everywhereLeast, everywhere);
         }
-        var everywhere = sst.Min(sst.Layout.Persisted) - 1;
-        if (everywhere > Interlocked.Read(ref _lastGloballyPersisted))
+        if (mineLeast != long.MaxValue && mineLeast > _lastPersisted)
         {
-            Interlocked.Exchange(ref _lastGloballyPersisted, everywhere);
+            _lastPersisted = mineLeast;
+            var local = Persisted;
+            if (local is not null) ThreadPool.QueueUserWorkItem(_ => local(mineLeast));
+        }
+        if (everywhereLeast != long.MaxValue && everywhereLeast > Interlocked.Read(ref _lastGloballyPersisted))
+        {
+            Interlocked.Exchange(ref _lastGloballyPersisted, everywhereLeast);
             var global = GloballyPersisted;
-            if (global is not null) ThreadPool.QueueUserWorkItem(_ => global(everywhere));
+            if (global is not null) ThreadPool.QueueUserWorkItem(_ => global(everywhereLeast));
         }
         return progress;
     }

@@ -22,6 +22,8 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
     private readonly ValidatedOptions _options;
     private readonly ILogger _logger;
     private readonly RpcEngine _engine;
+    private readonly IReadOnlyList<SubgroupSpec> _specs;
+    private readonly Func<ActiveShardKey, IDeliveryHandler> _handlers;
     private readonly MulticastOptions _multicastOptions;
     private readonly PredicateLoop _loop;
     private readonly TcpTransport _transport;
@@ -34,6 +36,8 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
     private readonly ConcurrentQueue<(int, string)> _failureReports = new();
     private ActiveView _current = null!; // set by FormAsync or by a committed join
     private ActiveView? _retired;
+    // The layout of the last adequate view: new layouts keep its assignments, and its shard members hold the state.
+    private GroupLayout? _lastAdequate;
 
     // Joins: requests forwarded by this member, joiners' acknowledgements (leader), our own join (joiner).
     private readonly ConcurrentDictionary<int, IPEndPoint> _endpoints = new();
@@ -59,13 +63,11 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
     {
         _options = options;
         _logger = loggers.CreateLogger($"Derecho.Member{options.Options.MyId}");
-        _engine = new RpcEngine(MyId, options.MemberIds, _logger);
         var storage = Path.GetFullPath(Path.Combine(options.Options.DataDirectory, $"member-{options.Options.MyId}"));
-        foreach (var registration in layout.Registrations)
-        {
-            var context = _engine.CreateContext(registration.Name, relative => Path.Combine(storage, relative), options.Options.RetainVersions);
-            _engine.Register(registration.TypeId, registration.Factory(context), context, registration.Name);
-        }
+        _specs = layout.Specs;
+        _engine = new RpcEngine(MyId, options.MemberIds, new GroupLayout([], "not in a view yet"), layout.Registrations,
+            relative => Path.Combine(storage, relative), options.Options.RetainVersions, _logger);
+        _handlers = _engine.HandlerFor;
         _multicastOptions = new MulticastOptions { RingBytes = options.Options.RingBytes, MaxPayloadBytes = options.Options.MaxPayloadBytes };
 
         foreach (var (id, endpoint) in options.Endpoints) _endpoints[id] = endpoint;
@@ -81,7 +83,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
             MaxMessageBytes = Math.Max(options.Options.MaxPayloadBytes + 4096, 256 << 20),
         }, this, _logger);
         _loop = new PredicateLoop(_transport, _logger, options.Options.HeartbeatInterval);
-        _engine.Attach(SendOrdered, _transport, _loop);
+        _engine.Attach(SendOrdered, RelayOrdered, _transport, _loop);
         _loop.Faulted += e => Fail($"protocol failure: {e.Message}");
     }
 
@@ -105,16 +107,19 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
     public event Action<View, IReadOnlyList<int>, IReadOnlyList<int>>? ViewChanged;
 
     /// <summary>Whether a view change is under way: the current view is wedged and the next not yet installed.</summary>
-    public bool IsChangingView => Volatile.Read(ref _current).Multicast.IsWedged && !_failed.Task.IsCompleted;
+    public bool IsChangingView => Volatile.Read(ref _current).IsWedged && !_failed.Task.IsCompleted;
 
     /// <summary>Completes with the reason if this member stopped: excluded by the others, or cut off from a majority.</summary>
     public Task<string> Failed => _failed.Task;
 
-    /// <summary>Application messages this member has delivered in the current view.</summary>
-    public long DeliveredMessages => Volatile.Read(ref _current).Multicast.DeliveredMessages;
+    /// <summary>The installed view's layout: which members hold which shard of which replicated type.</summary>
+    public GroupLayout Layout => Volatile.Read(ref _current).Layout;
+
+    /// <summary>Application messages this member has delivered in the current view (over all its shards).</summary>
+    public long DeliveredMessages => Volatile.Read(ref _current).Multicasts.Sum(m => m.DeliveredMessages);
 
     /// <summary>Delivery batches in the current view (DeliveredMessages / DeliveryBatches is the mean receiver-side batch).</summary>
-    public long DeliveryBatches => Volatile.Read(ref _current).Multicast.DeliveryBatches;
+    public long DeliveryBatches => Volatile.Read(ref _current).Multicasts.Sum(m => m.DeliveryBatches);
 
     /// <summary>
     /// Starts this member: validates <paramref name="options"/>, creates the replicas declared by
@@ -153,10 +158,15 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
     /// <summary>Forms view 0 from the configured members: connect to all of them.</summary>
     private async Task FormAsync(CancellationToken cancellationToken)
     {
-        var view = new ActiveView(new View(0, _options.MemberIds), MyId, _transport, _multicastOptions, _engine, proposalId: 0, _loop.Wake);
-        // Total restart: publish what our logs hold; the recovery step cuts every log back to what all have.
-        var recovered = _engine.PersistentFields.Select(f => f.LoggedVersion).DefaultIfEmpty(-1).Max();
-        view.Sst.Set(view.Sst.Layout.Recovered, recovered + 2);
+        var first = new View(0, _options.MemberIds);
+        var layout = LayoutFunction.Compute(first, _specs, null);
+        var view = new ActiveView(first, layout, MyId, _transport, _multicastOptions, _handlers, proposalId: 0, _loop.Wake);
+        // Total restart: per shard, publish what our logs hold; the recovery step cuts every log back to what all have.
+        foreach (var shard in view.MyShards)
+        {
+            var recovered = _engine.ReplicaFor(shard.TypeId, shard.Shard, shard.Members).Context.PersistentFields.Select(f => f.LoggedVersion).DefaultIfEmpty(-1).Max();
+            view.Sst.Set(view.Sst.Layout.Shard(shard.Global).Recovered, recovered + 2);
+        }
         _recoveryPending = true;
         InstallFirst(view);
         await _transport.ConnectAsync(cancellationToken).ConfigureAwait(false);
@@ -164,16 +174,18 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
 
     private void InstallFirst(ActiveView view)
     {
-        _engine.DeliveringView = view.View.Members.ToArray();
-        _engine.DeliveringViewId = view.View.Id;
-        _engine.OnViewInstalled(view.View.Members.ToArray(), [], []);
+        _engine.OnViewInstalled(view.View.Members.ToArray(), view.Layout, [], []);
+        var before = _lastAdequate;
+        if (view.Layout.IsAdequate) _lastAdequate = view.Layout;
+        else ReportInadequate(view);
         lock (_viewGate) Volatile.Write(ref _current, view);
+        BeginShardStates(view, before);
         _loop.Replace(view.Sst, StepsFor(view));
     }
 
     /// <summary>The typed handle of a hosted replicated type; its generated extension methods make the calls.</summary>
     public SubgroupHandle<T> Subgroup<T>() where T : class, IReplicatedType =>
-        _engine.HasReplica(T.ReplicatedTypeId) ? new SubgroupHandle<T>(_engine)
+        _engine.HasReplicatedType(T.ReplicatedTypeId) ? new SubgroupHandle<T>(_engine)
             : throw new InvalidOperationException($"{typeof(T).FullName} is not in this group's layout");
 
     /// <summary>
@@ -200,7 +212,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
     /// </summary>
     public async Task ShutdownAsync()
     {
-        Volatile.Read(ref _current).Multicast.Stop("this member is leaving the group");
+        Volatile.Read(ref _current).Stop("this member is leaving the group");
         _leaveRequested = true;
         _loop.Wake();
         var timeout = Task.Delay(_options.Options.LeaveTimeout);
@@ -215,7 +227,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         var view = Volatile.Read(ref _current);
-        view?.Multicast.Stop("group disposed");
+        view?.Stop("group disposed");
         _loop.Dispose();
         await _transport.DisposeAsync().ConfigureAwait(false);
         _engine.Stop(new ObjectDisposedException(nameof(DerechoGroup), $"member {MyId} has left the group"));
@@ -237,6 +249,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
 
     void ITransportHandler.OnPeerDisconnected(int peerId, string reason)
     {
+        _engine.OnPeerLost(peerId, reason);
         if (ForgetClient(peerId) || _leaveRequested || _disposed == 1 || Volatile.Read(ref _current) is null) return;
         _failureReports.Enqueue((peerId, $"connection lost: {reason}"));
         _loop.Wake();
@@ -253,13 +266,13 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
         if (view is null || !view.View.Members.SequenceEqual(next.Members))
         {
             previous?.Dispose();
-            view = new ActiveView(next, MyId, _transport, _multicastOptions, _engine, proposalId, _loop.Wake);
+            view = new ActiveView(next, LayoutFunction.Compute(next, _specs, _lastAdequate), MyId, _transport, _multicastOptions, _handlers, proposalId, _loop.Wake);
         }
         view.ProposalId = proposalId;
         if (isLeader && joiners.Count > 0)
         {
             var proposal = MembershipMessages.ViewProposal(next.Id, proposalId,
-                next.Members.Select(id => (id, PackedEndpoint.Pack(_endpoints[id]))).ToList());
+                next.Members.Select(id => (id, PackedEndpoint.Pack(_endpoints[id]))).ToList(), _lastAdequate?.Serialize() ?? []);
             foreach (var (id, _) in joiners) _transport.Send(id, proposal);
             _transport.Flush();
         }
@@ -273,26 +286,46 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
         var joined = next.View.Members.Except(old.View.Members).ToArray();
         if (sendStateTo.Count > 0)
         {
-            // The trim is delivered and nothing of the new view is: this is the state every member has now.
-            var commit = MembershipMessages.JoinCommit(next.ProposalId, _engine.SnapshotReplicas());
+            var commit = MembershipMessages.JoinCommit(next.ProposalId);
             foreach (var (id, _) in sendStateTo) _transport.Send(id, commit);
         }
-        var resend = old.Multicast.TakeUndelivered(trim[old.Rank]);
         // The commit echo must reach the others before we stop pushing the old table.
         old.Sst.PushChanges(_transport);
         _transport.Flush();
 
-        _engine.DeliveringView = next.View.Members.ToArray();
-        _engine.DeliveringViewId = next.View.Id;
-        foreach (var payload in resend)
-            if (!next.Multicast.TrySendNow(payload))
-                throw new InvalidOperationException("a re-sent message does not fit the new view's ring");
-        _engine.OnViewInstalled(next.View.Members.ToArray(), departed, resend.Select(p => RpcEngine.RequestIdOf(p)).ToHashSet());
+        // Own messages the trim cut off go first into the same shard of the new view; if this member left that
+        // shard, their calls fail (they were not applied anywhere).
+        var resent = new HashSet<long>();
+        var resends = 0;
+        foreach (var shard in old.MyShards)
+        {
+            var undelivered = shard.Multicast.TakeUndelivered(trim[old.TrimOffset(shard.Global) + shard.Multicast.MyIndex]);
+            var target = next.Find(shard.TypeId, shard.Shard);
+            if (target is null)
+            {
+                _engine.FailCutOff(undelivered.Select(p => RpcEngine.RequestIdOf(p)),
+                    $"the view change to view {next.View.Id} cut this call off and moved member {MyId} out of shard {shard.Shard} of {_engine.NameOf(shard.TypeId)}; it was not applied");
+                continue;
+            }
+            foreach (var payload in undelivered)
+            {
+                if (!target.Multicast.TrySendNow(payload))
+                    throw new InvalidOperationException("a re-sent message does not fit the new view's ring");
+                resent.Add(RpcEngine.RequestIdOf(payload));
+                resends++;
+            }
+        }
+        _engine.OnViewInstalled(next.View.Members.ToArray(), next.Layout, departed, resent);
+        var before = _lastAdequate;
+        if (next.Layout.IsAdequate) _lastAdequate = next.Layout;
+        else ReportInadequate(next);
         lock (_viewGate)
         {
             Volatile.Write(ref _current, next);
             Monitor.PulseAll(_viewGate);
         }
+        // The trim is delivered and nothing of the new view is: this is the state members new to a shard need.
+        BeginShardStates(next, before);
         _loop.Replace(next.Sst, StepsFor(next));
         foreach (var member in departed) _transport.ForgetPeer(member);
         _transport.RetireEpochsBefore(checked((int)next.View.Id));
@@ -306,7 +339,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
         PushViewToClients();
 
         _logger.LogInformation("Member {Id} installed view {View}: members {Members}; joined {Joined}; departed {Departed}; re-sent {Resent} trimmed message(s)",
-            MyId, next.View.Id, string.Join(", ", next.View.Members), string.Join(", ", joined), string.Join(", ", departed), resend.Count);
+            MyId, next.View.Id, string.Join(", ", next.View.Members), string.Join(", ", joined), string.Join(", ", departed), resends);
         var handlers = ViewChanged;
         if (handlers is not null) ThreadPool.QueueUserWorkItem(_ => handlers(next.View, joined, departed));
     }
@@ -316,7 +349,8 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
     private IEnumerable<(string Name, PredicateLoop.Step Step)> StepsFor(ActiveView view)
     {
         var protocol = new ViewChangeProtocol(view, this, _logger, _options.Options.FailureTimeout, _failureReports);
-        return view.Multicast.Predicates().Prepend(("recover", RecoverStep))
+        return view.Predicates().Prepend(("recover", RecoverStep))
+            .Prepend(("receive-state", ReceiveStateStep))
             .Append(_engine.P2PPredicate)
             .Append(("persisted", PersistedStep))
             .Append(("heartbeat", HeartbeatStep))
@@ -325,13 +359,19 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
             .Append(("leave", LeaveStep));
     }
 
-    /// <summary>Puts an ordered call into the current view; while a view change is under way, waits for the next view.</summary>
-    private void SendOrdered(ReadOnlySpan<byte> payload)
+    /// <summary>
+    /// Puts an ordered call into this member's instance of a shard in the current view; while a view change is
+    /// under way, or the view is inadequate, waits for the next view.
+    /// </summary>
+    private void SendOrdered(uint typeId, int shard, ReadOnlySpan<byte> payload)
     {
         while (true)
         {
             var view = Volatile.Read(ref _current);
-            if (view.Multicast.SendUnlessWedged(payload)) return;
+            var target = view.Find(typeId, shard);
+            if (target is null && view.Layout.IsAdequate)
+                throw new InvalidOperationException($"member {MyId} is not in shard {shard} of {_engine.NameOf(typeId)} in view {view.View.Id}");
+            if (target is not null && target.Multicast.SendUnlessWedged(payload)) return;
             lock (_viewGate)
             {
                 while (ReferenceEquals(_current, view) && !_failed.Task.IsCompleted && _disposed == 0)
@@ -348,7 +388,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
         {
             // The view change that removes us is what LeaveAsync asked for.
             _logger.LogInformation("Member {Id} left the group: {Reason}", MyId, reason);
-            Volatile.Read(ref _current).Multicast.Stop("this member left the group");
+            Volatile.Read(ref _current).Stop("this member left the group");
             _engine.Stop(new InvalidOperationException($"member {MyId} left the group"));
             _leftAlone.TrySetResult();
             lock (_viewGate) Monitor.PulseAll(_viewGate);
@@ -356,7 +396,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
         }
         if (!_failed.TrySetResult(reason)) return;
         _logger.LogError("Member {Id} stops: {Reason}", MyId, reason);
-        Volatile.Read(ref _current).Multicast.Stop(reason);
+        Volatile.Read(ref _current).Stop(reason);
         _engine.Stop(new InvalidOperationException($"member {MyId} stopped: {reason}"));
         lock (_viewGate) Monitor.PulseAll(_viewGate);
     }
@@ -382,16 +422,39 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
             sst.Set(columns.Status, (long)MemberStatus.Leaving);
             return true;
         }
-        var n = sst.Rows;
-        var sent = sst.Get(0, columns.Received(0));
-        for (var r = 0; r < n; r++)
-        {
+        for (var r = 0; r < sst.Rows; r++)
             if (sst.Get(r, columns.Status) != (long)MemberStatus.Leaving) return false;
-            for (var j = 0; j < n; j++)
-                if (sst.Get(r, columns.Received(j)) != sent) return false;
-            if (sst.Get(r, columns.Delivered) != sent * n) return false;
+        // Every shard: all its members received the same number from each sender and delivered all of it.
+        var layout = _current.Layout;
+        if (layout.IsAdequate)
+        {
+            var global = 0;
+            foreach (var (_, _, members) in layout.AllShards())
+            {
+                var shard = columns.Shard(global++);
+                var ranks = members.Select(_current.View.RankOf).ToArray();
+                var sent = sst.Get(ranks[0], shard.Received(0));
+                foreach (var r in ranks)
+                {
+                    for (var j = 0; j < ranks.Length; j++)
+                        if (sst.Get(r, shard.Received(j)) != sent) return false;
+                    if (sst.Get(r, shard.Delivered) != sent * ranks.Length) return false;
+                }
+            }
         }
         _leaveComplete.TrySetResult();
         return false;
+    }
+
+    /// <summary>Says why a view runs nothing: too few members for the layout; joiners are awaited.</summary>
+    private void ReportInadequate(ActiveView view) =>
+        _logger.LogWarning("Member {Id}: view {View} ({Members}) is inadequate: {Reason}; no shard runs until enough members join",
+            MyId, view.View.Id, string.Join(", ", view.View.Members), view.Layout.Inadequate);
+
+    /// <summary>Has a member of a shard this member is not in multicast an ordered call for it.</summary>
+    private void RelayOrdered(int shardMember, ReadOnlySpan<byte> request)
+    {
+        _transport.Send(shardMember, request);
+        _transport.Flush();
     }
 }

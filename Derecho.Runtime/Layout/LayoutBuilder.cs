@@ -3,22 +3,39 @@ using Derecho.Rpc;
 namespace Derecho.Layout;
 
 /// <summary>
-/// Declares the replicated types a group hosts. In this version every type is one subgroup of one
-/// shard spanning every member; sharded layouts come with the layout policies.
+/// Declares the replicated types a group hosts and how each is laid out: by default one shard holding
+/// every member; with a <see cref="ShardPolicy"/>, shards of bounded size.
 /// </summary>
 public sealed class LayoutBuilder
 {
     internal List<SubgroupRegistration> Registrations { get; } = new();
 
-    /// <summary>Hosts a replicated <typeparamref name="T"/>, created at each member by <paramref name="factory"/>.</summary>
-    public LayoutBuilder Subgroup<T>(Func<IReplicaContext, T> factory) where T : class, IReplicatedType
+    /// <summary>Hosts a replicated <typeparamref name="T"/> on every member (one shard), created by <paramref name="factory"/>.</summary>
+    public LayoutBuilder Subgroup<T>(Func<IReplicaContext, T> factory) where T : class, IReplicatedType =>
+        Subgroup(factory, new ShardPolicy());
+
+    /// <summary>Hosts a replicated <typeparamref name="T"/> as <paramref name="shards"/> shards of exactly <paramref name="replicas"/> members.</summary>
+    public LayoutBuilder Subgroup<T>(Func<IReplicaContext, T> factory, int shards, int replicas) where T : class, IReplicatedType =>
+        Subgroup(factory, ShardPolicy.Fixed(shards, replicas));
+
+    /// <summary>Hosts a replicated <typeparamref name="T"/> laid out by <paramref name="policy"/>.</summary>
+    public LayoutBuilder Subgroup<T>(Func<IReplicaContext, T> factory, ShardPolicy policy) where T : class, IReplicatedType
     {
+        var name = typeof(T).FullName ?? typeof(T).Name;
         if (Registrations.Any(r => r.TypeId == T.ReplicatedTypeId))
-            throw new InvalidOperationException($"{typeof(T).FullName} is already in the layout");
-        Registrations.Add(new SubgroupRegistration(T.ReplicatedTypeId, typeof(T).FullName ?? typeof(T).Name, context => factory(context)));
+            throw new InvalidOperationException($"{name} is already in the layout");
+        if (policy.Validate() is { } problem) throw new ArgumentException($"layout of {name}: {problem}", nameof(policy));
+        Registrations.Add(new SubgroupRegistration(new SubgroupSpec(T.ReplicatedTypeId, name, policy), context => factory(context)));
         return this;
     }
+
+    internal IReadOnlyList<SubgroupSpec> Specs => Registrations.Select(r => r.Spec).ToList();
 }
 
-/// <summary>A replicated type and how to create its replica.</summary>
-internal sealed record SubgroupRegistration(uint TypeId, string Name, Func<IReplicaContext, IReplicatedObject> Factory);
+/// <summary>A replicated type, its layout policy and how to create a replica of one of its shards.</summary>
+internal sealed record SubgroupRegistration(SubgroupSpec Spec, Func<IReplicaContext, IReplicatedObject> Factory)
+{
+    public uint TypeId => Spec.TypeId;
+
+    public string Name => Spec.Name;
+}

@@ -1,30 +1,66 @@
+using Derecho.Layout;
 using Derecho.Multicast;
 using Derecho.Sst;
 using Derecho.Transport;
 
 namespace Derecho.Membership;
 
+/// <summary>One shard of a view that this member belongs to, with its own multicast.</summary>
+internal sealed record ActiveShard(int Global, int Subgroup, int Shard, uint TypeId, int[] Members, SmallMessageMulticast Multicast);
+
 /// <summary>
-/// Everything that lives exactly as long as one view: its SST and its multicast, registered with the
-/// transport under the view id as epoch. A view is prepared (regions registered) before it is committed,
-/// so no member can receive a write for a view it has not set up.
+/// Everything that lives exactly as long as one view: its layout, its SST (with every shard's columns) and
+/// one multicast per shard this member belongs to, registered with the transport under the view id as
+/// epoch. A view is prepared (regions registered) before it is committed, so no member can receive a
+/// write for a view it has not set up. An inadequate view runs no multicast at all.
 /// </summary>
 internal sealed class ActiveView : IDisposable
 {
+    private readonly List<SmallMessageMulticast> _multicasts = new();
+    private readonly ActiveShard?[] _shards;
+
+    /// <summary>A view of one shard spanning every member, delivering to <paramref name="handler"/> (raw multicast and tests).</summary>
     public ActiveView(View view, int myId, ITransport transport, MulticastOptions options, IDeliveryHandler handler, long proposalId, Action wake)
+        : this(view, new GroupLayout([new SubgroupLayout(0, "multicast", [view.Members.ToArray()])]), myId, transport, options, _ => handler, proposalId, wake)
+    {
+    }
+
+    public ActiveView(View view, GroupLayout layout, int myId, ITransport transport, MulticastOptions options, Func<ActiveShardKey, IDeliveryHandler> handlers, long proposalId, Action wake)
     {
         View = view;
+        Layout = layout;
         Rank = view.RankOf(myId);
         if (Rank < 0) throw new ArgumentException($"member {myId} is not in view {view.Id}", nameof(view));
         ProposalId = proposalId;
-        Sst = new SharedStateTable(view.Members, Rank, checked((int)view.Id));
+        var sizes = layout.IsAdequate ? layout.AllShards().Select(s => s.Members.Length).ToArray() : [];
+        Sst = new SharedStateTable(view.Members, Rank, checked((int)view.Id), sizes);
         Sst.RegisterWith(transport);
-        // A queued message must wake the protocol thread, or it waits for the next remote write or idle timeout.
-        Multicast = new SmallMessageMulticast(Sst, transport, view.Members, options, handler) { OnQueued = wake };
+        _shards = new ActiveShard?[sizes.Length];
+        if (layout.IsAdequate)
+        {
+            var global = 0;
+            foreach (var (subgroup, shard, members) in layout.AllShards())
+            {
+                if (Array.IndexOf(members, myId) >= 0)
+                {
+                    var typeId = layout.Subgroups[subgroup].TypeId;
+                    var ranks = members.Select(view.RankOf).ToArray();
+                    var handler = handlers(new ActiveShardKey(view.Id, typeId, shard, members));
+                    // A queued message must wake the protocol thread, or it waits for the next remote write or idle timeout.
+                    var multicast = new SmallMessageMulticast(Sst, global, ranks, transport, options, handler) { OnQueued = wake };
+                    _shards[global] = new ActiveShard(global, subgroup, shard, typeId, members, multicast);
+                    _multicasts.Add(multicast);
+                }
+                global++;
+            }
+        }
         Sst.Set(Sst.Layout.ViewId, view.Id);
     }
 
     public View View { get; }
+
+    /// <summary>Which members hold which shard in this view.</summary>
+    public GroupLayout Layout { get; }
 
     public int Rank { get; }
 
@@ -33,11 +69,66 @@ internal sealed class ActiveView : IDisposable
 
     public SharedStateTable Sst { get; }
 
-    public SmallMessageMulticast Multicast { get; }
+    /// <summary>Multicasts of the shards this member belongs to.</summary>
+    public IReadOnlyList<SmallMessageMulticast> Multicasts => _multicasts;
+
+    /// <summary>The multicast of a view with exactly one shard.</summary>
+    public SmallMessageMulticast Multicast => _multicasts.Count == 1 ? _multicasts[0] : throw new InvalidOperationException($"view {View.Id} has {_multicasts.Count} shards here");
+
+    /// <summary>Shard <paramref name="global"/> if this member belongs to it.</summary>
+    public ActiveShard? ShardAt(int global) => (uint)global < (uint)_shards.Length ? _shards[global] : null;
+
+    /// <summary>This member's instance of shard <paramref name="shard"/> of <paramref name="typeId"/>, or null.</summary>
+    public ActiveShard? Find(uint typeId, int shard)
+    {
+        foreach (var active in _shards)
+            if (active is not null && active.TypeId == typeId && active.Shard == shard) return active;
+        return null;
+    }
+
+    /// <summary>Where shard <paramref name="global"/>'s entries start in a flat ragged trim.</summary>
+    public int TrimOffset(int global)
+    {
+        var offset = 0;
+        var g = 0;
+        foreach (var (_, _, members) in Layout.AllShards())
+        {
+            if (g++ == global) return offset;
+            offset += members.Length;
+        }
+        throw new ArgumentOutOfRangeException(nameof(global));
+    }
+
+    /// <summary>Every shard this member belongs to.</summary>
+    public IEnumerable<ActiveShard> MyShards => _shards.OfType<ActiveShard>();
+
+    /// <summary>Whether the view change wedged this view's multicasts (an inadequate view counts as wedged once wedged).</summary>
+    public bool IsWedged => _wedged;
+
+    private volatile bool _wedged;
+
+    /// <summary>Stops sending and delivering in every shard for a view change.</summary>
+    public void Wedge()
+    {
+        _wedged = true;
+        foreach (var multicast in _multicasts) multicast.Wedge();
+    }
+
+    /// <summary>Refuses further sends in every shard.</summary>
+    public void Stop(string reason)
+    {
+        foreach (var multicast in _multicasts) multicast.Stop(reason);
+    }
+
+    /// <summary>Every shard multicast's predicates, shard after shard.</summary>
+    public IEnumerable<(string Name, PredicateLoop.Step Step)> Predicates() => _multicasts.SelectMany(m => m.Predicates());
 
     public void Dispose()
     {
-        Multicast.Dispose();
+        foreach (var multicast in _multicasts) multicast.Dispose();
         Sst.Dispose();
     }
 }
+
+/// <summary>What a shard's delivery handler is created for: the view, the shard and its members in sender order.</summary>
+internal readonly record struct ActiveShardKey(long ViewId, uint TypeId, int Shard, int[] Members);

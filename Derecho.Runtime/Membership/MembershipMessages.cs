@@ -7,12 +7,14 @@ internal enum MembershipMessageKind : byte
 {
     /// <summary>Joiner to any member: let me in. [kind][pad 3][id i32][endpoint i64]</summary>
     JoinRequest = 16,
-    /// <summary>Leader to joiner: the view you are proposed into. [kind][pad 3][view i32][proposal i64][count i32][(id i32, pad 4, endpoint i64)…]</summary>
+    /// <summary>Leader to joiner: the view you are proposed into and the last adequate layout. [kind][pad 3][view i32][proposal i64][count i32][(id i32, pad 4, endpoint i64)…][layout]</summary>
     ViewProposal = 17,
     /// <summary>Joiner to leader: prepared for the proposal. [kind][pad 3][id i32][proposal i64]</summary>
     JoinAck = 18,
-    /// <summary>Leader to joiner: committed; the replicas' state follows. [kind][pad 3][pad 4][proposal i64][state]</summary>
+    /// <summary>Leader to joiner: committed; install the view. [kind][pad 3][pad 4][proposal i64]</summary>
     JoinCommit = 19,
+    /// <summary>A shard's old member to a member new to the shard: the shard's state as the view began. [kind][pad 3][type u32][shard i32][pad 4][view i64][state]</summary>
+    ShardState = 20,
 }
 
 /// <summary>Encoding and decoding of membership messages (little endian).</summary>
@@ -47,9 +49,10 @@ internal static class MembershipMessages
         return true;
     }
 
-    public static byte[] ViewProposal(long viewId, long proposal, IReadOnlyList<(int Id, long Endpoint)> members)
+    public static byte[] ViewProposal(long viewId, long proposal, IReadOnlyList<(int Id, long Endpoint)> members, ReadOnlySpan<byte> layout)
     {
-        var bytes = new byte[20 + 16 * members.Count];
+        var bytes = new byte[20 + 16 * members.Count + layout.Length];
+        layout.CopyTo(bytes.AsSpan(20 + 16 * members.Count));
         bytes[0] = (byte)MembershipMessageKind.ViewProposal;
         BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(4), checked((int)viewId));
         BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(8), proposal);
@@ -62,37 +65,61 @@ internal static class MembershipMessages
         return bytes;
     }
 
-    public static bool TryReadViewProposal(ReadOnlySpan<byte> message, out long viewId, out long proposal, out (int Id, long Endpoint)[] members)
+    public static bool TryReadViewProposal(ReadOnlySpan<byte> message, out long viewId, out long proposal, out (int Id, long Endpoint)[] members, out ReadOnlySpan<byte> layout)
     {
         viewId = proposal = 0;
         members = [];
+        layout = default;
         if (message.Length < 20) return false;
         viewId = BinaryPrimitives.ReadInt32LittleEndian(message[4..]);
         proposal = BinaryPrimitives.ReadInt64LittleEndian(message[8..]);
         var count = BinaryPrimitives.ReadInt32LittleEndian(message[16..]);
-        if (count is < 1 or > Sst.SstLayout.MaxMembers || message.Length != 20 + 16 * count) return false;
+        if (count is < 1 or > Sst.SstLayout.MaxMembers || message.Length < 20 + 16 * count) return false;
+        layout = message[(20 + 16 * count)..];
         members = new (int, long)[count];
         for (var i = 0; i < count; i++)
             members[i] = (BinaryPrimitives.ReadInt32LittleEndian(message[(20 + 16 * i)..]), BinaryPrimitives.ReadInt64LittleEndian(message[(28 + 16 * i)..]));
         return true;
     }
 
-    public static byte[] JoinCommit(long proposal, ReadOnlySpan<byte> state)
+    public static byte[] JoinCommit(long proposal)
     {
-        var bytes = new byte[16 + state.Length];
+        var bytes = new byte[16];
         bytes[0] = (byte)MembershipMessageKind.JoinCommit;
         BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(8), proposal);
-        state.CopyTo(bytes.AsSpan(16));
         return bytes;
     }
 
-    public static bool TryReadJoinCommit(ReadOnlySpan<byte> message, out long proposal, out ReadOnlySpan<byte> state)
+    public static bool TryReadJoinCommit(ReadOnlySpan<byte> message, out long proposal)
     {
         proposal = 0;
-        state = default;
-        if (message.Length < 16) return false;
+        if (message.Length != 16) return false;
         proposal = BinaryPrimitives.ReadInt64LittleEndian(message[8..]);
-        state = message[16..];
+        return true;
+    }
+
+    public static byte[] ShardState(uint typeId, int shard, long viewId, ReadOnlySpan<byte> state)
+    {
+        var bytes = new byte[24 + state.Length];
+        bytes[0] = (byte)MembershipMessageKind.ShardState;
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(4), typeId);
+        BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(8), shard);
+        BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(16), viewId);
+        state.CopyTo(bytes.AsSpan(24));
+        return bytes;
+    }
+
+    public static bool TryReadShardState(ReadOnlySpan<byte> message, out uint typeId, out int shard, out long viewId, out ReadOnlySpan<byte> state)
+    {
+        typeId = 0;
+        shard = 0;
+        viewId = 0;
+        state = default;
+        if (message.Length < 24) return false;
+        typeId = BinaryPrimitives.ReadUInt32LittleEndian(message[4..]);
+        shard = BinaryPrimitives.ReadInt32LittleEndian(message[8..]);
+        viewId = BinaryPrimitives.ReadInt64LittleEndian(message[16..]);
+        state = message[24..];
         return true;
     }
 }

@@ -12,7 +12,8 @@ namespace Derecho.Membership;
 /// each sender, or the trim a previous leader already published) with its proposal; members deliver
 /// exactly up to the trim, echo it, prepare the next view and acknowledge; when every live member (a
 /// majority) and every joiner acknowledged, the leader commits; members echo the commit and install the
-/// view. A process that wants in asks any member, which posts the request in its row; a pending join
+/// view. With several shards the trim is per shard (min over the shard's live members), published as one
+/// flat row of columns, shard after shard. A process that wants in asks any member, which posts the request in its row; a pending join
 /// wedges the view like a failure does, and the leader's proposal adds the joiners.
 /// A new leader that takes over mid-change adopts an echoed trim or commit, so nothing delivered is undone.
 /// </summary>
@@ -45,7 +46,14 @@ internal sealed class ViewChangeProtocol
         _n = _sst.Rows;
         _me = _sst.MyRank;
         _suspect = Suspect; // one delegate, not one per loop iteration
+        _shardRanks = view.Layout.IsAdequate ? view.Layout.AllShards().Select(s => s.Members.Select(view.View.RankOf).ToArray()).ToArray() : [];
+        _trimOffsets = new int[_shardRanks.Length];
+        for (var g = 1; g < _shardRanks.Length; g++) _trimOffsets[g] = _trimOffsets[g - 1] + _shardRanks[g - 1].Length;
     }
+
+    // Per shard (global number): its members' SST rows, and where its part of the flat ragged trim starts.
+    private readonly int[][] _shardRanks;
+    private readonly int[] _trimOffsets;
 
     /// <summary>Smallest number of members that is a majority of this view.</summary>
     public int Majority => _n / 2 + 1;
@@ -92,7 +100,7 @@ internal sealed class ViewChangeProtocol
             {
                 // Graceful leave: we flag ourselves in our own row; the others remove us without a timeout.
                 _logger.LogInformation("Member {Me} asks to leave view {View}", _view.View.Members[_me], _view.View.Id);
-                _view.Multicast.Wedge();
+                _view.Wedge();
                 _sst.Set(_c.Suspected(_me), 1);
             }
             else if (rank >= 0) Suspect(rank, report.Reason);
@@ -137,7 +145,7 @@ internal sealed class ViewChangeProtocol
     private bool WedgeStep()
     {
         if (_done || _sst.Get(_me, _c.Wedged) != 0 || (SuspectedMask() == 0 && !HasPendingJoiner())) return false;
-        _view.Multicast.Wedge();
+        _view.Wedge();
         _sst.Set(_c.Wedged, 1);
         return true;
     }
@@ -171,7 +179,7 @@ internal sealed class ViewChangeProtocol
         }
         var trim = _appliedTrim ?? echoed ?? ComputeTrim();
         var id = ((highest >> 8) + 1) << 8 | (long)(_me + 1);
-        for (var j = 0; j < _n; j++) _sst.Set(_c.Trim(j), trim[j]);
+        for (var i = 0; i < trim.Length; i++) _sst.Set(_c.Trim(i), trim[i]);
         _sst.Set(_c.TrimProposal, id);
         _sst.Set(_c.ProposalRemoved, removed);
         for (var i = 0; i < SstLayout.MaxJoinersPerView; i++)
@@ -202,11 +210,12 @@ internal sealed class ViewChangeProtocol
         }
         if (_appliedTrim is null)
         {
-            _view.Multicast.Wedge();
-            _view.Multicast.DeliverUpToTrim(trim);
+            _view.Wedge();
+            foreach (var shard in _view.MyShards)
+                shard.Multicast.DeliverUpToTrim(trim.AsSpan(_trimOffsets[shard.Global], _shardRanks[shard.Global].Length));
             _appliedTrim = trim;
             if (leader != _me)
-                for (var j = 0; j < _n; j++) _sst.Set(_c.Trim(j), trim[j]);
+                for (var i = 0; i < trim.Length; i++) _sst.Set(_c.Trim(i), trim[i]);
         }
         else if (!_appliedTrim.AsSpan().SequenceEqual(trim))
         {
@@ -259,7 +268,7 @@ internal sealed class ViewChangeProtocol
     private void Stop(string reason)
     {
         _done = true;
-        _view.Multicast.Wedge();
+        _view.Wedge();
         _prepared?.Dispose();
         _prepared = null;
         _host.Fail(reason);
@@ -311,20 +320,26 @@ internal sealed class ViewChangeProtocol
 
     private long[] ReadTrim(int row)
     {
-        var trim = new long[_n];
-        for (var j = 0; j < _n; j++) trim[j] = _sst.Get(row, _c.Trim(j));
+        var trim = new long[_c.TrimWidth];
+        for (var i = 0; i < trim.Length; i++) trim[i] = _sst.Get(row, _c.Trim(i));
         return trim;
     }
 
+    /// <summary>Per shard, per sender: the fewest messages any live member of the shard received (0 if none is live).</summary>
     private long[] ComputeTrim()
     {
-        var trim = new long[_n];
-        for (var j = 0; j < _n; j++)
+        var trim = new long[_c.TrimWidth];
+        for (var g = 0; g < _shardRanks.Length; g++)
         {
-            var min = long.MaxValue;
-            for (var r = 0; r < _n; r++)
-                if (Live(r)) min = Math.Min(min, _sst.Get(r, _c.Received(j)));
-            trim[j] = min;
+            var columns = _c.Shard(g);
+            var ranks = _shardRanks[g];
+            for (var j = 0; j < ranks.Length; j++)
+            {
+                var min = long.MaxValue;
+                foreach (var r in ranks)
+                    if (Live(r)) min = Math.Min(min, _sst.Get(r, columns.Received(j)));
+                trim[_trimOffsets[g] + j] = min == long.MaxValue ? 0 : min;
+            }
         }
         return trim;
     }

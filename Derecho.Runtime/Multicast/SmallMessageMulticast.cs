@@ -14,7 +14,10 @@ namespace Derecho.Multicast;
 public sealed unsafe class SmallMessageMulticast : IDisposable
 {
     private readonly SharedStateTable _sst;
-    private readonly SstLayout _columns;
+    private readonly ShardColumns _columns;
+    private readonly int[] _ranks;
+    private readonly int _myRow;
+    private readonly RegionKind _region;
     private readonly ITransport _transport;
     private readonly IDeliveryHandler _handler;
     private readonly int[] _memberIds;
@@ -38,18 +41,33 @@ public sealed unsafe class SmallMessageMulticast : IDisposable
     private bool _trimmed;
     private string? _stopReason;
 
-    /// <summary>Creates the multicast for a view; <paramref name="memberIds"/>[rank] is the member at that rank.</summary>
+    /// <summary>Creates the multicast of a view with one shard of all members; <paramref name="memberIds"/>[rank] is the member at that rank.</summary>
     public SmallMessageMulticast(SharedStateTable sst, ITransport transport, IReadOnlyList<int> memberIds, MulticastOptions options, IDeliveryHandler handler)
+        : this(sst, 0, Enumerable.Range(0, memberIds.Count).ToArray(), transport, options, handler)
+    {
+    }
+
+    /// <summary>
+    /// Creates the multicast of shard <paramref name="shard"/> (global number) of a view: its members are the
+    /// SST rows <paramref name="shardRanks"/>, in shard order, and this member is one of them.
+    /// </summary>
+    public SmallMessageMulticast(SharedStateTable sst, int shard, int[] shardRanks, ITransport transport, MulticastOptions options, IDeliveryHandler handler)
     {
         var problem = options.Validate();
         if (problem is not null) throw new ArgumentException(problem, nameof(options));
         _sst = sst;
-        _columns = sst.Layout;
+        _columns = sst.Layout.Shard(shard);
+        if (_columns.Size != shardRanks.Length) throw new ArgumentException($"shard {shard} has {_columns.Size} columns for {shardRanks.Length} members", nameof(shardRanks));
+        _ranks = shardRanks;
+        _myRow = sst.MyRank;
+        _region = Regions.Ring(shard);
+        Shard = shard;
         _transport = transport;
         _handler = handler;
-        _memberIds = memberIds.ToArray();
+        _memberIds = shardRanks.Select(r => sst.MemberIds[r]).ToArray();
         _n = _memberIds.Length;
-        _me = sst.MyRank;
+        _me = Array.IndexOf(shardRanks, sst.MyRank);
+        if (_me < 0) throw new ArgumentException($"this member (row {sst.MyRank}) is not in shard {shard}", nameof(shardRanks));
         _capacity = options.RingBytes;
         MaxPayloadBytes = options.MaxPayloadBytes;
         _rings = new NativeRegion[_n];
@@ -57,9 +75,24 @@ public sealed unsafe class SmallMessageMulticast : IDisposable
         for (var r = 0; r < _n; r++)
         {
             _rings[r] = new NativeRegion(_capacity);
-            if (r != _me) transport.RegisterInbound(_memberIds[r], RegionKind.MulticastRing, sst.Epoch, _rings[r], 0, _capacity, wordAtomic: false);
+            if (r != _me) transport.RegisterInbound(_memberIds[r], _region, sst.Epoch, _rings[r], 0, _capacity, wordAtomic: false);
         }
     }
+
+    /// <summary>Global number of the shard this multicast orders.</summary>
+    public int Shard { get; }
+
+    /// <summary>Member ids of the shard, in shard order (sender index → member).</summary>
+    public IReadOnlyList<int> MemberIds => _memberIds;
+
+    /// <summary>This member's sender index in the shard.</summary>
+    public int MyIndex => _me;
+
+    /// <summary>
+    /// While set, nothing is delivered (messages are still received and acknowledged): a member new to the
+    /// shard waits for the shard's state before it applies updates on top of it.
+    /// </summary>
+    public bool AwaitingState { get; set; }
 
     /// <summary>Largest payload <see cref="Send"/> accepts.</summary>
     public int MaxPayloadBytes { get; }
@@ -136,11 +169,11 @@ public sealed unsafe class SmallMessageMulticast : IDisposable
         long maxRounds = 0;
         for (var j = 0; j < _n; j++)
         {
-            if (trim[j] > _sst.Get(_me, _columns.Received(j)))
-                throw new InvalidOperationException($"ragged trim asks for {trim[j]} messages of rank {j} but only {_sst.Get(_me, _columns.Received(j))} arrived here");
+            if (trim[j] > _sst.Get(_myRow, _columns.Received(j)))
+                throw new InvalidOperationException($"ragged trim asks for {trim[j]} messages of sender {j} of shard {Shard} but only {_sst.Get(_myRow, _columns.Received(j))} arrived here");
             maxRounds = Math.Max(maxRounds, trim[j]);
         }
-        var delivered = _sst.Get(_me, _columns.Delivered);
+        var delivered = _sst.Get(_myRow, _columns.Delivered);
         var messages = 0L;
         for (var seq = delivered; seq / _n < maxRounds; seq++)
         {
@@ -207,8 +240,8 @@ public sealed unsafe class SmallMessageMulticast : IDisposable
         for (var j = 0; j < _n; j++)
         {
             if (j == _me) continue;
-            var sent = _sst.Get(j, _columns.Received(j));
-            if (sent > _sst.Get(_me, _columns.Received(j)))
+            var sent = _sst.Get(_ranks[j], _columns.Received(j));
+            if (sent > _sst.Get(_myRow, _columns.Received(j)))
             {
                 _sst.Set(_columns.Received(j), sent);
                 progress = true;
@@ -222,7 +255,7 @@ public sealed unsafe class SmallMessageMulticast : IDisposable
     {
         if (_wedged) return false;
         long ahead = 0;
-        for (var j = 0; j < _n; j++) ahead = Math.Max(ahead, _sst.Get(_me, _columns.Received(j)));
+        for (var j = 0; j < _n; j++) ahead = Math.Max(ahead, _sst.Get(_myRow, _columns.Received(j)));
         if (Volatile.Read(ref _sentCount) >= ahead) return false;
         var progress = false;
         lock (_sendLock)
@@ -242,7 +275,7 @@ public sealed unsafe class SmallMessageMulticast : IDisposable
             PushRing(_pushedPos, position);
             _pushedPos = position;
         }
-        if (count == _sst.Get(_me, _columns.Received(_me))) return false;
+        if (count == _sst.Get(_myRow, _columns.Received(_me))) return false;
         _sst.Set(_columns.Received(_me), count);
         return true;
     }
@@ -252,11 +285,11 @@ public sealed unsafe class SmallMessageMulticast : IDisposable
     {
         // Once wedged, only the ragged trim delivers: the leader computes it from what rows showed after the
         // wedge, so anything delivered here afterwards could lie beyond the trim and be missing elsewhere.
-        if (_trimmed || Volatile.Read(ref _wedged)) return false;
-        var delivered = _sst.Get(_me, _columns.Delivered);
+        if (_trimmed || AwaitingState || Volatile.Read(ref _wedged)) return false;
+        var delivered = _sst.Get(_myRow, _columns.Delivered);
         var bound = long.MaxValue;
         for (var j = 0; j < _n; j++)
-            bound = Math.Min(bound, _sst.Min(_columns.Received(j)) * _n + j);
+            bound = Math.Min(bound, _sst.Min(_columns.Received(j), _ranks) * _n + j);
         if (bound <= delivered) return false;
 
         var messages = 0L;
@@ -281,7 +314,7 @@ public sealed unsafe class SmallMessageMulticast : IDisposable
     /// <summary>Frees our ring space for messages every member has delivered, and wakes blocked senders.</summary>
     private bool ReclaimStep()
     {
-        var everyoneDelivered = _sst.Min(_columns.Delivered);
+        var everyoneDelivered = _sst.Min(_columns.Delivered, _ranks);
         var sent = Volatile.Read(ref _sentCount);
         var freed = false;
         var ring = _rings[_me].Pointer;
@@ -332,7 +365,7 @@ public sealed unsafe class SmallMessageMulticast : IDisposable
             var length = (int)Math.Min(to - from, _capacity - offset);
             // Ring bytes stay untouched until every member delivered them, so the transport may send them in place.
             for (var r = 0; r < _n; r++)
-                if (r != _me) _transport.WriteStable(_memberIds[r], RegionKind.MulticastRing, _sst.Epoch, offset, _rings[_me].Pointer + offset, length);
+                if (r != _me) _transport.WriteStable(_memberIds[r], _region, _sst.Epoch, offset, _rings[_me].Pointer + offset, length);
             from += length;
         }
     }

@@ -1,3 +1,4 @@
+using Derecho.Layout;
 using Derecho.Rpc;
 
 namespace Derecho;
@@ -5,6 +6,7 @@ namespace Derecho;
 /// <summary>
 /// Access to one replicated subgroup. The generated extension methods on <see cref="Ordered"/> and
 /// <see cref="On"/> are the typed proxy: <c>await counter.Ordered.Add(5)</c>, <c>await counter.On(2).Read()</c>.
+/// A sharded subgroup takes ordered calls per shard: <c>kv.Shard(1).Ordered.Put(…)</c> or <c>kv.ShardFor(key)</c>.
 /// </summary>
 public sealed class SubgroupHandle<T> where T : class, IReplicatedType
 {
@@ -12,22 +14,73 @@ public sealed class SubgroupHandle<T> where T : class, IReplicatedType
 
     internal SubgroupHandle(IRpcInvoker engine) => _engine = engine;
 
-    /// <summary>Ordered calls: multicast to every replica, one reply per replica.</summary>
-    public OrderedHandle<T> Ordered => new(_engine);
+    /// <summary>Ordered calls to the subgroup's only shard; a sharded subgroup needs <see cref="Shard"/> or <see cref="ShardFor(string)"/>.</summary>
+    public OrderedHandle<T> Ordered => ShardCount == 1 ? new(_engine, 0)
+        : throw new InvalidOperationException($"{typeof(T).FullName} has {ShardCount} shards: pick one with Shard(i) or ShardFor(key)");
 
-    /// <summary>P2P calls to one member.</summary>
-    public P2PHandle<T> On(int memberId) => new(_engine, memberId);
+    /// <summary>P2P calls to one member (its replica of the first shard of this type it holds).</summary>
+    public P2PHandle<T> On(int memberId) => new(_engine, memberId, -1);
 
-    /// <summary>Members holding a replica, in rank order.</summary>
-    public IReadOnlyList<int> Members => _engine.MemberIds;
+    /// <summary>Number of shards of this subgroup.</summary>
+    public int ShardCount => Subgroup.Shards.Length;
+
+    /// <summary>Shard <paramref name="index"/>; a clear error names the valid range.</summary>
+    public ShardHandle<T> Shard(int index)
+    {
+        var count = ShardCount;
+        if ((uint)index >= (uint)count)
+            throw new ArgumentOutOfRangeException(nameof(index), $"{typeof(T).FullName} has {count} shard(s); there is no shard {index}");
+        return new ShardHandle<T>(_engine, index);
+    }
+
+    /// <summary>The shard that owns <paramref name="key"/> (XxHash64 of its UTF-8 bytes, stable across processes).</summary>
+    public ShardHandle<T> ShardFor(string key) => new(_engine, ShardKey.ShardOf(key, ShardCount));
+
+    /// <summary>The shard that owns an integer key.</summary>
+    public ShardHandle<T> ShardFor(long key) => new(_engine, ShardKey.ShardOf(key, ShardCount));
+
+    /// <summary>Every member holding a replica of any shard, in rank order.</summary>
+    public IReadOnlyList<int> Members => Subgroup.Shards.SelectMany(s => s).Distinct().OrderBy(id => _engine.MemberIds.ToList().IndexOf(id)).ToArray();
+
+    private SubgroupLayout Subgroup => _engine.Layout.Find(T.ReplicatedTypeId)
+        ?? throw new InvalidOperationException($"{typeof(T).FullName} is not in this group's layout");
+}
+
+/// <summary>One shard of a subgroup: ordered calls ordered within it, P2P calls to its members.</summary>
+public sealed class ShardHandle<T> where T : class, IReplicatedType
+{
+    private readonly IRpcInvoker _engine;
+
+    internal ShardHandle(IRpcInvoker engine, int index)
+    {
+        _engine = engine;
+        Index = index;
+    }
+
+    /// <summary>The shard's index in its subgroup.</summary>
+    public int Index { get; }
+
+    /// <summary>Ordered calls: multicast to every replica of the shard, one reply per replica.</summary>
+    public OrderedHandle<T> Ordered => new(_engine, Index);
+
+    /// <summary>P2P calls to one member of the shard.</summary>
+    public P2PHandle<T> On(int memberId) => new(_engine, memberId, Index);
+
+    /// <summary>Members of the shard in the current view, in rank order.</summary>
+    public IReadOnlyList<int> Members => _engine.Layout.MembersOf(T.ReplicatedTypeId, Index);
 }
 
 /// <summary>Target of generated ordered-call stubs. Not for direct use.</summary>
 public readonly struct OrderedHandle<T> where T : class, IReplicatedType
 {
     private readonly IRpcInvoker _engine;
+    private readonly int _shard;
 
-    internal OrderedHandle(IRpcInvoker engine) => _engine = engine;
+    internal OrderedHandle(IRpcInvoker engine, int shard)
+    {
+        _engine = engine;
+        _shard = shard;
+    }
 
     /// <summary>Starts a request: a buffer with room for the call header; write the arguments after it.</summary>
     public PooledBufferWriter BeginCall() => RequestBuffers.Rent(RpcWire.OrderedHeaderSize);
@@ -41,7 +94,7 @@ public readonly struct OrderedHandle<T> where T : class, IReplicatedType
         try
         {
             if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<QueryResults<TResult>>(cancellationToken);
-            var replies = _engine.InvokeOrdered<TResult>(T.ReplicatedTypeId, methodId, request);
+            var replies = _engine.InvokeOrdered<TResult>(T.ReplicatedTypeId, _shard, methodId, request);
             return cancellationToken.CanBeCanceled ? replies.WaitAsync(cancellationToken) : replies;
         }
         finally { RequestBuffers.Return(request); }
@@ -56,11 +109,13 @@ public readonly struct OrderedHandle<T> where T : class, IReplicatedType
 public readonly struct P2PHandle<T> where T : class, IReplicatedType
 {
     private readonly IRpcInvoker _engine;
+    private readonly int _shard;
 
-    internal P2PHandle(IRpcInvoker engine, int memberId)
+    internal P2PHandle(IRpcInvoker engine, int memberId, int shard)
     {
         _engine = engine;
         MemberId = memberId;
+        _shard = shard;
     }
 
     /// <summary>The member the call goes to.</summary>
@@ -75,7 +130,7 @@ public readonly struct P2PHandle<T> where T : class, IReplicatedType
         try
         {
             if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<TResult>(cancellationToken);
-            var reply = _engine.InvokeP2P<TResult>(MemberId, T.ReplicatedTypeId, methodId, request);
+            var reply = _engine.InvokeP2P<TResult>(MemberId, T.ReplicatedTypeId, _shard, methodId, request);
             return cancellationToken.CanBeCanceled ? reply.WaitAsync(cancellationToken) : reply;
         }
         finally { RequestBuffers.Return(request); }

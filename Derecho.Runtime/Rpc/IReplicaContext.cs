@@ -40,13 +40,24 @@ public readonly record struct DeliveryInfo(int SenderId, long SenderIndex, long 
     public long Version => (ViewId << 40) | Sequence;
 }
 
-internal sealed class ReplicaContext(int myId, IReadOnlyList<int> members, string typeName, Func<string, string> storage, Action<IPersistentField> created, int retainVersions = 0) : IReplicaContext
+internal sealed class ReplicaContext(int myId, int[] members, string typeName, Func<string, string> storage, Action<IPersistentField> created, int retainVersions = 0) : IReplicaContext
 {
     private readonly HashSet<string> _names = new();
+    private volatile int[] _members = members;
 
     public int MyId { get; } = myId;
 
-    public IReadOnlyList<int> Members { get; } = members;
+    public IReadOnlyList<int> Members => _members;
+
+    /// <summary>Members of the shard in the installed view (set on every view change).</summary>
+    public int[] MembersArray
+    {
+        get => _members;
+        set => _members = value;
+    }
+
+    /// <summary>The replica's persistent fields (a list: the protocol thread walks it each iteration).</summary>
+    public List<IPersistentField> PersistentFields { get; } = new();
 
     public DeliveryInfo CurrentDelivery { get; set; }
 
@@ -74,6 +85,7 @@ internal sealed class ReplicaContext(int myId, IReadOnlyList<int> members, strin
             RetainVersions = retainVersions,
         };
         VersionedFields.Add(field);
+        PersistentFields.Add(field);
         created(field);
         return field;
     }

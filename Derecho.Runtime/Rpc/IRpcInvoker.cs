@@ -6,9 +6,12 @@ internal interface IRpcInvoker
     /// <summary>Members of the current view, in rank order.</summary>
     IReadOnlyList<int> MemberIds { get; }
 
-    /// <summary>Multicasts an ordered call (header space reserved in <paramref name="request"/>) and returns every replica's reply.</summary>
-    Task<QueryResults<T>> InvokeOrdered<T>(uint typeId, uint methodId, PooledBufferWriter request);
+    /// <summary>The current view's layout: which members hold which shard of which type.</summary>
+    Layout.GroupLayout Layout { get; }
 
-    /// <summary>Sends a P2P call to one member and returns its reply.</summary>
-    Task<T> InvokeP2P<T>(int memberId, uint typeId, uint methodId, PooledBufferWriter request);
+    /// <summary>Multicasts an ordered call into a shard (header space reserved in <paramref name="request"/>) and returns every replica's reply.</summary>
+    Task<QueryResults<T>> InvokeOrdered<T>(uint typeId, int shard, uint methodId, PooledBufferWriter request);
+
+    /// <summary>Sends a P2P call to one member's replica of a shard (-1: the first shard of the type it holds) and returns its reply.</summary>
+    Task<T> InvokeP2P<T>(int memberId, uint typeId, int shard, uint methodId, PooledBufferWriter request);
 }

@@ -6,6 +6,12 @@ namespace Derecho.Rpc;
 /// <summary>A call waiting for replies. Replies arrive on transport or protocol threads.</summary>
 internal abstract class PendingCall
 {
+    /// <summary>The replicated type and shard an ordered call went to (retargeted to the shard's new members on a view change).</summary>
+    public uint TypeId { get; init; }
+
+    /// <summary>See <see cref="TypeId"/>.</summary>
+    public int Shard { get; init; }
+
     /// <summary>Records a reply; returns true once the call is complete.</summary>
     public abstract bool OnReply(int memberId, ReplyStatus status, ReadOnlySpan<byte> payload);
 
@@ -127,6 +133,49 @@ internal sealed class PendingP2PCall<T>(int memberId) : PendingCall
         _completion.TrySetException(new RemoteCallException(memberId, "left the group before replying"));
         return true;
     }
+
+    public override void Fail(Exception error) => _completion.TrySetException(error);
+}
+
+/// <summary>An ordered call multicast by another member (a shard member relaying for a client or a member outside the shard).</summary>
+internal interface IRelayedCall
+{
+    /// <summary>The member multicasting the call.</summary>
+    int Via { get; }
+
+    /// <summary>Every replica's raw reply, at once.</summary>
+    void Complete(IReadOnlyList<RawReply> replies);
+}
+
+/// <summary>An ordered call relayed by a shard member: it completes with every replica's reply, decoded here.</summary>
+internal sealed class PendingRelayedCall<T>(int via) : PendingCall, IRelayedCall
+{
+    private readonly TaskCompletionSource<QueryResults<T>> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task<QueryResults<T>> Task => _completion.Task;
+
+    public int Via => via;
+
+    public void Complete(IReadOnlyList<RawReply> replies)
+    {
+        try
+        {
+            var failed = replies.FirstOrDefault(r => r.Status != ReplyStatus.Ok);
+            if (failed.Payload is not null)
+            {
+                _completion.TrySetException(ErrorFrom(failed.MemberId, failed.Status, failed.Payload));
+                return;
+            }
+            var typed = replies.Select(r => new Reply<T>(r.MemberId, MemoryPackSerializer.Deserialize<T>(r.Payload)!)).ToArray();
+            _completion.TrySetResult(new QueryResults<T>(typed.Select(r => r.MemberId).ToArray(), typed));
+        }
+        catch (MemoryPackSerializationException e)
+        {
+            _completion.TrySetException(new RemoteCallException(-1, $"a relayed reply could not be read: {e.Message}"));
+        }
+    }
+
+    public override bool OnReply(int memberId, ReplyStatus status, ReadOnlySpan<byte> payload) => false;
 
     public override void Fail(Exception error) => _completion.TrySetException(error);
 }

@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Text;
+using System.Buffers.Binary;
+using Derecho.Layout;
 using Derecho.Multicast;
 using Derecho.Sst;
 using Derecho.Transport;
@@ -9,54 +11,66 @@ using Microsoft.Extensions.Logging;
 namespace Derecho.Rpc;
 
 /// <summary>
-/// Turns delivered multicasts into handler calls and replies, and P2P messages into requests and
+/// Turns each shard's delivered multicasts into handler calls and replies, and P2P messages into requests and
 /// replies. All handlers, ordered and P2P, run on the protocol thread, so a replica never sees two calls
 /// at once and P2P reads observe a state between two ordered updates.
 /// </summary>
-internal sealed class RpcEngine : IDeliveryHandler, IRpcInvoker
+internal sealed class RpcEngine : IRpcInvoker
 {
     private readonly int _myId;
     private volatile int[] _memberIds;
+    private volatile GroupLayout _layout;
     private readonly ILogger _logger;
-    private readonly Dictionary<uint, (IReplicatedObject Replica, ReplicaContext Context, string Name)> _replicas = new();
+    private readonly Dictionary<uint, SubgroupRegistration> _registrations = new();
+    private readonly ConcurrentDictionary<(uint TypeId, int Shard), ShardReplica> _replicas = new();
     private readonly ConcurrentDictionary<long, PendingCall> _pending = new();
     private readonly ConcurrentQueue<(int From, byte[] Buffer, int Length)> _p2pInbox = new();
     private readonly PooledBufferWriter _reply = new();
-    private readonly List<ReplicaContext> _contexts = new();
     private readonly List<IPersistentField> _persistentFields = new();
+    private readonly Func<string, string> _storage;
+    private readonly int _retainVersions;
     private SendOrdered? _send;
+    private RelayOrdered? _relay;
     private ITransport? _transport;
     private PredicateLoop? _loop;
     private readonly TimeProvider _clock = TimeProvider.System;
     private long _nextRequestId;
-    private long _agreedTicks;
-
-    /// <summary>Reserved replicated-type id of the time barrier (an ordered no-op that moves the stable time frontier).</summary>
-    public const uint TimeBarrierTypeId = 0;
-
-    /// <summary>
-    /// Stable time frontier, in ticks: the agreed time of the last delivered call. Agreed times increase along
-    /// the total order, so no version this replica creates later can be stamped at or before it.
-    /// </summary>
-    public long FrontierTicks => Interlocked.Read(ref _agreedTicks);
     private volatile Exception? _stopped;
 
-    public RpcEngine(int myId, int[] memberIds, ILogger logger)
+    /// <summary>Reserved replicated-type id of the time barrier (an ordered no-op that moves a shard's stable time frontier).</summary>
+    public const uint TimeBarrierTypeId = 0;
+
+    public RpcEngine(int myId, int[] memberIds, GroupLayout layout, IEnumerable<SubgroupRegistration> registrations, Func<string, string> storage, int retainVersions, ILogger logger)
     {
         _myId = myId;
         _memberIds = memberIds;
+        _layout = layout;
+        _storage = storage;
+        _retainVersions = retainVersions;
         _logger = logger;
         _nextRequestId = (long)myId << 40;
+        foreach (var registration in registrations)
+        {
+            if (registration.TypeId == TimeBarrierTypeId) throw new InvalidOperationException($"{registration.Name}: type id 0 is reserved");
+            if (!_registrations.TryAdd(registration.TypeId, registration))
+                throw new InvalidOperationException($"{registration.Name}: a replicated type with id {registration.TypeId:X8} is already registered ({_registrations[registration.TypeId].Name})");
+        }
     }
 
     public IReadOnlyList<int> MemberIds => _memberIds;
 
-    /// <summary>Puts an ordered call into the current view's multicast (waiting out a view change).</summary>
-    public delegate void SendOrdered(ReadOnlySpan<byte> payload);
+    public GroupLayout Layout => _layout;
 
-    public void Attach(SendOrdered send, ITransport transport, PredicateLoop loop)
+    /// <summary>Puts an ordered call into this member's instance of a shard (waiting out a view change).</summary>
+    public delegate void SendOrdered(uint typeId, int shard, ReadOnlySpan<byte> payload);
+
+    /// <summary>Has a member of a shard this member is not in multicast an ordered call (<paramref name="request"/> holds a relay header).</summary>
+    public delegate void RelayOrdered(int shardMember, ReadOnlySpan<byte> request);
+
+    public void Attach(SendOrdered send, RelayOrdered relay, ITransport transport, PredicateLoop loop)
     {
         _send = send;
+        _relay = relay;
         _transport = transport;
         _loop = loop;
     }
@@ -64,99 +78,99 @@ internal sealed class RpcEngine : IDeliveryHandler, IRpcInvoker
     /// <summary>The protocol-thread step that runs queued P2P requests.</summary>
     public (string Name, PredicateLoop.Step Step) P2PPredicate => ("p2p", P2PStep);
 
-    public ReplicaContext CreateContext(string typeName, Func<string, string> storage, int retainVersions)
-    {
-        var context = new ReplicaContext(_myId, _memberIds, typeName, storage, _persistentFields.Add, retainVersions);
-        _contexts.Add(context);
-        return context;
-    }
-
     /// <summary>Every persistent field of every replica hosted here (a list: the protocol thread walks it each iteration).</summary>
     public List<IPersistentField> PersistentFields => _persistentFields;
 
-    /// <summary>Id of the view being delivered; set by the group with <see cref="DeliveringView"/>.</summary>
-    public long DeliveringViewId { get; set; }
-
-    /// <summary>
-    /// A new view is installed: calls cut off by the trim and re-sent now expect the new members; other
-    /// calls stop waiting for departed members; P2P calls to departed members fail.
-    /// </summary>
-    public void OnViewInstalled(int[] members, IReadOnlyCollection<int> departed, IReadOnlyCollection<long> resentRequests)
+    /// <summary>The replica of a shard hosted here, created (with its versioned fields, recovered from disk) the first time.</summary>
+    public ShardReplica ReplicaFor(uint typeId, int shard, int[] members)
     {
-        _memberIds = members;
-        foreach (var (id, call) in _pending)
-            if (call.OnViewChange(departed, members, resentRequests.Contains(id)))
-                _pending.TryRemove(id, out _);
+        if (_replicas.TryGetValue((typeId, shard), out var existing)) return existing;
+        var registration = _registrations[typeId];
+        var directory = registration.Spec.Policy.Shards == 1 ? "" : $"shard-{shard}";
+        var context = new ReplicaContext(_myId, members, registration.Name, relative => _storage(Path.Combine(directory, relative)), _persistentFields.Add, _retainVersions);
+        var replica = new ShardReplica(typeId, shard, registration.Name, registration.Factory(context), context);
+        _replicas[(typeId, shard)] = replica;
+        return replica;
     }
 
-    /// <summary>Multicasts a time barrier and completes once every replica delivered it.</summary>
-    public Task<QueryResults<bool>> SendTimeBarrier()
+    /// <summary>Replicas hosted here (shards this member holds or held).</summary>
+    public IEnumerable<ShardReplica> Replicas => _replicas.Values;
+
+    /// <summary>The delivery handler of one shard in one view.</summary>
+    public IDeliveryHandler HandlerFor(Membership.ActiveShardKey key) => new ShardDelivery(this, ReplicaFor(key.TypeId, key.Shard, key.Members), key.Members, key.ViewId);
+
+    /// <summary>
+    /// A new view is installed: calls cut off by the trim and re-sent now expect the shard's new members; other
+    /// calls stop waiting for departed members; P2P calls to departed members fail.
+    /// </summary>
+    public void OnViewInstalled(int[] members, GroupLayout layout, IReadOnlyCollection<int> departed, IReadOnlyCollection<long> resentRequests)
+    {
+        _memberIds = members;
+        _layout = layout;
+        foreach (var replica in _replicas.Values)
+            if (layout.Find(replica.TypeId) is { } subgroup && replica.Shard < subgroup.Shards.Length)
+                replica.Context.MembersArray = subgroup.Shards[replica.Shard];
+        foreach (var (id, call) in _pending)
+        {
+            var shardMembers = call.TypeId != TimeBarrierTypeId && layout.Find(call.TypeId) is { } s && call.Shard < s.Shards.Length ? s.Shards[call.Shard] : members;
+            if (call.OnViewChange(departed, shardMembers, resentRequests.Contains(id)))
+                _pending.TryRemove(id, out _);
+        }
+    }
+
+    /// <summary>Fails calls that a view change cut off and this member cannot re-send (it left their shard).</summary>
+    public void FailCutOff(IEnumerable<long> requests, string reason)
+    {
+        foreach (var id in requests)
+            if (_pending.TryRemove(id, out var call)) call.Fail(new RemoteCallException(_myId, reason));
+    }
+
+    /// <summary>Multicasts a time barrier into a shard and completes once every replica of it delivered it.</summary>
+    public Task<QueryResults<bool>> SendTimeBarrier(uint typeId, int shard)
     {
         var request = RequestBuffers.Rent(RpcWire.OrderedHeaderSize);
-        try { return InvokeOrdered<bool>(TimeBarrierTypeId, 0, request); }
+        try { return InvokeOrdered<bool>(typeId, shard, 0, request, barrier: true); }
         finally { RequestBuffers.Return(request); }
     }
 
-    /// <summary>Serializes every replica (state transfer to a joiner); runs on the protocol thread between deliveries.</summary>
-    public byte[] SnapshotReplicas()
+    /// <summary>Serializes a shard replica for a member new to the shard; runs on the protocol thread between deliveries.</summary>
+    public static byte[] Snapshot(ShardReplica replica)
     {
+        // [length i32][object state] then per versioned field [length i32][latest version]
         using var buffer = new PooledBufferWriter();
-        foreach (var (typeId, (replica, context, _)) in _replicas.OrderBy(r => r.Key))
+        buffer.Advance(4);
+        replica.Replica.WriteState(buffer);
+        BinaryPrimitives.WriteInt32LittleEndian(buffer.WrittenSpanMutable, buffer.WrittenCount - 4);
+        foreach (var field in replica.Context.VersionedFields)
         {
-            // [type u32][length i32][object state][per versioned field: length i32, latest version]
-            var header = buffer.WrittenCount;
-            buffer.Advance(8);
-            var objectStart = buffer.WrittenCount;
+            var fieldStart = buffer.WrittenCount;
             buffer.Advance(4);
-            replica.WriteState(buffer);
-            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(buffer.WrittenSpanMutable[objectStart..], buffer.WrittenCount - objectStart - 4);
-            foreach (var field in context.VersionedFields)
-            {
-                var fieldStart = buffer.WrittenCount;
-                buffer.Advance(4);
-                field.WriteLatest(buffer);
-                System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(buffer.WrittenSpanMutable[fieldStart..], buffer.WrittenCount - fieldStart - 4);
-            }
-            var length = buffer.WrittenCount - header - 8;
-            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(buffer.WrittenSpanMutable[header..], typeId);
-            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(buffer.WrittenSpanMutable[(header + 4)..], length);
+            field.WriteLatest(buffer);
+            BinaryPrimitives.WriteInt32LittleEndian(buffer.WrittenSpanMutable[fieldStart..], buffer.WrittenCount - fieldStart - 4);
         }
         return buffer.WrittenSpan.ToArray();
     }
 
-    /// <summary>Loads what <see cref="SnapshotReplicas"/> wrote at another member into this member's replicas.</summary>
-    public void RestoreReplicas(ReadOnlySpan<byte> state)
+    /// <summary>Loads what <see cref="Snapshot"/> wrote at another member of the shard.</summary>
+    public static void Restore(ShardReplica replica, ReadOnlySpan<byte> state)
     {
-        var restored = 0;
-        while (!state.IsEmpty)
+        var objectLength = Section(ref state, replica.TypeId);
+        replica.Replica.ReadState(state[..objectLength]);
+        state = state[objectLength..];
+        foreach (var field in replica.Context.VersionedFields)
         {
-            if (state.Length < 8) throw new InvalidDataException("state transfer is truncated");
-            var typeId = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(state);
-            var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(state[4..]);
-            if (length < 0 || length > state.Length - 8) throw new InvalidDataException($"state of type {typeId:X8} claims {length} bytes, {state.Length - 8} left");
-            if (!_replicas.TryGetValue(typeId, out var target))
-                throw new InvalidDataException($"state transfer carries replicated type {typeId:X8}, which this member does not host");
-            var section = state.Slice(8, length);
-            var objectLength = Section(ref section, typeId);
-            target.Replica.ReadState(section[..objectLength]);
-            section = section[objectLength..];
-            foreach (var field in target.Context.VersionedFields)
-            {
-                var fieldLength = Section(ref section, typeId);
-                field.ReadLatest(section[..fieldLength]);
-                section = section[fieldLength..];
-            }
-            state = state[(8 + length)..];
-            restored++;
+            var fieldLength = Section(ref state, replica.TypeId);
+            field.ReadLatest(state[..fieldLength]);
+            state = state[fieldLength..];
         }
-        if (restored != _replicas.Count) throw new InvalidDataException($"state transfer carried {restored} of this member's {_replicas.Count} replicated types");
+        if (!state.IsEmpty) throw new InvalidDataException($"state of {replica.Name} shard {replica.Shard} has {state.Length} bytes left over");
     }
 
     /// <summary>Reads a length prefix of state transfer and checks it fits.</summary>
     private static int Section(ref ReadOnlySpan<byte> section, uint typeId)
     {
         if (section.Length < 4) throw new InvalidDataException($"state of type {typeId:X8} is truncated");
-        var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(section);
+        var length = BinaryPrimitives.ReadInt32LittleEndian(section);
         if (length < 0 || length > section.Length - 4) throw new InvalidDataException($"state of type {typeId:X8} has a part of {length} bytes, {section.Length - 4} left");
         section = section[4..];
         return length;
@@ -166,28 +180,32 @@ internal sealed class RpcEngine : IDeliveryHandler, IRpcInvoker
     public static long RequestIdOf(ReadOnlySpan<byte> payload) =>
         RpcWire.TryReadOrderedHeader(payload, out _, out _, out var requestId, out _) ? requestId : -1;
 
-    public void Register(uint typeId, IReplicatedObject replica, ReplicaContext context, string name)
-    {
-        if (typeId == TimeBarrierTypeId) throw new InvalidOperationException($"{name}: type id 0 is reserved");
-        if (!_replicas.TryAdd(typeId, (replica, context, name)))
-            throw new InvalidOperationException($"{name}: a replicated type with id {typeId:X8} is already registered ({_replicas[typeId].Name})");
-    }
+    public bool HasReplicatedType(uint typeId) => _registrations.ContainsKey(typeId);
 
-    public bool HasReplica(uint typeId) => _replicas.ContainsKey(typeId);
+    public string NameOf(uint typeId) => _registrations.TryGetValue(typeId, out var r) ? r.Name : $"type {typeId:X8}";
 
     // ---- caller side ----
 
-    public Task<QueryResults<T>> InvokeOrdered<T>(uint typeId, uint methodId, PooledBufferWriter request)
+    public Task<QueryResults<T>> InvokeOrdered<T>(uint typeId, int shard, uint methodId, PooledBufferWriter request) =>
+        InvokeOrdered<T>(typeId, shard, methodId, request, barrier: false);
+
+    private Task<QueryResults<T>> InvokeOrdered<T>(uint typeId, int shard, uint methodId, PooledBufferWriter request, bool barrier)
     {
         ThrowIfStopped();
+        var members = _layout.MembersOf(typeId, shard);
         var requestId = Interlocked.Increment(ref _nextRequestId);
-        RpcWire.WriteOrderedHeader(request.WrittenSpanMutable, typeId, methodId, requestId, _clock.GetUtcNow().UtcTicks);
-        var call = new PendingOrderedCall<T>(_memberIds);
+        if (Array.IndexOf(members, _myId) < 0)
+        {
+            if (barrier) throw new InvalidOperationException($"member {_myId} is not in shard {shard} of {NameOf(typeId)}");
+            return Relay<T>(typeId, shard, methodId, requestId, request, members);
+        }
+        RpcWire.WriteOrderedHeader(request.WrittenSpanMutable, barrier ? TimeBarrierTypeId : typeId, methodId, requestId, _clock.GetUtcNow().UtcTicks);
+        var call = new PendingOrderedCall<T>(members) { TypeId = typeId, Shard = shard };
         // Registered before sending: a reply may arrive before Send returns.
         _pending[requestId] = call;
         try
         {
-            _send!(request.WrittenSpan);
+            _send!(typeId, shard, request.WrittenSpan);
         }
         catch (Exception e)
         {
@@ -197,17 +215,43 @@ internal sealed class RpcEngine : IDeliveryHandler, IRpcInvoker
         return call.Task;
     }
 
-    /// <summary>Multicasts an ordered call on behalf of an external client; <paramref name="completed"/> gets the raw replies.</summary>
-    public void InvokeRelay(uint typeId, uint methodId, PooledBufferWriter request, Action<IReadOnlyList<RawReply>> completed)
+    /// <summary>A shard this member is not in: a member of it multicasts the call and returns every reply (as for a client).</summary>
+    private Task<QueryResults<T>> Relay<T>(uint typeId, int shard, uint methodId, long requestId, PooledBufferWriter request, int[] members)
     {
-        var call = new PendingRelayCall(_memberIds, completed);
+        if (members.Length == 0) return Task.FromException<QueryResults<T>>(new InvalidOperationException($"shard {shard} of {NameOf(typeId)} has no members in this view"));
+        var via = members[(int)((ulong)requestId % (ulong)members.Length)];
+        Client.ClientMessages.WriteRelayHeader(request.WrittenSpanMutable, typeId, shard, methodId, requestId);
+        var call = new PendingRelayedCall<T>(via) { TypeId = typeId, Shard = shard };
+        _pending[requestId] = call;
+        _relay!(via, request.WrittenSpan);
+        return call.Task;
+    }
+
+    /// <summary>A relaying member answered with every replica's reply.</summary>
+    public void OnRelayResult(long requestId, IReadOnlyList<RawReply> replies)
+    {
+        if (_pending.TryRemove(requestId, out var call) && call is IRelayedCall relayed) relayed.Complete(replies);
+    }
+
+    /// <summary>Multicasts an ordered call on behalf of a client or another member; <paramref name="completed"/> gets the raw replies.</summary>
+    public void InvokeRelay(uint typeId, int shard, uint methodId, PooledBufferWriter request, Action<IReadOnlyList<RawReply>> completed)
+    {
+        int[] members;
+        try { members = _layout.MembersOf(typeId, shard); }
+        catch (ArgumentException e) { completed([new RawReply(-1, ReplyStatus.UnknownMethod, System.Text.Encoding.UTF8.GetBytes(e.Message))]); return; }
+        var call = new PendingRelayCall(members, completed) { TypeId = typeId, Shard = shard };
         if (_stopped is { } reason) { call.Fail(reason); return; }
+        if (Array.IndexOf(members, _myId) < 0)
+        {
+            call.Fail(new InvalidOperationException($"member {_myId} is not in shard {shard} of {NameOf(typeId)}; ask one of its members ({string.Join(", ", members)})"));
+            return;
+        }
         var requestId = Interlocked.Increment(ref _nextRequestId);
         RpcWire.WriteOrderedHeader(request.WrittenSpanMutable, typeId, methodId, requestId, _clock.GetUtcNow().UtcTicks);
         _pending[requestId] = call;
         try
         {
-            _send!(request.WrittenSpan);
+            _send!(typeId, shard, request.WrittenSpan);
         }
         catch (Exception e)
         {
@@ -215,13 +259,15 @@ internal sealed class RpcEngine : IDeliveryHandler, IRpcInvoker
         }
     }
 
-    public Task<T> InvokeP2P<T>(int memberId, uint typeId, uint methodId, PooledBufferWriter request)
+    public Task<T> InvokeP2P<T>(int memberId, uint typeId, int shard, uint methodId, PooledBufferWriter request)
     {
         ThrowIfStopped();
         if (Array.IndexOf(_memberIds, memberId) < 0)
             return Task.FromException<T>(new ArgumentException($"member {memberId} is not in this group (members: {string.Join(", ", _memberIds)})", nameof(memberId)));
+        if (shard < 0 && (shard = _layout.ShardOfMember(typeId, memberId)) < 0)
+            return Task.FromException<T>(new ArgumentException($"member {memberId} holds no shard of {NameOf(typeId)}", nameof(memberId)));
         var requestId = Interlocked.Increment(ref _nextRequestId);
-        RpcWire.WriteP2PHeader(request.WrittenSpanMutable, typeId, methodId, requestId);
+        RpcWire.WriteP2PHeader(request.WrittenSpanMutable, typeId, shard, methodId, requestId);
         var call = new PendingP2PCall<T>(memberId);
         _pending[requestId] = call;
         if (memberId == _myId) Enqueue(_myId, request.WrittenSpan);
@@ -235,12 +281,9 @@ internal sealed class RpcEngine : IDeliveryHandler, IRpcInvoker
 
     // ---- replica side ----
 
-    /// <summary>Members of the view being delivered; set by the group before each view's messages.</summary>
-    public int[] DeliveringView { get; set; } = [];
-
-    public void Deliver(int senderRank, long index, long sequence, ReadOnlySpan<byte> payload)
+    /// <summary>Runs one delivered ordered call of a shard (on the protocol thread) and replies to its sender.</summary>
+    public void Deliver(ShardReplica target, int caller, long index, long sequence, long viewId, ReadOnlySpan<byte> payload)
     {
-        var caller = DeliveringView[senderRank];
         if (!RpcWire.TryReadOrderedHeader(payload, out var typeId, out var methodId, out var requestId, out var senderTicks))
         {
             _logger.LogError("Ordered message {Index} from member {Caller} is {Length} bytes, too short for a call header; skipped at every replica", index, caller, payload.Length);
@@ -250,19 +293,18 @@ internal sealed class RpcEngine : IDeliveryHandler, IRpcInvoker
         _reply.Reset();
         _reply.Advance(RpcWire.ReplyHeaderSize);
         ReplyStatus status;
+        // The agreed time: the sender's clock, forced monotonic in the shard's delivery order, so every replica computes the same.
+        if (typeId == TimeBarrierTypeId || typeId == target.TypeId) target.Agree(senderTicks);
         if (typeId == TimeBarrierTypeId)
         {
-            Interlocked.Exchange(ref _agreedTicks, Math.Max(_agreedTicks + 1, Math.Clamp(senderTicks, DateTime.MinValue.Ticks, DateTime.MaxValue.Ticks)));
             MemoryPack.MemoryPackSerializer.Serialize(_reply, true);
             status = ReplyStatus.Ok;
         }
-        else if (!_replicas.TryGetValue(typeId, out var target))
-            status = WriteError(ReplyStatus.UnknownMethod, $"type id {typeId:X8}");
+        else if (typeId != target.TypeId)
+            status = WriteError(ReplyStatus.UnknownMethod, $"type id {typeId:X8} sent into a shard of {target.Name}");
         else
         {
-            // The agreed time: the sender's clock, forced monotonic in delivery order, so every replica computes the same.
-            Interlocked.Exchange(ref _agreedTicks, Math.Max(_agreedTicks + 1, Math.Clamp(senderTicks, DateTime.MinValue.Ticks, DateTime.MaxValue.Ticks)));
-            var delivery = new DeliveryInfo(caller, index, sequence, new DateTime(_agreedTicks, DateTimeKind.Utc), DeliveringViewId);
+            var delivery = new DeliveryInfo(caller, index, sequence, new DateTime(target.AgreedTicks, DateTimeKind.Utc), viewId);
             target.Context.CurrentDelivery = delivery;
             OrderedContext.Enter(delivery);
             try { status = Dispatch(ordered: true, target.Replica, target.Name, methodId, arguments); }
@@ -286,6 +328,14 @@ internal sealed class RpcEngine : IDeliveryHandler, IRpcInvoker
                 _logger.LogWarning("RPC message of unknown kind {Kind} from member {Peer} ignored", message[0], peer);
                 break;
         }
+    }
+
+    /// <summary>A peer is gone: relayed calls it was multicasting may or may not have been applied.</summary>
+    public void OnPeerLost(int peer, string reason)
+    {
+        foreach (var (id, call) in _pending)
+            if (call is IRelayedCall relayed && relayed.Via == peer && _pending.TryRemove(id, out _))
+                call.Fail(new RemoteCallException(peer, $"lost the connection before replying ({reason}); the call may or may not have been applied"));
     }
 
     /// <summary>Fails every pending call and refuses new ones.</summary>
@@ -325,15 +375,15 @@ internal sealed class RpcEngine : IDeliveryHandler, IRpcInvoker
     {
         _reply.Reset();
         _reply.Advance(RpcWire.ReplyHeaderSize);
-        if (!RpcWire.TryReadP2PHeader(message, out var typeId, out var methodId, out var requestId))
+        if (!RpcWire.TryReadP2PHeader(message, out var typeId, out var shard, out var methodId, out var requestId))
         {
             _logger.LogWarning("P2P request of {Length} bytes from member {Peer} is too short; ignored", message.Length, from);
             return;
         }
         var arguments = message[RpcWire.P2PHeaderSize..];
-        var status = _replicas.TryGetValue(typeId, out var target)
+        var status = _replicas.TryGetValue((typeId, shard), out var target) && Array.IndexOf(target.Context.MembersArray, _myId) >= 0
             ? Dispatch(ordered: false, target.Replica, target.Name, methodId, arguments)
-            : WriteError(ReplyStatus.UnknownMethod, $"type id {typeId:X8}");
+            : WriteError(ReplyStatus.UnknownMethod, $"member {_myId} holds no replica of shard {shard} of {NameOf(typeId)}");
         SendReply(from, status, requestId);
     }
 
@@ -381,4 +431,36 @@ internal sealed class RpcEngine : IDeliveryHandler, IRpcInvoker
         if (_pending.TryGetValue(requestId, out var call) && call.OnReply(memberId, status, message[RpcWire.ReplyHeaderSize..]))
             _pending.TryRemove(requestId, out _);
     }
+}
+
+/// <summary>One shard's replica at this member; it outlives views (a member keeps its shard across view changes).</summary>
+internal sealed class ShardReplica(uint typeId, int shard, string name, IReplicatedObject replica, ReplicaContext context)
+{
+    private long _agreedTicks;
+
+    public uint TypeId { get; } = typeId;
+
+    public int Shard { get; } = shard;
+
+    public string Name { get; } = name;
+
+    public IReplicatedObject Replica { get; } = replica;
+
+    public ReplicaContext Context { get; } = context;
+
+    /// <summary>Agreed time of the shard's last delivered call: its stable time frontier.</summary>
+    public long AgreedTicks => Interlocked.Read(ref _agreedTicks);
+
+    /// <summary>Advances the agreed time along the shard's total order (protocol thread only).</summary>
+    public void Agree(long senderTicks) =>
+        Interlocked.Exchange(ref _agreedTicks, Math.Max(_agreedTicks + 1, Math.Clamp(senderTicks, DateTime.MinValue.Ticks, DateTime.MaxValue.Ticks)));
+}
+
+/// <summary>Delivers one shard's multicast of one view into its replica; sender indexes map to that view's shard members.</summary>
+internal sealed class ShardDelivery(RpcEngine engine, ShardReplica replica, int[] members, long viewId) : IDeliveryHandler
+{
+    public ShardReplica Replica => replica;
+
+    public void Deliver(int senderRank, long index, long sequence, ReadOnlySpan<byte> payload) =>
+        engine.Deliver(replica, members[senderRank], index, sequence, viewId, payload);
 }

@@ -21,7 +21,7 @@ internal enum ReplyStatus : byte
 /// <summary>
 /// Byte layouts of RPC headers, little endian.
 /// Ordered call (multicast payload): [type u32][method u32][request i64][sender's UTC ticks i64][arguments].
-/// P2P request (message):  [kind u8][pad 3][type u32][method u32][pad 4][request i64][arguments].
+/// P2P request (message):  [kind u8][pad 3][type u32][method u32][shard i32][request i64][arguments].
 /// Reply (message):        [kind u8][status u8][pad 2][member i32][request i64][result or UTF-8 error].
 /// </summary>
 internal static class RpcWire
@@ -50,23 +50,25 @@ internal static class RpcWire
         return true;
     }
 
-    public static void WriteP2PHeader(Span<byte> at, uint typeId, uint methodId, long requestId)
+    public static void WriteP2PHeader(Span<byte> at, uint typeId, int shard, uint methodId, long requestId)
     {
         at[..8].Clear();
         at[0] = (byte)RpcMessageKind.P2PRequest;
         BinaryPrimitives.WriteUInt32LittleEndian(at[4..], typeId);
         BinaryPrimitives.WriteUInt32LittleEndian(at[8..], methodId);
-        BinaryPrimitives.WriteUInt32LittleEndian(at[12..], 0);
+        BinaryPrimitives.WriteInt32LittleEndian(at[12..], shard);
         BinaryPrimitives.WriteInt64LittleEndian(at[16..], requestId);
     }
 
-    public static bool TryReadP2PHeader(ReadOnlySpan<byte> message, out uint typeId, out uint methodId, out long requestId)
+    public static bool TryReadP2PHeader(ReadOnlySpan<byte> message, out uint typeId, out int shard, out uint methodId, out long requestId)
     {
         typeId = methodId = 0;
+        shard = 0;
         requestId = 0;
         if (message.Length < P2PHeaderSize) return false;
         typeId = BinaryPrimitives.ReadUInt32LittleEndian(message[4..]);
         methodId = BinaryPrimitives.ReadUInt32LittleEndian(message[8..]);
+        shard = BinaryPrimitives.ReadInt32LittleEndian(message[12..]);
         requestId = BinaryPrimitives.ReadInt64LittleEndian(message[16..]);
         return true;
     }

@@ -14,10 +14,10 @@ public sealed unsafe class SharedStateTable : IDisposable
     private int _dirtyStart = int.MaxValue;
     private int _dirtyEnd;
 
-    /// <summary>Creates the table for the given members (row r belongs to <paramref name="memberIds"/>[r]).</summary>
-    public SharedStateTable(IReadOnlyList<int> memberIds, int myRank, int epoch = 0)
+    /// <summary>Creates the table for the given members (row r belongs to <paramref name="memberIds"/>[r]) and shards (default: one of all members).</summary>
+    public SharedStateTable(IReadOnlyList<int> memberIds, int myRank, int epoch = 0, IReadOnlyList<int>? shardSizes = null)
     {
-        Layout = new SstLayout(memberIds.Count);
+        Layout = shardSizes is null ? new SstLayout(memberIds.Count) : new SstLayout(memberIds.Count, shardSizes);
         _memberIds = memberIds.ToArray();
         MyRank = myRank;
         Epoch = epoch;
@@ -52,6 +52,14 @@ public sealed unsafe class SharedStateTable : IDisposable
         var start = column * sizeof(long);
         if (start < _dirtyStart) _dirtyStart = start;
         if (start + sizeof(long) > _dirtyEnd) _dirtyEnd = start + sizeof(long);
+    }
+
+    /// <summary>Minimum of a column over the given rows: "has every member of the shard reached k?"</summary>
+    public long Min(int column, ReadOnlySpan<int> rows)
+    {
+        var min = long.MaxValue;
+        foreach (var r in rows) min = Math.Min(min, Get(r, column));
+        return min;
     }
 
     /// <summary>Minimum of a column over all rows: "has every member reached k?"</summary>

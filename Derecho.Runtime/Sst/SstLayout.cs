@@ -15,29 +15,57 @@ public sealed class SstLayout
     public const int MaxJoinersPerView = 4;
 
     private readonly int _suspected;
-    private readonly int _trim;
     private readonly int _proposalJoiner;
+    private readonly ShardColumns[] _shards;
+    private readonly int _trimStart;
 
-    /// <summary>Builds the layout for a view of <paramref name="members"/> members.</summary>
-    public SstLayout(int members)
+    /// <summary>Builds the layout for a view of <paramref name="members"/> members and one shard spanning them all.</summary>
+    public SstLayout(int members) : this(members, [members])
+    {
+    }
+
+    /// <summary>
+    /// Builds the layout for a view of <paramref name="members"/> members and shards of the given sizes (in
+    /// global shard order). Every row has every shard's columns; only the shard's members write them.
+    /// </summary>
+    public SstLayout(int members, IReadOnlyList<int> shardSizes)
     {
         if (members is < 1 or > MaxMembers) throw new ArgumentOutOfRangeException(nameof(members), $"a view holds 1 to {MaxMembers} members");
         Members = members;
-        var next = members; // Received(0..n-1) come first
-        Delivered = next++;
+        var next = 0;
+        // Hot columns first (received counters and delivered, per shard), so a data-path push is one short range.
+        var received = new int[shardSizes.Count];
+        var delivered = new int[shardSizes.Count];
+        for (var g = 0; g < shardSizes.Count; g++)
+        {
+            received[g] = next;
+            next += shardSizes[g];
+            delivered[g] = next++;
+        }
         Heartbeat = next++;
         ViewId = next++;
         Status = next++;
-        Persisted = next++;
-        Recovered = next++;
+        var persisted = new int[shardSizes.Count];
+        var recovered = new int[shardSizes.Count];
+        for (var g = 0; g < shardSizes.Count; g++)
+        {
+            persisted[g] = next++;
+            recovered[g] = next++;
+        }
         JoinRequestEndpoint = next++;
         JoinRequestId = next++;
         _suspected = next;
         next += members;
         Wedged = next++;
+        // Trims sit below the proposal markers that announce them: a pushed range lands in ascending order.
+        _trimStart = next;
+        var trims = new int[shardSizes.Count];
+        for (var g = 0; g < shardSizes.Count; g++)
+        {
+            trims[g] = next;
+            next += shardSizes[g];
+        }
         TrimProposal = next++;
-        _trim = next;
-        next += members;
         LeaderAck = next++;
         ProposalRemoved = next++;
         _proposalJoiner = next;
@@ -47,7 +75,20 @@ public sealed class SstLayout
         Commit = next++;
         ColumnCount = next;
         RowBytes = (ColumnCount * sizeof(long) + 63) / 64 * 64;
+        _shards = new ShardColumns[shardSizes.Count];
+        for (var g = 0; g < shardSizes.Count; g++)
+            _shards[g] = new ShardColumns(shardSizes[g], received[g], delivered[g], persisted[g], recovered[g], trims[g]);
+        TrimWidth = shardSizes.Sum();
     }
+
+    /// <summary>Columns of shard <paramref name="global"/> (global shard number).</summary>
+    public ShardColumns Shard(int global) => _shards[global];
+
+    /// <summary>Number of shards with columns.</summary>
+    public int ShardCount => _shards.Length;
+
+    /// <summary>Entries of a whole ragged trim: one per sender of every shard, shard after shard.</summary>
+    public int TrimWidth { get; }
 
     /// <summary>Rows in the table.</summary>
     public int Members { get; }
@@ -58,11 +99,11 @@ public sealed class SstLayout
     /// <summary>Bytes per row, padded to a cache line so rows never share one.</summary>
     public int RowBytes { get; }
 
-    /// <summary>How many messages of the sender at <paramref name="senderRank"/> this row's owner has received.</summary>
-    public int Received(int senderRank) => senderRank;
+    /// <summary>Shard 0's received counter for <paramref name="sender"/> (views with one shard).</summary>
+    public int Received(int sender) => _shards[0].Received(sender);
 
-    /// <summary>How many global sequence numbers (messages and nulls) the row's owner has delivered.</summary>
-    public int Delivered { get; }
+    /// <summary>Shard 0's delivered counter (views with one shard).</summary>
+    public int Delivered => _shards[0].Delivered;
 
     /// <summary>Liveness counter, bumped periodically.</summary>
     public int Heartbeat { get; }
@@ -72,12 +113,6 @@ public sealed class SstLayout
 
     /// <summary>Flags: see <see cref="MemberStatus"/>.</summary>
     public int Status { get; }
-
-    /// <summary>Highest version the row's owner has on disk for every persistent field (-1: none yet).</summary>
-    public int Persisted { get; }
-
-    /// <summary>Highest version the row's owner recovered from its logs at start, plus 2 (0: not yet published).</summary>
-    public int Recovered { get; }
 
     /// <summary>Endpoint (IPv4 and port, packed) of the process asking this member to be let in.</summary>
     public int JoinRequestEndpoint { get; }
@@ -91,11 +126,11 @@ public sealed class SstLayout
     /// <summary>1 once the row's owner stopped sending in this view.</summary>
     public int Wedged { get; }
 
-    /// <summary>The proposal whose ragged trim the row holds (0: none).</summary>
+    /// <summary>The proposal whose ragged trim the row holds (0: none); pushed after the trim it marks.</summary>
     public int TrimProposal { get; }
 
-    /// <summary>Ragged trim: how many messages of the sender at <paramref name="rank"/> survive into the new view.</summary>
-    public int Trim(int rank) => _trim + rank;
+    /// <summary>Entry <paramref name="i"/> of the ragged trim (shard after shard, sender after sender).</summary>
+    public int Trim(int i) => _trimStart + i;
 
     /// <summary>Rank + 1 of the member the row's owner follows as leader.</summary>
     public int LeaderAck { get; }
@@ -117,6 +152,19 @@ public sealed class SstLayout
 
     /// <summary>The proposal the leader committed; members install the view it describes.</summary>
     public int Commit { get; }
+}
+
+/// <summary>
+/// One shard's columns: what each row's owner received from each shard member (by shard-local sender
+/// index), delivered, has on disk and recovered, and the shard's part of the ragged trim.
+/// </summary>
+public sealed record ShardColumns(int Size, int ReceivedBase, int Delivered, int Persisted, int Recovered, int TrimBase)
+{
+    /// <summary>How many messages of the shard's <paramref name="sender"/>-th member the row's owner has received.</summary>
+    public int Received(int sender) => ReceivedBase + sender;
+
+    /// <summary>Ragged trim: how many messages of the shard's <paramref name="sender"/>-th member survive into the new view.</summary>
+    public int Trim(int sender) => TrimBase + sender;
 }
 
 /// <summary>Bits of the status column.</summary>

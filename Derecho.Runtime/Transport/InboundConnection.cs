@@ -144,11 +144,10 @@ internal sealed unsafe class InboundConnection
 
     private string? ApplyWrite(in FrameHeader header)
     {
-        if (header.Region > (byte)RegionKind.MulticastRing) return $"write to unknown region {header.Region}";
         var kind = (RegionKind)header.Region;
         var target = _owner.AcquireRegion(PeerId, kind, header.Epoch, out var stale);
         if (target is null)
-            return stale ? Discard(header.Length) : $"write to region {kind} of view {header.Epoch}, which this member has not prepared";
+            return stale ? Discard(header.Length) : $"write to unknown region {header.Region} of view {header.Epoch} (not prepared by this member)";
         try
         {
             return Copy(header, target);

@@ -9,6 +9,17 @@ public enum RegionKind : byte
 {
     /// <summary>The writer's row of the shared state table.</summary>
     SstRow = 0,
-    /// <summary>The writer's small-message multicast slot ring.</summary>
+    /// <summary>The writer's small-message multicast slot ring of shard 0; shard g's ring is <c>MulticastRing + g</c>.</summary>
     MulticastRing = 1,
+}
+
+/// <summary>Region ids of shard rings.</summary>
+public static class Regions
+{
+    /// <summary>Most shards (over all subgroups) one view can hold: every ring needs a region id.</summary>
+    public const int MaxShards = 255 - (int)RegionKind.MulticastRing;
+
+    /// <summary>The region of the writer's ring in shard <paramref name="shard"/> (global number).</summary>
+    public static RegionKind Ring(int shard) =>
+        (uint)shard < MaxShards ? (RegionKind)((int)RegionKind.MulticastRing + shard) : throw new ArgumentOutOfRangeException(nameof(shard), $"a view holds at most {MaxShards} shards");
 }
