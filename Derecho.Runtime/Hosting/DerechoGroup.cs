@@ -66,7 +66,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
         var storage = Path.GetFullPath(Path.Combine(options.Options.DataDirectory, $"member-{options.Options.MyId}"));
         _specs = layout.Specs;
         _engine = new RpcEngine(MyId, options.MemberIds, new GroupLayout([], "not in a view yet"), layout.Registrations,
-            relative => Path.Combine(storage, relative), options.Options.RetainVersions, _logger);
+            relative => Path.Combine(storage, relative), options.Options.RetainVersions, options.Options.ReplyWhenPersisted, _logger);
         _handlers = _engine.HandlerFor;
         _multicastOptions = new MulticastOptions { RingBytes = options.Options.RingBytes, MaxPayloadBytes = options.Options.MaxPayloadBytes };
 
@@ -99,6 +99,9 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
 
     /// <summary>This member's id.</summary>
     public int MyId => _options.Options.MyId;
+
+    /// <summary>Whether this member has closed (shut down, left, or disposed).</summary>
+    public bool IsClosed => Volatile.Read(ref _disposed) == 1;
 
     /// <summary>The installed view.</summary>
     public View View => Volatile.Read(ref _current).View;
@@ -352,6 +355,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
         return view.Predicates().Prepend(("recover", RecoverStep))
             .Prepend(("receive-state", ReceiveStateStep))
             .Append(_engine.P2PPredicate)
+            .Append(_engine.DurableRepliesPredicate)
             .Append(("persisted", PersistedStep))
             .Append(("heartbeat", HeartbeatStep))
             .Append(("post-join-request", PostJoinRequestStep))

@@ -45,7 +45,9 @@ public sealed class DerechoMember : IHostedService, IAsyncDisposable
     /// <inheritdoc />
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_group.Task.IsCompletedSuccessfully) await _group.Task.Result.LeaveAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        // A member that already shut down with the group (or stopped) has nothing left to leave.
+        if (_group.Task.IsCompletedSuccessfully && !_group.Task.Result.IsClosed && !_group.Task.Result.Failed.IsCompleted)
+            await _group.Task.Result.LeaveAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />

@@ -26,6 +26,13 @@ public sealed class DerechoOptions
     /// </summary>
     public int RetainVersions { get; set; }
 
+    /// <summary>
+    /// When true (default), a replica answers an ordered call that created a version of a <c>Persistent&lt;T&gt;</c>
+    /// field only once that version is on its disk (fsynced, group commit), so a call whose replies all
+    /// arrived is durable at every replica. When false it answers at delivery and the disk catches up.
+    /// </summary>
+    public bool ReplyWhenPersisted { get; set; } = true;
+
     /// <summary>Where <c>Persistent&lt;T&gt;</c> logs live; this member uses the subfolder <c>member-{MyId}</c>.</summary>
     public string DataDirectory { get; set; } = "derecho-data";
 

@@ -108,5 +108,8 @@ internal interface IPersistentField : IDisposable
 
     long LoggedVersion { get; }
 
+    /// <summary>Raised on the flusher thread after versions reached the disk.</summary>
+    event Action<long>? Persisted;
+
     void TruncateAfter(long version);
 }

@@ -36,12 +36,15 @@ internal sealed class RpcEngine : IRpcInvoker
     private readonly TimeProvider _clock = TimeProvider.System;
     private long _nextRequestId;
     private volatile Exception? _stopped;
+    private readonly bool _replyWhenPersisted;
+    private volatile ShardReplica[] _replicaList = [];
 
     /// <summary>Reserved replicated-type id of the time barrier (an ordered no-op that moves a shard's stable time frontier).</summary>
     public const uint TimeBarrierTypeId = 0;
 
-    public RpcEngine(int myId, int[] memberIds, GroupLayout layout, IEnumerable<SubgroupRegistration> registrations, Func<string, string> storage, int retainVersions, ILogger logger)
+    public RpcEngine(int myId, int[] memberIds, GroupLayout layout, IEnumerable<SubgroupRegistration> registrations, Func<string, string> storage, int retainVersions, bool replyWhenPersisted, ILogger logger)
     {
+        _replyWhenPersisted = replyWhenPersisted;
         _myId = myId;
         _memberIds = memberIds;
         _layout = layout;
@@ -87,10 +90,42 @@ internal sealed class RpcEngine : IRpcInvoker
         if (_replicas.TryGetValue((typeId, shard), out var existing)) return existing;
         var registration = _registrations[typeId];
         var directory = registration.Spec.Policy.Shards == 1 ? "" : $"shard-{shard}";
-        var context = new ReplicaContext(_myId, members, registration.Name, relative => _storage(Path.Combine(directory, relative)), _persistentFields.Add, _retainVersions);
+        var context = new ReplicaContext(_myId, members, registration.Name, relative => _storage(Path.Combine(directory, relative)), OnPersistentField, _retainVersions);
         var replica = new ShardReplica(typeId, shard, registration.Name, registration.Factory(context), context);
         _replicas[(typeId, shard)] = replica;
+        _replicaList = [.. _replicaList, replica];
         return replica;
+    }
+
+    private void OnPersistentField(IPersistentField field)
+    {
+        _persistentFields.Add(field);
+        // Replies wait for the disk: the protocol thread must look again when the flusher finishes a batch.
+        field.Persisted += _ => _loop?.Wake();
+    }
+
+    /// <summary>The protocol-thread step that sends replies whose versions reached the disk.</summary>
+    public (string Name, PredicateLoop.Step Step) DurableRepliesPredicate => ("durable-replies", DurableRepliesStep);
+
+    private bool DurableRepliesStep()
+    {
+        var progress = false;
+        foreach (var replica in _replicaList)
+        {
+            var deferred = replica.DeferredReplies;
+            if (deferred.Count == 0) continue;
+            var durable = replica.DurableVersion();
+            while (deferred.TryPeek(out var reply) && reply.Version <= durable)
+            {
+                deferred.Dequeue();
+                var bytes = reply.Buffer.AsSpan(0, reply.Length);
+                if (reply.Caller == _myId) HandleReply(_myId, bytes);
+                else _transport!.Send(reply.Caller, bytes);
+                ArrayPool<byte>.Shared.Return(reply.Buffer);
+                progress = true;
+            }
+        }
+        return progress;
     }
 
     /// <summary>Replicas hosted here (shards this member holds or held).</summary>
@@ -309,6 +344,15 @@ internal sealed class RpcEngine : IRpcInvoker
             OrderedContext.Enter(delivery);
             try { status = Dispatch(ordered: true, target.Replica, target.Name, methodId, arguments); }
             finally { OrderedContext.Exit(); }
+            if (_replyWhenPersisted && target.Logged(delivery.Version))
+            {
+                // The call created a durable version: answer once it is on disk (the reply waits, pooled, not the thread).
+                RpcWire.WriteReplyHeader(_reply.WrittenSpanMutable, status, _myId, requestId);
+                var copy = ArrayPool<byte>.Shared.Rent(_reply.WrittenCount);
+                _reply.WrittenSpan.CopyTo(copy);
+                target.DeferredReplies.Enqueue(new DeferredReply(delivery.Version, caller, copy, _reply.WrittenCount));
+                return;
+            }
         }
         SendReply(caller, status, requestId);
     }
@@ -451,10 +495,33 @@ internal sealed class ShardReplica(uint typeId, int shard, string name, IReplica
     /// <summary>Agreed time of the shard's last delivered call: its stable time frontier.</summary>
     public long AgreedTicks => Interlocked.Read(ref _agreedTicks);
 
+    /// <summary>Replies of calls whose versions are not yet on disk, in version order (protocol thread only).</summary>
+    public Queue<DeferredReply> DeferredReplies { get; } = new();
+
+    /// <summary>Whether a persistent field logged <paramref name="version"/> (the call being delivered created it).</summary>
+    public bool Logged(long version)
+    {
+        foreach (var field in Context.PersistentFields)
+            if (field.LoggedVersion == version) return true;
+        return false;
+    }
+
+    /// <summary>Every version up to this one is on disk in every persistent field of the replica.</summary>
+    public long DurableVersion()
+    {
+        var durable = long.MaxValue;
+        foreach (var field in Context.PersistentFields)
+            if (field.PersistedVersion < field.LoggedVersion) durable = Math.Min(durable, field.PersistedVersion);
+        return durable;
+    }
+
     /// <summary>Advances the agreed time along the shard's total order (protocol thread only).</summary>
     public void Agree(long senderTicks) =>
         Interlocked.Exchange(ref _agreedTicks, Math.Max(_agreedTicks + 1, Math.Clamp(senderTicks, DateTime.MinValue.Ticks, DateTime.MaxValue.Ticks)));
 }
+
+/// <summary>A reply held until the version its call created is on disk.</summary>
+internal readonly record struct DeferredReply(long Version, int Caller, byte[] Buffer, int Length);
 
 /// <summary>Delivers one shard's multicast of one view into its replica; sender indexes map to that view's shard members.</summary>
 internal sealed class ShardDelivery(RpcEngine engine, ShardReplica replica, int[] members, long viewId) : IDeliveryHandler

@@ -1,0 +1,48 @@
+using System.Globalization;
+
+namespace Derecho.Samples.KvStore;
+
+/// <summary>
+/// Command line of the client: --contacts ID=HOST:PORT,... [--puts N] [--in-flight K] [--value-bytes B]
+/// [--pause-after N] (prints PAUSED and waits for a line on standard input before going on: the tests kill
+/// a member there).
+/// </summary>
+internal sealed record ClientArguments(IReadOnlyList<(int Id, string Endpoint)> Contacts, int Puts = 3000, int InFlight = 64, int ValueBytes = 100, int PauseAfter = 0)
+{
+    public static ClientArguments Parse(string[] args)
+    {
+        var contacts = new List<(int, string)>();
+        var puts = 3000;
+        var inFlight = 64;
+        var valueBytes = 100;
+        var pauseAfter = 0;
+        for (var i = 0; i < args.Length; i += 2)
+        {
+            if (i + 1 >= args.Length) throw new ArgumentException($"option {args[i]} needs a value");
+            var value = args[i + 1];
+            switch (args[i])
+            {
+                case "--contacts":
+                    foreach (var contact in value.Split(','))
+                    {
+                        var parts = contact.Split('=', 2);
+                        if (parts.Length != 2 || !int.TryParse(parts[0], CultureInfo.InvariantCulture, out var id))
+                            throw new ArgumentException($"--contacts: '{contact}' is not ID=HOST:PORT");
+                        contacts.Add((id, parts[1]));
+                    }
+                    break;
+                case "--puts": puts = int.Parse(value, CultureInfo.InvariantCulture); break;
+                case "--in-flight": inFlight = int.Parse(value, CultureInfo.InvariantCulture); break;
+                case "--value-bytes": valueBytes = int.Parse(value, CultureInfo.InvariantCulture); break;
+                case "--pause-after": pauseAfter = int.Parse(value, CultureInfo.InvariantCulture); break;
+                default: throw new ArgumentException($"unknown option {args[i]}");
+            }
+        }
+        if (contacts.Count == 0) throw new ArgumentException("usage: --client --contacts ID=HOST:PORT,... [--puts N] [--in-flight K]");
+        return new ClientArguments(contacts, puts, inFlight, valueBytes, pauseAfter);
+    }
+
+    public string ToCommandLine() =>
+        $"--client --contacts {string.Join(',', Contacts.Select(c => $"{c.Id}={c.Endpoint}"))} --puts {Puts} --in-flight {InFlight} --value-bytes {ValueBytes}" +
+        (PauseAfter > 0 ? $" --pause-after {PauseAfter}" : "");
+}

@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Derecho.Samples.KvStore;
+
+/// <summary>
+/// The demo: 6 member processes on loopback (2 shards x 3 replicas), a client workload in a 7th process,
+/// then every member shuts down together. Exit code 0 when the client saw every put acknowledged by every
+/// replica, read every value back, and every shard's replicas ended identical.
+/// </summary>
+internal static class Launcher
+{
+    public const int Members = 6;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var ports = Enumerable.Range(0, Members).Select(_ => FreePort()).ToArray();
+        var data = Path.Combine(Path.GetTempPath(), $"derecho-kvstore-{Environment.ProcessId}");
+        Console.WriteLine($"Starting {Members} members (2 shards x 3 replicas) on 127.0.0.1 ports {string.Join(", ", ports)}; logs under {data}");
+        var members = new List<Child>();
+        try
+        {
+            for (var id = 0; id < Members; id++) members.Add(Child.Start($"member {id}", MemberCommandLine(id, ports, data)));
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+            foreach (var member in members) await member.WaitForLineAsync("READY", timeout.Token);
+
+            var client = Child.Start("client", new ClientArguments(Enumerable.Range(0, Members).Select(id => (id, $"127.0.0.1:{ports[id]}")).ToList()).ToCommandLine() +
+                                               string.Concat(args.Select(a => " " + a)));
+            await client.Process.WaitForExitAsync(timeout.Token);
+            var clientExit = client.Process.ExitCode;
+
+            foreach (var member in members) await member.Process.StandardInput.WriteLineAsync("shutdown");
+            foreach (var member in members) await member.Process.WaitForExitAsync(timeout.Token);
+            var failedMembers = members.Where(m => m.Process.ExitCode != 0).Select(m => $"{m.Name} (exit {m.Process.ExitCode})").ToList();
+            if (failedMembers.Count > 0) Console.WriteLine($"Members failed: {string.Join(", ", failedMembers)}");
+            Console.WriteLine(clientExit == 0 && failedMembers.Count == 0
+                ? "KvStore demo passed: every put acknowledged by all replicas of its shard, every get matched, replicas agree"
+                : $"KvStore demo FAILED (client exit {clientExit})");
+            return clientExit == 0 && failedMembers.Count == 0 ? 0 : 1;
+        }
+        catch (OperationCanceledException)
+        {
+            Console.WriteLine("Timed out waiting for the members or the client");
+            return 1;
+        }
+        finally
+        {
+            foreach (var member in members) member.Dispose();
+            try { Directory.Delete(data, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    /// <summary>A member's settings, as configuration keys on its command line.</summary>
+    public static string MemberCommandLine(int id, int[] ports, string data) =>
+        $"--member --Derecho:MyId={id} --Derecho:DataDirectory={data} " +
+        string.Join(' ', ports.Select((port, i) => $"--Derecho:Members:{i}:Id={i} --Derecho:Members:{i}:Endpoint=127.0.0.1:{port}"));
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>A child process of this program whose output is relayed with a prefix and watched for marker lines.</summary>
+internal sealed class Child : IDisposable
+{
+    private readonly List<string> _lines = new();
+    private readonly SemaphoreSlim _newLine = new(0);
+
+    private Child(string name, Process process)
+    {
+        Name = name;
+        Process = process;
+    }
+
+    public string Name { get; }
+
+    public Process Process { get; }
+
+    public static Child Start(string name, string arguments)
+    {
+        var self = typeof(Launcher).Assembly.Location;
+        var host = Environment.ProcessPath ?? "dotnet";
+        var usesDotnetHost = Path.GetFileNameWithoutExtension(host) == "dotnet";
+        var process = Process.Start(new ProcessStartInfo(host, (usesDotnetHost ? $"\"{self}\" " : "") + arguments)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        }) ?? throw new InvalidOperationException($"could not start {name}");
+        var child = new Child(name, process);
+        process.OutputDataReceived += (_, e) => child.OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"[{name}] {e.Data}"); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return child;
+    }
+
+    /// <summary>Waits for a line starting with <paramref name="prefix"/>; fails if the process exits first.</summary>
+    public async Task<string> WaitForLineAsync(string prefix, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            lock (_lines)
+            {
+                var line = _lines.FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal));
+                if (line is not null) return line;
+            }
+            if (Process.HasExited) throw new InvalidOperationException($"{Name} exited (code {Process.ExitCode}) before printing {prefix}");
+            await _newLine.WaitAsync(TimeSpan.FromMilliseconds(200), cancellationToken);
+        }
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null) return;
+        Console.WriteLine($"[{Name}] {line}");
+        lock (_lines) _lines.Add(line);
+        _newLine.Release();
+    }
+
+    public void Dispose()
+    {
+        if (!Process.HasExited) Process.Kill(entireProcessTree: true);
+        Process.Dispose();
+    }
+}
