@@ -4,10 +4,9 @@ namespace Derecho.Samples.KvStore;
 
 /// <summary>
 /// Command line of the client: --contacts ID=HOST:PORT,... [--puts N] [--in-flight K] [--value-bytes B]
-/// [--pause-after N] (prints PAUSED and waits for a line on standard input before going on: the tests kill
-/// a member there).
+/// [--progress-every N] (prints PROGRESS lines with the current contact: the tests kill it mid-stream).
 /// </summary>
-internal sealed record ClientArguments(IReadOnlyList<(int Id, string Endpoint)> Contacts, int Puts = 3000, int InFlight = 64, int ValueBytes = 100, int PauseAfter = 0)
+internal sealed record ClientArguments(IReadOnlyList<(int Id, string Endpoint)> Contacts, int Puts = 3000, int InFlight = 64, int ValueBytes = 100, int ProgressEvery = 1000)
 {
     public static ClientArguments Parse(string[] args)
     {
@@ -15,7 +14,7 @@ internal sealed record ClientArguments(IReadOnlyList<(int Id, string Endpoint)> 
         var puts = 3000;
         var inFlight = 64;
         var valueBytes = 100;
-        var pauseAfter = 0;
+        var progressEvery = 1000;
         for (var i = 0; i < args.Length; i += 2)
         {
             if (i + 1 >= args.Length) throw new ArgumentException($"option {args[i]} needs a value");
@@ -34,15 +33,15 @@ internal sealed record ClientArguments(IReadOnlyList<(int Id, string Endpoint)> 
                 case "--puts": puts = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--in-flight": inFlight = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--value-bytes": valueBytes = int.Parse(value, CultureInfo.InvariantCulture); break;
-                case "--pause-after": pauseAfter = int.Parse(value, CultureInfo.InvariantCulture); break;
+                case "--progress-every": progressEvery = int.Parse(value, CultureInfo.InvariantCulture); break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }
         if (contacts.Count == 0) throw new ArgumentException("usage: --client --contacts ID=HOST:PORT,... [--puts N] [--in-flight K]");
-        return new ClientArguments(contacts, puts, inFlight, valueBytes, pauseAfter);
+        return new ClientArguments(contacts, puts, inFlight, valueBytes, progressEvery);
     }
 
     public string ToCommandLine() =>
         $"--client --contacts {string.Join(',', Contacts.Select(c => $"{c.Id}={c.Endpoint}"))} --puts {Puts} --in-flight {InFlight} --value-bytes {ValueBytes}" +
-        (PauseAfter > 0 ? $" --pause-after {PauseAfter}" : "");
+        $" --progress-every {ProgressEvery}";
 }

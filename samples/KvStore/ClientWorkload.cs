@@ -38,12 +38,6 @@ internal static class ClientWorkload
             var running = new List<Task>();
             for (var i = 0; i < arguments.Puts; i++)
             {
-                if (i == arguments.PauseAfter && i > 0)
-                {
-                    await Task.WhenAll(running);
-                    Console.WriteLine($"PAUSED after={i} contact={client.Contact}");
-                    await Task.Run(() => Console.In.ReadLine());
-                }
                 await window.WaitAsync();
                 var key = $"key-{i}";
                 running.Add(PutAsync(key, ValueOf(i, arguments.ValueBytes)));
@@ -65,6 +59,7 @@ internal static class ClientWorkload
                             // Every replica applied it at the same version of the shard.
                             if (replies.Count < 2 || replies.Select(r => r.Value).Distinct().Count() != 1) Interlocked.Increment(ref inconsistent);
                             acknowledged[key] = value;
+                            if (acknowledged.Count % arguments.ProgressEvery == 0) Console.WriteLine($"PROGRESS acknowledged={acknowledged.Count} contact={client.Contact}");
                             return;
                         }
                         catch (Exception e) when (e is RemoteCallException or TimeoutException or InvalidOperationException && attempt < Attempts)
@@ -111,6 +106,15 @@ internal static class ClientWorkload
             var sorted = latencies[s].Order().ToArray();
             Console.WriteLine($"SHARD {s} members={string.Join(',', shard.Members)} puts={sorted.Length} " +
                               $"put_p50_us={Percentile(sorted, 0.50):0} put_p99_us={Percentile(sorted, 0.99):0} replicas(digest/keys)=[{string.Join(' ', digests)}] agree={sameState}");
+        }
+        // The other subgroup: record the per-shard put counts; every Tally replica must answer the same.
+        var tally = client.Subgroup<Tally>();
+        for (var s = 0; s < kv.ShardCount; s++)
+        {
+            var replies = await tally.Ordered.Add($"puts-shard-{s}", latencies[s].Count);
+            var totals = replies.Select(r => r.Value).Distinct().ToList();
+            agree &= totals.Count == 1;
+            Console.WriteLine($"TALLY puts-shard-{s}: replicas [{string.Join(',', replies.Select(r => r.MemberId))}] say {string.Join('/', totals)}");
         }
         Console.WriteLine($"RESULT puts={arguments.Puts} acknowledged={acknowledged.Count} retried={retried} failed={failed} inconsistent_replies={inconsistent} " +
                           $"get_mismatches={mismatches} puts_per_s={acknowledged.Count / putSeconds:0} gets_per_s={acknowledged.Count / getSeconds:0} agree={agree}");

@@ -22,12 +22,15 @@ internal static class MemberHost
         var shards = builder.Configuration.GetValue("KvStore:Shards", 2);
         var replicas = builder.Configuration.GetValue("KvStore:Replicas", 3);
         builder.Services.AddDerecho(builder.Configuration.GetSection("Derecho"),
-            layout => layout.Subgroup(context => new KvStore(context), new ShardPolicy { Shards = shards, MinReplicas = Math.Min(2, replicas), MaxReplicas = replicas }));
+            layout => layout
+                .Subgroup(context => new KvStore(context), new ShardPolicy { Shards = shards, MinReplicas = Math.Min(2, replicas), MaxReplicas = replicas })
+                .Subgroup(_ => new Tally(), new ShardPolicy { MinReplicas = 1, MaxReplicas = 3 }));
         using var host = builder.Build();
         await host.StartAsync();
         var group = await host.Services.GetRequiredService<DerechoMember>().GetGroupAsync();
         var mine = group.Layout.Subgroups[0].ShardsOf(group.MyId).ToList();
-        Console.WriteLine($"READY member={group.MyId} view={group.View.Id} shards={string.Join(',', mine)}");
+        var tally = group.Layout.Subgroups[1].ShardsOf(group.MyId).Any();
+        Console.WriteLine($"READY member={group.MyId} view={group.View.Id} kv-shards={string.Join(',', mine)} tally={tally}");
         group.ViewChanged += (view, joined, departed) =>
             Console.WriteLine($"VIEW id={view.Id} members={string.Join(',', view.Members)} joined={string.Join(',', joined)} departed={string.Join(',', departed)}");
 
