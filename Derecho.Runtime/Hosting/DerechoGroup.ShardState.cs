@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Derecho.Layout;
 using Derecho.Membership;
 using Derecho.Rpc;
+using Derecho.Transport;
 using Microsoft.Extensions.Logging;
 
 namespace Derecho.Hosting;
@@ -42,6 +43,22 @@ public sealed partial class DerechoGroup
                 mine.Multicast.AwaitingState = true;
                 _logger.LogInformation("Member {Id} is new to shard {Shard} of {Type}; waiting for its state from member {From}", MyId, shard, _engine.NameOf(typeId), survivors[0]);
             }
+        }
+    }
+
+    /// <summary>A joiner's replicas are ready once every shard it entered has loaded its state: only then does JoinAsync return.</summary>
+    private async Task WaitForShardStatesAsync(CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + _options.Options.ConnectTimeout;
+        while (Volatile.Read(ref _current).MyShards.Any(s => s.Multicast.AwaitingState))
+        {
+            if (_failed.Task.IsCompleted) throw new InvalidOperationException($"member {MyId} cannot join: {_failed.Task.Result}");
+            if (DateTime.UtcNow > deadline)
+            {
+                await DisposeAsync().ConfigureAwait(false);
+                throw new TransportException($"member {MyId} joined view {View.Id} but did not receive its shards' state within {_options.Options.ConnectTimeout.TotalSeconds:0.#}s");
+            }
+            await Task.Delay(5, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -145,6 +145,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
             throw;
         }
         group._loop.Start();
+        if (options.Join) await group.WaitForShardStatesAsync(cancellationToken).ConfigureAwait(false);
         if (group._recoveryPending)
         {
             var agreed = await Task.WhenAny(group._recovered.Task, group._failed.Task, Task.Delay(options.ConnectTimeout, cancellationToken)).ConfigureAwait(false);
@@ -365,9 +366,46 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
 
     /// <summary>
     /// Puts an ordered call into this member's instance of a shard in the current view; while a view change is
-    /// under way, or the view is inadequate, waits for the next view.
+    /// under way, waits for the next view. While the view is inadequate (which can last until a joiner
+    /// arrives) calls are held, in order, and sent by a background drain once a view can run them: the
+    /// caller gets its pending task at once instead of a blocked thread.
     /// </summary>
     private void SendOrdered(uint typeId, int shard, ReadOnlySpan<byte> payload)
+    {
+        lock (_held)
+        {
+            if (_held.Count > 0 || !Volatile.Read(ref _current).Layout.IsAdequate)
+            {
+                _held.Enqueue((typeId, shard, payload.ToArray()));
+                if (_held.Count == 1) _ = Task.Run(DrainHeldCalls);
+                return;
+            }
+        }
+        SendInView(typeId, shard, payload);
+    }
+
+    private readonly Queue<(uint TypeId, int Shard, byte[] Payload)> _held = new();
+
+    /// <summary>Sends held calls in order once the view can run them; a call that cannot be sent fails alone.</summary>
+    private void DrainHeldCalls()
+    {
+        while (true)
+        {
+            (uint TypeId, int Shard, byte[] Payload) next;
+            lock (_held)
+            {
+                if (!_held.TryPeek(out next)) return;
+            }
+            try { SendInView(next.TypeId, next.Shard, next.Payload); }
+            catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException)
+            {
+                _engine.FailCutOff([RpcEngine.RequestIdOf(next.Payload)], e.Message);
+            }
+            lock (_held) _held.Dequeue();
+        }
+    }
+
+    private void SendInView(uint typeId, int shard, ReadOnlySpan<byte> payload)
     {
         while (true)
         {

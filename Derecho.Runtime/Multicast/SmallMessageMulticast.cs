@@ -92,7 +92,13 @@ public sealed unsafe class SmallMessageMulticast : IDisposable
     /// While set, nothing is delivered (messages are still received and acknowledged): a member new to the
     /// shard waits for the shard's state before it applies updates on top of it.
     /// </summary>
-    public bool AwaitingState { get; set; }
+    public bool AwaitingState
+    {
+        get => Volatile.Read(ref _awaitingState);
+        set => Volatile.Write(ref _awaitingState, value);
+    }
+
+    private bool _awaitingState;
 
     /// <summary>Largest payload <see cref="Send"/> accepts.</summary>
     public int MaxPayloadBytes { get; }

@@ -54,6 +54,12 @@ public sealed class Persistent<T> : Versioned<T>, IPersistentField
     /// <summary>Highest version written to the log (durable or not).</summary>
     public long LoggedVersion => _log.LastVersion;
 
+    event Action? IPersistentField.Durable
+    {
+        add => _log.Durable += value;
+        remove => _log.Durable -= value;
+    }
+
     /// <summary>Raised (on the log's flusher thread) when a version becomes durable here.</summary>
     public event Action<long>? Persisted
     {
@@ -108,8 +114,8 @@ internal interface IPersistentField : IDisposable
 
     long LoggedVersion { get; }
 
-    /// <summary>Raised on the flusher thread after versions reached the disk.</summary>
-    event Action<long>? Persisted;
+    /// <summary>Raised on the flusher thread after <see cref="PersistedVersion"/> moved.</summary>
+    event Action? Durable;
 
     void TruncateAfter(long version);
 }

@@ -50,6 +50,9 @@ public sealed class PersistentLog : IDisposable
     /// <summary>Raised on the flusher thread with the highest version that is now on disk.</summary>
     public event Action<long>? Persisted;
 
+    /// <summary>Raised on the flusher thread once <see cref="PersistedVersion"/> has moved (for waking the protocol thread).</summary>
+    internal event Action? Durable;
+
     /// <summary>Highest version on disk (fsynced), or -1.</summary>
     public long PersistedVersion => Volatile.Read(ref _persisted);
 
@@ -208,6 +211,7 @@ public sealed class PersistentLog : IDisposable
                         Volatile.Write(ref _persisted, highest);
                         Monitor.PulseAll(_flushGate);
                     }
+                    Durable?.Invoke(); // after the write: whoever it wakes reads the new PersistedVersion
                 }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)

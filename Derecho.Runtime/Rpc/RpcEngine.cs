@@ -101,7 +101,7 @@ internal sealed class RpcEngine : IRpcInvoker
     {
         _persistentFields.Add(field);
         // Replies wait for the disk: the protocol thread must look again when the flusher finishes a batch.
-        field.Persisted += _ => _loop?.Wake();
+        field.Durable += () => _loop?.Wake();
     }
 
     /// <summary>The protocol-thread step that sends replies whose versions reached the disk.</summary>

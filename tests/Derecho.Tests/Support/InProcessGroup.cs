@@ -1,9 +1,10 @@
 using Derecho.Hosting;
+using Derecho.Layout;
 using Microsoft.Extensions.Logging;
 
 namespace Derecho.Tests.Support;
 
-/// <summary>Three members hosting <see cref="Register"/>, each a full DerechoGroup on loopback, in this process.</summary>
+/// <summary>Members hosting <see cref="Register"/> (or a given layout), each a full DerechoGroup on loopback, in this process.</summary>
 internal sealed class InProcessGroup : IAsyncDisposable
 {
     private InProcessGroup(DerechoGroup[] members, int[] ports)
@@ -24,11 +25,11 @@ internal sealed class InProcessGroup : IAsyncDisposable
         MaxPayloadBytes = 64 << 10,
     };
 
-    public static async Task<InProcessGroup> StartAsync(int size = 3, ILoggerFactory? loggers = null)
+    public static async Task<InProcessGroup> StartAsync(int size = 3, ILoggerFactory? loggers = null, Action<LayoutBuilder>? layout = null)
     {
         var ports = Support.Ports.Free(size);
         var members = await Task.WhenAll(Enumerable.Range(0, size).Select(id =>
-            DerechoGroup.JoinAsync(Options(id, ports), layout => layout.Subgroup(_ => new Register()), loggers)));
+            DerechoGroup.JoinAsync(Options(id, ports), layout ?? (l => l.Subgroup(_ => new Register())), loggers)));
         return new InProcessGroup(members, ports);
     }
 

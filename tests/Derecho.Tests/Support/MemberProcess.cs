@@ -3,7 +3,7 @@ using System.Diagnostics;
 
 namespace Derecho.Tests.Support;
 
-/// <summary>A member running as its own OS process (the Counter sample in member mode), with its output captured.</summary>
+/// <summary>A member (or client) running as its own OS process (a sample in member mode), with its output captured.</summary>
 internal sealed class MemberProcess : IDisposable
 {
     private readonly Process _process;
@@ -14,9 +14,13 @@ internal sealed class MemberProcess : IDisposable
 
     public int Id { get; private init; }
 
-    public static MemberProcess Start(int id, int[] ports, int calls, string faults = "", string? networkNamespace = null)
+    public static MemberProcess Start(int id, int[] ports, int calls, string faults = "", string? networkNamespace = null) =>
+        StartSample("Counter", id, $"--member {id} --ports {string.Join(',', ports)} --calls {calls} {faults}", networkNamespace);
+
+    /// <summary>Starts a sample (built beside the tests) with <paramref name="arguments"/>; standard input stays open for commands.</summary>
+    public static MemberProcess StartSample(string sample, int id, string arguments, string? networkNamespace = null)
     {
-        var command = $"\"{CounterSample}\" --member {id} --ports {string.Join(',', ports)} --calls {calls} {faults}";
+        var command = $"\"{SamplePath(sample)}\" {arguments}";
         var info = networkNamespace is null
             ? new ProcessStartInfo("dotnet", command)
             : new ProcessStartInfo("ip", $"netns exec {networkNamespace} dotnet {command}");
@@ -24,6 +28,7 @@ internal sealed class MemberProcess : IDisposable
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            RedirectStandardInput = true,
             UseShellExecute = false,
         };
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start member process");
@@ -58,6 +63,20 @@ internal sealed class MemberProcess : IDisposable
     /// <summary>SIGKILL from outside: no cleanup, nothing flushed.</summary>
     public void Kill() => _process.Kill();
 
+    /// <summary>Freezes (SIGSTOP) or resumes (SIGCONT) the process: it stays connected but does nothing.</summary>
+    public void Signal(bool stop)
+    {
+        using var kill = Process.Start("kill", $"-{(stop ? "STOP" : "CONT")} {_process.Id}");
+        kill.WaitForExit();
+    }
+
+    /// <summary>Writes a command line to the process's standard input.</summary>
+    public void Send(string line)
+    {
+        _process.StandardInput.WriteLine(line);
+        _process.StandardInput.Flush();
+    }
+
     public string? LineStartingWith(string prefix) => Output.FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal));
 
     public void Dispose()
@@ -66,13 +85,10 @@ internal sealed class MemberProcess : IDisposable
         _process.Dispose();
     }
 
-    /// <summary>Counter.dll built beside this test assembly's configuration (the test project builds it first).</summary>
-    private static string CounterSample
+    /// <summary>A sample's dll built in this test assembly's configuration (the test project builds the samples first).</summary>
+    private static string SamplePath(string sample)
     {
-        get
-        {
-            var path = Path.Combine(Repository.Root, "samples", "Counter", "bin", Repository.Configuration, "net10.0", "Counter.dll");
-            return File.Exists(path) ? path : throw new FileNotFoundException("build samples/Counter first", path);
-        }
+        var path = Path.Combine(Repository.Root, "samples", sample, "bin", Repository.Configuration, "net10.0", $"{sample}.dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException($"build samples/{sample} first", path);
     }
 }

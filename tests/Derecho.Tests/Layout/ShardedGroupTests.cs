@@ -1,0 +1,148 @@
+using Derecho.Client;
+using Derecho.Hosting;
+using Derecho.Layout;
+using Derecho.Rpc;
+using Derecho.Tests.Support;
+
+namespace Derecho.Tests.Layout;
+
+/// <summary>
+/// Sharded subgroups in one process over real loopback sockets: 5 members, Register as 2 shards x 2
+/// ([0,1] and [2,3]) and Notes on one shard of up to 3 ([0,1,2]); member 4 holds nothing.
+/// </summary>
+public sealed class ShardedGroupTests
+{
+    private static void Layout(LayoutBuilder layout) => layout
+        .Subgroup(_ => new Register(), ShardPolicy.Fixed(2, 2))
+        .Subgroup(_ => new Notes(), new ShardPolicy { MaxReplicas = 3 });
+
+    private static DerechoClientOptions ClientOptions(InProcessGroup group) => new()
+    {
+        Contacts = group.Ports.Select((port, id) => new MemberOptions { Id = id, Endpoint = $"127.0.0.1:{port}" }).ToList(),
+        RingBytes = 1 << 20,
+        MaxPayloadBytes = 64 << 10,
+    };
+
+    [Fact]
+    public async Task Each_shard_orders_its_own_calls_and_any_member_can_reach_any_shard()
+    {
+        await using var group = await InProcessGroup.StartAsync(5, layout: Layout);
+        var register = group.Members[4].Subgroup<Register>();
+        Assert.Equal(2, register.ShardCount);
+        Assert.Equal([0, 1], register.Shard(0).Members);
+        Assert.Equal([2, 3], register.Shard(1).Members);
+
+        // Member 4 is in no shard: its ordered calls are relayed by a shard member; every replica of that shard replies.
+        for (var i = 1; i <= 20; i++)
+        {
+            Assert.Equal([0, 1], (await register.Shard(0).Ordered.Set(i)).Select(r => r.MemberId));
+            Assert.Equal([2, 3], (await register.Shard(1).Ordered.Set(100 + i)).Select(r => r.MemberId));
+        }
+        // Members of one shard call the other shard too; P2P reaches members of any shard.
+        await group.Members[0].Subgroup<Register>().Shard(1).Ordered.Set(121);
+        Assert.Equal(20, await register.Shard(0).On(1).Get());
+        Assert.Equal(121, await group.Members[1].Subgroup<Register>().On(3).Get());
+
+        // Shard histories are independent: each replica of a shard applied exactly its shard's calls, in one order.
+        var shard0 = await register.Shard(0).On(0).History();
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => (long)i), shard0);
+        Assert.Equal(shard0, await register.Shard(0).On(1).History());
+        var shard1 = await register.Shard(1).On(2).History();
+        Assert.Equal(Enumerable.Range(101, 20).Select(i => (long)i).Append(121), shard1);
+        Assert.Equal(shard1, await register.Shard(1).On(3).History());
+
+        // Members 0, 1 and 2 hold both subgroups: the Notes stream is delivered beside their Register shard.
+        var notes = group.Members[2].Subgroup<Notes>();
+        Assert.Equal([0, 1, 2], notes.Members);
+        var appended = await notes.Ordered.Append("overlap");
+        Assert.Equal([0, 1, 2], appended.Select(r => r.MemberId));
+        Assert.All(appended, r => Assert.Equal(1, r.Value));
+    }
+
+    [Fact]
+    public async Task Keys_route_to_stable_shards_and_bad_targets_get_clear_errors()
+    {
+        await using var group = await InProcessGroup.StartAsync(5, layout: Layout);
+        await using var client = await DerechoClient.ConnectAsync(ClientOptions(group));
+        var register = client.Subgroup<Register>();
+
+        // The same key always lands in the same shard, for members and clients alike.
+        Assert.Equal(ShardKey.ShardOf("alice", 2), register.ShardFor("alice").Index);
+        Assert.Equal(group.Members[3].Subgroup<Register>().ShardFor("alice").Index, register.ShardFor("alice").Index);
+        var replies = await register.ShardFor("alice").Ordered.Set(7);
+        Assert.Equal(register.ShardFor("alice").Members, replies.Select(r => r.MemberId));
+
+        // Unsharded access to a sharded subgroup, a shard that does not exist, a type the group does not host.
+        var unsharded = Assert.Throws<InvalidOperationException>(() => register.Ordered);
+        Assert.Contains("has 2 shards", unsharded.Message);
+        var missing = Assert.Throws<ArgumentOutOfRangeException>(() => register.Shard(2));
+        Assert.Contains("there is no shard 2", missing.Message);
+        Assert.Throws<InvalidOperationException>(() => group.Members[0].Subgroup<Counterless>());
+        var unknown = await Assert.ThrowsAsync<ArgumentException>(() => client.Subgroup<Counterless>().On(0).Ping());
+        Assert.Contains("holds no shard", unknown.Message);
+        // A P2P call to a member for a shard it does not hold is refused by that member.
+        var wrongMember = await Assert.ThrowsAsync<RemoteCallException>(() => register.Shard(1).On(0).Get());
+        Assert.Contains("holds no replica of shard 1", wrongMember.Message);
+
+        // An oversized request is refused with the limit named; the group goes on.
+        var oversized = await Assert.ThrowsAsync<ArgumentException>(() => client.Subgroup<Notes>().Ordered.Append(new string('x', 80 << 10)));
+        Assert.Contains("exceeds MaxPayloadBytes", oversized.Message);
+        Assert.Equal(2, (await register.Shard(0).Ordered.Set(8)).Count);
+    }
+
+    [Fact]
+    public async Task A_view_without_enough_members_for_the_layout_waits_for_joiners()
+    {
+        var logs = new CapturingLoggerProvider(); // it is its own logger factory
+        // Register needs 2 shards of 2: three members are not enough.
+        static void NeedsFour(LayoutBuilder l) => l.Subgroup(_ => new Register(), ShardPolicy.Fixed(2, 2));
+        var ports = Ports.Free(3);
+        var members = await Task.WhenAll(Enumerable.Range(0, 3).Select(id => DerechoGroup.JoinAsync(InProcessGroup.Options(id, ports), NeedsFour, logs)));
+        try
+        {
+            Assert.False(members[0].Layout.IsAdequate);
+            Assert.True(logs.Contains(Microsoft.Extensions.Logging.LogLevel.Warning, "has 1 of its minimum 2 members; no shard runs until enough members join"));
+            var waiting = members[0].Subgroup<Register>().Shard(0).Ordered.Set(1);
+            await Task.Delay(500);
+            Assert.False(waiting.IsCompleted, "nothing runs in an inadequate view");
+
+            var joinerOptions = InProcessGroup.Options(3, ports);
+            joinerOptions.Members.Add(new MemberOptions { Id = 3, Endpoint = $"127.0.0.1:{Ports.Free(1)[0]}" });
+            joinerOptions.Join = true;
+            var joining = DerechoGroup.JoinAsync(joinerOptions, NeedsFour, logs);
+            if (await Task.WhenAny(joining, Task.Delay(TimeSpan.FromSeconds(30))) != joining)
+                Assert.Fail("join did not complete:\n" + string.Join('\n', logs.Entries.Select(e => e.Message)));
+            var joiner = await joining;
+            members = [.. members, joiner];
+            Assert.True(joiner.Layout.IsAdequate);
+            var replies = await waiting.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(2, replies.Count);
+        }
+        finally
+        {
+            await Task.WhenAll(members.Select(m => m.ShutdownAsync()));
+        }
+    }
+}
+
+/// <summary>A second replicated type for overlapping subgroups.</summary>
+[Replicated]
+public partial class Notes
+{
+    private readonly List<string> _notes = new();
+
+    [Ordered]
+    public int Append(string note)
+    {
+        _notes.Add(note);
+        return _notes.Count;
+    }
+}
+
+/// <summary>A replicated type no test group hosts.</summary>
+[Replicated]
+public partial class Counterless
+{
+    [P2PCallable]
+    public int Ping() => 1;
+}
