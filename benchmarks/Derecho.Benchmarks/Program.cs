@@ -3,10 +3,12 @@ using Derecho.Benchmarks;
 // dotnet run -c Release --project benchmarks/Derecho.Benchmarks -- multicast [--json] [--seconds N] [--sizes 100,1000]
 // dotnet run -c Release --project benchmarks/Derecho.Benchmarks -- viewchange [--json] [--runs N]
 // dotnet run -c Release --project benchmarks/Derecho.Benchmarks -- persistence [--json]
+// dotnet run -c Release --project benchmarks/Derecho.Benchmarks -- kv [--json] [--seconds N] [--in-flight K] [--shards 1,2]
 if (args.Length > 0 && args[0] == "--child") return await MulticastMember.RunAsync(args[1..]);
 if (args.Length > 0 && args[0] == "--child-view") return await ViewChangeMember.RunAsync(args[1..]);
 if (args.Length > 0 && args[0] == "viewchange") return await ViewChangeBenchmark.RunAsync(args[1..]);
 if (args.Length > 0 && args[0] == "persistence") return await PersistenceBenchmark.RunAsync(args[1..]);
 if (args.Length > 0 && args[0] == "multicast") return await MulticastBenchmark.RunAsync(args[1..]);
-Console.Error.WriteLine("usage: Derecho.Benchmarks multicast [--json] [--seconds N] [--sizes 100,1000,...]\n       Derecho.Benchmarks viewchange [--json] [--runs N]\n       Derecho.Benchmarks persistence [--json]");
+if (args.Length > 0 && args[0] == "kv") return await KvBenchmark.RunAsync(args[1..]);
+Console.Error.WriteLine("usage: Derecho.Benchmarks multicast [--json] [--seconds N] [--sizes 100,1000,...]\n       Derecho.Benchmarks viewchange [--json] [--runs N]\n       Derecho.Benchmarks persistence [--json]\n       Derecho.Benchmarks kv [--json] [--seconds N] [--in-flight K] [--shards 1,2]");
 return 2;

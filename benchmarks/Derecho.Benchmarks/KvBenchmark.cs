@@ -1,0 +1,277 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Derecho.Client;
+using Derecho.Hosting;
+using Derecho.Samples.KvStore;
+using dotnet_etcd;
+
+namespace Derecho.Benchmarks;
+
+/// <summary>
+/// External clients against a sharded key/value store: the KvStore sample's members (1 shard x 3, then
+/// 2 shards x 3, each member its own process) and, in the same run, a 3-member etcd cluster on loopback via
+/// its gRPC API (dotnet-etcd), with the same number of requests in flight and 100-byte values. Both sides are
+/// durable: etcd answers a put after its leader and a majority fsynced the entry; our put completes when
+/// every replica of the shard answered, and a replica answers once the put's version is on its disk.
+/// </summary>
+internal static class KvBenchmark
+{
+    private const int ValueBytes = 100;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var json = args.Contains("--json");
+        var seconds = Option(args, "--seconds", 5);
+        var inFlight = Option(args, "--in-flight", 256);
+        var layouts = (OptionText(args, "--shards") ?? "1,2").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+        var duration = TimeSpan.FromSeconds(seconds);
+        Console.WriteLine($"kv: {ValueBytes} B values, {inFlight} requests in flight, {seconds} s per phase, {Environment.ProcessorCount} cores");
+
+        var derecho = new List<Dictionary<string, object>>();
+        foreach (var shards in layouts)
+        {
+            var result = await RunDerechoAsync(shards, inFlight, duration);
+            Console.WriteLine($"derecho {shards} shard(s) x 3: puts {result.Puts.PerSecond:N0}/s (p50 {result.Puts.P50:N0} us, p99 {result.Puts.P99:N0} us), gets {result.Gets.PerSecond:N0}/s");
+            derecho.Add(new Dictionary<string, object>
+            {
+                ["shards"] = shards,
+                ["puts_per_s"] = Math.Round(result.Puts.PerSecond),
+                ["gets_per_s"] = Math.Round(result.Gets.PerSecond),
+                ["put_p50_us"] = Math.Round(result.Puts.P50),
+                ["put_p99_us"] = Math.Round(result.Puts.P99),
+            });
+        }
+
+        Dictionary<string, object>? etcd = null;
+        if (await EtcdCluster.EnsureInstalledAsync() is { } missing)
+            Console.WriteLine($"etcd: skipped ({missing})");
+        else
+        {
+            var result = await RunEtcdAsync(inFlight, duration);
+            Console.WriteLine($"etcd 3 members: puts {result.Puts.PerSecond:N0}/s (p50 {result.Puts.P50:N0} us, p99 {result.Puts.P99:N0} us), gets {result.Gets.PerSecond:N0}/s");
+            etcd = new Dictionary<string, object>
+            {
+                ["puts_per_s"] = Math.Round(result.Puts.PerSecond),
+                ["gets_per_s"] = Math.Round(result.Gets.PerSecond),
+                ["put_p50_us"] = Math.Round(result.Puts.P50),
+                ["put_p99_us"] = Math.Round(result.Puts.P99),
+            };
+            var ratio = (double)derecho[0]["puts_per_s"] / (double)etcd["puts_per_s"];
+            Console.WriteLine($"derecho ({layouts[0]} shard(s)) / etcd puts: {ratio:0.0}x");
+        }
+        Console.WriteLine("durability: etcd fsyncs each commit batch on a majority before answering; derecho puts are answered by every replica after its fsync (ReplyWhenPersisted)");
+        if (json) Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?> { ["derecho"] = derecho, ["etcd"] = etcd, ["durable"] = true }));
+        return 0;
+    }
+
+    private static async Task<(Phase Puts, Phase Gets)> RunDerechoAsync(int shards, int inFlight, TimeSpan duration)
+    {
+        var members = shards * 3;
+        var ports = ChildProcess.FreePorts(members);
+        var data = Directory.CreateTempSubdirectory("derecho-kv-bench-");
+        var processes = new List<Process>();
+        try
+        {
+            var ready = new CountdownEvent(members);
+            for (var id = 0; id < members; id++)
+            {
+                var arguments = $"--member --Derecho:MyId={id} --Derecho:DataDirectory={data.FullName} --KvStore:Shards={shards} --KvStore:Replicas=3 --Logging:LogLevel:Default=Warning " +
+                                string.Join(' ', ports.Select((port, i) => $"--Derecho:Members:{i}:Id={i} --Derecho:Members:{i}:Endpoint=127.0.0.1:{port}"));
+                var process = Samples.Start("KvStore", arguments);
+                process.OutputDataReceived += (_, e) => { if (e.Data?.StartsWith("READY", StringComparison.Ordinal) == true) ready.Signal(); };
+                process.BeginOutputReadLine();
+                process.BeginErrorReadLine();
+                processes.Add(process);
+            }
+            if (!ready.Wait(TimeSpan.FromMinutes(1))) throw new TimeoutException("the KvStore members did not start");
+
+            await using var client = await DerechoClient.ConnectAsync(new DerechoClientOptions
+            {
+                Contacts = ports.Select((port, id) => new MemberOptions { Id = id, Endpoint = $"127.0.0.1:{port}" }).ToList(),
+            });
+            var kv = client.Subgroup<KvStore>();
+            var value = new byte[ValueBytes];
+            Random.Shared.NextBytes(value);
+            var written = 0;
+            async Task Put(int _)
+            {
+                var key = $"key-{Interlocked.Increment(ref written)}";
+                var replies = await kv.ShardFor(key).Ordered.Put(key, value);
+                if (replies.Count != 3) throw new InvalidOperationException($"put answered by {replies.Count} replicas, not 3");
+            }
+            await Measure(Put, inFlight, TimeSpan.FromSeconds(1)); // warm-up
+            var puts = await Measure(Put, inFlight, duration);
+            var keys = written;
+            var gets = await Measure(async n =>
+            {
+                var key = $"key-{1 + n % keys}";
+                var shard = kv.ShardFor(key);
+                var members = shard.Members;
+                if (await shard.On(members[n % members.Count]).Get(key) is null) throw new InvalidOperationException($"{key} missing");
+            }, inFlight, duration);
+
+            foreach (var process in processes) await process.StandardInput.WriteLineAsync("shutdown");
+            foreach (var process in processes) await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
+            return (puts, gets);
+        }
+        finally
+        {
+            foreach (var process in processes)
+            {
+                if (!process.HasExited) process.Kill(entireProcessTree: true);
+                process.Dispose();
+            }
+            data.Delete(recursive: true);
+        }
+    }
+
+    private static async Task<(Phase Puts, Phase Gets)> RunEtcdAsync(int inFlight, TimeSpan duration)
+    {
+        await using var cluster = await EtcdCluster.StartAsync(3);
+        using var client = new EtcdClient(cluster.ClientUrls);
+        var value = new string('v', ValueBytes);
+        var written = 0;
+        async Task Put(int _) => await client.PutAsync($"key-{Interlocked.Increment(ref written)}", value);
+        await Measure(Put, inFlight, TimeSpan.FromSeconds(1));
+        var puts = await Measure(Put, inFlight, duration);
+        var keys = written;
+        var gets = await Measure(async n =>
+        {
+            if ((await client.GetValAsync($"key-{1 + n % keys}")).Length != ValueBytes) throw new InvalidOperationException("etcd get returned a wrong value");
+        }, inFlight, duration);
+        return (puts, gets);
+    }
+
+    /// <summary>Runs <paramref name="inFlight"/> loops of <paramref name="operation"/> for <paramref name="duration"/>: rate and latency percentiles.</summary>
+    private static async Task<Phase> Measure(Func<int, Task> operation, int inFlight, TimeSpan duration)
+    {
+        var next = 0;
+        var clock = Stopwatch.StartNew();
+        var loops = Enumerable.Range(0, inFlight).Select(async _ =>
+        {
+            var latencies = new List<double>(4096);
+            while (clock.Elapsed < duration)
+            {
+                var started = Stopwatch.GetTimestamp();
+                await operation(Interlocked.Increment(ref next)).ConfigureAwait(false);
+                latencies.Add(Stopwatch.GetElapsedTime(started).TotalMicroseconds);
+            }
+            return latencies;
+        }).ToList();
+        var all = (await Task.WhenAll(loops)).SelectMany(l => l).Order().ToArray();
+        var elapsed = clock.Elapsed.TotalSeconds;
+        return new Phase(all.Length / elapsed, all.Length == 0 ? 0 : all[all.Length / 2], all.Length == 0 ? 0 : all[Math.Min(all.Length - 1, (int)(all.Length * 0.99))]);
+    }
+
+    private static int Option(string[] args, string name, int fallback) =>
+        OptionText(args, name) is { } text ? int.Parse(text, CultureInfo.InvariantCulture) : fallback;
+
+    private static string? OptionText(string[] args, string name)
+    {
+        var at = Array.IndexOf(args, name);
+        return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
+    }
+
+    private readonly record struct Phase(double PerSecond, double P50, double P99);
+}
+
+/// <summary>The repository's samples, run as member processes.</summary>
+internal static class Samples
+{
+    public static Process Start(string sample, string arguments)
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Derecho.sln"))) directory = directory.Parent;
+        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
+        var dll = Path.Combine(directory?.FullName ?? throw new DirectoryNotFoundException("repository root (Derecho.sln) not found"), "samples", sample, "bin", configuration, "net10.0", $"{sample}.dll");
+        if (!File.Exists(dll)) throw new FileNotFoundException($"build samples/{sample} in {configuration} first", dll);
+        return Process.Start(new ProcessStartInfo("dotnet", $"\"{dll}\" {arguments}")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        }) ?? throw new InvalidOperationException($"could not start {sample}");
+    }
+}
+
+/// <summary>A throw-away etcd cluster on loopback: separate processes and data directories, removed afterwards.</summary>
+internal sealed class EtcdCluster : IAsyncDisposable
+{
+    private readonly List<Process> _members;
+    private readonly DirectoryInfo _data;
+
+    private EtcdCluster(List<Process> members, DirectoryInfo data, string clientUrls)
+    {
+        _members = members;
+        _data = data;
+        ClientUrls = clientUrls;
+    }
+
+    public string ClientUrls { get; }
+
+    /// <summary>Installs etcd with the repository's script if missing; returns why it is unavailable, or null.</summary>
+    public static async Task<string?> EnsureInstalledAsync()
+    {
+        if (OnPath("etcd")) return null;
+        var script = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "install-etcd.sh");
+        if (!File.Exists(script)) return $"etcd is not installed and {script} is missing";
+        using var install = Process.Start(new ProcessStartInfo("bash", $"\"{script}\"") { UseShellExecute = false })!;
+        await install.WaitForExitAsync();
+        return OnPath("etcd") ? null : $"etcd is not installed; benchmarks/install-etcd.sh failed (exit {install.ExitCode}): run it as root";
+    }
+
+    public static async Task<EtcdCluster> StartAsync(int size)
+    {
+        var ports = ChildProcess.FreePorts(2 * size);
+        var data = Directory.CreateTempSubdirectory("derecho-etcd-");
+        var peers = string.Join(',', Enumerable.Range(0, size).Select(i => $"e{i}=http://127.0.0.1:{ports[size + i]}"));
+        var members = new List<Process>();
+        for (var i = 0; i < size; i++)
+        {
+            var arguments = new StringBuilder()
+                .Append($"--name e{i} --data-dir {Path.Combine(data.FullName, $"e{i}")} ")
+                .Append($"--listen-client-urls http://127.0.0.1:{ports[i]} --advertise-client-urls http://127.0.0.1:{ports[i]} ")
+                .Append($"--listen-peer-urls http://127.0.0.1:{ports[size + i]} --initial-advertise-peer-urls http://127.0.0.1:{ports[size + i]} ")
+                .Append($"--initial-cluster {peers} --initial-cluster-token derecho-bench --initial-cluster-state new --logger zap --log-level error")
+                .ToString();
+            var process = Process.Start(new ProcessStartInfo("etcd", arguments) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false })!;
+            process.OutputDataReceived += (_, _) => { };
+            process.ErrorDataReceived += (_, _) => { };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            members.Add(process);
+        }
+        var cluster = new EtcdCluster(members, data, string.Join(',', Enumerable.Range(0, size).Select(i => $"http://127.0.0.1:{ports[i]}")));
+        using var probe = new EtcdClient(cluster.ClientUrls);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            try
+            {
+                await probe.PutAsync("probe", "ready");
+                return cluster;
+            }
+            catch (Exception) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200);
+            }
+        }
+    }
+
+    private static bool OnPath(string program) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(d => File.Exists(Path.Combine(d, program)));
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var member in _members)
+        {
+            if (!member.HasExited) member.Kill(entireProcessTree: true);
+            await member.WaitForExitAsync();
+            member.Dispose();
+        }
+        _data.Delete(recursive: true);
+    }
+}
