@@ -370,7 +370,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
     /// arrives) calls are held, in order, and sent by a background drain once a view can run them: the
     /// caller gets its pending task at once instead of a blocked thread.
     /// </summary>
-    private void SendOrdered(uint typeId, int shard, ReadOnlySpan<byte> payload)
+    private int[]? SendOrdered(uint typeId, int shard, ReadOnlySpan<byte> payload)
     {
         lock (_held)
         {
@@ -378,10 +378,10 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
             {
                 _held.Enqueue((typeId, shard, payload.ToArray()));
                 if (_held.Count == 1) _ = Task.Run(DrainHeldCalls);
-                return;
+                return null;
             }
         }
-        SendInView(typeId, shard, payload);
+        return SendInView(typeId, shard, payload);
     }
 
     private readonly Queue<(uint TypeId, int Shard, byte[] Payload)> _held = new();
@@ -396,7 +396,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
             {
                 if (!_held.TryPeek(out next)) return;
             }
-            try { SendInView(next.TypeId, next.Shard, next.Payload); }
+            try { _engine.OnSent(RpcEngine.RequestIdOf(next.Payload), SendInView(next.TypeId, next.Shard, next.Payload)); }
             catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException)
             {
                 _engine.FailCutOff([RpcEngine.RequestIdOf(next.Payload)], e.Message);
@@ -405,7 +405,8 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
         }
     }
 
-    private void SendInView(uint typeId, int shard, ReadOnlySpan<byte> payload)
+    /// <summary>Sends into the current view (waiting out view changes); returns the shard's members in the view it went into.</summary>
+    private int[] SendInView(uint typeId, int shard, ReadOnlySpan<byte> payload)
     {
         while (true)
         {
@@ -413,7 +414,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
             var target = view.Find(typeId, shard);
             if (target is null && view.Layout.IsAdequate)
                 throw new InvalidOperationException($"member {MyId} is not in shard {shard} of {_engine.NameOf(typeId)} in view {view.View.Id}");
-            if (target is not null && target.Multicast.SendUnlessWedged(payload)) return;
+            if (target is not null && target.Multicast.SendUnlessWedged(payload)) return target.Members;
             lock (_viewGate)
             {
                 while (ReferenceEquals(_current, view) && !_failed.Task.IsCompleted && _disposed == 0)

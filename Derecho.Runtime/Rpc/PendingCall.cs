@@ -21,6 +21,12 @@ internal abstract class PendingCall
     /// <summary>A new view: <paramref name="departed"/> will never reply. Returns true if that completed the call.</summary>
     public virtual bool OnViewChange(IReadOnlyCollection<int> departed, int[] members, bool resent) => false;
 
+    /// <summary>
+    /// The call went into a view whose shard has <paramref name="members"/> (it waited out a view change, or was
+    /// held while the view was inadequate): those are the replicas that will answer. Returns true if complete.
+    /// </summary>
+    public virtual bool Retarget(int[] members) => false;
+
     protected static Exception ErrorFrom(int memberId, ReplyStatus status, ReadOnlySpan<byte> payload) => status switch
     {
         ReplyStatus.HandlerFailed => new RemoteCallException(memberId, $"handler threw {Encoding.UTF8.GetString(payload)}"),
@@ -38,13 +44,34 @@ internal abstract class PendingCall
 internal abstract class PendingReplicaSetCall<TReply>(int[] memberIds) : PendingCall where TReply : struct
 {
     private readonly Dictionary<int, TReply?> _replies = memberIds.ToDictionary(id => id, _ => (TReply?)null);
+    // Replies from members not expected (yet): a call retargeted to a new shard membership may hear from them first.
+    private readonly Dictionary<int, TReply> _unexpected = new();
 
     public sealed override bool OnReply(int memberId, ReplyStatus status, ReadOnlySpan<byte> payload)
     {
         lock (_replies)
         {
-            if (!_replies.TryGetValue(memberId, out var existing) || existing is not null) return false;
+            if (!_replies.TryGetValue(memberId, out var existing))
+            {
+                _unexpected.TryAdd(memberId, Record(memberId, status, payload));
+                return false;
+            }
+            if (existing is not null) return false;
             _replies[memberId] = Record(memberId, status, payload);
+            return TryComplete();
+        }
+    }
+
+    public sealed override bool Retarget(int[] members)
+    {
+        lock (_replies)
+        {
+            if (members.Length == _replies.Count && members.All(_replies.ContainsKey)) return false;
+            var known = new Dictionary<int, TReply>(_unexpected);
+            foreach (var (id, reply) in _replies)
+                if (reply is not null) known[id] = reply.Value;
+            _replies.Clear();
+            foreach (var id in members) _replies[id] = known.TryGetValue(id, out var reply) ? reply : null;
             return TryComplete();
         }
     }

@@ -64,8 +64,11 @@ internal sealed class RpcEngine : IRpcInvoker
 
     public GroupLayout Layout => _layout;
 
-    /// <summary>Puts an ordered call into this member's instance of a shard (waiting out a view change).</summary>
-    public delegate void SendOrdered(uint typeId, int shard, ReadOnlySpan<byte> payload);
+    /// <summary>
+    /// Puts an ordered call into this member's instance of a shard (waiting out a view change); returns the
+    /// shard's members in the view it went into, or null if it was held for a later view.
+    /// </summary>
+    public delegate int[]? SendOrdered(uint typeId, int shard, ReadOnlySpan<byte> payload);
 
     /// <summary>Has a member of a shard this member is not in multicast an ordered call (<paramref name="request"/> holds a relay header).</summary>
     public delegate void RelayOrdered(int shardMember, ReadOnlySpan<byte> request);
@@ -240,7 +243,7 @@ internal sealed class RpcEngine : IRpcInvoker
         _pending[requestId] = call;
         try
         {
-            _send!(typeId, shard, request.WrittenSpan);
+            if (_send!(typeId, shard, request.WrittenSpan) is { } sentTo) Retarget(requestId, call, sentTo);
         }
         catch (Exception e)
         {
@@ -286,12 +289,23 @@ internal sealed class RpcEngine : IRpcInvoker
         _pending[requestId] = call;
         try
         {
-            _send!(typeId, shard, request.WrittenSpan);
+            if (_send!(typeId, shard, request.WrittenSpan) is { } sentTo) Retarget(requestId, call, sentTo);
         }
         catch (Exception e)
         {
             if (_pending.TryRemove(requestId, out _)) call.Fail(e);
         }
+    }
+
+    /// <summary>A call (held, or waiting out a view change) went into a view whose shard has <paramref name="members"/>.</summary>
+    public void OnSent(long requestId, int[] members)
+    {
+        if (_pending.TryGetValue(requestId, out var call)) Retarget(requestId, call, members);
+    }
+
+    private void Retarget(long requestId, PendingCall call, int[] members)
+    {
+        if (call.Retarget(members)) _pending.TryRemove(requestId, out _);
     }
 
     public Task<T> InvokeP2P<T>(int memberId, uint typeId, int shard, uint methodId, PooledBufferWriter request)

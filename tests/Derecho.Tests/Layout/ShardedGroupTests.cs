@@ -91,6 +91,63 @@ public sealed class ShardedGroupTests
     }
 
     [Fact]
+    public async Task A_crash_that_leaves_a_shard_short_moves_one_member_over_and_it_gets_the_state()
+    {
+        // Shards of 2 to 3: [0,1,4] and [2,3]. When 2 crashes, shard 1 is short and takes member 4 (the
+        // highest-ranked of the fuller shard): 4 must load shard 1's state before delivering anything of it.
+        static void Elastic(LayoutBuilder l) => l.Subgroup(_ => new Register(), new ShardPolicy { Shards = 2, MinReplicas = 2, MaxReplicas = 3 });
+        var logs = new CapturingLoggerProvider();
+        var group = await InProcessGroup.StartAsync(5, logs, Elastic);
+        var members = group.Members;
+        try
+        {
+            Assert.Equal([0, 1, 4], members[0].Subgroup<Register>().Shard(0).Members);
+            Assert.Equal([2, 3], members[0].Subgroup<Register>().Shard(1).Members);
+            var shard1Before = new List<long>();
+            for (var i = 1; i <= 30; i++)
+            {
+                await members[3].Subgroup<Register>().Shard(1).Ordered.Set(1000 + i);
+                shard1Before.Add(1000 + i);
+                await members[0].Subgroup<Register>().Shard(0).Ordered.Set(i);
+            }
+            // Load on both shards while member 2 crashes.
+            var load0 = Task.Run(async () => { for (var i = 31; i <= 200; i++) await members[1].Subgroup<Register>().Shard(0).Ordered.Set(i); });
+            var load1 = Task.Run(async () =>
+            {
+                var sent = new List<long>();
+                for (var i = 31; i <= 200; i++)
+                {
+                    await members[3].Subgroup<Register>().Shard(1).Ordered.Set(1000 + i);
+                    sent.Add(1000 + i);
+                }
+                return sent;
+            });
+            await Task.Delay(20);
+            await members[2].DisposeAsync();
+            var loads = Task.WhenAll(load0, load1);
+            if (await Task.WhenAny(loads, Task.Delay(TimeSpan.FromSeconds(60))) != loads)
+                Assert.Fail($"load did not complete (shard 0 done: {load0.IsCompleted}, shard 1 done: {load1.IsCompleted}):\n{string.Join('\n', logs.Entries.Select(e => e.Message))}");
+            await loads;
+
+            var layout = members[0].Layout;
+            Assert.Equal([0, 1], layout.Subgroups[0].Shards[0]);
+            Assert.Equal([3, 4], layout.Subgroups[0].Shards[1]);
+            // Member 4 holds shard 1's whole history (transferred state + what it delivered since), identical to member 3's.
+            var register = members[0].Subgroup<Register>();
+            var at3 = await register.Shard(1).On(3).History();
+            var at4 = await register.Shard(1).On(4).History();
+            Assert.Equal(at3, at4);
+            Assert.Equal(shard1Before.Concat(await load1), at3);
+            Assert.Equal(await register.Shard(0).On(0).History(), await register.Shard(0).On(1).History());
+            Assert.Equal(Enumerable.Range(1, 200).Select(i => (long)i), (await register.Shard(0).On(0).History()).Order());
+        }
+        finally
+        {
+            await Task.WhenAll(members.Where(m => m.MyId != 2).Select(m => m.ShutdownAsync()));
+        }
+    }
+
+    [Fact]
     public async Task A_view_without_enough_members_for_the_layout_waits_for_joiners()
     {
         var logs = new CapturingLoggerProvider(); // it is its own logger factory
