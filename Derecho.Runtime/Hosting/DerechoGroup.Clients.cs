@@ -32,9 +32,13 @@ public sealed partial class DerechoGroup
                     _transport.Flush();
                     break;
                 }
-                // Off the transport's reader thread: multicasting can wait for ring space or a view change.
-                var arguments = message[ClientMessages.RelayHeaderSize..].ToArray();
-                ThreadPool.QueueUserWorkItem(_ => Relay(peer, typeId, shard, methodId, clientRequest, arguments));
+                // Straight into the ring when it has room; otherwise off the transport's reader thread, which must
+                // not wait for ring space or a view change.
+                if (!Relay(peer, typeId, shard, methodId, clientRequest, message[ClientMessages.RelayHeaderSize..], withoutWaiting: true))
+                {
+                    var arguments = message[ClientMessages.RelayHeaderSize..].ToArray();
+                    ThreadPool.QueueUserWorkItem(_ => Relay(peer, typeId, shard, methodId, clientRequest, arguments, withoutWaiting: false));
+                }
                 break;
             case ClientMessageKind.RelayResult when ClientMessages.TryReadRelayResult(message, out var request, out var replies):
                 _engine.OnRelayResult(request, replies);
@@ -45,18 +49,18 @@ public sealed partial class DerechoGroup
         }
     }
 
-    private void Relay(int client, uint typeId, int shard, uint methodId, long clientRequest, byte[] arguments)
+    private bool Relay(int client, uint typeId, int shard, uint methodId, long clientRequest, ReadOnlySpan<byte> arguments, bool withoutWaiting)
     {
         var request = RequestBuffers.Rent(RpcWire.OrderedHeaderSize);
         try
         {
             arguments.CopyTo(request.GetSpan(arguments.Length));
             request.Advance(arguments.Length);
-            _engine.InvokeRelay(typeId, shard, methodId, request, replies =>
+            return _engine.InvokeRelay(typeId, shard, methodId, request, replies =>
             {
                 _transport.Send(client, ClientMessages.RelayResult(clientRequest, replies));
                 _transport.Flush();
-            });
+            }, withoutWaiting);
         }
         finally
         {

@@ -83,7 +83,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
             MaxMessageBytes = Math.Max(options.Options.MaxPayloadBytes + 4096, 256 << 20),
         }, this, _logger);
         _loop = new PredicateLoop(_transport, _logger, options.Options.HeartbeatInterval);
-        _engine.Attach(SendOrdered, RelayOrdered, _transport, _loop);
+        _engine.Attach(SendOrdered, TrySendOrdered, RelayOrdered, _transport, _loop);
         _loop.Faulted += e => Fail($"protocol failure: {e.Message}");
     }
 
@@ -385,6 +385,17 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
     }
 
     private readonly Queue<(uint TypeId, int Shard, byte[] Payload)> _held = new();
+
+    /// <summary>Sends only if nothing is held and the shard's ring has room now; returns the shard's members, or null.</summary>
+    private int[]? TrySendOrdered(uint typeId, int shard, ReadOnlySpan<byte> payload)
+    {
+        lock (_held)
+        {
+            if (_held.Count > 0) return null;
+            var target = Volatile.Read(ref _current).Find(typeId, shard);
+            return target is not null && target.Multicast.TrySend(payload) ? target.Members : null;
+        }
+    }
 
     /// <summary>Sends held calls in order once the view can run them; a call that cannot be sent fails alone.</summary>
     private void DrainHeldCalls()

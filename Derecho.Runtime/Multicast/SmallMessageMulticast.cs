@@ -148,6 +148,14 @@ public sealed unsafe class SmallMessageMulticast : IDisposable
         lock (_sendLock) return TryAppend(RingEntryKind.Data, payload);
     }
 
+    /// <summary>Queues a message if it fits now (no waiting: for threads that must not block) and wakes the protocol loop.</summary>
+    internal bool TrySend(ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length > MaxPayloadBytes || !TrySendNow(payload)) return false;
+        OnQueued?.Invoke();
+        return true;
+    }
+
     /// <summary>Whether <see cref="Wedge"/> was called.</summary>
     public bool IsWedged => Volatile.Read(ref _wedged);
 

@@ -96,12 +96,23 @@ internal abstract class PendingReplicaSetCall<TReply>(int[] memberIds) : Pending
     protected abstract TReply Record(int memberId, ReplyStatus status, ReadOnlySpan<byte> payload);
 
     /// <summary>Every expected member replied: complete with the replies in member-id order.</summary>
-    protected abstract void Complete(IReadOnlyList<TReply> replies);
+    protected abstract void Complete(int[] memberIds, TReply[] replies);
 
     private bool TryComplete()
     {
-        if (_replies.Values.Any(r => r is null)) return false;
-        Complete(_replies.OrderBy(r => r.Key).Select(r => r.Value!.Value).ToList());
+        // Runs once per reply: no LINQ, one array when complete.
+        foreach (var reply in _replies.Values)
+            if (reply is null) return false;
+        var ids = new int[_replies.Count];
+        var replies = new TReply[_replies.Count];
+        var i = 0;
+        foreach (var (id, reply) in _replies)
+        {
+            ids[i] = id;
+            replies[i++] = reply!.Value;
+        }
+        Array.Sort(ids, replies);
+        Complete(ids, replies);
         return true;
     }
 }
@@ -131,10 +142,10 @@ internal sealed class PendingOrderedCall<T>(int[] memberIds) : PendingReplicaSet
         }
     }
 
-    protected override void Complete(IReadOnlyList<Reply<T>> replies)
+    protected override void Complete(int[] memberIds, Reply<T>[] replies)
     {
         if (_error is not null) _completion.TrySetException(_error);
-        else _completion.TrySetResult(new QueryResults<T>(replies.Select(r => r.MemberId).ToArray(), replies.ToArray()));
+        else _completion.TrySetResult(new QueryResults<T>(memberIds, replies));
     }
 }
 
@@ -223,7 +234,7 @@ internal sealed class PendingRelayCall(int[] memberIds, Action<IReadOnlyList<Raw
 
     protected override RawReply Record(int memberId, ReplyStatus status, ReadOnlySpan<byte> payload) => new(memberId, status, payload.ToArray());
 
-    protected override void Complete(IReadOnlyList<RawReply> replies)
+    protected override void Complete(int[] memberIds, RawReply[] replies)
     {
         if (Interlocked.Exchange(ref _done, 1) == 0) completed(replies);
     }

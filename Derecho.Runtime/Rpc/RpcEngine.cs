@@ -30,6 +30,7 @@ internal sealed class RpcEngine : IRpcInvoker
     private readonly Func<string, string> _storage;
     private readonly int _retainVersions;
     private SendOrdered? _send;
+    private TrySendOrdered? _trySend;
     private RelayOrdered? _relay;
     private ITransport? _transport;
     private PredicateLoop? _loop;
@@ -73,9 +74,13 @@ internal sealed class RpcEngine : IRpcInvoker
     /// <summary>Has a member of a shard this member is not in multicast an ordered call (<paramref name="request"/> holds a relay header).</summary>
     public delegate void RelayOrdered(int shardMember, ReadOnlySpan<byte> request);
 
-    public void Attach(SendOrdered send, RelayOrdered relay, ITransport transport, PredicateLoop loop)
+    /// <summary>Puts an ordered call into a shard only if that needs no waiting; returns the shard's members, or null.</summary>
+    public delegate int[]? TrySendOrdered(uint typeId, int shard, ReadOnlySpan<byte> payload);
+
+    public void Attach(SendOrdered send, TrySendOrdered trySend, RelayOrdered relay, ITransport transport, PredicateLoop loop)
     {
         _send = send;
+        _trySend = trySend;
         _relay = relay;
         _transport = transport;
         _loop = loop;
@@ -271,30 +276,41 @@ internal sealed class RpcEngine : IRpcInvoker
         if (_pending.TryRemove(requestId, out var call) && call is IRelayedCall relayed) relayed.Complete(replies);
     }
 
-    /// <summary>Multicasts an ordered call on behalf of a client or another member; <paramref name="completed"/> gets the raw replies.</summary>
-    public void InvokeRelay(uint typeId, int shard, uint methodId, PooledBufferWriter request, Action<IReadOnlyList<RawReply>> completed)
+    /// <summary>
+    /// Multicasts an ordered call on behalf of a client or another member; <paramref name="completed"/> gets the
+    /// raw replies. With <paramref name="withoutWaiting"/> (a transport thread) it returns false, having done
+    /// nothing, when the call cannot go out at once; the caller then retries where it may wait.
+    /// </summary>
+    public bool InvokeRelay(uint typeId, int shard, uint methodId, PooledBufferWriter request, Action<IReadOnlyList<RawReply>> completed, bool withoutWaiting = false)
     {
         int[] members;
         try { members = _layout.MembersOf(typeId, shard); }
-        catch (ArgumentException e) { completed([new RawReply(-1, ReplyStatus.UnknownMethod, System.Text.Encoding.UTF8.GetBytes(e.Message))]); return; }
+        catch (ArgumentException e) { completed([new RawReply(-1, ReplyStatus.UnknownMethod, System.Text.Encoding.UTF8.GetBytes(e.Message))]); return true; }
         var call = new PendingRelayCall(members, completed) { TypeId = typeId, Shard = shard };
-        if (_stopped is { } reason) { call.Fail(reason); return; }
+        if (_stopped is { } reason) { call.Fail(reason); return true; }
         if (Array.IndexOf(members, _myId) < 0)
         {
             call.Fail(new InvalidOperationException($"member {_myId} is not in shard {shard} of {NameOf(typeId)}; ask one of its members ({string.Join(", ", members)})"));
-            return;
+            return true;
         }
         var requestId = Interlocked.Increment(ref _nextRequestId);
         RpcWire.WriteOrderedHeader(request.WrittenSpanMutable, typeId, methodId, requestId, _clock.GetUtcNow().UtcTicks);
         _pending[requestId] = call;
         try
         {
-            if (_send!(typeId, shard, request.WrittenSpan) is { } sentTo) Retarget(requestId, call, sentTo);
+            var sentTo = withoutWaiting ? _trySend!(typeId, shard, request.WrittenSpan) : _send!(typeId, shard, request.WrittenSpan);
+            if (sentTo is not null) Retarget(requestId, call, sentTo);
+            else if (withoutWaiting)
+            {
+                _pending.TryRemove(requestId, out _);
+                return false;
+            }
         }
         catch (Exception e)
         {
             if (_pending.TryRemove(requestId, out _)) call.Fail(e);
         }
+        return true;
     }
 
     /// <summary>A call (held, or waiting out a view change) went into a view whose shard has <paramref name="members"/>.</summary>

@@ -102,7 +102,11 @@ internal static class KvBenchmark
                 if (replies.Count != 3) throw new InvalidOperationException($"put answered by {replies.Count} replicas, not 3");
             }
             await Measure(Put, inFlight, TimeSpan.FromSeconds(1)); // warm-up
+            var cpuBefore = CpuSeconds(processes);
             var puts = await Measure(Put, inFlight, duration);
+            var cpu = CpuSeconds(processes).Zip(cpuBefore, (after, before) => after - before).ToArray();
+            Console.WriteLine($"  cpu during puts ({duration.TotalSeconds * Environment.ProcessorCount:0} core-seconds available): " +
+                              $"members {string.Join(" + ", cpu.SkipLast(1).Select(c => c.ToString("0.0", CultureInfo.InvariantCulture)))} s, client {cpu[^1]:0.0} s");
             var keys = written;
             var gets = await Measure(async n =>
             {
@@ -164,6 +168,11 @@ internal static class KvBenchmark
         var elapsed = clock.Elapsed.TotalSeconds;
         return new Phase(all.Length / elapsed, all.Length == 0 ? 0 : all[all.Length / 2], all.Length == 0 ? 0 : all[Math.Min(all.Length - 1, (int)(all.Length * 0.99))]);
     }
+
+    /// <summary>CPU seconds used so far by each process, then by this one (the client).</summary>
+    private static double[] CpuSeconds(List<Process> processes) =>
+        processes.Select(p => { p.Refresh(); return p.TotalProcessorTime.TotalSeconds; })
+            .Append(Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds).ToArray();
 
     private static int Option(string[] args, string name, int fallback) =>
         OptionText(args, name) is { } text ? int.Parse(text, CultureInfo.InvariantCulture) : fallback;
