@@ -17,6 +17,8 @@ public sealed partial class DerechoGroup
 {
     private readonly ConcurrentQueue<(int From, uint TypeId, int Shard, long ViewId, byte[] State)> _stateInbox = new();
     private readonly List<(int From, uint TypeId, int Shard, long ViewId, byte[] State)> _earlyStates = new();
+    // Who must send each shard we wait for: state from anyone else is refused (protocol thread only).
+    private readonly ConcurrentDictionary<(uint TypeId, int Shard), int> _stateSenders = new();
 
     /// <summary>For each shard of <paramref name="view"/> with newcomers: send the state we owe, or wait for the state we need.</summary>
     private void BeginShardStates(ActiveView view, GroupLayout? before)
@@ -41,6 +43,7 @@ public sealed partial class DerechoGroup
             else if (Array.IndexOf(newcomers, MyId) >= 0 && view.Find(typeId, shard) is { } mine)
             {
                 mine.Multicast.AwaitingState = true;
+                _stateSenders[(typeId, shard)] = survivors[0];
                 _logger.LogInformation("Member {Id} is new to shard {Shard} of {Type}; waiting for its state from member {From}", MyId, shard, _engine.NameOf(typeId), survivors[0]);
             }
         }
@@ -75,6 +78,12 @@ public sealed partial class DerechoGroup
             if (viewId > view.View.Id) continue;
             _earlyStates.RemoveAt(i);
             if (viewId < view.View.Id || view.Find(typeId, shard) is not { Multicast.AwaitingState: true } target) continue;
+            if (!_stateSenders.TryGetValue((typeId, shard), out var expected) || expected != from)
+            {
+                _logger.LogWarning("Member {Id}: state for shard {Shard} of {Type} from member {From} refused; it comes from member {Expected}",
+                    MyId, shard, _engine.NameOf(typeId), from, expected);
+                continue;
+            }
             try
             {
                 RpcEngine.Restore(_engine.ReplicaFor(typeId, shard, target.Members), state);

@@ -128,7 +128,7 @@ internal sealed class RpcEngine : IRpcInvoker
                 deferred.Dequeue();
                 var bytes = reply.Buffer.AsSpan(0, reply.Length);
                 if (reply.Caller == _myId) HandleReply(_myId, bytes);
-                else _transport!.Send(reply.Caller, bytes);
+                else SendTo(reply.Caller, bytes);
                 ArrayPool<byte>.Shared.Return(reply.Buffer);
                 progress = true;
             }
@@ -492,7 +492,14 @@ internal sealed class RpcEngine : IRpcInvoker
     {
         RpcWire.WriteReplyHeader(_reply.WrittenSpanMutable, status, _myId, requestId);
         if (caller == _myId) HandleReply(_myId, _reply.WrittenSpan);
-        else _transport!.Send(caller, _reply.WrittenSpan);
+        else SendTo(caller, _reply.WrittenSpan);
+    }
+
+    /// <summary>Sends a reply; a caller we cannot answer (a process that never said hello) costs a log line, not the member.</summary>
+    private void SendTo(int caller, ReadOnlySpan<byte> reply)
+    {
+        try { _transport!.Send(caller, reply); }
+        catch (InvalidOperationException e) { _logger.LogWarning("Member {Id} cannot reply to {Caller}: {Reason}", _myId, caller, e.Message); }
     }
 
     private void HandleReply(int peer, ReadOnlySpan<byte> message)

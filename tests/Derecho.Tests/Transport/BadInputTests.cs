@@ -39,6 +39,45 @@ public class BadInputTests
         Assert.DoesNotContain(group.Members, m => m.Failed.IsCompleted);
     }
 
+    [Fact]
+    public async Task A_peer_that_says_hello_and_then_lies_is_ignored_and_the_group_keeps_working()
+    {
+        var log = new CapturingLoggerProvider();
+        await using var group = await InProcessGroup.StartAsync(loggers: log);
+        var options = InProcessGroup.Options(0, group.Ports);
+        var fingerprint = Derecho.Hosting.ValidatedOptions.FingerprintOf(options.GroupName, options.RingBytes, options.MaxPayloadBytes);
+
+        using var liar = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await liar.ConnectAsync(IPAddress.Loopback, group.Ports[0]);
+        await liar.SendAsync(Hello(memberId: 4242, fingerprint: fingerprint));
+        // A relay request too short to hold its header, from a process that never said it is a client.
+        await liar.SendAsync(Message([34, 0, 0, 0, 1, 2]));
+        await Eventually.True(() => log.Contains(LogLevel.Warning, "Malformed or unexpected client message (kind 34, 6 bytes) from 4242"), "the bad relay to be logged");
+        // A shard's state from a process that is nobody's state sender, for a view that exists.
+        var state = new byte[40];
+        state[0] = 20;
+        await liar.SendAsync(Message(state));
+        // A P2P request whose arguments are garbage, and one for a type the group does not host.
+        var p2p = new byte[40];
+        p2p[0] = 1;
+        BinaryPrimitives.WriteUInt32LittleEndian(p2p.AsSpan(4), TypeIdOf<Register>());
+        BinaryPrimitives.WriteUInt32LittleEndian(p2p.AsSpan(8), 0xFFFF_FFFF);
+        await liar.SendAsync(Message(p2p));
+        BinaryPrimitives.WriteUInt32LittleEndian(p2p.AsSpan(4), 0xBAD);
+        await liar.SendAsync(Message(p2p));
+        // A commit and a view proposal for a member that is already in a view.
+        var commit = new byte[16];
+        commit[0] = 19;
+        await liar.SendAsync(Message(commit));
+        await Task.Delay(300);
+
+        var results = await group.Members[0].Subgroup<Register>().Ordered.Set(9);
+        Assert.Equal([0, 1, 2], results.Select(r => r.MemberId));
+        Assert.Equal(9, await group.Members[1].Subgroup<Register>().On(0).Get());
+        Assert.DoesNotContain(group.Members, m => m.Failed.IsCompleted);
+        Assert.All(group.Members, m => Assert.Equal(0, m.View.Id));
+    }
+
     [Theory]
     [InlineData("truncated", "truncated write frame")]
     [InlineData("overrun", "overruns region")]
@@ -92,6 +131,10 @@ public class BadInputTests
         BinaryPrimitives.WriteUInt64LittleEndian(body.AsSpan(8), fingerprint);
         return Frame(1, 0, 16, 0, body);
     }
+
+    private static uint TypeIdOf<T>() where T : Derecho.Rpc.IReplicatedType => T.ReplicatedTypeId;
+
+    private static byte[] Message(byte[] payload) => Frame(3, 0, payload.Length, 0, payload);
 
     private static byte[] Frame(byte type, byte region, int length, long offset, byte[] payload)
     {
