@@ -160,8 +160,8 @@ public sealed unsafe class SmallMessageMulticast : IDisposable
     public bool IsWedged => Volatile.Read(ref _wedged);
 
     /// <summary>
-    /// Stops sending and delivering in this view (data and nulls) for a view change. Entries already in the
-    /// ring are still pushed and counted as received, so the ragged trim can include them.
+    /// Stops sending, acknowledging and delivering in this view (data and nulls) for a view change: the
+    /// received counters are final from here, which is what makes the ragged trim cover every delivery.
     /// </summary>
     public void Wedge()
     {
@@ -250,6 +250,9 @@ public sealed unsafe class SmallMessageMulticast : IDisposable
     /// <summary>When a sender's row shows more messages than ours records, count them as received: one update per batch.</summary>
     private bool ReceiveStep()
     {
+        // Frozen once wedged: the row pushed with the wedge flag carries this member's final counts, so the
+        // leader's trim (min over rows after all wedged) covers everything any member delivered.
+        if (Volatile.Read(ref _wedged)) return false;
         var progress = false;
         for (var j = 0; j < _n; j++)
         {
@@ -282,6 +285,7 @@ public sealed unsafe class SmallMessageMulticast : IDisposable
     /// <summary>Pushes ring bytes written since the last push, then records our own count (the row push follows them).</summary>
     private bool PublishOwnStep()
     {
+        if (Volatile.Read(ref _wedged)) return false; // unpublished entries are trimmed and re-sent in the next view
         var count = Volatile.Read(ref _sentCount);
         var position = Volatile.Read(ref _writePos);
         if (position > _pushedPos)

@@ -21,11 +21,15 @@ public class RaggedTrimTests
         await using var group = await MulticastHarness.StartAsync(2, new MulticastOptions { RingBytes = 64 << 10, MaxPayloadBytes = 1024 });
         for (var i = 0; i < 6; i++) group.Members[0].Multicast.Send(Message(0, i));
         for (var i = 0; i < 4; i++) group.Members[1].Multicast.Send(Message(1, i));
-        // Both wedge before their protocol threads run: the messages still travel and are counted as received.
-        foreach (var member in group.Members) member.Multicast.Wedge();
+        // Messages travel and are acknowledged, but held back from delivery; then both wedge.
+        foreach (var member in group.Members) member.Multicast.AwaitingState = true;
         group.StartLoops();
         var sst = group.Members[0].Sst;
-        await Eventually.True(() => sst.Get(0, sst.Layout.Received(1)) == 4 && sst.Get(0, sst.Layout.Received(0)) == 6, "all messages received");
+        // Member 1 fills the round with 2 nulls after its 4 messages.
+        await Eventually.True(() => group.Members.All(m => Enumerable.Range(0, 2).All(r =>
+            m.Sst.Get(r, sst.Layout.Received(0)) == 6 && m.Sst.Get(r, sst.Layout.Received(1)) == 6)), "all messages received and acknowledged");
+        foreach (var member in group.Members) member.Multicast.Wedge();
+        foreach (var member in group.Members) member.Multicast.AwaitingState = false;
         await Task.Delay(100);
         Assert.Empty(group.Members[0].Deliveries);
 
@@ -37,6 +41,22 @@ public class RaggedTrimTests
         // What the trim cut from a sender is handed back for re-sending in the next view, in order.
         var resend = group.Members[0].Multicast.TakeUndelivered(ownTrim: 5);
         Assert.Equal([Message(0, 5)], resend);
+    }
+
+    [Fact]
+    public async Task Once_wedged_nothing_more_is_acknowledged_and_unpublished_messages_are_handed_back()
+    {
+        await using var group = await MulticastHarness.StartAsync(2, new MulticastOptions { RingBytes = 64 << 10, MaxPayloadBytes = 1024 });
+        for (var i = 0; i < 3; i++) group.Members[0].Multicast.Send(Message(0, i));
+        // Wedged before its protocol thread ever published them: the counters stay final at zero everywhere.
+        foreach (var member in group.Members) member.Multicast.Wedge();
+        group.StartLoops();
+        await Task.Delay(200);
+        Assert.All(group.Members, m => Assert.Equal(0, m.Sst.Get(1 - m.Sst.MyRank, m.Sst.Layout.Received(0))));
+        Assert.All(group.Members, m => Assert.Equal(0, m.Sst.Get(m.Sst.MyRank, m.Sst.Layout.Received(0))));
+        group.Members[0].Multicast.DeliverUpToTrim([0, 0]);
+        Assert.Empty(group.Members[0].Deliveries);
+        Assert.Equal([Message(0, 0), Message(0, 1), Message(0, 2)], group.Members[0].Multicast.TakeUndelivered(ownTrim: 0));
     }
 
     [Fact]
