@@ -478,22 +478,18 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
         }
         for (var r = 0; r < sst.Rows; r++)
             if (sst.Get(r, columns.Status) != (long)MemberStatus.Leaving) return false;
-        // Every shard: all its members received the same number from each sender and delivered all of it.
-        var layout = _current.Layout;
-        if (layout.IsAdequate)
+        // Every shard of ours: all its members received the same number from each sender and delivered all of it
+        // (other shards' counters are not pushed to us; their members check them).
+        foreach (var active in _current.MyShards)
         {
-            var global = 0;
-            foreach (var (_, _, members) in layout.AllShards())
+            var shard = columns.Shard(active.Global);
+            var ranks = active.Members.Select(_current.View.RankOf).ToArray();
+            var sent = sst.Get(ranks[0], shard.Received(0));
+            foreach (var r in ranks)
             {
-                var shard = columns.Shard(global++);
-                var ranks = members.Select(_current.View.RankOf).ToArray();
-                var sent = sst.Get(ranks[0], shard.Received(0));
-                foreach (var r in ranks)
-                {
-                    for (var j = 0; j < ranks.Length; j++)
-                        if (sst.Get(r, shard.Received(j)) != sent) return false;
-                    if (sst.Get(r, shard.Delivered) != sent * ranks.Length) return false;
-                }
+                for (var j = 0; j < ranks.Length; j++)
+                    if (sst.Get(r, shard.Received(j)) != sent) return false;
+                if (sst.Get(r, shard.Delivered) != sent * ranks.Length) return false;
             }
         }
         _leaveComplete.TrySetResult();

@@ -54,6 +54,9 @@ internal sealed class ActiveView : IDisposable
                 global++;
             }
         }
+        // A member not in a shard never reads the shard's counters before a view change: push them to its members only.
+        if (layout.IsAdequate && sizes.Length > 0)
+            Sst.SendShardColumnsToShardsOnly(layout.AllShards().Select(s => s.Members.Select(view.RankOf).ToArray()).ToList());
         Sst.Set(Sst.Layout.ViewId, view.Id);
     }
 
@@ -107,10 +110,11 @@ internal sealed class ActiveView : IDisposable
 
     private volatile bool _wedged;
 
-    /// <summary>Stops sending and delivering in every shard for a view change.</summary>
+    /// <summary>Stops sending and delivering in every shard for a view change; the row goes to everyone from now on.</summary>
     public void Wedge()
     {
         _wedged = true;
+        Sst.BroadcastFromNowOn();
         foreach (var multicast in _multicasts) multicast.Wedge();
     }
 

@@ -11,8 +11,12 @@ public sealed unsafe class SharedStateTable : IDisposable
 {
     private readonly NativeRegion _memory;
     private readonly int[] _memberIds;
-    private int _dirtyStart = int.MaxValue;
-    private int _dirtyEnd;
+    // Who needs which columns: audience 0 is every row; audience g+1 the rows of shard g, for its columns.
+    private readonly int[] _columnAudience;
+    private int[][] _audienceRows;
+    private int[] _dirtyStart = [int.MaxValue];
+    private int[] _dirtyEnd = [0];
+    private bool _broadcast;
 
     /// <summary>Creates the table for the given members (row r belongs to <paramref name="memberIds"/>[r]) and shards (default: one of all members).</summary>
     public SharedStateTable(IReadOnlyList<int> memberIds, int myRank, int epoch = 0, IReadOnlyList<int>? shardSizes = null)
@@ -22,6 +26,45 @@ public sealed unsafe class SharedStateTable : IDisposable
         MyRank = myRank;
         Epoch = epoch;
         _memory = new NativeRegion((long)Layout.RowBytes * memberIds.Count);
+        _columnAudience = new int[Layout.ColumnCount];
+        _audienceRows = [Enumerable.Range(0, memberIds.Count).ToArray()];
+    }
+
+    /// <summary>
+    /// Pushes each shard's columns (received, delivered, persisted, recovered) only to the shard's rows
+    /// (<paramref name="shardRows"/>[g]); everything else goes to every row. Until <see cref="BroadcastFromNowOn"/>.
+    /// </summary>
+    public void SendShardColumnsToShardsOnly(IReadOnlyList<int[]> shardRows)
+    {
+        if (shardRows.Count != Layout.ShardCount) throw new ArgumentException($"{shardRows.Count} shards for a layout of {Layout.ShardCount}", nameof(shardRows));
+        _audienceRows = [_audienceRows[0], .. shardRows];
+        _dirtyStart = Enumerable.Repeat(int.MaxValue, _audienceRows.Length).ToArray();
+        _dirtyEnd = new int[_audienceRows.Length];
+        for (var g = 0; g < shardRows.Count; g++)
+        {
+            var shard = Layout.Shard(g);
+            for (var k = 0; k < shard.Size; k++) _columnAudience[shard.Received(k)] = g + 1;
+            _columnAudience[shard.Delivered] = g + 1;
+            _columnAudience[shard.Persisted] = g + 1;
+            _columnAudience[shard.Recovered] = g + 1;
+        }
+    }
+
+    /// <summary>
+    /// From now on every change goes to every row, starting with the whole row: a view change needs every
+    /// member's final counters of every shard at the leader, and they must land before the wedge flag.
+    /// </summary>
+    public void BroadcastFromNowOn()
+    {
+        if (_broadcast) return;
+        _broadcast = true;
+        _dirtyStart[0] = 0;
+        _dirtyEnd[0] = Layout.ColumnCount * sizeof(long);
+        for (var a = 1; a < _dirtyStart.Length; a++)
+        {
+            _dirtyStart[a] = int.MaxValue;
+            _dirtyEnd[a] = 0;
+        }
     }
 
     /// <summary>The column layout.</summary>
@@ -49,9 +92,10 @@ public sealed unsafe class SharedStateTable : IDisposable
     public void Set(int column, long value)
     {
         Volatile.Write(ref *Cell(MyRank, column), value);
+        var audience = _broadcast ? 0 : _columnAudience[column];
         var start = column * sizeof(long);
-        if (start < _dirtyStart) _dirtyStart = start;
-        if (start + sizeof(long) > _dirtyEnd) _dirtyEnd = start + sizeof(long);
+        if (start < _dirtyStart[audience]) _dirtyStart[audience] = start;
+        if (start + sizeof(long) > _dirtyEnd[audience]) _dirtyEnd[audience] = start + sizeof(long);
     }
 
     /// <summary>Minimum of a column over the given rows: "has every member of the shard reached k?"</summary>
@@ -78,17 +122,24 @@ public sealed unsafe class SharedStateTable : IDisposable
                 transport.RegisterInbound(_memberIds[r], RegionKind.SstRow, Epoch, _memory, (long)r * Layout.RowBytes, Layout.RowBytes, wordAtomic: true);
     }
 
-    /// <summary>Sends the changed part of our row to every peer; returns whether anything changed.</summary>
+    /// <summary>Sends the changed parts of our row to the peers that read them; returns whether anything changed.</summary>
     public bool PushChanges(ITransport transport)
     {
-        if (_dirtyEnd <= _dirtyStart) return false;
-        var bytes = new ReadOnlySpan<byte>((byte*)Cell(MyRank, 0) + _dirtyStart, _dirtyEnd - _dirtyStart);
-        for (var r = 0; r < Rows; r++)
-            if (r != MyRank) transport.Write(_memberIds[r], RegionKind.SstRow, Epoch, _dirtyStart, bytes);
-        _dirtyStart = int.MaxValue;
-        _dirtyEnd = 0;
-        Pushes++;
-        return true;
+        var pushed = false;
+        for (var a = 0; a < _dirtyStart.Length; a++)
+        {
+            var start = _dirtyStart[a];
+            var end = _dirtyEnd[a];
+            if (end <= start) continue;
+            var bytes = new ReadOnlySpan<byte>((byte*)Cell(MyRank, 0) + start, end - start);
+            foreach (var r in _audienceRows[a])
+                if (r != MyRank) transport.Write(_memberIds[r], RegionKind.SstRow, Epoch, start, bytes);
+            _dirtyStart[a] = int.MaxValue;
+            _dirtyEnd[a] = 0;
+            pushed = true;
+        }
+        if (pushed) Pushes++;
+        return pushed;
     }
 
     /// <inheritdoc />
