@@ -286,6 +286,13 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
     void IViewChangeHost.Install(ActiveView next, long[] trim, IReadOnlyList<(int Id, long Endpoint)> sendStateTo)
     {
         var old = _current;
+        if (old.MyShards.FirstOrDefault(s => s.Multicast.AwaitingState) is { } unloaded)
+        {
+            // The view changed before this member got a shard's state (its sender may be gone): it must never
+            // deliver on top of a state it does not have, so it stops; it can rejoin as a new incarnation.
+            Fail($"view {next.View.Id} began before member {MyId} received the state of shard {unloaded.Shard} of {_engine.NameOf(unloaded.TypeId)}; it stops and may rejoin");
+            return;
+        }
         var departed = old.View.Members.Except(next.View.Members).ToArray();
         var joined = next.View.Members.Except(old.View.Members).ToArray();
         if (sendStateTo.Count > 0)
