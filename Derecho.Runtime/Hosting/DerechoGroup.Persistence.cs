@@ -24,7 +24,7 @@ public sealed partial class DerechoGroup
         var view = Volatile.Read(ref _current);
         if (view.Find(T.ReplicatedTypeId, shard) is not { } active) return -1;
         var columns = view.Sst.Layout.Shard(active.Global);
-        return view.Sst.Min(columns.Persisted, active.Members.Select(view.View.RankOf).ToArray()) - 1;
+        return view.Sst.Min(columns.Persisted, active.Ranks) - 1;
     }
 
     /// <summary>
@@ -72,15 +72,15 @@ public sealed partial class DerechoGroup
         if (!_recoveryPending) return false;
         var view = _current;
         var sst = view.Sst;
-        var shards = view.MyShards.ToList();
+        var shards = view.MyShards;
         var common = new long[shards.Count];
         for (var i = 0; i < shards.Count; i++)
         {
             common[i] = long.MaxValue;
             var column = sst.Layout.Shard(shards[i].Global).Recovered;
-            foreach (var member in shards[i].Members)
+            foreach (var rank in shards[i].Ranks)
             {
-                var published = sst.Get(view.View.RankOf(member), column);
+                var published = sst.Get(rank, column);
                 if (published == 0) return false;
                 common[i] = Math.Min(common[i], published - 2);
             }
@@ -105,8 +105,10 @@ public sealed partial class DerechoGroup
         var sst = view.Sst;
         var progress = false;
         long mineLeast = long.MaxValue, everywhereLeast = long.MaxValue;
-        foreach (var shard in view.MyShards)
+        var shards = view.MyShards;
+        for (var s = 0; s < shards.Count; s++) // runs every iteration: no enumerator allocation
         {
+            var shard = shards[s];
             var fields = _engine.ReplicaFor(shard.TypeId, shard.Shard, shard.Members).Context.PersistentFields;
             if (fields.Count == 0) continue;
             long mine = long.MaxValue, newest = -1;
@@ -125,7 +127,7 @@ public sealed partial class DerechoGroup
             }
             mineLeast = Math.Min(mineLeast, mine);
             var everywhere = long.MaxValue;
-            foreach (var member in shard.Members) everywhere = Math.Min(everywhere, sst.Get(view.View.RankOf(member), columns.Persisted) - 1);
+            foreach (var rank in shard.Ranks) everywhere = Math.Min(everywhere, sst.Get(rank, columns.Persisted) - 1);
             everywhereLeast = Math.Min(everywhereLeast, everywhere);
         }
         if (mineLeast != long.MaxValue && mineLeast > _lastPersisted)

@@ -490,7 +490,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
         foreach (var active in _current.MyShards)
         {
             var shard = columns.Shard(active.Global);
-            var ranks = active.Members.Select(_current.View.RankOf).ToArray();
+            var ranks = active.Ranks;
             var sent = sst.Get(ranks[0], shard.Received(0));
             foreach (var r in ranks)
             {

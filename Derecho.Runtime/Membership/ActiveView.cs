@@ -5,8 +5,8 @@ using Derecho.Transport;
 
 namespace Derecho.Membership;
 
-/// <summary>One shard of a view that this member belongs to, with its own multicast.</summary>
-internal sealed record ActiveShard(int Global, int Subgroup, int Shard, uint TypeId, int[] Members, SmallMessageMulticast Multicast);
+/// <summary>One shard of a view that this member belongs to, with its own multicast; <paramref name="Ranks"/> are its members' SST rows.</summary>
+internal sealed record ActiveShard(int Global, int Subgroup, int Shard, uint TypeId, int[] Members, int[] Ranks, SmallMessageMulticast Multicast);
 
 /// <summary>
 /// Everything that lives exactly as long as one view: its layout, its SST (with every shard's columns) and
@@ -17,7 +17,11 @@ internal sealed record ActiveShard(int Global, int Subgroup, int Shard, uint Typ
 internal sealed class ActiveView : IDisposable
 {
     private readonly List<SmallMessageMulticast> _multicasts = new();
+    private readonly List<ActiveShard> _myShards = new();
     private readonly ActiveShard?[] _shards;
+    // Every shard of the layout (global number): its members' SST rows, and where its part of a flat trim starts.
+    private readonly int[][] _shardRanks;
+    private readonly int[] _trimOffsets;
 
     /// <summary>A view of one shard spanning every member, delivering to <paramref name="handler"/> (raw multicast and tests).</summary>
     public ActiveView(View view, int myId, ITransport transport, MulticastOptions options, IDeliveryHandler handler, long proposalId, Action wake)
@@ -32,31 +36,27 @@ internal sealed class ActiveView : IDisposable
         Rank = view.RankOf(myId);
         if (Rank < 0) throw new ArgumentException($"member {myId} is not in view {view.Id}", nameof(view));
         ProposalId = proposalId;
-        var sizes = layout.IsAdequate ? layout.AllShards().Select(s => s.Members.Length).ToArray() : [];
-        Sst = new SharedStateTable(view.Members, Rank, checked((int)view.Id), sizes);
+        var shards = layout.IsAdequate ? layout.AllShards().ToList() : [];
+        _shardRanks = shards.Select(s => s.Members.Select(view.RankOf).ToArray()).ToArray();
+        _trimOffsets = new int[shards.Count];
+        for (var g = 1; g < shards.Count; g++) _trimOffsets[g] = _trimOffsets[g - 1] + _shardRanks[g - 1].Length;
+        Sst = new SharedStateTable(view.Members, Rank, checked((int)view.Id), _shardRanks.Select(r => r.Length).ToArray());
         Sst.RegisterWith(transport);
-        _shards = new ActiveShard?[sizes.Length];
-        if (layout.IsAdequate)
+        _shards = new ActiveShard?[shards.Count];
+        for (var global = 0; global < shards.Count; global++)
         {
-            var global = 0;
-            foreach (var (subgroup, shard, members) in layout.AllShards())
-            {
-                if (Array.IndexOf(members, myId) >= 0)
-                {
-                    var typeId = layout.Subgroups[subgroup].TypeId;
-                    var ranks = members.Select(view.RankOf).ToArray();
-                    var handler = handlers(new ActiveShardKey(view.Id, typeId, shard, members));
-                    // A queued message must wake the protocol thread, or it waits for the next remote write or idle timeout.
-                    var multicast = new SmallMessageMulticast(Sst, global, ranks, transport, options, handler) { OnQueued = wake };
-                    _shards[global] = new ActiveShard(global, subgroup, shard, typeId, members, multicast);
-                    _multicasts.Add(multicast);
-                }
-                global++;
-            }
+            var (subgroup, shard, members) = shards[global];
+            if (Array.IndexOf(members, myId) < 0) continue;
+            var typeId = layout.Subgroups[subgroup].TypeId;
+            var handler = handlers(new ActiveShardKey(view.Id, typeId, shard, members));
+            // A queued message must wake the protocol thread, or it waits for the next remote write or idle timeout.
+            var multicast = new SmallMessageMulticast(Sst, global, _shardRanks[global], transport, options, handler) { OnQueued = wake };
+            _shards[global] = new ActiveShard(global, subgroup, shard, typeId, members, _shardRanks[global], multicast);
+            _myShards.Add(_shards[global]!);
+            _multicasts.Add(multicast);
         }
         // A member not in a shard never reads the shard's counters before a view change: push them to its members only.
-        if (layout.IsAdequate && sizes.Length > 0)
-            Sst.SendShardColumnsToShardsOnly(layout.AllShards().Select(s => s.Members.Select(view.RankOf).ToArray()).ToList());
+        if (shards.Count > 0) Sst.SendShardColumnsToShardsOnly(_shardRanks);
         Sst.Set(Sst.Layout.ViewId, view.Id);
     }
 
@@ -89,21 +89,17 @@ internal sealed class ActiveView : IDisposable
         return null;
     }
 
-    /// <summary>Where shard <paramref name="global"/>'s entries start in a flat ragged trim.</summary>
-    public int TrimOffset(int global)
-    {
-        var offset = 0;
-        var g = 0;
-        foreach (var (_, _, members) in Layout.AllShards())
-        {
-            if (g++ == global) return offset;
-            offset += members.Length;
-        }
-        throw new ArgumentOutOfRangeException(nameof(global));
-    }
+    /// <summary>Number of shards in the layout (0 in an inadequate view).</summary>
+    public int ShardCount => _shardRanks.Length;
 
-    /// <summary>Every shard this member belongs to.</summary>
-    public IEnumerable<ActiveShard> MyShards => _shards.OfType<ActiveShard>();
+    /// <summary>SST rows of shard <paramref name="global"/>'s members, in shard order.</summary>
+    public int[] ShardRanks(int global) => _shardRanks[global];
+
+    /// <summary>Where shard <paramref name="global"/>'s entries start in a flat ragged trim.</summary>
+    public int TrimOffset(int global) => _trimOffsets[global];
+
+    /// <summary>Every shard this member belongs to (a list: the protocol thread walks it each iteration).</summary>
+    public IReadOnlyList<ActiveShard> MyShards => _myShards;
 
     /// <summary>Whether the view change wedged this view's multicasts (an inadequate view counts as wedged once wedged).</summary>
     public bool IsWedged => _wedged;

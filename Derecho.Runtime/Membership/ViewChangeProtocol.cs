@@ -46,14 +46,7 @@ internal sealed class ViewChangeProtocol
         _n = _sst.Rows;
         _me = _sst.MyRank;
         _suspect = Suspect; // one delegate, not one per loop iteration
-        _shardRanks = view.Layout.IsAdequate ? view.Layout.AllShards().Select(s => s.Members.Select(view.View.RankOf).ToArray()).ToArray() : [];
-        _trimOffsets = new int[_shardRanks.Length];
-        for (var g = 1; g < _shardRanks.Length; g++) _trimOffsets[g] = _trimOffsets[g - 1] + _shardRanks[g - 1].Length;
     }
-
-    // Per shard (global number): its members' SST rows, and where its part of the flat ragged trim starts.
-    private readonly int[][] _shardRanks;
-    private readonly int[] _trimOffsets;
 
     /// <summary>Smallest number of members that is a majority of this view.</summary>
     public int Majority => _n / 2 + 1;
@@ -212,7 +205,7 @@ internal sealed class ViewChangeProtocol
         {
             _view.Wedge();
             foreach (var shard in _view.MyShards)
-                shard.Multicast.DeliverUpToTrim(trim.AsSpan(_trimOffsets[shard.Global], _shardRanks[shard.Global].Length));
+                shard.Multicast.DeliverUpToTrim(trim.AsSpan(_view.TrimOffset(shard.Global), shard.Ranks.Length));
             _appliedTrim = trim;
             if (leader != _me)
                 for (var i = 0; i < trim.Length; i++) _sst.Set(_c.Trim(i), trim[i]);
@@ -329,16 +322,16 @@ internal sealed class ViewChangeProtocol
     private long[] ComputeTrim()
     {
         var trim = new long[_c.TrimWidth];
-        for (var g = 0; g < _shardRanks.Length; g++)
+        for (var g = 0; g < _view.ShardCount; g++)
         {
             var columns = _c.Shard(g);
-            var ranks = _shardRanks[g];
+            var ranks = _view.ShardRanks(g);
             for (var j = 0; j < ranks.Length; j++)
             {
                 var min = long.MaxValue;
                 foreach (var r in ranks)
                     if (Live(r)) min = Math.Min(min, _sst.Get(r, columns.Received(j)));
-                trim[_trimOffsets[g] + j] = min == long.MaxValue ? 0 : min;
+                trim[_view.TrimOffset(g) + j] = min == long.MaxValue ? 0 : min;
             }
         }
         return trim;
