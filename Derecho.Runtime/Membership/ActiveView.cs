@@ -75,9 +75,6 @@ internal sealed class ActiveView : IDisposable
     /// <summary>Multicasts of the shards this member belongs to.</summary>
     public IReadOnlyList<SmallMessageMulticast> Multicasts => _multicasts;
 
-    /// <summary>The multicast of a view with exactly one shard.</summary>
-    public SmallMessageMulticast Multicast => _multicasts.Count == 1 ? _multicasts[0] : throw new InvalidOperationException($"view {View.Id} has {_multicasts.Count} shards here");
-
     /// <summary>Shard <paramref name="global"/> if this member belongs to it.</summary>
     public ActiveShard? ShardAt(int global) => (uint)global < (uint)_shards.Length ? _shards[global] : null;
 

@@ -40,7 +40,14 @@ public sealed class SubgroupHandle<T> where T : class, IReplicatedType
     public ShardHandle<T> ShardFor(long key) => new(_engine, ShardKey.ShardOf(key, ShardCount));
 
     /// <summary>Every member holding a replica of any shard, in rank order.</summary>
-    public IReadOnlyList<int> Members => Subgroup.Shards.SelectMany(s => s).Distinct().OrderBy(id => _engine.MemberIds.ToList().IndexOf(id)).ToArray();
+    public IReadOnlyList<int> Members
+    {
+        get
+        {
+            var shards = Subgroup.Shards;
+            return _engine.MemberIds.Where(id => shards.Any(s => Array.IndexOf(s, id) >= 0)).ToArray();
+        }
+    }
 
     private SubgroupLayout Subgroup => _engine.Layout.Find(T.ReplicatedTypeId)
         ?? throw new InvalidOperationException($"{typeof(T).FullName} is not in this group's layout");

@@ -22,7 +22,7 @@ public class LeaderTakeoverTests
             var transport = network.Endpoint(id);
             View = new ActiveView(new View(0, members), id, transport, new MulticastOptions { RingBytes = 64 << 10, MaxPayloadBytes = 256 }, this, 0, () => { });
             Protocol = new ViewChangeProtocol(View, this, NullLogger.Instance, TimeSpan.FromHours(1), Reports);
-            Steps = View.Multicast.Predicates().Concat(Protocol.Predicates()).Select(p => p.Step).ToArray();
+            Steps = View.Predicates().Concat(Protocol.Predicates()).Select(p => p.Step).ToArray();
             Transport = transport;
         }
 
@@ -83,10 +83,10 @@ public class LeaderTakeoverTests
         }
         var payload = new byte[8];
         foreach (var m in members)
-            for (var i = 0; i < 5; i++) { BinaryPrimitives.WriteInt32LittleEndian(payload, i); m.View.Multicast.Send(payload); }
+            for (var i = 0; i < 5; i++) { BinaryPrimitives.WriteInt32LittleEndian(payload, i); m.View.Multicasts[0].Send(payload); }
         for (var r = 0; r < 3; r++) Round();
 
-        for (var i = 5; i < 15; i++) { BinaryPrimitives.WriteInt32LittleEndian(payload, i); members[2].View.Multicast.Send(payload); }
+        for (var i = 5; i < 15; i++) { BinaryPrimitives.WriteInt32LittleEndian(payload, i); members[2].View.Multicasts[0].Send(payload); }
         bool Hold2To1(int from, int to) => !(from == 2 && to == 1);
         for (var r = 0; r < 6; r++) Round(Hold2To1); // everyone but member 1 receives them, member 4 included
         network.Cut(4);
@@ -126,7 +126,7 @@ public class LeaderTakeoverTests
         // Everyone sends; a few rounds deliver some messages everywhere.
         var payload = new byte[8];
         foreach (var m in members)
-            for (var i = 0; i < 20; i++) { BinaryPrimitives.WriteInt32LittleEndian(payload, i); m.View.Multicast.Send(payload); }
+            for (var i = 0; i < 20; i++) { BinaryPrimitives.WriteInt32LittleEndian(payload, i); m.View.Multicasts[0].Send(payload); }
         for (var r = 0; r < 3; r++) Round();
 
         // Member 4 crashes. The link from member 3 to the leader is held back (in order, like a slow TCP link)
@@ -136,7 +136,7 @@ public class LeaderTakeoverTests
         network.Cut(4);
         members[4].Dead = true;
         bool Hold3(int from, int to) => !(from == 3 && to == 0);
-        for (var i = 20; i < 40; i++) { BinaryPrimitives.WriteInt32LittleEndian(payload, i); members[3].View.Multicast.Send(payload); }
+        for (var i = 20; i < 40; i++) { BinaryPrimitives.WriteInt32LittleEndian(payload, i); members[3].View.Multicasts[0].Send(payload); }
         for (var r = 0; r < 5; r++) Round(Hold3);
         members[0].Reports.Enqueue((4, "test: crashed"));
         Round(Hold3);
@@ -207,7 +207,7 @@ public class LeaderTakeoverTests
                 {
                     var rank = m.View.Rank;
                     BinaryPrimitives.WriteInt32LittleEndian(payload, sent[rank]);
-                    if (m.View.Multicast.SendUnlessWedged(payload)) sent[rank]++;
+                    if (m.View.Multicasts[0].SendUnlessWedged(payload)) sent[rank]++;
                 }
             // Members step in random order; now and then one is descheduled for the round.
             var paused = random.Next(6) == 0 ? random.Next(5) : -1;
