@@ -8,44 +8,79 @@ using Microsoft.Extensions.Logging;
 namespace Derecho.Hosting;
 
 /// <summary>
-/// State transfer per shard: when a view puts a member into a shard it was not in (a joiner, or a member
-/// moved by the layout), the shard's first surviving old member sends it the shard's state as the new view
-/// begins; the newcomer receives and acknowledges the shard's messages meanwhile but delivers nothing until
-/// the state is loaded.
+/// State transfer per shard. Every member publishes (a bit per shard in its SST row) which shards' state it
+/// holds. When a view begins, a member of a shard that lacks the state (a joiner, a member moved by the
+/// layout, or one whose sender failed in an earlier view) receives and acknowledges the shard's messages
+/// but delivers nothing until the state arrives; the first surviving old member of the shard that it sees
+/// holding the state sends it to every member it sees lacking it. Stale bits can only hide a holder, never
+/// invent one, so the true first holder always sends (others may send too: every holder's state is the
+/// same at the start of the view); the receiver takes the first from any old member of the shard.
 /// </summary>
 public sealed partial class DerechoGroup
 {
     private readonly ConcurrentQueue<(int From, uint TypeId, int Shard, long ViewId, byte[] State)> _stateInbox = new();
     private readonly List<(int From, uint TypeId, int Shard, long ViewId, byte[] State)> _earlyStates = new();
-    // Who must send each shard we wait for: state from anyone else is refused (protocol thread only).
-    private readonly ConcurrentDictionary<(uint TypeId, int Shard), int> _stateSenders = new();
+    // Who may send each shard we wait for (its surviving old members): state from anyone else is refused.
+    private readonly ConcurrentDictionary<(uint TypeId, int Shard), int[]> _stateSources = new();
 
-    /// <summary>For each shard of <paramref name="view"/> with newcomers: send the state we owe, or wait for the state we need.</summary>
-    private void BeginShardStates(ActiveView view, GroupLayout? before)
+    /// <summary>Fault injection for tests: this member withholds the shard states it owes (as if it crashed before sending).</summary>
+    internal bool WithholdShardStatesForTest { get; set; }
+
+    /// <summary>
+    /// For each shard of <paramref name="view"/>: wait for the state if ours is missing, send it if we are the
+    /// first holder we see. <paramref name="old"/> is the view just left (null for a joiner or the first view).
+    /// </summary>
+    private void BeginShardStates(ActiveView view, GroupLayout? before, ActiveView? old)
     {
-        if (!view.Layout.IsAdequate || before is null) return;
+        var global = -1;
         foreach (var (subgroup, shard, members) in view.Layout.AllShards())
         {
+            global++;
+            if (!view.Layout.IsAdequate) break; // nothing runs: decide when a view can run
             var typeId = view.Layout.Subgroups[subgroup].TypeId;
-            var old = before.Find(typeId) is { } s && shard < s.Shards.Length ? s.Shards[shard] : [];
-            var survivors = old.Where(id => view.View.RankOf(id) >= 0).ToArray();
-            var newcomers = members.Except(old).ToArray();
-            if (survivors.Length == 0 || newcomers.Length == 0) continue; // nothing to hand over, or nobody holds it
-            if (survivors[0] == MyId)
+            var previous = before?.Find(typeId) is { } s && shard < s.Shards.Length ? s.Shards[shard] : [];
+            var survivors = previous.Where(id => view.View.RankOf(id) >= 0).ToArray();
+            if (view.Find(typeId, shard) is { } mine)
             {
                 var replica = _engine.ReplicaFor(typeId, shard, members);
-                var state = MembershipMessages.ShardState(typeId, shard, view.View.Id, RpcEngine.Snapshot(replica));
-                foreach (var id in newcomers) _transport.Send(id, state);
-                _transport.Flush();
-                _logger.LogInformation("Member {Id} sent shard {Shard} of {Type} ({Bytes} bytes) to new member(s) {Newcomers}",
-                    MyId, shard, replica.Name, state.Length, string.Join(", ", newcomers));
+                if (survivors.Length == 0) replica.HasState = true; // a new shard (or the first view): nothing to get
+                else if (!replica.HasState)
+                {
+                    mine.Multicast.AwaitingState = true;
+                    _stateSources[(typeId, shard)] = survivors;
+                    _logger.LogInformation("Member {Id} lacks the state of shard {Shard} of {Type}; waiting for it from one of {From}",
+                        MyId, shard, _engine.NameOf(typeId), string.Join(", ", survivors));
+                }
             }
-            else if (Array.IndexOf(newcomers, MyId) >= 0 && view.Find(typeId, shard) is { } mine)
-            {
-                mine.Multicast.AwaitingState = true;
-                _stateSenders[(typeId, shard)] = survivors[0];
-                _logger.LogInformation("Member {Id} is new to shard {Shard} of {Type}; waiting for its state from member {From}", MyId, shard, _engine.NameOf(typeId), survivors[0]);
-            }
+            else if (_engine.TryGetReplica(typeId, shard) is { } left) left.HasState = false; // it no longer follows the shard
+
+            if (old is null || Array.IndexOf(survivors, MyId) < 0 || _engine.TryGetReplica(typeId, shard) is not { HasState: true } held) continue;
+            bool Holds(int id) => id == MyId || (old.View.RankOf(id) is var rank and >= 0 && (old.Sst.Get(rank, old.Sst.Layout.HoldsState(global)) & (1L << (global % 64))) != 0);
+            if (survivors.First(Holds) != MyId) continue;
+            var recipients = members.Where(id => id != MyId && !(Array.IndexOf(survivors, id) >= 0 && Holds(id))).ToArray();
+            if (recipients.Length == 0 || WithholdShardStatesForTest) continue;
+            var state = MembershipMessages.ShardState(typeId, shard, view.View.Id, RpcEngine.Snapshot(held));
+            foreach (var id in recipients) _transport.Send(id, state);
+            _transport.Flush();
+            _logger.LogInformation("Member {Id} sent shard {Shard} of {Type} ({Bytes} bytes) to member(s) {Recipients}",
+                MyId, shard, held.Name, state.Length, string.Join(", ", recipients));
+        }
+        PublishHeldStates(view);
+    }
+
+    /// <summary>Sets our row's bits for the shards whose state we hold.</summary>
+    private void PublishHeldStates(ActiveView view)
+    {
+        var global = 0;
+        foreach (var (subgroup, shard, _) in view.Layout.AllShards())
+        {
+            var column = view.Sst.Layout.HoldsState(global);
+            var bit = 1L << (global % 64);
+            var word = view.Sst.Get(view.Sst.MyRank, column);
+            var holds = _engine.TryGetReplica(view.Layout.Subgroups[subgroup].TypeId, shard) is { HasState: true };
+            var updated = holds ? word | bit : word & ~bit;
+            if (updated != word) view.Sst.Set(column, updated);
+            global++;
         }
     }
 
@@ -78,22 +113,25 @@ public sealed partial class DerechoGroup
             if (viewId > view.View.Id) continue;
             _earlyStates.RemoveAt(i);
             if (viewId < view.View.Id || view.Find(typeId, shard) is not { Multicast.AwaitingState: true } target) continue;
-            if (!_stateSenders.TryGetValue((typeId, shard), out var expected) || expected != from)
+            if (!_stateSources.TryGetValue((typeId, shard), out var sources) || Array.IndexOf(sources, from) < 0)
             {
-                _logger.LogWarning("Member {Id}: state for shard {Shard} of {Type} from member {From} refused; it comes from member {Expected}",
-                    MyId, shard, _engine.NameOf(typeId), from, expected);
+                _logger.LogWarning("Member {Id}: state for shard {Shard} of {Type} from member {From} refused; it may come from {Sources}",
+                    MyId, shard, _engine.NameOf(typeId), from, sources is null ? "nobody" : string.Join(", ", sources));
                 continue;
             }
+            var replica = _engine.ReplicaFor(typeId, shard, target.Members);
             try
             {
-                RpcEngine.Restore(_engine.ReplicaFor(typeId, shard, target.Members), state);
+                RpcEngine.Restore(replica, state);
             }
             catch (Exception e) when (e is InvalidDataException or NotSupportedException or MemoryPack.MemoryPackSerializationException)
             {
                 Fail($"the state of shard {shard} of {_engine.NameOf(typeId)} sent by member {from} cannot be loaded: {e.Message}");
                 return true;
             }
+            replica.HasState = true;
             target.Multicast.AwaitingState = false;
+            PublishHeldStates(view);
             progress = true;
             _logger.LogInformation("Member {Id} loaded shard {Shard} of {Type} ({Bytes} bytes) from member {From}", MyId, shard, _engine.NameOf(typeId), state.Length, from);
         }

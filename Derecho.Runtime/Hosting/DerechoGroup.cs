@@ -183,7 +183,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
         if (view.Layout.IsAdequate) _lastAdequate = view.Layout;
         else ReportInadequate(view);
         lock (_viewGate) Volatile.Write(ref _current, view);
-        BeginShardStates(view, before);
+        BeginShardStates(view, before, old: null);
         _loop.Replace(view.Sst, StepsFor(view));
     }
 
@@ -286,13 +286,6 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
     void IViewChangeHost.Install(ActiveView next, long[] trim, IReadOnlyList<(int Id, long Endpoint)> sendStateTo)
     {
         var old = _current;
-        if (old.MyShards.FirstOrDefault(s => s.Multicast.AwaitingState) is { } unloaded)
-        {
-            // The view changed before this member got a shard's state (its sender may be gone): it must never
-            // deliver on top of a state it does not have, so it stops; it can rejoin as a new incarnation.
-            Fail($"view {next.View.Id} began before member {MyId} received the state of shard {unloaded.Shard} of {_engine.NameOf(unloaded.TypeId)}; it stops and may rejoin");
-            return;
-        }
         var departed = old.View.Members.Except(next.View.Members).ToArray();
         var joined = next.View.Members.Except(old.View.Members).ToArray();
         if (sendStateTo.Count > 0)
@@ -336,7 +329,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
             Monitor.PulseAll(_viewGate);
         }
         // The trim is delivered and nothing of the new view is: this is the state members new to a shard need.
-        BeginShardStates(next, before);
+        BeginShardStates(next, before, old);
         _loop.Replace(next.Sst, StepsFor(next));
         foreach (var member in departed) _transport.ForgetPeer(member);
         _transport.RetireEpochsBefore(checked((int)next.View.Id));

@@ -40,7 +40,7 @@ internal sealed class ActiveView : IDisposable
         _shardRanks = shards.Select(s => s.Members.Select(view.RankOf).ToArray()).ToArray();
         _trimOffsets = new int[shards.Count];
         for (var g = 1; g < shards.Count; g++) _trimOffsets[g] = _trimOffsets[g - 1] + _shardRanks[g - 1].Length;
-        Sst = new SharedStateTable(view.Members, Rank, checked((int)view.Id), _shardRanks.Select(r => r.Length).ToArray());
+        Sst = new SharedStateTable(view.Members, Rank, checked((int)view.Id), _shardRanks.Select(r => r.Length).ToArray(), layout.ShardCount);
         Sst.RegisterWith(transport);
         _shards = new ActiveShard?[shards.Count];
         for (var global = 0; global < shards.Count; global++)

@@ -9,4 +9,10 @@ public interface IDeliveryHandler
     /// during the call (zero-copy delivery).
     /// </summary>
     void Deliver(int senderRank, long index, long sequence, ReadOnlySpan<byte> payload);
+
+    /// <summary>
+    /// A message the view's trim delivers while this member is still waiting for the shard's state: it is not
+    /// applied here (the state this member receives in the next view includes it).
+    /// </summary>
+    void Skip(int senderRank, long index, long sequence, ReadOnlySpan<byte> payload) { }
 }

@@ -196,7 +196,8 @@ public sealed unsafe class SmallMessageMulticast : IDisposable
             if (index >= trim[sender]) continue;
             var kind = RingEntry.Read(_rings[sender].Pointer, _capacity, ref _deliverCursor[sender], index, out var payload);
             if (kind != RingEntryKind.Data) continue;
-            _handler.Deliver(sender, index, seq, payload);
+            if (AwaitingState) _handler.Skip(sender, index, seq, payload);
+            else _handler.Deliver(sender, index, seq, payload);
             messages++;
         }
         _trimmed = true;

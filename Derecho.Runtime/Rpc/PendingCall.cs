@@ -53,10 +53,16 @@ internal abstract class PendingReplicaSetCall<TReply>(int[] memberIds) : Pending
         {
             if (!_replies.TryGetValue(memberId, out var existing))
             {
-                _unexpected.TryAdd(memberId, Record(memberId, status, payload));
+                if (status != ReplyStatus.NotApplied) _unexpected.TryAdd(memberId, Record(memberId, status, payload));
                 return false;
             }
             if (existing is not null) return false;
+            if (status == ReplyStatus.NotApplied)
+            {
+                // That replica did not apply the call (it was loading the shard's state): the others answer for it.
+                _replies.Remove(memberId);
+                return TryComplete();
+            }
             _replies[memberId] = Record(memberId, status, payload);
             return TryComplete();
         }

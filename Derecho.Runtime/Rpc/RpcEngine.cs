@@ -136,6 +136,9 @@ internal sealed class RpcEngine : IRpcInvoker
         return progress;
     }
 
+    /// <summary>The replica of a shard if this member ever held it.</summary>
+    public ShardReplica? TryGetReplica(uint typeId, int shard) => _replicas.TryGetValue((typeId, shard), out var replica) ? replica : null;
+
     /// <summary>Replicas hosted here (shards this member holds or held).</summary>
     public IEnumerable<ShardReplica> Replicas => _replicas.Values;
 
@@ -387,6 +390,13 @@ internal sealed class RpcEngine : IRpcInvoker
         SendReply(caller, status, requestId);
     }
 
+    /// <summary>A trimmed call this replica cannot apply (it lacks the shard's state): tell the caller not to wait for it.</summary>
+    public void Skip(ShardReplica target, int caller, ReadOnlySpan<byte> payload)
+    {
+        if (!RpcWire.TryReadOrderedHeader(payload, out _, out _, out var requestId, out _)) return;
+        SendReply(caller, WriteError(ReplyStatus.NotApplied, $"member {_myId} was loading the state of shard {target.Shard} of {target.Name}"), requestId);
+    }
+
     public void OnMessage(int peer, ReadOnlySpan<byte> message)
     {
         if (message.IsEmpty) { _logger.LogWarning("Empty RPC message from member {Peer} ignored", peer); return; }
@@ -455,9 +465,11 @@ internal sealed class RpcEngine : IRpcInvoker
             return;
         }
         var arguments = message[RpcWire.P2PHeaderSize..];
-        var status = _replicas.TryGetValue((typeId, shard), out var target) && Array.IndexOf(target.Context.MembersArray, _myId) >= 0
-            ? Dispatch(ordered: false, target.Replica, target.Name, methodId, arguments)
-            : WriteError(ReplyStatus.UnknownMethod, $"member {_myId} holds no replica of shard {shard} of {NameOf(typeId)}");
+        var status = !_replicas.TryGetValue((typeId, shard), out var target) || Array.IndexOf(target.Context.MembersArray, _myId) < 0
+            ? WriteError(ReplyStatus.UnknownMethod, $"member {_myId} holds no replica of shard {shard} of {NameOf(typeId)}")
+            : !target.HasState
+                ? WriteError(ReplyStatus.HandlerFailed, $"member {_myId} is still loading the state of shard {shard} of {target.Name}; ask another member or retry")
+                : Dispatch(ordered: false, target.Replica, target.Name, methodId, arguments);
         SendReply(from, status, requestId);
     }
 
@@ -532,6 +544,18 @@ internal sealed class ShardReplica(uint typeId, int shard, string name, IReplica
     /// <summary>Agreed time of the shard's last delivered call: its stable time frontier.</summary>
     public long AgreedTicks => Interlocked.Read(ref _agreedTicks);
 
+    /// <summary>
+    /// Whether this replica holds the shard's state: it started the shard, was in it since, or loaded the state
+    /// sent to it. A replica without it delivers nothing and never sends its state.
+    /// </summary>
+    public bool HasState
+    {
+        get => Volatile.Read(ref _hasState);
+        set => Volatile.Write(ref _hasState, value);
+    }
+
+    private bool _hasState;
+
     /// <summary>Replies of calls whose versions are not yet on disk, in version order (protocol thread only).</summary>
     public Queue<DeferredReply> DeferredReplies { get; } = new();
 
@@ -567,4 +591,7 @@ internal sealed class ShardDelivery(RpcEngine engine, ShardReplica replica, int[
 
     public void Deliver(int senderRank, long index, long sequence, ReadOnlySpan<byte> payload) =>
         engine.Deliver(replica, members[senderRank], index, sequence, viewId, payload);
+
+    public void Skip(int senderRank, long index, long sequence, ReadOnlySpan<byte> payload) =>
+        engine.Skip(replica, members[senderRank], payload);
 }

@@ -16,6 +16,8 @@ internal enum ReplyStatus : byte
     HandlerFailed = 1,
     UnknownMethod = 2,
     MalformedRequest = 3,
+    /// <summary>The replica was loading the shard's state and did not apply the call; it reaches it with the state.</summary>
+    NotApplied = 4,
 }
 
 /// <summary>

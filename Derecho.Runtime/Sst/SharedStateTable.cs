@@ -19,9 +19,9 @@ public sealed unsafe class SharedStateTable : IDisposable
     private bool _broadcast;
 
     /// <summary>Creates the table for the given members (row r belongs to <paramref name="memberIds"/>[r]) and shards (default: one of all members).</summary>
-    public SharedStateTable(IReadOnlyList<int> memberIds, int myRank, int epoch = 0, IReadOnlyList<int>? shardSizes = null)
+    public SharedStateTable(IReadOnlyList<int> memberIds, int myRank, int epoch = 0, IReadOnlyList<int>? shardSizes = null, int layoutShards = 1)
     {
-        Layout = shardSizes is null ? new SstLayout(memberIds.Count) : new SstLayout(memberIds.Count, shardSizes);
+        Layout = shardSizes is null ? new SstLayout(memberIds.Count) : new SstLayout(memberIds.Count, shardSizes, layoutShards);
         _memberIds = memberIds.ToArray();
         MyRank = myRank;
         Epoch = epoch;

@@ -15,12 +15,13 @@ public sealed class SstLayout
     public const int MaxJoinersPerView = 4;
 
     private readonly int _suspected;
+    private readonly int _holdsState;
     private readonly int _proposalJoiner;
     private readonly ShardColumns[] _shards;
     private readonly int _trimStart;
 
     /// <summary>Builds the layout for a view of <paramref name="members"/> members and one shard spanning them all.</summary>
-    public SstLayout(int members) : this(members, [members])
+    public SstLayout(int members) : this(members, [members], 1)
     {
     }
 
@@ -28,7 +29,7 @@ public sealed class SstLayout
     /// Builds the layout for a view of <paramref name="members"/> members and shards of the given sizes (in
     /// global shard order). Every row has every shard's columns; only the shard's members write them.
     /// </summary>
-    public SstLayout(int members, IReadOnlyList<int> shardSizes)
+    public SstLayout(int members, IReadOnlyList<int> shardSizes, int layoutShards)
     {
         if (members is < 1 or > MaxMembers) throw new ArgumentOutOfRangeException(nameof(members), $"a view holds 1 to {MaxMembers} members");
         Members = members;
@@ -45,6 +46,8 @@ public sealed class SstLayout
         Heartbeat = next++;
         ViewId = next++;
         Status = next++;
+        _holdsState = next;
+        next += (layoutShards + 63) / 64;
         var persisted = new int[shardSizes.Count];
         var recovered = new int[shardSizes.Count];
         for (var g = 0; g < shardSizes.Count; g++)
@@ -80,6 +83,13 @@ public sealed class SstLayout
             _shards[g] = new ShardColumns(shardSizes[g], received[g], delivered[g], persisted[g], recovered[g], trims[g]);
         TrimWidth = shardSizes.Sum();
     }
+
+    /// <summary>
+    /// The word holding bit <c>global % 64</c>: set when the row's owner holds the state of shard
+    /// <paramref name="global"/> (of the layout, even in an inadequate view). Read by every member, so a
+    /// shard's state can be sent by a holder to whoever lacks it.
+    /// </summary>
+    public int HoldsState(int global) => _holdsState + global / 64;
 
     /// <summary>Columns of shard <paramref name="global"/> (global shard number).</summary>
     public ShardColumns Shard(int global) => _shards[global];

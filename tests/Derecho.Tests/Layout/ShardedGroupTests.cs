@@ -148,6 +148,52 @@ public sealed class ShardedGroupTests
     }
 
     [Fact]
+    public async Task When_the_state_sender_fails_before_sending_the_next_view_sends_it_from_another_holder()
+    {
+        // Shards of exactly 3 over 8 members: [0,1,2] and [3,4,5]; 6 and 7 are free. Member 3 crashes: 6 fills
+        // shard 1 and member 4 (its first holder) owes it the state but withholds it, as if it crashed before
+        // sending; then 4 crashes. The next view puts member 7 into shard 1; member 5, the remaining holder,
+        // sends the state to both 6 (still lacking it) and 7. Nothing any replica applied is lost or doubled.
+        static void Exact(LayoutBuilder l) => l.Subgroup(_ => new Register(), ShardPolicy.Fixed(2, 3));
+        var logs = new CapturingLoggerProvider();
+        var group = await InProcessGroup.StartAsync(8, logs, Exact);
+        var members = group.Members;
+        try
+        {
+            var register = members[0].Subgroup<Register>();
+            Assert.Equal([3, 4, 5], register.Shard(1).Members);
+            for (var i = 1; i <= 20; i++) await register.Shard(1).Ordered.Set(i);
+
+            members[4].WithholdShardStatesForTest = true;
+            await members[3].DisposeAsync();
+            await Eventually.True(() => members[0].View.Id == 1 && members[5].View.Id == 1, "view 1 without member 3");
+            Assert.Equal([4, 5, 6], members[0].Layout.Subgroups[0].Shards[1]);
+            await Eventually.True(() => logs.Contains(Microsoft.Extensions.Logging.LogLevel.Information, "Member 6 lacks the state of shard 1"), "member 6 to wait for the state");
+            // Calls into shard 1 now wait for member 6, which cannot deliver without the state.
+            var waiting = members[5].Subgroup<Register>().Shard(1).Ordered.Set(21);
+            await Task.Delay(300);
+            Assert.False(waiting.IsCompleted);
+            var readError = await Assert.ThrowsAsync<RemoteCallException>(() => register.Shard(1).On(6).Get());
+            Assert.Contains("still loading the state", readError.Message);
+
+            await members[4].DisposeAsync();
+            var replies = await waiting.WaitAsync(TimeSpan.FromSeconds(60));
+            await Eventually.True(() => members[0].Layout.Subgroups[0].Shards[1].SequenceEqual([5, 6, 7]), "member 7 to fill shard 1");
+            Assert.All(replies, r => Assert.Equal(21, r.Value));
+            await register.Shard(1).Ordered.Set(22);
+            var histories = new List<List<long>>();
+            foreach (var id in new[] { 5, 6, 7 }) histories.Add(await register.Shard(1).On(id).History());
+            // Every replica's history: the state it was given plus what it delivered since, the same everywhere.
+            Assert.All(histories, h => Assert.Equal(histories[0], h));
+            Assert.Equal(Enumerable.Range(1, 22).Select(i => (long)i), histories[0]);
+        }
+        finally
+        {
+            await Task.WhenAll(members.Where(m => m.MyId is not (3 or 4)).Select(m => m.ShutdownAsync()));
+        }
+    }
+
+    [Fact]
     public async Task A_view_without_enough_members_for_the_layout_waits_for_joiners()
     {
         var logs = new CapturingLoggerProvider(); // it is its own logger factory
