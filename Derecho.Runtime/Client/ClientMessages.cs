@@ -35,6 +35,15 @@ internal static class ClientMessages
         return bytes;
     }
 
+    /// <summary>Why a relay message of <paramref name="relayBytes"/> cannot be multicast under <paramref name="maxPayloadBytes"/>, or null if it can.</summary>
+    public static string? TooLargeToRelay(int relayBytes, int maxPayloadBytes)
+    {
+        var arguments = relayBytes - RelayHeaderSize;
+        return arguments > maxPayloadBytes - RpcWire.OrderedHeaderSize
+            ? $"request of {arguments} bytes exceeds MaxPayloadBytes {maxPayloadBytes} less the {RpcWire.OrderedHeaderSize}-byte call header"
+            : null;
+    }
+
     /// <summary>Turns a request buffer's reserved header into a relay header.</summary>
     public static void WriteRelayHeader(Span<byte> at, uint typeId, int shard, uint methodId, long clientRequest)
     {

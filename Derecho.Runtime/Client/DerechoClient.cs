@@ -91,9 +91,8 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
 
     Task<QueryResults<T>> IRpcInvoker.InvokeOrdered<T>(uint typeId, int shard, uint methodId, PooledBufferWriter request)
     {
-        if (request.WrittenCount - ClientMessages.RelayHeaderSize > _options.MaxPayloadBytes - RpcWire.OrderedHeaderSize)
-            return Task.FromException<QueryResults<T>>(new ArgumentException(
-                $"request of {request.WrittenCount - ClientMessages.RelayHeaderSize} bytes exceeds MaxPayloadBytes {_options.MaxPayloadBytes} less the {RpcWire.OrderedHeaderSize}-byte call header"));
+        if (ClientMessages.TooLargeToRelay(request.WrittenCount, _options.MaxPayloadBytes) is { } tooLarge)
+            return Task.FromException<QueryResults<T>>(new ArgumentException(tooLarge));
         int[] members;
         try { members = _layout.MembersOf(typeId, shard); }
         catch (ArgumentException e) { return Task.FromException<QueryResults<T>>(e); }
@@ -104,9 +103,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
         Greet(contact);
         ClientMessages.WriteRelayHeader(request.WrittenSpanMutable, typeId, shard, methodId, id);
         var call = new PendingRelayedCall<T>(contact);
-        _pending[id] = (call, contact);
-        _transport.Send(contact, request.WrittenSpan);
-        _transport.Flush();
+        Send(contact, id, call, request.WrittenSpan);
         return WithTimeout(call.Task, id, $"ordered call relayed by member {contact}");
     }
 
@@ -120,10 +117,16 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
         var id = Interlocked.Increment(ref _nextRequest);
         RpcWire.WriteP2PHeader(request.WrittenSpanMutable, typeId, shard, methodId, id);
         var call = new PendingP2PCall<T>(memberId);
-        _pending[id] = (call, memberId);
-        _transport.Send(memberId, request.WrittenSpan);
-        _transport.Flush();
+        Send(memberId, id, call, request.WrittenSpan);
         return WithTimeout(call.Task, id, $"P2P call to member {memberId}");
+    }
+
+    /// <summary>Registers the call as waiting on <paramref name="member"/> (before sending: the reply may come first), then sends.</summary>
+    private void Send(int member, long id, PendingCall call, ReadOnlySpan<byte> request)
+    {
+        _pending[id] = (call, member);
+        _transport.Send(member, request);
+        _transport.Flush();
     }
 
     void ITransportHandler.OnWritesApplied(int peerId) { }

@@ -24,10 +24,9 @@ public sealed partial class DerechoGroup
                 break;
             case ClientMessageKind.Relay when (_clients.ContainsKey(peer) || Volatile.Read(ref _current)?.View.RankOf(peer) >= 0)
                                               && ClientMessages.TryReadRelayHeader(message, out var typeId, out var shard, out var methodId, out var clientRequest):
-                if (message.Length - ClientMessages.RelayHeaderSize > _multicastOptions.MaxPayloadBytes - RpcWire.OrderedHeaderSize)
+                if (ClientMessages.TooLargeToRelay(message.Length, _multicastOptions.MaxPayloadBytes) is { } error)
                 {
                     // Refused before it reaches the multicast: the caller gets a clear error, the group is unaffected.
-                    var error = $"request of {message.Length - ClientMessages.RelayHeaderSize} bytes exceeds the group's MaxPayloadBytes {_multicastOptions.MaxPayloadBytes} less the {RpcWire.OrderedHeaderSize}-byte call header";
                     _transport.Send(peer, ClientMessages.RelayResult(clientRequest, [new RawReply(MyId, ReplyStatus.MalformedRequest, System.Text.Encoding.UTF8.GetBytes(error))]));
                     _transport.Flush();
                     break;
