@@ -88,8 +88,7 @@ public sealed partial class DerechoGroup
         for (var i = 0; i < shards.Count; i++)
         {
             var replica = _engine.ReplicaFor(shards[i].TypeId, shards[i].Shard, shards[i].Members);
-            foreach (var field in replica.Context.PersistentFields)
-                if (field.LoggedVersion > common[i]) field.TruncateAfter(common[i]);
+            if (replica.Context.Log?.LastVersion > common[i]) replica.Context.TruncateAfter(common[i]);
             _logger.LogInformation("Member {Id}: shard {Shard} of {Type} starts from version {Version}, the newest every member of it recovered",
                 MyId, shards[i].Shard, replica.Name, common[i]);
         }
@@ -109,16 +108,8 @@ public sealed partial class DerechoGroup
         for (var s = 0; s < shards.Count; s++) // runs every iteration: no enumerator allocation
         {
             var shard = shards[s];
-            var fields = _engine.ReplicaFor(shard.TypeId, shard.Shard, shard.Members).Context.PersistentFields;
-            if (fields.Count == 0) continue;
-            long mine = long.MaxValue, newest = -1;
-            for (var i = 0; i < fields.Count; i++)
-            {
-                var field = fields[i];
-                newest = Math.Max(newest, field.LoggedVersion);
-                if (field.PersistedVersion < field.LoggedVersion) mine = Math.Min(mine, field.PersistedVersion);
-            }
-            if (mine == long.MaxValue) mine = newest;
+            if (_engine.ReplicaFor(shard.TypeId, shard.Shard, shard.Members).Context.Log is not { } log) continue;
+            var mine = log.PersistedVersion;
             var columns = sst.Layout.Shard(shard.Global);
             if (mine > sst.Get(sst.MyRank, columns.Persisted) - 1)
             {

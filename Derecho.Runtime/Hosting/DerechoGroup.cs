@@ -168,7 +168,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
         // Total restart: per shard, publish what our logs hold; the recovery step cuts every log back to what all have.
         foreach (var shard in view.MyShards)
         {
-            var recovered = _engine.ReplicaFor(shard.TypeId, shard.Shard, shard.Members).Context.PersistentFields.Select(f => f.LoggedVersion).DefaultIfEmpty(-1).Max();
+            var recovered = _engine.ReplicaFor(shard.TypeId, shard.Shard, shard.Members).Context.Log?.LastVersion ?? -1;
             view.Sst.Set(view.Sst.Layout.Shard(shard.Global).Recovered, recovered + 2);
         }
         _recoveryPending = true;
@@ -238,7 +238,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
         view?.Dispose();
         _retired?.Dispose();
         lock (_joinGate) if (!ReferenceEquals(_joinPrepared, view)) _joinPrepared?.Dispose();
-        foreach (var field in _engine.PersistentFields) field.Dispose(); // flushes what is still in memory
+        foreach (var log in _engine.Logs) log.Dispose(); // flushes what is still in memory
         lock (_viewGate) Monitor.PulseAll(_viewGate);
     }
 

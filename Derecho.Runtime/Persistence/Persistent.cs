@@ -1,37 +1,40 @@
 using Derecho.Persistence;
-using Derecho.Rpc;
 using MemoryPack;
 
 namespace Derecho;
 
 /// <summary>
-/// A versioned field whose versions are also appended to a durable log (MemoryPack-encoded, CRC-checked,
-/// fsynced in groups by a background thread). Reopening the replica replays the log, so the field comes
-/// back with every version after a restart. <see cref="PersistedVersion"/> says what is on disk.
+/// A versioned field whose versions also go to its replica's durable log (MemoryPack-encoded, CRC-checked,
+/// fsynced in groups by a background thread). Every persistent field of a replica shares that one log, and
+/// whatever one ordered call changed is one record, so after a crash the fields come back at the same
+/// delivery. Reopening the replica replays the log (after the replica's constructor returns), so the field
+/// comes back with every version. <see cref="PersistedVersion"/> says what is on disk.
 /// </summary>
-public sealed class Persistent<T> : Versioned<T>, IPersistentField
+public sealed class Persistent<T> : Versioned<T>, ReplicaLog.ILoggedField
 {
     private const uint DeltaFlag = 1;
 
-    private readonly PersistentLog _log;
-    private readonly PooledBufferWriter _encoded = new();
+    private readonly ReplicaLog _log;
+    private readonly uint _key;
     private readonly IDeltaCodec<T>? _deltas;
     private readonly int _checkpointEvery;
     private int _sinceCheckpoint;
     // Versions logged in full: the log is never trimmed past the last one a kept delta builds on.
     private readonly List<long> _checkpoints = new();
 
-    internal Persistent(string name, T initial, string directory, PersistentLogOptions options, IDeltaCodec<T>? deltas = null, int checkpointEvery = 64)
+    internal Persistent(string name, T initial, ReplicaLog log, IDeltaCodec<T>? deltas = null, int checkpointEvery = 64)
         : base(name, initial)
     {
         if (checkpointEvery < 1) throw new ArgumentOutOfRangeException(nameof(checkpointEvery));
         _deltas = deltas;
         _checkpointEvery = checkpointEvery;
-        _log = new PersistentLog(directory, options, onRecord: Recover);
+        _log = log;
+        _key = log.Register(this);
     }
 
-    private void Recover(long version, long ticks, uint flags, ReadOnlySpan<byte> payload)
+    void ReplicaLog.ILoggedField.Replay(long version, long ticks, uint flags, ReadOnlySpan<byte> payload)
     {
+        if (version <= CurrentVersion) return; // a log tail may overlap what recovery already replayed
         T value;
         if ((flags & DeltaFlag) != 0)
         {
@@ -48,19 +51,25 @@ public sealed class Persistent<T> : Versioned<T>, IPersistentField
         Append(new VersionedValue<T>(version, new DateTime(ticks, DateTimeKind.Utc), value));
     }
 
-    /// <summary>Highest version on disk.</summary>
-    public long PersistedVersion => _log.PersistedVersion;
-
-    /// <summary>Highest version written to the log (durable or not).</summary>
-    public long LoggedVersion => _log.LastVersion;
-
-    event Action? IPersistentField.Durable
+    /// <summary>The oldest record this field needs: the last full value at or before the oldest version it holds.</summary>
+    long ReplicaLog.ILoggedField.NeededFrom
     {
-        add => _log.Durable += value;
-        remove => _log.Durable -= value;
+        get
+        {
+            if (VersionCount == 0) return long.MaxValue;
+            var oldest = OldestVersion;
+            var checkpoint = _checkpoints.FindLastIndex(v => v <= oldest);
+            return checkpoint < 0 ? oldest : _checkpoints[checkpoint];
+        }
     }
 
-    /// <summary>Raised (on the log's flusher thread) when a version becomes durable here.</summary>
+    /// <summary>Highest version of this field's replica on disk (the replica's fields share one log).</summary>
+    public long PersistedVersion => _log.PersistedVersion;
+
+    /// <summary>Highest version written to the replica's log (durable or not).</summary>
+    public long LoggedVersion => _log.LastVersion;
+
+    /// <summary>Raised (on the log's flusher thread) when a version of the replica becomes durable here.</summary>
     public event Action<long>? Persisted
     {
         add => _log.Persisted += value;
@@ -71,51 +80,28 @@ public sealed class Persistent<T> : Versioned<T>, IPersistentField
     public override void TrimBefore(long version)
     {
         base.TrimBefore(version);
-        // Recovery replays deltas from the full value before them: keep the log from that checkpoint on.
-        var bound = OldestVersion;
-        var checkpoint = _checkpoints.FindLastIndex(v => v <= bound);
-        if (checkpoint < 0) return;
-        _log.TrimBefore(_checkpoints[checkpoint]);
-        _checkpoints.RemoveRange(0, checkpoint);
+        // Recovery replays deltas from the full value before them: the log keeps records from that checkpoint on.
+        var oldest = OldestVersion;
+        var checkpoint = _checkpoints.FindLastIndex(v => v <= oldest);
+        if (checkpoint > 0) _checkpoints.RemoveRange(0, checkpoint);
+        _log.TrimUnneeded();
     }
 
     /// <summary>Waits until every version so far is on disk.</summary>
     public void Flush() => _log.Flush();
 
-    void IPersistentField.TruncateAfter(long version)
-    {
-        _log.TruncateAfter(version);
-        DropAfter(version);
-    }
-
-    void IDisposable.Dispose() => _log.Dispose();
-
     private protected override void OnAppended(long version, DateTime timestamp, T value)
     {
-        _encoded.Reset();
         if (_deltas is not null && _sinceCheckpoint + 1 < _checkpointEvery && VersionCount >= 2 && TryGetAt(version - 1, out var previous))
         {
-            _deltas.WriteDelta(previous.Value, value, _encoded);
-            _log.Append(version, timestamp, _encoded.WrittenSpan, DeltaFlag);
+            _deltas.WriteDelta(previous.Value, value, _log.BeginEntry(_key, DeltaFlag, version, timestamp));
+            _log.EndEntry();
             _sinceCheckpoint++;
             return;
         }
-        MemoryPackSerializer.Serialize(_encoded, value);
-        _log.Append(version, timestamp, _encoded.WrittenSpan);
+        MemoryPackSerializer.Serialize(_log.BeginEntry(_key, 0, version, timestamp), value);
+        _log.EndEntry();
         _sinceCheckpoint = 0;
         _checkpoints.Add(version);
     }
-}
-
-/// <summary>What the runtime needs of every persistent field, whatever its type.</summary>
-internal interface IPersistentField : IDisposable
-{
-    long PersistedVersion { get; }
-
-    long LoggedVersion { get; }
-
-    /// <summary>Raised on the flusher thread after <see cref="PersistedVersion"/> moved.</summary>
-    event Action? Durable;
-
-    void TruncateAfter(long version);
 }

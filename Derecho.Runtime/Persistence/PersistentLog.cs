@@ -119,6 +119,40 @@ public sealed class PersistentLog : IDisposable
         Volatile.Write(ref _persisted, last);
     }
 
+    /// <summary>
+    /// Every record after <paramref name="version"/>, oldest first, read back from disk (what another replica
+    /// lacks). Flushes first, so the records appended so far are all in the files.
+    /// </summary>
+    public IEnumerable<(long Version, long Ticks, byte[] Payload)> ReadAfter(long version)
+    {
+        Flush();
+        var count = _index.Count;
+        var start = Math.Max(_index.AtOrBeforeVersion(version) + 1, _index.First);
+        FileStream? file = null;
+        var fileSegment = -1;
+        try
+        {
+            for (var i = start; i < count; i++)
+            {
+                var entry = _index[i];
+                if (entry.Segment != fileSegment)
+                {
+                    file?.Dispose();
+                    file = new FileStream(SegmentPath(entry.Segment), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                    fileSegment = entry.Segment;
+                }
+                var payload = new byte[entry.Length];
+                file!.Position = entry.Offset + LogRecord.HeaderSize;
+                file.ReadExactly(payload);
+                yield return (entry.Version, entry.Ticks, payload);
+            }
+        }
+        finally
+        {
+            file?.Dispose();
+        }
+    }
+
     /// <summary>Deletes whole segments whose records are all older than <paramref name="version"/>.</summary>
     public int TrimBefore(long version)
     {
@@ -247,7 +281,7 @@ public sealed class PersistentLog : IDisposable
         return stream;
     }
 
-    private string SegmentPath(int number) => Path.Combine(_directory, number.ToString("D8", CultureInfo.InvariantCulture) + ".log");
+    internal string SegmentPath(int number) => Path.Combine(_directory, number.ToString("D8", CultureInfo.InvariantCulture) + ".log");
 
     private IEnumerable<(int Number, string Path)> Segments() =>
         Directory.GetFiles(_directory, "*.log")

@@ -112,6 +112,8 @@ public abstract class Versioned<T> : IVersionedField
         MemoryPack.MemoryPackSerializer.Serialize(writer, (latest.Version, latest.Timestamp.Ticks, latest.Value));
     }
 
+    void IVersionedField.DropAfter(long version) => DropAfter(version);
+
     void IVersionedField.ReadLatest(ReadOnlySpan<byte> state)
     {
         var (version, ticks, value) = MemoryPack.MemoryPackSerializer.Deserialize<(long, long, T)>(state);
@@ -139,6 +141,7 @@ public abstract class Versioned<T> : IVersionedField
     private protected void DropAfter(long version)
     {
         var keep = Index(version, false, _slots, _count) + 1;
+        if (keep < _first) Volatile.Write(ref _first, keep);
         if (keep < _count) Volatile.Write(ref _count, keep);
     }
 
@@ -174,6 +177,9 @@ internal interface IVersionedField
     void WriteLatest(Rpc.PooledBufferWriter writer);
 
     void ReadLatest(ReadOnlySpan<byte> state);
+
+    /// <summary>Forgets versions after <paramref name="version"/> (restart, or a stale history replaced by another replica's).</summary>
+    void DropAfter(long version);
 }
 
 /// <summary>A versioned field kept in memory only.</summary>

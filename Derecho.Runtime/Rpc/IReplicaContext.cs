@@ -40,7 +40,7 @@ public readonly record struct DeliveryInfo(int SenderId, long SenderIndex, long 
     public long Version => (ViewId << 40) | Sequence;
 }
 
-internal sealed class ReplicaContext(int myId, int[] members, string typeName, Func<string, string> storage, Action<IPersistentField> created, int retainVersions = 0) : IReplicaContext
+internal sealed class ReplicaContext(int myId, int[] members, string typeName, Func<string, string> storage, Action<Persistence.ReplicaLog> logCreated, int retainVersions = 0, Persistence.PersistentLogOptions? logOptions = null) : IReplicaContext, IDisposable
 {
     private readonly HashSet<string> _names = new();
     private volatile int[] _members = members;
@@ -56,8 +56,8 @@ internal sealed class ReplicaContext(int myId, int[] members, string typeName, F
         set => _members = value;
     }
 
-    /// <summary>The replica's persistent fields (a list: the protocol thread walks it each iteration).</summary>
-    public List<IPersistentField> PersistentFields { get; } = new();
+    /// <summary>The replica's one durable log, shared by its persistent fields (null while it has none).</summary>
+    public Persistence.ReplicaLog? Log { get; private set; }
 
     public DeliveryInfo CurrentDelivery { get; set; }
 
@@ -80,15 +80,30 @@ internal sealed class ReplicaContext(int myId, int[] members, string typeName, F
     private Persistent<T> CreatePersistent<T>(string name, T initial, IDeltaCodec<T>? deltas, int checkpointEvery)
     {
         Claim(name);
-        var field = new Persistent<T>(name, initial, storage(Path.Combine(Sanitize(typeName), Sanitize(name))), new Persistence.PersistentLogOptions(), deltas, checkpointEvery)
+        if (Log is null)
         {
-            RetainVersions = retainVersions,
-        };
+            Log = new Persistence.ReplicaLog(storage(Sanitize(typeName)), logOptions);
+            logCreated(Log);
+        }
+        var field = new Persistent<T>(name, initial, Log, deltas, checkpointEvery) { RetainVersions = retainVersions };
         VersionedFields.Add(field);
-        PersistentFields.Add(field);
-        created(field);
         return field;
     }
+
+    /// <summary>The replica's constructor returned (each persistent field was recovered as it was created).</summary>
+    public void Seal() => Log?.Seal();
+
+    /// <summary>Logs what the delivery just handled changed, as one record; false if it changed no persistent field.</summary>
+    public bool CommitDelivery() => Log?.Commit() ?? false;
+
+    /// <summary>Drops every version after <paramref name="version"/> from the log and from every versioned field.</summary>
+    public void TruncateAfter(long version)
+    {
+        Log?.TruncateAfter(version);
+        foreach (var field in VersionedFields) field.DropAfter(version);
+    }
+
+    public void Dispose() => Log?.Dispose();
 
     private void Claim(string name)
     {

@@ -26,7 +26,7 @@ internal sealed class RpcEngine : IRpcInvoker
     private readonly ConcurrentDictionary<long, PendingCall> _pending = new();
     private readonly ConcurrentQueue<(int From, byte[] Buffer, int Length)> _p2pInbox = new();
     private readonly PooledBufferWriter _reply = new();
-    private readonly List<IPersistentField> _persistentFields = new();
+    private readonly List<Persistence.ReplicaLog> _logs = new();
     private readonly Func<string, string> _storage;
     private readonly int _retainVersions;
     private SendOrdered? _send;
@@ -89,8 +89,8 @@ internal sealed class RpcEngine : IRpcInvoker
     /// <summary>The protocol-thread step that runs queued P2P requests.</summary>
     public (string Name, PredicateLoop.Step Step) P2PPredicate => ("p2p", P2PStep);
 
-    /// <summary>Every persistent field of every replica hosted here (a list: the protocol thread walks it each iteration).</summary>
-    public List<IPersistentField> PersistentFields => _persistentFields;
+    /// <summary>The log of every replica hosted here that has persistent fields.</summary>
+    public List<Persistence.ReplicaLog> Logs => _logs;
 
     /// <summary>The replica of a shard hosted here, created (with its versioned fields, recovered from disk) the first time.</summary>
     public ShardReplica ReplicaFor(uint typeId, int shard, int[] members)
@@ -98,18 +98,19 @@ internal sealed class RpcEngine : IRpcInvoker
         if (_replicas.TryGetValue((typeId, shard), out var existing)) return existing;
         var registration = _registrations[typeId];
         var directory = registration.Spec.Policy.Shards == 1 ? "" : $"shard-{shard}";
-        var context = new ReplicaContext(_myId, members, registration.Name, relative => _storage(Path.Combine(directory, relative)), OnPersistentField, _retainVersions);
+        var context = new ReplicaContext(_myId, members, registration.Name, relative => _storage(Path.Combine(directory, relative)), OnReplicaLog, _retainVersions);
         var replica = new ShardReplica(typeId, shard, registration.Name, registration.Factory(context), context);
+        context.Seal(); // fields come only from the constructor
         _replicas[(typeId, shard)] = replica;
         _replicaList = [.. _replicaList, replica];
         return replica;
     }
 
-    private void OnPersistentField(IPersistentField field)
+    private void OnReplicaLog(Persistence.ReplicaLog log)
     {
-        _persistentFields.Add(field);
+        _logs.Add(log);
         // Replies wait for the disk: the protocol thread must look again when the flusher finishes a batch.
-        field.Durable += () => _loop?.Wake();
+        log.Durable += () => _loop?.Wake();
     }
 
     /// <summary>The protocol-thread step that sends replies whose versions reached the disk.</summary>
@@ -200,6 +201,8 @@ internal sealed class RpcEngine : IRpcInvoker
     /// <summary>Loads what <see cref="Snapshot"/> wrote at another member of the shard.</summary>
     public static void Restore(ShardReplica replica, ReadOnlySpan<byte> state)
     {
+        // Our own older history (a returning member) may have a gap up to the sender's: never serve it.
+        if (replica.Context.Log is { LastVersion: >= 0 }) replica.Context.TruncateAfter(-1);
         var objectLength = Section(ref state, replica.TypeId);
         replica.Replica.ReadState(state[..objectLength]);
         state = state[objectLength..];
@@ -210,6 +213,7 @@ internal sealed class RpcEngine : IRpcInvoker
             state = state[fieldLength..];
         }
         if (!state.IsEmpty) throw new InvalidDataException($"state of {replica.Name} shard {replica.Shard} has {state.Length} bytes left over");
+        replica.Context.CommitDelivery(); // the loaded latest versions, one record
     }
 
     /// <summary>Reads a length prefix of state transfer and checks it fits.</summary>
@@ -377,7 +381,8 @@ internal sealed class RpcEngine : IRpcInvoker
             OrderedContext.Enter(delivery);
             try { status = Dispatch(ordered: true, target.Replica, target.Name, methodId, arguments); }
             finally { OrderedContext.Exit(); }
-            if (_replyWhenPersisted && target.Logged(delivery.Version))
+            // Everything the call changed becomes one record: fields can never be out of step after a crash.
+            if (target.Context.CommitDelivery() && _replyWhenPersisted)
             {
                 // The call created a durable version: answer once it is on disk (the reply waits, pooled, not the thread).
                 RpcWire.WriteReplyHeader(_reply.WrittenSpanMutable, status, _myId, requestId);
@@ -559,22 +564,9 @@ internal sealed class ShardReplica(uint typeId, int shard, string name, IReplica
     /// <summary>Replies of calls whose versions are not yet on disk, in version order (protocol thread only).</summary>
     public Queue<DeferredReply> DeferredReplies { get; } = new();
 
-    /// <summary>Whether a persistent field logged <paramref name="version"/> (the call being delivered created it).</summary>
-    public bool Logged(long version)
-    {
-        foreach (var field in Context.PersistentFields)
-            if (field.LoggedVersion == version) return true;
-        return false;
-    }
-
-    /// <summary>Every version up to this one is on disk in every persistent field of the replica.</summary>
-    public long DurableVersion()
-    {
-        var durable = long.MaxValue;
-        foreach (var field in Context.PersistentFields)
-            if (field.PersistedVersion < field.LoggedVersion) durable = Math.Min(durable, field.PersistedVersion);
-        return durable;
-    }
+    /// <summary>Every version up to this one is on disk (long.MaxValue: everything logged is).</summary>
+    public long DurableVersion() =>
+        Context.Log is { } log && log.PersistedVersion < log.LastVersion ? log.PersistedVersion : long.MaxValue;
 
     /// <summary>Advances the agreed time along the shard's total order (protocol thread only).</summary>
     public void Agree(long senderTicks) =>

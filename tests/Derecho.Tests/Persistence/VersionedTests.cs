@@ -150,23 +150,28 @@ public sealed class DeltaTests : IDisposable
             [.. previous, .. MemoryPack.MemoryPackSerializer.Deserialize<int[]>(delta)!];
     }
 
-    private (Persistent<List<int>> Field, IDisposable Owner) Open(IDeltaCodec<List<int>>? codec)
+    private (Persistent<List<int>> Field, ReplicaContext Owner) Open(IDeltaCodec<List<int>>? codec, Derecho.Persistence.PersistentLogOptions? options = null)
     {
-        var context = new ReplicaContext(0, [0], "T", relative => Path.Combine(_dir.FullName, relative), _ => { });
+        var context = new ReplicaContext(0, [0], "T", relative => Path.Combine(_dir.FullName, relative), _ => { }, logOptions: options);
         var field = codec is null ? context.Persistent("list", new List<int>()) : context.Persistent("list", new List<int>(), codec, checkpointEvery: 50);
-        return (field, (IDisposable)field);
+        context.Seal();
+        return (field, context);
+    }
+
+    /// <summary>What the runtime does around each delivery: the handler runs, then its changes become one record.</summary>
+    private static void Deliver(ReplicaContext owner, long v, Action update)
+    {
+        OrderedContext.Enter(new DeliveryInfo(0, v, v, DateTime.UnixEpoch.AddSeconds(v)));
+        update();
+        OrderedContext.Exit();
+        owner.CommitDelivery();
     }
 
     [Fact]
     public void Deltas_between_checkpoints_recover_to_identical_values_and_cost_less_disk()
     {
         var (field, owner) = Open(new AppendOnlyList());
-        for (var v = 1; v <= 200; v++)
-        {
-            OrderedContext.Enter(new DeliveryInfo(0, v, v, DateTime.UnixEpoch.AddSeconds(v)));
-            field.Update(list => [.. list, v]);
-            OrderedContext.Exit();
-        }
+        for (var v = 1; v <= 200; v++) Deliver(owner, v, () => field.Update(list => [.. list, v]));
         owner.Dispose();
         var logBytes = _dir.EnumerateFiles("*.log", SearchOption.AllDirectories).Sum(f => f.Length);
 
@@ -187,19 +192,13 @@ public sealed class DeltaTests : IDisposable
     public void Trimming_a_delta_log_keeps_the_checkpoint_that_later_deltas_need()
     {
         // Small segments, so trimming really deletes files; same folder as Open() uses.
-        var field = new Persistent<List<int>>("list", new List<int>(), Path.Combine(_dir.FullName, "T", "list"),
-            new Derecho.Persistence.PersistentLogOptions { SegmentBytes = 2048 }, new AppendOnlyList(), checkpointEvery: 50);
-        for (var v = 1; v <= 200; v++)
-        {
-            OrderedContext.Enter(new DeliveryInfo(0, v, v, DateTime.UnixEpoch.AddSeconds(v)));
-            field.Update(list => [.. list, v]);
-            OrderedContext.Exit();
-        }
+        var (field, context) = Open(new AppendOnlyList(), new Derecho.Persistence.PersistentLogOptions { SegmentBytes = 2048 });
+        for (var v = 1; v <= 200; v++) Deliver(context, v, () => field.Update(list => [.. list, v]));
         field.Flush();
-        var segments = Directory.GetFiles(Path.Combine(_dir.FullName, "T", "list")).Length;
+        var segments = Directory.GetFiles(Path.Combine(_dir.FullName, "T")).Length;
         field.TrimBefore(175); // between checkpoints 151 and 201: the log must keep 151 onwards
-        ((IDisposable)field).Dispose();
-        Assert.True(Directory.GetFiles(Path.Combine(_dir.FullName, "T", "list")).Length < segments, "old segments were deleted");
+        context.Dispose();
+        Assert.True(Directory.GetFiles(Path.Combine(_dir.FullName, "T")).Length < segments, "old segments were deleted");
 
         var (recovered, owner) = Open(new AppendOnlyList());
         Assert.Equal(Enumerable.Range(1, 200), recovered.Current);
