@@ -12,9 +12,8 @@ public sealed partial class DerechoGroup
     /// Asks the listed members to be let in, then waits for the leader's proposal (prepare, acknowledge)
     /// and commit (load the replicas' state, install the view). Requests are repeated until admitted.
     /// </summary>
-    private async Task JoinRunningGroupAsync(CancellationToken cancellationToken)
+    private async Task JoinRunningGroupAsync(IReadOnlyList<KeyValuePair<int, System.Net.IPEndPoint>> contacts, CancellationToken cancellationToken)
     {
-        var contacts = _options.Endpoints.Where(e => e.Key != MyId).ToList();
         var request = MembershipMessages.JoinRequest(MyId, PackedEndpoint.Pack(_options.Endpoints[MyId]));
         var deadline = DateTime.UtcNow + _options.Options.ConnectTimeout;
         while (!_joined.Task.IsCompleted)
@@ -38,6 +37,11 @@ public sealed partial class DerechoGroup
     /// <summary>Join traffic: requests at any member, acknowledgements at the leader, proposal and commit at the joiner.</summary>
     private void OnMembershipMessage(int peer, ReadOnlySpan<byte> message)
     {
+        if (RestartMessages.IsRestartKind(message[0]))
+        {
+            OnRestartMessage(peer, message);
+            return;
+        }
         switch ((MembershipMessageKind)message[0])
         {
             case MembershipMessageKind.JoinRequest when MembershipMessages.TryReadPair(message, out var id, out var endpoint) && id == peer:
@@ -62,6 +66,33 @@ public sealed partial class DerechoGroup
                 _logger.LogWarning("Malformed membership message (kind {Kind}, {Length} bytes) from member {Peer} ignored", message[0], message.Length, peer);
                 break;
         }
+    }
+
+    /// <summary>
+    /// Restart traffic. A log tail is served at any time; a member that reports for a restart while this one
+    /// runs is told to join; everything else belongs to this member's own start, if it is starting.
+    /// </summary>
+    private void OnRestartMessage(int peer, ReadOnlySpan<byte> message)
+    {
+        if (message[0] == (byte)RestartMessageKind.LogTailRequest)
+        {
+            if (RestartMessages.TryDecode<LogTailRequest>(message) is { } request) RestartHandshake.Serve(_transport, _engine, _logger, peer, request);
+            return;
+        }
+        if (message[0] == (byte)RestartMessageKind.Hello && Volatile.Read(ref _current) is { } running && _disposed == 0)
+        {
+            var members = running.View.Members;
+            var endpoints = members.Select(id => PackedEndpoint.Pack(id == MyId ? _options.Endpoints[MyId] : _endpoints[id])).ToArray();
+            try
+            {
+                _transport.Send(peer, RestartMessages.Encode(RestartMessageKind.Rejoin, new RestartRejoin(running.View.Id, members.ToArray(), endpoints,
+                    $"the group is running in view {running.View.Id} ({string.Join(", ", members)})")));
+                _transport.Flush();
+            }
+            catch (InvalidOperationException) { } // not a peer we can answer yet: it says hello again
+            return;
+        }
+        Volatile.Read(ref _restart)?.OnMessage(peer, message);
     }
 
     /// <summary>Joiner: prepare the proposed view (connect to its members, register its memory), then acknowledge.</summary>

@@ -62,41 +62,6 @@ public sealed partial class DerechoGroup
         }
     }
 
-    /// <summary>
-    /// Total restart: once every member of a shard published what its logs hold, cut the shard's logs back to
-    /// the smallest, so all its replicas start from the same versions (everything reported globally persisted
-    /// is in all of them). Runs before delivery: nothing can be stable before every row is visible.
-    /// </summary>
-    private bool RecoverStep()
-    {
-        if (!_recoveryPending) return false;
-        var view = _current;
-        var sst = view.Sst;
-        var shards = view.MyShards;
-        var common = new long[shards.Count];
-        for (var i = 0; i < shards.Count; i++)
-        {
-            common[i] = long.MaxValue;
-            var column = sst.Layout.Shard(shards[i].Global).Recovered;
-            foreach (var rank in shards[i].Ranks)
-            {
-                var published = sst.Get(rank, column);
-                if (published == 0) return false;
-                common[i] = Math.Min(common[i], published - 2);
-            }
-        }
-        for (var i = 0; i < shards.Count; i++)
-        {
-            var replica = _engine.ReplicaFor(shards[i].TypeId, shards[i].Shard, shards[i].Members);
-            if (replica.Context.Log?.LastVersion > common[i]) replica.Context.TruncateAfter(common[i]);
-            _logger.LogInformation("Member {Id}: shard {Shard} of {Type} starts from version {Version}, the newest every member of it recovered",
-                MyId, shards[i].Shard, replica.Name, common[i]);
-        }
-        _recoveryPending = false;
-        _recovered.TrySetResult();
-        return true;
-    }
-
     /// <summary>Publishes, per shard, what this member has on disk; when every member of a shard has a version on disk, it is globally persisted.</summary>
     private bool PersistedStep()
     {

@@ -28,9 +28,10 @@ public sealed partial class DerechoGroup
 
     /// <summary>
     /// For each shard of <paramref name="view"/>: wait for the state if ours is missing, send it if we are the
-    /// first holder we see. <paramref name="old"/> is the view just left (null for a joiner or the first view).
+    /// first holder we see. <paramref name="old"/> is the view just left (null for a joiner or the first view);
+    /// at a <paramref name="restart"/> every returning holder has caught up to its shard's longest log.
     /// </summary>
-    private void BeginShardStates(ActiveView view, GroupLayout? before, ActiveView? old)
+    private void BeginShardStates(ActiveView view, GroupLayout? before, ActiveView? old, bool restart = false)
     {
         var global = -1;
         foreach (var (subgroup, shard, members) in view.Layout.AllShards())
@@ -54,8 +55,9 @@ public sealed partial class DerechoGroup
             }
             else if (_engine.TryGetReplica(typeId, shard) is { } left) left.HasState = false; // it no longer follows the shard
 
-            if (old is null || Array.IndexOf(survivors, MyId) < 0 || _engine.TryGetReplica(typeId, shard) is not { HasState: true } held) continue;
-            bool Holds(int id) => id == MyId || (old.View.RankOf(id) is var rank and >= 0 && (old.Sst.Get(rank, old.Sst.Layout.HoldsState(global)) & (1L << (global % 64))) != 0);
+            if ((old is null && !restart) || Array.IndexOf(survivors, MyId) < 0 || _engine.TryGetReplica(typeId, shard) is not { HasState: true } held) continue;
+            bool Holds(int id) => id == MyId || (old is null ? Array.IndexOf(survivors, id) >= 0
+                : old.View.RankOf(id) is var rank and >= 0 && (old.Sst.Get(rank, old.Sst.Layout.HoldsState(global)) & (1L << (global % 64))) != 0);
             if (survivors.First(Holds) != MyId) continue;
             var recipients = members.Where(id => id != MyId && !(Array.IndexOf(survivors, id) >= 0 && Holds(id))).ToArray();
             if (recipients.Length == 0 || WithholdShardStatesForTest) continue;

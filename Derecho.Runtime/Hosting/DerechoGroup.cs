@@ -53,9 +53,9 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
     private volatile bool _leavingAlone;
     private volatile bool _leaveRequested;
 
-    // Persistence: total-restart agreement and persisted-version reporting.
-    private readonly TaskCompletionSource _recovered = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private bool _recoveryPending;
+    // Persistence: every installed view on disk (restarts start from the newest), persisted-version reporting.
+    private readonly ViewLog _viewLog;
+    private RestartHandshake? _restart; // while starting without being told to join
     private long _lastPersisted = -1;
     private long _lastGloballyPersisted = -1;
 
@@ -65,6 +65,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
         _logger = loggers.CreateLogger($"Derecho.Member{options.Options.MyId}");
         var storage = Path.GetFullPath(Path.Combine(options.Options.DataDirectory, $"member-{options.Options.MyId}"));
         _specs = layout.Specs;
+        _viewLog = new ViewLog(Path.Combine(storage, "_views"), _logger);
         _engine = new RpcEngine(MyId, options.MemberIds, new GroupLayout([], "not in a view yet"), layout.Registrations,
             relative => Path.Combine(storage, relative), options.Options.RetainVersions, options.Options.ReplyWhenPersisted, _logger);
         _handlers = _engine.HandlerFor;
@@ -136,8 +137,8 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
         var group = new DerechoGroup(validated, builder, loggers ?? NullLoggerFactory.Instance);
         try
         {
-            if (options.Join) await group.JoinRunningGroupAsync(cancellationToken).ConfigureAwait(false);
-            else await group.FormAsync(cancellationToken).ConfigureAwait(false);
+            if (options.Join) await group.JoinRunningGroupAsync(group._options.Endpoints.Where(e => e.Key != group.MyId).ToList(), cancellationToken).ConfigureAwait(false);
+            else await group.StartAsync(cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -145,45 +146,61 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
             throw;
         }
         group._loop.Start();
-        if (options.Join) await group.WaitForShardStatesAsync(cancellationToken).ConfigureAwait(false);
-        if (group._recoveryPending)
-        {
-            var agreed = await Task.WhenAny(group._recovered.Task, group._failed.Task, Task.Delay(options.ConnectTimeout, cancellationToken)).ConfigureAwait(false);
-            if (agreed != group._recovered.Task)
-            {
-                await group.DisposeAsync().ConfigureAwait(false);
-                throw new TransportException($"member {group.MyId}: the members did not agree on the recovered state within {options.ConnectTimeout.TotalSeconds:0.#}s");
-            }
-        }
+        await group.WaitForShardStatesAsync(cancellationToken).ConfigureAwait(false);
         group._logger.LogInformation("Member {Id} is in view {View} with members {Members}", group.MyId, group.View.Id, string.Join(", ", group.View.Members));
         return group;
     }
 
-    /// <summary>Forms view 0 from the configured members: connect to all of them.</summary>
-    private async Task FormAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts without being told to join: the members agree on the view to start in (view 0 of the configured
+    /// members the first time, afterwards the newest logged view's next id; see <see cref="RestartHandshake"/>),
+    /// or this member learns that it must join a running group instead.
+    /// </summary>
+    private async Task StartAsync(CancellationToken cancellationToken)
     {
-        var first = new View(0, _options.MemberIds);
-        var layout = LayoutFunction.Compute(first, _specs, null);
-        var view = new ActiveView(first, layout, MyId, _transport, _multicastOptions, _handlers, proposalId: 0, _loop.Wake);
-        // Total restart: per shard, publish what our logs hold; the recovery step cuts every log back to what all have.
-        foreach (var shard in view.MyShards)
+        var restart = new RestartHandshake(MyId, _options, _transport, _engine, _specs, _viewLog.Newest, _logger);
+        Volatile.Write(ref _restart, restart);
+        try
         {
-            var recovered = _engine.ReplicaFor(shard.TypeId, shard.Shard, shard.Members).Context.Log?.LastVersion ?? -1;
-            view.Sst.Set(view.Sst.Layout.Shard(shard.Global).Recovered, recovered + 2);
+            var outcome = await restart.RunAsync(cancellationToken).ConfigureAwait(false);
+            if (outcome.Rejoin is { } rejoin)
+            {
+                _logger.LogInformation("Member {Id} joins the running group: {Reason}", MyId, rejoin.Reason);
+                var contacts = rejoin.Ids.Zip(rejoin.Endpoints).Where(m => m.First != MyId).Select(m => KeyValuePair.Create(m.First, PackedEndpoint.Unpack(m.Second))).ToList();
+                await JoinRunningGroupAsync(contacts, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            var decided = outcome.View!;
+            foreach (var (id, packed) in decided.Ids.Zip(decided.Endpoints))
+            {
+                if (id == MyId) continue;
+                _endpoints[id] = PackedEndpoint.Unpack(packed);
+                _transport.AddPeer(id, _endpoints[id]);
+            }
+            var first = new View(decided.ViewId, decided.Ids);
+            _lastAdequate = decided.LastAdequate.Length == 0 ? null : GroupLayout.TryDeserialize(decided.LastAdequate, _engine.NameOf);
+            var view = new ActiveView(first, LayoutFunction.Compute(first, _specs, _lastAdequate), MyId, _transport, _multicastOptions, _handlers, proposalId: 0, _loop.Wake);
+            // Every shard this member held is caught up to its longest log: it holds the state.
+            foreach (var (typeId, shard, _) in restart.HeldShards) _engine.TryGetReplica(typeId, shard)!.HasState = true;
+            InstallFirst(view, restart: decided.ViewId > 0);
+            await restart.AwaitReadyAsync(first.Id, decided.Ids, cancellationToken).ConfigureAwait(false);
         }
-        _recoveryPending = true;
-        InstallFirst(view);
-        await _transport.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        finally
+        {
+            Volatile.Write(ref _restart, null);
+        }
     }
 
-    private void InstallFirst(ActiveView view)
+    /// <summary>Makes the first view of this process current (a start, a restart or a join).</summary>
+    private void InstallFirst(ActiveView view, bool restart = false)
     {
         _engine.OnViewInstalled(view.View.Members.ToArray(), view.Layout, [], []);
         var before = _lastAdequate;
         if (view.Layout.IsAdequate) _lastAdequate = view.Layout;
         else ReportInadequate(view);
+        LogView(view.View);
         lock (_viewGate) Volatile.Write(ref _current, view);
-        BeginShardStates(view, before, old: null);
+        BeginShardStates(view, before, old: null, restart);
         _loop.Replace(view.Sst, StepsFor(view));
     }
 
@@ -239,6 +256,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
         _retired?.Dispose();
         lock (_joinGate) if (!ReferenceEquals(_joinPrepared, view)) _joinPrepared?.Dispose();
         foreach (var log in _engine.Logs) log.Dispose(); // flushes what is still in memory
+        _viewLog.Dispose();
         lock (_viewGate) Monitor.PulseAll(_viewGate);
     }
 
@@ -253,6 +271,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
 
     void ITransportHandler.OnPeerDisconnected(int peerId, string reason)
     {
+        Volatile.Read(ref _restart)?.OnPeerFailed(peerId, reason);
         _engine.OnPeerLost(peerId, reason);
         if (ForgetClient(peerId) || _leaveRequested || _disposed == 1 || Volatile.Read(ref _current) is null) return;
         _failureReports.Enqueue((peerId, $"connection lost: {reason}"));
@@ -323,6 +342,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
         var before = _lastAdequate;
         if (next.Layout.IsAdequate) _lastAdequate = next.Layout;
         else ReportInadequate(next);
+        LogView(next.View); // on disk before anything is delivered in it
         lock (_viewGate)
         {
             Volatile.Write(ref _current, next);
@@ -353,8 +373,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
     private IEnumerable<(string Name, PredicateLoop.Step Step)> StepsFor(ActiveView view)
     {
         var protocol = new ViewChangeProtocol(view, this, _logger, _options.Options.FailureTimeout, _failureReports);
-        return view.Predicates().Prepend(("recover", RecoverStep))
-            .Prepend(("receive-state", ReceiveStateStep))
+        return view.Predicates().Prepend(("receive-state", ReceiveStateStep))
             .Append(_engine.P2PPredicate)
             .Append(_engine.DurableRepliesPredicate)
             .Append(("persisted", PersistedStep))
@@ -435,6 +454,10 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
             if (_disposed == 1) throw new ObjectDisposedException(nameof(DerechoGroup));
         }
     }
+
+    /// <summary>Puts an installed view on disk with its members' endpoints and the layout that says who holds which shard.</summary>
+    private void LogView(View view) =>
+        _viewLog.AppendView(view, view.Members.Select(id => (id, PackedEndpoint.Pack(id == MyId ? _options.Endpoints[MyId] : _endpoints[id]))).ToList(), _lastAdequate);
 
     private void Fail(string reason)
     {

@@ -12,7 +12,10 @@ internal sealed class Doorbell : IDisposable
 
     public void Ring()
     {
-        if (Interlocked.Exchange(ref _rung, 1) == 0) _signal.Release();
+        if (Interlocked.Exchange(ref _rung, 1) != 0) return;
+        // A late ring (a log flushed while the member closes) has nobody left to wake.
+        try { _signal.Release(); }
+        catch (ObjectDisposedException) { }
     }
 
     /// <summary>Waits until rung or the timeout passes; returns whether it was rung.</summary>
@@ -23,5 +26,9 @@ internal sealed class Doorbell : IDisposable
         return rung;
     }
 
-    public void Dispose() => _signal.Dispose();
+    public void Dispose()
+    {
+        Volatile.Write(ref _rung, 1); // rings from now on do nothing
+        _signal.Dispose();
+    }
 }

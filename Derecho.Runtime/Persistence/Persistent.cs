@@ -39,6 +39,7 @@ public sealed class Persistent<T> : Versioned<T>, ReplicaLog.ILoggedField
         if ((flags & DeltaFlag) != 0)
         {
             if (_deltas is null) throw new InvalidDataException($"{Name}: the log holds deltas but the field was opened without a delta codec");
+            if (_checkpoints.Count == 0) return; // a trimmed log's first deltas: their full value is gone, the next checkpoint starts the history
             value = _deltas.ApplyDelta(Current, payload);
             _sinceCheckpoint++;
         }
@@ -89,6 +90,12 @@ public sealed class Persistent<T> : Versioned<T>, ReplicaLog.ILoggedField
 
     /// <summary>Waits until every version so far is on disk.</summary>
     public void Flush() => _log.Flush();
+
+    private protected override void OnDropped(long version)
+    {
+        _checkpoints.RemoveAll(v => v > version);
+        _sinceCheckpoint = _checkpointEvery; // the next version is logged in full
+    }
 
     private protected override void OnAppended(long version, DateTime timestamp, T value)
     {

@@ -153,6 +153,13 @@ public sealed class PersistentLog : IDisposable
         }
     }
 
+    /// <summary>Whether a record of exactly <paramref name="version"/> is in the log (not trimmed).</summary>
+    public bool Contains(long version)
+    {
+        var at = _index.AtOrBeforeVersion(version);
+        return at >= _index.First && at >= 0 && _index[at].Version == version;
+    }
+
     /// <summary>Deletes whole segments whose records are all older than <paramref name="version"/>.</summary>
     public int TrimBefore(long version)
     {

@@ -273,6 +273,9 @@ internal sealed class ReplicaLog : IDisposable
     public IEnumerable<(long Version, long Ticks, byte[] Payload)> ReadAfter(long version) =>
         _log is null ? [] : _log.ReadAfter(version);
 
+    /// <summary>Whether the log holds a record of exactly <paramref name="version"/> (not trimmed).</summary>
+    public bool Contains(long version) => _log is not null && _log.Contains(version);
+
     /// <summary>Deletes whole segments no field needs any more.</summary>
     public void TrimUnneeded()
     {

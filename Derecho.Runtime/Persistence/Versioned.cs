@@ -143,7 +143,11 @@ public abstract class Versioned<T> : IVersionedField
         var keep = Index(version, false, _slots, _count) + 1;
         if (keep < _first) Volatile.Write(ref _first, keep);
         if (keep < _count) Volatile.Write(ref _count, keep);
+        OnDropped(version);
     }
+
+    /// <summary>Versions after <paramref name="version"/> were dropped.</summary>
+    private protected virtual void OnDropped(long version) { }
 
     private bool TryFind(long key, bool byTime, out VersionedValue<T> value)
     {

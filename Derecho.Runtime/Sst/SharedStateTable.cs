@@ -46,7 +46,6 @@ public sealed unsafe class SharedStateTable : IDisposable
             for (var k = 0; k < shard.Size; k++) _columnAudience[shard.Received(k)] = g + 1;
             _columnAudience[shard.Delivered] = g + 1;
             _columnAudience[shard.Persisted] = g + 1;
-            _columnAudience[shard.Recovered] = g + 1;
         }
     }
 

@@ -49,12 +49,7 @@ public sealed class SstLayout
         _holdsState = next;
         next += (layoutShards + 63) / 64;
         var persisted = new int[shardSizes.Count];
-        var recovered = new int[shardSizes.Count];
-        for (var g = 0; g < shardSizes.Count; g++)
-        {
-            persisted[g] = next++;
-            recovered[g] = next++;
-        }
+        for (var g = 0; g < shardSizes.Count; g++) persisted[g] = next++;
         JoinRequestEndpoint = next++;
         JoinRequestId = next++;
         _suspected = next;
@@ -80,7 +75,7 @@ public sealed class SstLayout
         RowBytes = (ColumnCount * sizeof(long) + 63) / 64 * 64;
         _shards = new ShardColumns[shardSizes.Count];
         for (var g = 0; g < shardSizes.Count; g++)
-            _shards[g] = new ShardColumns(shardSizes[g], received[g], delivered[g], persisted[g], recovered[g], trims[g]);
+            _shards[g] = new ShardColumns(shardSizes[g], received[g], delivered[g], persisted[g], trims[g]);
         TrimWidth = shardSizes.Sum();
     }
 
@@ -166,9 +161,9 @@ public sealed class SstLayout
 
 /// <summary>
 /// One shard's columns: what each row's owner received from each shard member (by shard-local sender
-/// index), delivered, has on disk and recovered, and the shard's part of the ragged trim.
+/// index), delivered and has on disk, and the shard's part of the ragged trim.
 /// </summary>
-public sealed record ShardColumns(int Size, int ReceivedBase, int Delivered, int Persisted, int Recovered, int TrimBase)
+public sealed record ShardColumns(int Size, int ReceivedBase, int Delivered, int Persisted, int TrimBase)
 {
     /// <summary>How many messages of the shard's <paramref name="sender"/>-th member the row's owner has received.</summary>
     public int Received(int sender) => ReceivedBase + sender;

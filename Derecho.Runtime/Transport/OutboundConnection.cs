@@ -44,6 +44,9 @@ internal sealed unsafe class OutboundConnection : IDisposable
 
     public int PeerId { get; }
 
+    /// <summary>The dial or a send failed: frames appended from now on are dropped.</summary>
+    public bool IsFailed => _failed;
+
     public void Append(in FrameHeader header, ReadOnlySpan<byte> payload)
     {
         if (_failed) return;

@@ -104,6 +104,20 @@ public sealed class TcpTransport : ITransport
         });
     }
 
+    /// <summary>
+    /// Like <see cref="AddPeer"/>, and dials again if an earlier dial (or connection) to the peer failed: a
+    /// restarting member keeps looking for the others for as long as the restart takes.
+    /// </summary>
+    public void EnsurePeer(int peerId, IPEndPoint endpoint)
+    {
+        if (_outbound.TryGetValue(peerId, out var existing))
+        {
+            if (!existing.IsFailed) return;
+            if (_outbound.TryRemove(new KeyValuePair<int, OutboundConnection>(peerId, existing))) existing.Close(TimeSpan.Zero);
+        }
+        AddPeer(peerId, endpoint);
+    }
+
     private void AddOutbound(int peer, Func<Socket> connect)
     {
         var connection = new OutboundConnection(peer, connect, reason =>

@@ -24,6 +24,8 @@ internal static class ViewChangeMember
         {
             MyId = id,
             Members = ports.Select((p, i) => new MemberOptions { Id = i, Endpoint = $"127.0.0.1:{p}" }).ToList(),
+            // Views only (the tally is volatile); one directory per run, so a run never restarts from another's views.
+            DataDirectory = Path.Combine(Path.GetTempPath(), "derecho-viewchange", args[1].Replace(',', '-')),
         };
         var group = await DerechoGroup.JoinAsync(options, layout => layout.Subgroup(_ => new Tally()));
         var installedAt = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -18,6 +18,8 @@ internal static class Member
             MyId = arguments.MemberId,
             Members = arguments.Ports.Select((_, id) => new MemberOptions { Id = id, Endpoint = arguments.Endpoint(id) }).ToList(),
             Join = arguments.Join,
+            // The counter is volatile: its directory holds only the group's views, one directory per group (its ports).
+            DataDirectory = Path.Combine(Path.GetTempPath(), "derecho-counter", string.Join('-', arguments.Ports)),
         };
         Counter? replica = null;
         var group = await DerechoGroup.JoinAsync(options, layout => layout.Subgroup(_ => replica = new Counter()), loggers);

@@ -14,6 +14,7 @@ public class ConfigurationTests
     {
         MyId = 0,
         Members = endpoints.Select((e, i) => new MemberOptions { Id = i, Endpoint = e }).ToList(),
+        DataDirectory = InProcessGroup.GroupDirectory([Environment.TickCount, endpoints.Length]),
     };
 
     [Fact]

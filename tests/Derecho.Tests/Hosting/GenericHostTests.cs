@@ -20,7 +20,10 @@ public class GenericHostTests
 
     private static Dictionary<string, string?> Settings(int myId, int[] ports)
     {
-        var settings = new Dictionary<string, string?> { ["Derecho:MyId"] = myId.ToString(), ["Derecho:FailureTimeout"] = "00:00:02" };
+        var settings = new Dictionary<string, string?>
+        {
+            ["Derecho:MyId"] = myId.ToString(), ["Derecho:FailureTimeout"] = "00:00:02", ["Derecho:DataDirectory"] = InProcessGroup.GroupDirectory(ports),
+        };
         for (var i = 0; i < ports.Length; i++)
         {
             settings[$"Derecho:Members:{i}:Id"] = i.ToString();

@@ -23,7 +23,15 @@ internal sealed class InProcessGroup : IAsyncDisposable
         Members = ports.Select((port, id) => new MemberOptions { Id = id, Endpoint = $"127.0.0.1:{port}" }).ToList(),
         RingBytes = 1 << 20,
         MaxPayloadBytes = 64 << 10,
+        DataDirectory = GroupDirectory(ports),
     };
+
+    /// <summary>
+    /// Each group its own data directory (members keep their views there): a test's group must not restart
+    /// from the views of another test's group. Keyed by the group's ports, so a joiner of the group shares it.
+    /// </summary>
+    public static string GroupDirectory(int[] ports) =>
+        Path.Combine(Path.GetTempPath(), "derecho-tests", $"{Environment.ProcessId}-{string.Join('-', ports)}");
 
     public static async Task<InProcessGroup> StartAsync(int size = 3, ILoggerFactory? loggers = null, Action<LayoutBuilder>? layout = null)
     {

@@ -14,6 +14,10 @@ public partial class Journal
     [P2PCallable]
     public long TotalAtTime(DateTime time) => _total.TryGetAtTime(time, out var value) ? value.Value : -1;
 
+    /// <summary>The latest version and total.</summary>
+    [P2PCallable]
+    public long[] Latest() => [_total.CurrentVersion, _total.Current];
+
     [P2PCallable]
     public List<long> VersionTicks() => _total.Range(long.MinValue, long.MaxValue).Select(v => v.Timestamp.Ticks).ToList();
 }

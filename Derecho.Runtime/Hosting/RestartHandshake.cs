@@ -1,0 +1,315 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Derecho.Layout;
+using Derecho.Membership;
+using Derecho.Rpc;
+using Derecho.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Derecho.Hosting;
+
+/// <summary>
+/// How a member that is not told to join starts: it reports the newest view it logged and what its replica
+/// logs hold to every member it knows of, until the restart leader (<see cref="RestartPlan.Leader"/>) has
+/// what <see cref="RestartPlan.Decide"/> needs and sends the restart view. Members behind a shard's longest
+/// log fetch the missing records from its holder before the view starts. A member that is not in the
+/// restart view, or that finds the group already running, is told to join it instead.
+/// On a first start (no member logged a view) this is the old rule: every configured member, view 0.
+/// </summary>
+internal sealed class RestartHandshake
+{
+    private const int TailChunkBytes = 4 << 20;
+
+    private readonly int _myId;
+    private readonly ValidatedOptions _options;
+    private readonly TcpTransport _transport;
+    private readonly RpcEngine _engine;
+    private readonly IReadOnlyList<SubgroupSpec> _specs;
+    private readonly ILogger _logger;
+    private readonly RestartReport _mine;
+    private readonly Dictionary<int, IPEndPoint> _contacts = new();
+    private readonly ConcurrentDictionary<int, RestartReport> _reports = new();
+    private readonly ConcurrentDictionary<int, string> _unreachable = new();
+    private readonly ConcurrentDictionary<(long View, int Member), bool> _ready = new();
+    private readonly ConcurrentDictionary<(uint TypeId, int Shard), (int Source, TaskCompletionSource Done)> _tails = new();
+    private readonly TaskCompletionSource<RestartViewMessage> _decided = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<RestartRejoin> _rejoin = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public RestartHandshake(int myId, ValidatedOptions options, TcpTransport transport, RpcEngine engine, IReadOnlyList<SubgroupSpec> specs, LoggedView? logged, ILogger logger)
+    {
+        _myId = myId;
+        _options = options;
+        _transport = transport;
+        _engine = engine;
+        _specs = specs;
+        _logger = logger;
+        var lastAdequate = logged is { LastAdequate.Length: > 0 } ? GroupLayout.TryDeserialize(logged.LastAdequate, engine.NameOf) : null;
+        var members = logged is null ? [] : logged.Ids.Zip(logged.Endpoints).ToArray();
+        _mine = new RestartReport(myId, logged?.ViewId ?? -1, members, lastAdequate, ShardsHeldIn(lastAdequate).ToArray());
+        _reports[myId] = _mine;
+        // The configured endpoints win (an operator may have moved a member); logged ones reach members that joined later.
+        foreach (var (id, packed) in members) _contacts[id] = PackedEndpoint.Unpack(packed);
+        foreach (var (id, endpoint) in options.Endpoints) _contacts[id] = endpoint;
+        _contacts.Remove(myId);
+    }
+
+    /// <summary>The shards this member held as of its newest view, with the newest version its log had of each when it started.</summary>
+    public IReadOnlyList<(uint TypeId, int Shard, long Version)> HeldShards => _mine.Shards;
+
+    /// <summary>What the restart decided: the view to install, or the group to join.</summary>
+    public sealed record Outcome(RestartViewMessage? View, RestartRejoin? Rejoin);
+
+    /// <summary>Reports until the leader decides (or someone says to join); then brings this member's logs up to the longest.</summary>
+    public async Task<Outcome> RunAsync(CancellationToken cancellationToken)
+    {
+        var hello = RestartMessages.Encode(RestartMessageKind.Hello, new RestartHello(_myId, _mine.ViewId, _mine.Members.Select(m => m.Id).ToArray(),
+            _mine.Members.Select(m => m.Endpoint).ToArray(), _mine.LastAdequate?.Serialize() ?? [],
+            _mine.Shards.Select(s => s.TypeId).ToArray(), _mine.Shards.Select(s => s.Shard).ToArray(), _mine.Shards.Select(s => s.Version).ToArray()));
+        var firstStart = DateTime.UtcNow + _options.Options.ConnectTimeout;
+        DateTime? quorumSince = null;
+        var lastWarning = DateTime.UtcNow;
+        var sentDecision = false;
+        while (!_decided.Task.IsCompleted && !_rejoin.Task.IsCompleted)
+        {
+            foreach (var (id, endpoint) in _contacts)
+            {
+                _transport.EnsurePeer(id, endpoint);
+                _transport.Send(id, hello);
+            }
+            _transport.Flush();
+
+            var isRestart = _reports.Values.Any(r => r.ViewId >= 0);
+            if (!isRestart && !_unreachable.IsEmpty)
+                throw new TransportException($"member {_myId}: {string.Join("; ", _unreachable.Values)}");
+            if (!isRestart && DateTime.UtcNow > firstStart)
+                throw new TransportException($"member {_myId}: " + string.Join("; ", _contacts.Where(c => !_reports.ContainsKey(c.Key))
+                    .Select(c => $"member {c.Key} at {c.Value} is unreachable after {_options.Options.ConnectTimeout.TotalSeconds:0.#}s")));
+
+            var snapshot = new Dictionary<int, RestartReport>(_reports);
+            if (!sentDecision && RestartPlan.Leader(snapshot) == _myId)
+            {
+                var decision = RestartPlan.Decide(Configured(), snapshot, out var waitingFor);
+                // Quorum is enough, but members still starting get a moment to be part of the restart view.
+                var everyone = decision is not null && decision.Rejoin.Length == 0 && _contacts.Keys.All(snapshot.ContainsKey);
+                if (decision is not null) quorumSince ??= DateTime.UtcNow;
+                else quorumSince = null;
+                if (decision is not null && (everyone || DateTime.UtcNow - quorumSince > _options.Options.FailureTimeout))
+                {
+                    Announce(decision);
+                    sentDecision = true;
+                }
+                else if (decision is null && DateTime.UtcNow - lastWarning > TimeSpan.FromSeconds(5))
+                {
+                    lastWarning = DateTime.UtcNow;
+                    _logger.LogWarning("Member {Id} (restart leader) waits: {Waiting}", _myId, waitingFor);
+                }
+            }
+            else if (!sentDecision && isRestart && DateTime.UtcNow - lastWarning > TimeSpan.FromSeconds(5))
+            {
+                lastWarning = DateTime.UtcNow;
+                _logger.LogWarning("Member {Id} waits for the restart leader, member {Leader}; heard from {Heard}", _myId, RestartPlan.Leader(snapshot), string.Join(", ", snapshot.Keys.Order()));
+            }
+            await Task.WhenAny(_decided.Task, _rejoin.Task, Task.Delay(200, cancellationToken)).ConfigureAwait(false);
+        }
+        if (_rejoin.Task.IsCompleted) return new Outcome(null, await _rejoin.Task.ConfigureAwait(false));
+        var view = await _decided.Task.ConfigureAwait(false);
+        await CatchUpAsync(view, cancellationToken).ConfigureAwait(false);
+        return new Outcome(view, null);
+    }
+
+    /// <summary>Waits until every member of the restart view has registered its memory for it (their writes may start then).</summary>
+    public async Task AwaitReadyAsync(long viewId, IReadOnlyList<int> members, CancellationToken cancellationToken)
+    {
+        var ready = RestartMessages.Encode(RestartMessageKind.Ready, new RestartReady(viewId));
+        foreach (var id in members.Where(id => id != _myId)) _transport.Send(id, ready);
+        _transport.Flush();
+        var deadline = DateTime.UtcNow + _options.Options.ConnectTimeout;
+        while (members.Any(id => id != _myId && !_ready.ContainsKey((viewId, id))))
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TransportException($"member {_myId}: member(s) {string.Join(", ", members.Where(id => id != _myId && !_ready.ContainsKey((viewId, id))))} of the restart view {viewId} did not start it within {_options.Options.ConnectTimeout.TotalSeconds:0.#}s");
+            await Task.Delay(5, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A restart message from a peer (transport thread).</summary>
+    public void OnMessage(int peer, ReadOnlySpan<byte> message)
+    {
+        switch ((RestartMessageKind)message[0])
+        {
+            case RestartMessageKind.Hello when RestartMessages.TryDecode<RestartHello>(message) is { } hello && hello.Id == peer && Valid(hello):
+                _reports[peer] = new RestartReport(peer, hello.ViewId, hello.Ids.Zip(hello.Endpoints).ToArray(),
+                    hello.LastAdequate.Length == 0 ? null : GroupLayout.TryDeserialize(hello.LastAdequate, _engine.NameOf),
+                    hello.TypeIds.Select((t, i) => (t, hello.Shards[i], hello.Versions[i])).ToArray());
+                break;
+            case RestartMessageKind.View when RestartMessages.TryDecode<RestartViewMessage>(message) is { } view && view.Leader == peer && Valid(view):
+                if (view.ViewId > _mine.ViewId && view.Ids.Contains(_myId)) _decided.TrySetResult(view);
+                break;
+            case RestartMessageKind.Rejoin when RestartMessages.TryDecode<RestartRejoin>(message) is { } rejoin && rejoin.Ids.Length == rejoin.Endpoints.Length && rejoin.Ids.Length > 0:
+                if (!_decided.Task.IsCompleted) _rejoin.TrySetResult(rejoin);
+                break;
+            case RestartMessageKind.Ready when RestartMessages.TryDecode<RestartReady>(message) is { } ready:
+                _ready[(ready.ViewId, peer)] = true;
+                break;
+            case RestartMessageKind.LogTail when RestartMessages.TryDecode<LogTailChunk>(message) is { } chunk:
+                ApplyTail(peer, chunk);
+                break;
+            case RestartMessageKind.LogTailRequest: // served by the group at any time (LogTails.Serve)
+                break;
+            default:
+                _logger.LogWarning("Member {Id}: malformed restart message (kind {Kind}, {Length} bytes) from member {Peer} ignored", _myId, message[0], message.Length, peer);
+                break;
+        }
+    }
+
+    /// <summary>A connection failed: on a first start that is fatal (as connecting always was); in a restart we dial again.</summary>
+    public void OnPeerFailed(int peer, string reason)
+    {
+        _unreachable[peer] = reason;
+        // A holder lost mid-tail: this restart cannot complete as decided; the operator starts it again.
+        foreach (var (shard, (source, done)) in _tails)
+            if (source == peer) done.TrySetException(new TransportException($"member {_myId}: member {peer} failed while sending the log tail of shard {shard.Shard} of {_engine.NameOf(shard.TypeId)}: {reason}"));
+    }
+
+    private static bool Valid(RestartHello h) =>
+        h.Ids.Length == h.Endpoints.Length && h.TypeIds.Length == h.Shards.Length && h.Shards.Length == h.Versions.Length && h.Ids.Length <= Sst.SstLayout.MaxMembers;
+
+    private static bool Valid(RestartViewMessage v) =>
+        v.Ids.Length == v.Endpoints.Length && v.Ids.Length is > 0 and <= Sst.SstLayout.MaxMembers && v.TypeIds.Length == v.Shards.Length &&
+        v.Shards.Length == v.Sources.Length && v.Sources.Length == v.Versions.Length;
+
+    private (int Id, long Endpoint)[] Configured() =>
+        _options.Endpoints.OrderBy(e => e.Key).Select(e => (e.Key, PackedEndpoint.Pack(e.Value))).ToArray();
+
+    /// <summary>Leader: send the restart view to its members and tell everyone else to join it.</summary>
+    private void Announce(RestartDecision decision)
+    {
+        // Endpoints as configured here (the members may have moved since the view was logged).
+        long EndpointOf((int Id, long Logged) m) =>
+            m.Id == _myId ? PackedEndpoint.Pack(_options.Endpoints[_myId]) : _contacts.TryGetValue(m.Id, out var e) ? PackedEndpoint.Pack(e) : m.Logged;
+        var message = new RestartViewMessage(_myId, decision.ViewId, decision.Members.Select(m => m.Id).ToArray(), decision.Members.Select(EndpointOf).ToArray(),
+            decision.LastAdequate?.Serialize() ?? [], decision.Sources.Select(s => s.TypeId).ToArray(), decision.Sources.Select(s => s.Shard).ToArray(),
+            decision.Sources.Select(s => s.Source).ToArray(), decision.Sources.Select(s => s.Version).ToArray());
+        _logger.LogInformation("Member {Id} (restart leader) restarts the group as view {View} with members {Members}{Rejoin}; longest logs: {Sources}",
+            _myId, decision.ViewId, string.Join(", ", message.Ids), decision.Rejoin.Length == 0 ? "" : $"; member(s) {string.Join(", ", decision.Rejoin)} will rejoin",
+            decision.Sources.Length == 0 ? "none" : string.Join(", ", decision.Sources.Select(s => $"shard {s.Shard} of {_engine.NameOf(s.TypeId)} at member {s.Source} (version {s.Version})")));
+        var encoded = RestartMessages.Encode(RestartMessageKind.View, message);
+        foreach (var id in message.Ids.Where(id => id != _myId)) _transport.Send(id, encoded);
+        var rejoin = RestartMessages.Encode(RestartMessageKind.Rejoin, new RestartRejoin(decision.ViewId, message.Ids, message.Endpoints,
+            $"the group restarted as view {decision.ViewId} without this member (it was not a member of the newest view with its data)"));
+        foreach (var id in decision.Rejoin) _transport.Send(id, rejoin);
+        _transport.Flush();
+        _decided.TrySetResult(message);
+    }
+
+    /// <summary>The shards this member held as of its newest view, with the newest version its log has of each.</summary>
+    private IEnumerable<(uint TypeId, int Shard, long Version)> ShardsHeldIn(GroupLayout? layout)
+    {
+        if (layout is null) yield break;
+        foreach (var subgroup in layout.Subgroups)
+        {
+            if (!_engine.HasReplicatedType(subgroup.TypeId)) continue;
+            for (var s = 0; s < subgroup.Shards.Length; s++)
+            {
+                if (Array.IndexOf(subgroup.Shards[s], _myId) < 0) continue;
+                var replica = _engine.ReplicaFor(subgroup.TypeId, s, subgroup.Shards[s]);
+                yield return (subgroup.TypeId, s, replica.Context.Log?.LastVersion ?? -1);
+            }
+        }
+    }
+
+    /// <summary>For every shard this member held whose longest log is elsewhere: fetch the records after ours.</summary>
+    private async Task CatchUpAsync(RestartViewMessage view, CancellationToken cancellationToken)
+    {
+        var fetches = new List<Task>();
+        for (var i = 0; i < view.Sources.Length; i++)
+        {
+            var (typeId, shard, source, version) = (view.TypeIds[i], view.Shards[i], view.Sources[i], view.Versions[i]);
+            var held = _mine.Shards.Where(s => s.TypeId == typeId && s.Shard == shard).Select(s => (long?)s.Version).FirstOrDefault();
+            if (held is not { } mine) continue;
+            if (mine > version)
+                throw new InvalidOperationException($"member {_myId}: its log of shard {shard} of {_engine.NameOf(typeId)} reaches version {mine}, beyond the longest the restart leader found ({version} at member {source})");
+            if (mine == version || source == _myId) continue;
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _tails[(typeId, shard)] = (source, done);
+            _logger.LogInformation("Member {Id}: shard {Shard} of {Type} is at version {Mine}; fetching the records up to {Version} from member {Source}",
+                _myId, shard, _engine.NameOf(typeId), mine, version, source);
+            _transport.Send(source, RestartMessages.Encode(RestartMessageKind.LogTailRequest, new LogTailRequest(typeId, shard, mine)));
+            fetches.Add(done.Task);
+        }
+        _transport.Flush();
+        await Task.WhenAll(fetches).WaitAsync(cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < view.Sources.Length; i++)
+        {
+            if (_engine.TryGetReplica(view.TypeIds[i], view.Shards[i]) is not { Context.Log: { } log }) continue;
+            log.Flush();
+            if (_mine.Shards.Any(s => s.TypeId == view.TypeIds[i] && s.Shard == view.Shards[i]) && log.LastVersion != view.Versions[i])
+                throw new InvalidOperationException($"member {_myId}: after fetching its tail, shard {view.Shards[i]} of {_engine.NameOf(view.TypeIds[i])} is at version {log.LastVersion}, not {view.Versions[i]}");
+        }
+    }
+
+    private void ApplyTail(int peer, LogTailChunk chunk)
+    {
+        if (!_tails.TryGetValue((chunk.TypeId, chunk.Shard), out var tail) || tail.Source != peer || tail.Done.Task.IsCompleted) return;
+        var done = tail.Done;
+        if (_engine.TryGetReplica(chunk.TypeId, chunk.Shard) is not { } replica || replica.Context.Log is not { } log) return;
+        try
+        {
+            if (!chunk.Complete)
+            {
+                _logger.LogWarning("Member {Id}: member {Peer} no longer has every record after ours for shard {Shard} of {Type} (trimmed); taking its whole log instead",
+                    _myId, peer, chunk.Shard, _engine.NameOf(chunk.TypeId));
+                replica.Context.TruncateAfter(-1);
+            }
+            for (var i = 0; i < chunk.Versions.Length; i++)
+                if (chunk.Versions[i] > log.LastVersion) log.AppendReplicated(chunk.Versions[i], chunk.Ticks[i], chunk.Payloads[i]);
+            if (chunk.Last) done.TrySetResult();
+        }
+        catch (Exception e) when (e is InvalidDataException or InvalidOperationException or ArgumentException or MemoryPack.MemoryPackSerializationException)
+        {
+            done.TrySetException(new InvalidDataException($"the log tail of shard {chunk.Shard} of {_engine.NameOf(chunk.TypeId)} from member {peer} cannot be applied: {e.Message}", e));
+        }
+    }
+
+    /// <summary>Sends the records of a replica's log after the requested version, in chunks (off the transport thread).</summary>
+    public static void Serve(TcpTransport transport, RpcEngine engine, ILogger logger, int peer, LogTailRequest request) => Task.Run(() =>
+    {
+        try
+        {
+            var log = engine.TryGetReplica(request.TypeId, request.Shard)?.Context.Log;
+            // The requester's newest record is here: everything after it is too (a log has no holes). If it is
+            // not (trimmed here), the requester replaces its history with ours.
+            var complete = log is not null && (request.After < 0 || log.Contains(request.After));
+            var records = log is null ? [] : complete ? log.ReadAfter(request.After) : log.ReadAfter(long.MinValue);
+            var versions = new List<long>();
+            var ticks = new List<long>();
+            var payloads = new List<byte[]>();
+            var bytes = 0;
+            var first = true;
+            void SendChunk(bool last)
+            {
+                transport.Send(peer, RestartMessages.Encode(RestartMessageKind.LogTail, new LogTailChunk(request.TypeId, request.Shard, first ? complete : true, last,
+                    versions.ToArray(), ticks.ToArray(), payloads.ToArray())));
+                transport.Flush();
+                first = false;
+                versions.Clear();
+                ticks.Clear();
+                payloads.Clear();
+                bytes = 0;
+            }
+            foreach (var (version, time, payload) in records)
+            {
+                versions.Add(version);
+                ticks.Add(time);
+                payloads.Add(payload);
+                bytes += payload.Length + 32;
+                if (bytes >= TailChunkBytes) SendChunk(last: false);
+            }
+            SendChunk(last: true);
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or ArgumentException)
+        {
+            logger.LogWarning("Cannot send the log tail of shard {Shard} of {Type} to member {Peer}: {Reason}", request.Shard, engine.NameOf(request.TypeId), peer, e.Message);
+        }
+    });
+}
