@@ -12,6 +12,7 @@ namespace Derecho.Persistence;
 /// accumulated in one go (group commit) and reports the highest version now durable. Opening a log
 /// recovers it: records are verified, a torn tail (the last record of the last segment cut short by a
 /// crash) is truncated, and anything else that fails a check is reported with its file and offset.
+/// Creating or deleting a segment (and creating the directory) also fsyncs the directory that names it.
 /// </summary>
 public sealed class PersistentLog : IDisposable
 {
@@ -38,7 +39,7 @@ public sealed class PersistentLog : IDisposable
         _directory = directory;
         _options = options ?? new PersistentLogOptions();
         _logger = logger;
-        Directory.CreateDirectory(directory);
+        DirectorySync.CreateDirectory(directory);
         Recover(onRecord);
         _flusher = new Thread(FlushLoop) { IsBackground = true, Name = "derecho-log-flush" };
         _flusher.Start();
@@ -108,7 +109,9 @@ public sealed class PersistentLog : IDisposable
             stream.Dispose();
             _open.Remove(segment);
         }
-        foreach (var segment in Segments().Where(s => s.Number > first.Segment)) File.Delete(segment.Path);
+        var later = Segments().Where(s => s.Number > first.Segment).ToList();
+        foreach (var segment in later) File.Delete(segment.Path);
+        if (later.Count > 0) DirectorySync.Sync(_directory); // or the deleted segments can come back after a power loss
         using (var stream = new FileStream(SegmentPath(first.Segment), FileMode.Open, FileAccess.Write)) { stream.SetLength(first.Offset); stream.Flush(true); }
         _logger?.LogWarning("Log {Directory}: dropped {Count} record(s) after version {Version} to match the other replicas", _directory, _index.Count - keep, version);
         _index.Truncate(keep);
@@ -136,6 +139,7 @@ public sealed class PersistentLog : IDisposable
             File.Delete(segment.Path);
             deleted++;
         }
+        if (deleted > 0) DirectorySync.Sync(_directory);
         // Records in the kept segment stay readable; the index forgets the ones below the bound.
         _index.TrimBefore(keepFrom);
         return deleted;
@@ -242,8 +246,11 @@ public sealed class PersistentLog : IDisposable
             older.Value.Dispose();
             _open.Remove(older.Key);
         }
-        stream = new FileStream(SegmentPath(segment), FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
+        var path = SegmentPath(segment);
+        var created = !File.Exists(path);
+        stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
         _open[segment] = stream;
+        if (created) DirectorySync.Sync(_directory); // before its records are reported durable: the file's fsync does not cover its name
         return stream;
     }
 

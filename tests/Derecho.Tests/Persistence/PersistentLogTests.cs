@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using Derecho.Persistence;
 
@@ -127,5 +128,44 @@ public sealed class PersistentLogTests : IDisposable
         Assert.Equal(before - deleted, _dir.GetFiles("*.log").Length);
         Assert.Equal(-1, log.Index.AtOrBeforeVersion(240));
         Assert.Equal(250, log.Index[log.Index.AtOrBeforeVersion(250)].Version);
+    }
+
+    [Fact]
+    public void Directory_is_synced_when_the_log_directory_is_made_and_segments_are_created_truncated_and_trimmed()
+    {
+        var synced = new ConcurrentQueue<string>();
+        void OnSynced(string path)
+        {
+            if (path.StartsWith(_dir.FullName, StringComparison.Ordinal)) synced.Enqueue(path);
+        }
+        int SyncsOf(string path) => synced.Count(p => p == path);
+        DirectorySync.Synced += OnSynced;
+        try
+        {
+            var replica = Path.Combine(_dir.FullName, "replica");
+            var logDir = Path.Combine(replica, "log");
+            var small = new PersistentLogOptions { SegmentBytes = 300 };
+            using (var log = new PersistentLog(logDir, small))
+            {
+                Assert.Equal(1, SyncsOf(_dir.FullName)); // "replica" made durable in its parent
+                Assert.Equal(1, SyncsOf(replica)); // and "log" in "replica"
+                for (var i = 1; i <= 40; i++) log.Append(i, At(i), Value(i));
+                log.Flush();
+                Assert.Equal(Directory.GetFiles(logDir, "*.log").Length, SyncsOf(logDir)); // one per new segment
+            }
+
+            using (var log = new PersistentLog(logDir, small))
+            {
+                var before = SyncsOf(logDir);
+                log.TruncateAfter(20);
+                Assert.Equal(before + 1, SyncsOf(logDir));
+                Assert.True(log.TrimBefore(10) > 0);
+                Assert.Equal(before + 2, SyncsOf(logDir));
+            }
+        }
+        finally
+        {
+            DirectorySync.Synced -= OnSynced;
+        }
     }
 }
