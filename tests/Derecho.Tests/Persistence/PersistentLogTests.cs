@@ -1,6 +1,9 @@
+using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Text;
 using Derecho.Persistence;
+using Derecho.Tests.Support;
+using Microsoft.Extensions.Logging;
 
 namespace Derecho.Tests.Persistence;
 
@@ -77,6 +80,86 @@ public sealed class PersistentLogTests : IDisposable
 
         Write(1, firstVersion: 10);
         Assert.Equal(10, Reopen().Count);
+    }
+
+    /// <summary>What a crash in the middle of writing an 11th record can leave after the 10 good ones.</summary>
+    public static TheoryData<string> TornTails => ["random non-zero bytes", "half header with a wrong length", "bad CRC and a short payload", "bad CRC then garbage"];
+
+    private static byte[] TornTail(string kind)
+    {
+        var random = new Random(7);
+        byte[] Garbage(int count) => Enumerable.Range(0, count).Select(_ => (byte)random.Next(1, 256)).ToArray();
+        var header = new byte[32];
+        BinaryPrimitives.WriteUInt32LittleEndian(header, 0x474C5244); // the record magic
+        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(8), 11);
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(24), 0xDEADBEEF); // not the CRC
+        switch (kind)
+        {
+            case "random non-zero bytes":
+                return Garbage(77);
+            case "half header with a wrong length":
+                BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(4), int.MaxValue);
+                return [.. header.AsSpan(0, 16), .. Garbage(40)];
+            case "bad CRC and a short payload":
+                BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(4), 100);
+                return [.. header, .. Garbage(20)];
+            default:
+                BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(4), 8);
+                return [.. header, .. Garbage(8), .. Garbage(13)];
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(TornTails))]
+    public void Garbage_tail_of_the_last_segment_is_truncated_with_a_warning(string kind)
+    {
+        Write(10);
+        var file = _dir.GetFiles("*.log").Single();
+        var goodLength = file.Length;
+        var tail = TornTail(kind);
+        using (var stream = file.Open(FileMode.Append)) stream.Write(tail);
+        var logs = new CapturingLoggerProvider();
+        var seen = new List<long>();
+        using (var log = new PersistentLog(_dir.FullName, logger: logs.CreateLogger("log"), onRecord: (v, _, _, _) => seen.Add(v)))
+        {
+            Assert.Equal(10, log.LastVersion);
+        }
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => (long)i), seen);
+        Assert.Equal(goodLength, new FileInfo(file.FullName).Length);
+        var warning = Assert.Single(logs.Entries, e => e.Level == LogLevel.Warning).Message;
+        Assert.Contains(file.FullName, warning);
+        Assert.Contains($"offset {goodLength}", warning);
+        Assert.Contains($"{tail.Length} byte(s)", warning);
+
+        Write(1, firstVersion: 11);
+        Assert.Equal(11, Reopen().Count);
+    }
+
+    [Fact]
+    public void Garbage_followed_by_a_valid_record_is_corruption_even_in_the_last_segment()
+    {
+        Write(10);
+        var file = _dir.GetFiles("*.log").Single();
+        var bytes = File.ReadAllBytes(file.FullName);
+        var recordSize = 32 + Value(1).Length;
+        for (var i = 0; i < 20; i++) bytes[4 * recordSize + i] = 0xA5; // the 5th header, records 6-10 intact
+        File.WriteAllBytes(file.FullName, bytes);
+        var error = Assert.Throws<LogCorruptedException>(() => Reopen());
+        Assert.Equal(file.FullName, error.File);
+        Assert.Equal(4 * recordSize, error.Offset);
+    }
+
+    [Fact]
+    public void Garbage_tail_of_an_earlier_segment_is_corruption()
+    {
+        var small = new PersistentLogOptions { SegmentBytes = 300 };
+        Write(20, small);
+        var first = _dir.GetFiles("*.log").OrderBy(f => f.Name).First();
+        var length = first.Length;
+        using (var stream = first.Open(FileMode.Append)) stream.Write(TornTail("random non-zero bytes"));
+        var error = Assert.Throws<LogCorruptedException>(() => Reopen(small));
+        Assert.Equal(first.FullName, error.File);
+        Assert.Equal(length, error.Offset);
     }
 
     [Fact]
