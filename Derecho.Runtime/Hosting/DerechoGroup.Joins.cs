@@ -41,6 +41,11 @@ public sealed partial class DerechoGroup
         switch ((MembershipMessageKind)message[0])
         {
             case MembershipMessageKind.JoinRequest when MembershipMessages.TryReadPair(message, out var id, out var endpoint) && id == peer:
+                if (_engine.JoinRefusal is { } refusal)
+                {
+                    RefuseJoin(id, endpoint, refusal);
+                    break;
+                }
                 if (_pendingJoins.TryAdd(id, endpoint)) _logger.LogInformation("Member {Id} forwards the join request of member {Joiner} to the group", MyId, id);
                 _loop.Wake();
                 break;
@@ -54,14 +59,38 @@ public sealed partial class DerechoGroup
             case MembershipMessageKind.JoinCommit when MembershipMessages.TryReadJoinCommit(message, out var proposal):
                 OnJoinCommit(proposal);
                 break;
+            case MembershipMessageKind.JoinRefused when MembershipMessages.TryReadJoinRefused(message, out var reason):
+                OnJoinRefused(peer, reason);
+                break;
             case MembershipMessageKind.ShardState when MembershipMessages.TryReadShardState(message, out var typeId, out var shard, out var viewId, out var state):
-                _stateInbox.Enqueue((peer, typeId, shard, viewId, state.ToArray()));
+                _stateInbox.Enqueue((peer, typeId, shard, viewId, state.ToArray(), Unavailable: null));
+                _loop.Wake();
+                break;
+            case MembershipMessageKind.ShardStateUnavailable when MembershipMessages.TryReadShardState(message, out var typeId, out var shard, out var viewId, out var why):
+                _stateInbox.Enqueue((peer, typeId, shard, viewId, [], Unavailable: System.Text.Encoding.UTF8.GetString(why)));
                 _loop.Wake();
                 break;
             default:
                 _logger.LogWarning("Malformed membership message (kind {Kind}, {Length} bytes) from member {Peer} ignored", message[0], message.Length, peer);
                 break;
         }
+    }
+
+    /// <summary>
+    /// A process asked to join a group whose state we could never give it: refuse, and tell it why over a
+    /// connection of its own (it is not a peer). It stops asking once told; until then each request is refused.
+    /// </summary>
+    private void RefuseJoin(int id, long endpoint, string refusal)
+    {
+        _logger.LogWarning("Member {Id} refuses the join of member {Joiner}: {Reason}", MyId, id, refusal);
+        _transport.SendOnce(id, PackedEndpoint.Unpack(endpoint), MembershipMessages.JoinRefused($"member {MyId} refuses it: {refusal}"));
+    }
+
+    /// <summary>Joiner: a member we asked will not let us in; JoinAsync fails with its reason.</summary>
+    private void OnJoinRefused(int member, string reason)
+    {
+        if (!_options.Options.Join || member == MyId || !_options.Endpoints.ContainsKey(member) || Volatile.Read(ref _current) is not null) return;
+        _joined.TrySetException(new InvalidOperationException($"member {MyId} cannot join: {reason}"));
     }
 
     /// <summary>Joiner: prepare the proposed view (connect to its members, register its memory), then acknowledge.</summary>

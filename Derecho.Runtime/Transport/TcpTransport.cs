@@ -137,6 +137,22 @@ public sealed class TcpTransport : ITransport
         if (!_outbound.TryAdd(peer, connection)) connection.Close(TimeSpan.Zero);
     }
 
+    /// <summary>
+    /// Sends one message to a process that is not a peer (a joiner being refused) over a connection of its own,
+    /// closed once the message is out. The peer table is untouched, so the process may later join under that id.
+    /// </summary>
+    internal void SendOnce(int peerId, IPEndPoint endpoint, ReadOnlySpan<byte> message)
+    {
+        if (_closing) return;
+        var connection = new OutboundConnection(peerId,
+            () => DialAsync(peerId, endpoint, DateTime.UtcNow + Options.ConnectTimeout, CancellationToken.None).GetAwaiter().GetResult().Item2,
+            reason => _logger.LogDebug("Member {Id}: message to {Peer} not delivered: {Reason}", LocalId, peerId, reason));
+        connection.Append(new FrameHeader(FrameType.Message, 0, message.Length, 0), message);
+        connection.Kick();
+        // Close waits for the dial and the send: not on the caller's thread (a transport reader).
+        _ = Task.Run(() => connection.Close(Options.ConnectTimeout));
+    }
+
     /// <inheritdoc />
     public void ForgetPeer(int peerId)
     {
