@@ -33,6 +33,10 @@ internal static class Descriptors
         "{0} type '{1}' of '{2}' cannot be serialized by MemoryPack: {3}",
         "Derecho.Marshalling", DiagnosticSeverity.Warning, isEnabledByDefault: true, description: "See docs/diagnostics.md in the Derecho repository.");
 
+    public static readonly DiagnosticDescriptor NoStateTransfer = new("DER0009", "Replicated type has state a joining member cannot receive",
+        "'{0}' keeps state outside versioned fields ({1}) but is neither [MemoryPackable] nor an IReplicaState; a member that joins could never be given it, so running members refuse every join. Mark it [MemoryPackable] or implement Derecho.IReplicaState.",
+        "Derecho.StateTransfer", DiagnosticSeverity.Warning, isEnabledByDefault: true, description: "See docs/diagnostics.md in the Derecho repository.");
+
     private static DiagnosticDescriptor Rule(string id, string title, string message) =>
         new(id, title, message, Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, description: "See docs/diagnostics.md in the Derecho repository.");
 }

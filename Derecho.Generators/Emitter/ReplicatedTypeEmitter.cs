@@ -29,6 +29,8 @@ internal static class ReplicatedTypeEmitter
         foreach (var outer in type.ContainingTypes) w.Open($"partial {outer.Keyword} {outer.Name}");
         w.Open($"partial {type.Keyword} {type.Name} : global::Derecho.Rpc.IReplicatedType");
         w.Line($"static uint global::Derecho.Rpc.IReplicatedType.ReplicatedTypeId => 0x{type.TypeId:X8}u;");
+        var canTransfer = type.StateTransfer == StateTransfer.None ? "false" : "true";
+        w.Line($"static bool global::Derecho.Rpc.IReplicatedType.CanTransferState => {canTransfer};");
         foreach (var kind in new[] { CallKind.Ordered, CallKind.P2P })
         {
             w.Line();

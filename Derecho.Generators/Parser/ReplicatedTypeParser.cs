@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
+using Derecho.CodeAnalysis;
 using Derecho.Generators.Diagnostics;
 using Derecho.Generators.Model;
 using Microsoft.CodeAnalysis;
@@ -101,15 +102,10 @@ internal static class ReplicatedTypeParser
 
     private static StateTransfer StateTransferOf(INamedTypeSymbol type)
     {
-        if (type.AllInterfaces.Any(i => i.ToDisplayString() == "Derecho.IReplicaState")) return StateTransfer.Custom;
-        if (type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == "MemoryPack.MemoryPackableAttribute")) return StateTransfer.MemoryPack;
-        var fields = type.GetMembers().OfType<IFieldSymbol>().Where(f => !f.IsStatic && !f.IsConst).ToList();
-        return fields.All(f => f.IsReadOnly && IsRuntimeManaged(f.Type)) ? StateTransfer.VersionedFieldsOnly : StateTransfer.None;
+        if (ReplicaStateRule.ImplementsReplicaState(type)) return StateTransfer.Custom;
+        if (ReplicaStateRule.IsMemoryPackable(type)) return StateTransfer.MemoryPack;
+        return ReplicaStateRule.UntransferredFields(type).Any() ? StateTransfer.None : StateTransfer.VersionedFieldsOnly;
     }
-
-    /// <summary>Versioned fields (transferred by the runtime) and the replica context (not state).</summary>
-    private static bool IsRuntimeManaged(ITypeSymbol type) =>
-        type.OriginalDefinition.ToDisplayString() is "Derecho.Persistent<T>" or "Derecho.Volatile<T>" or "Derecho.Versioned<T>" or "Derecho.IReplicaContext";
 
     private static bool IsTaskLike(ITypeSymbol type)
     {

@@ -14,6 +14,7 @@ public sealed partial class DerechoGroup
     /// </summary>
     private async Task JoinRunningGroupAsync(IReadOnlyList<KeyValuePair<int, System.Net.IPEndPoint>> contacts, CancellationToken cancellationToken)
     {
+        _joining = true;
         var request = MembershipMessages.JoinRequest(MyId, PackedEndpoint.Pack(_options.Endpoints[MyId]));
         var deadline = DateTime.UtcNow + _options.Options.ConnectTimeout;
         while (!_joined.Task.IsCompleted)
@@ -45,6 +46,11 @@ public sealed partial class DerechoGroup
         switch ((MembershipMessageKind)message[0])
         {
             case MembershipMessageKind.JoinRequest when MembershipMessages.TryReadPair(message, out var id, out var endpoint) && id == peer:
+                if (_engine.JoinRefusal is { } refusal)
+                {
+                    RefuseJoin(id, endpoint, refusal);
+                    break;
+                }
                 if (_pendingJoins.TryAdd(id, endpoint)) _logger.LogInformation("Member {Id} forwards the join request of member {Joiner} to the group", MyId, id);
                 _loop.Wake();
                 break;
@@ -58,8 +64,15 @@ public sealed partial class DerechoGroup
             case MembershipMessageKind.JoinCommit when MembershipMessages.TryReadJoinCommit(message, out var proposal):
                 OnJoinCommit(proposal);
                 break;
+            case MembershipMessageKind.JoinRefused when MembershipMessages.TryReadJoinRefused(message, out var reason):
+                OnJoinRefused(peer, reason);
+                break;
             case MembershipMessageKind.ShardState when MembershipMessages.TryReadShardState(message, out var typeId, out var shard, out var viewId, out var state):
-                _stateInbox.Enqueue((peer, typeId, shard, viewId, state.ToArray()));
+                _stateInbox.Enqueue((peer, typeId, shard, viewId, state.ToArray(), Unavailable: null));
+                _loop.Wake();
+                break;
+            case MembershipMessageKind.ShardStateUnavailable when MembershipMessages.TryReadShardState(message, out var typeId, out var shard, out var viewId, out var why):
+                _stateInbox.Enqueue((peer, typeId, shard, viewId, [], Unavailable: System.Text.Encoding.UTF8.GetString(why)));
                 _loop.Wake();
                 break;
             default:
@@ -93,6 +106,26 @@ public sealed partial class DerechoGroup
             return;
         }
         Volatile.Read(ref _restart)?.OnMessage(peer, message);
+    }
+
+    /// <summary>
+    /// A process asked to join a group whose state we could never give it: refuse, and tell it why over a
+    /// connection of its own (it is not a peer). It stops asking once told; until then each request is refused.
+    /// </summary>
+    private void RefuseJoin(int id, long endpoint, string refusal)
+    {
+        _logger.LogWarning("Member {Id} refuses the join of member {Joiner}: {Reason}", MyId, id, refusal);
+        _transport.SendOnce(id, PackedEndpoint.Unpack(endpoint), MembershipMessages.JoinRefused($"member {MyId} refuses it: {refusal}"));
+    }
+
+    // Set while this process asks to be let in (told to join, or told to rejoin by a restart): only then is a refusal heeded.
+    private volatile bool _joining;
+
+    /// <summary>Joiner: a member we asked will not let us in; JoinAsync fails with its reason.</summary>
+    private void OnJoinRefused(int member, string reason)
+    {
+        if (!_joining || member == MyId || Volatile.Read(ref _current) is not null) return;
+        _joined.TrySetException(new InvalidOperationException($"member {MyId} cannot join: {reason}"));
     }
 
     /// <summary>Joiner: prepare the proposed view (connect to its members, register its memory), then acknowledge.</summary>

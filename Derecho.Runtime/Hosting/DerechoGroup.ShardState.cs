@@ -18,8 +18,9 @@ namespace Derecho.Hosting;
 /// </summary>
 public sealed partial class DerechoGroup
 {
-    private readonly ConcurrentQueue<(int From, uint TypeId, int Shard, long ViewId, byte[] State)> _stateInbox = new();
-    private readonly List<(int From, uint TypeId, int Shard, long ViewId, byte[] State)> _earlyStates = new();
+    // A state that arrived, or (Unavailable set) the reason its sender cannot send it.
+    private readonly ConcurrentQueue<(int From, uint TypeId, int Shard, long ViewId, byte[] State, string? Unavailable)> _stateInbox = new();
+    private readonly List<(int From, uint TypeId, int Shard, long ViewId, byte[] State, string? Unavailable)> _earlyStates = new();
     // Who may send each shard we wait for (its surviving old members): state from anyone else is refused.
     private readonly ConcurrentDictionary<(uint TypeId, int Shard), int[]> _stateSources = new();
 
@@ -61,11 +62,17 @@ public sealed partial class DerechoGroup
             if (survivors.First(Holds) != MyId) continue;
             var recipients = members.Where(id => id != MyId && !(Array.IndexOf(survivors, id) >= 0 && Holds(id))).ToArray();
             if (recipients.Length == 0 || WithholdShardStatesForTest) continue;
-            var state = MembershipMessages.ShardState(typeId, shard, view.View.Id, RpcEngine.Snapshot(held));
+            var snapshot = RpcEngine.TrySnapshot(held, out var problem);
+            var state = snapshot is null ? MembershipMessages.ShardStateUnavailable(typeId, shard, view.View.Id, problem!)
+                : MembershipMessages.ShardState(typeId, shard, view.View.Id, snapshot);
             foreach (var id in recipients) _transport.Send(id, state);
             _transport.Flush();
-            _logger.LogInformation("Member {Id} sent shard {Shard} of {Type} ({Bytes} bytes) to member(s) {Recipients}",
-                MyId, shard, held.Name, state.Length, string.Join(", ", recipients));
+            if (snapshot is null)
+                _logger.LogError("Member {Id} cannot send shard {Shard} of {Type} to member(s) {Recipients}: {Problem}",
+                    MyId, shard, held.Name, string.Join(", ", recipients), problem);
+            else
+                _logger.LogInformation("Member {Id} sent shard {Shard} of {Type} ({Bytes} bytes) to member(s) {Recipients}",
+                    MyId, shard, held.Name, state.Length, string.Join(", ", recipients));
         }
         PublishHeldStates(view);
     }
@@ -111,7 +118,7 @@ public sealed partial class DerechoGroup
         var progress = false;
         for (var i = _earlyStates.Count - 1; i >= 0; i--)
         {
-            var (from, typeId, shard, viewId, state) = _earlyStates[i];
+            var (from, typeId, shard, viewId, state, unavailable) = _earlyStates[i];
             if (viewId > view.View.Id) continue;
             _earlyStates.RemoveAt(i);
             if (viewId < view.View.Id || view.Find(typeId, shard) is not { Multicast.AwaitingState: true } target) continue;
@@ -120,6 +127,11 @@ public sealed partial class DerechoGroup
                 _logger.LogWarning("Member {Id}: state for shard {Shard} of {Type} from member {From} refused; it may come from {Sources}",
                     MyId, shard, _engine.NameOf(typeId), from, sources is null ? "nobody" : string.Join(", ", sources));
                 continue;
+            }
+            if (unavailable is not null)
+            {
+                Fail($"the state of shard {shard} of {_engine.NameOf(typeId)} cannot be sent by member {from}: {unavailable}");
+                return true;
             }
             var replica = _engine.ReplicaFor(typeId, shard, target.Members);
             try

@@ -36,6 +36,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
     private readonly ConcurrentQueue<(int, string)> _failureReports = new();
     private ActiveView _current = null!; // set by FormAsync or by a committed join
     private ActiveView? _retired;
+    private ActiveView? _prepared; // the next view while a change is under way: freed at shutdown if never installed
     // The layout of the last adequate view: new layouts keep its assignments, and its shard members hold the state.
     private GroupLayout? _lastAdequate;
 
@@ -254,6 +255,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
         _engine.Stop(new ObjectDisposedException(nameof(DerechoGroup), $"member {MyId} has left the group"));
         view?.Dispose();
         _retired?.Dispose();
+        if (!ReferenceEquals(_prepared, view)) _prepared?.Dispose(); // the protocol thread has stopped: nobody prepares another
         lock (_joinGate) if (!ReferenceEquals(_joinPrepared, view)) _joinPrepared?.Dispose();
         foreach (var log in _engine.Logs) log.Dispose(); // flushes what is still in memory
         _viewLog.Dispose();
@@ -292,6 +294,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
             view = new ActiveView(next, LayoutFunction.Compute(next, _specs, _lastAdequate), MyId, _transport, _multicastOptions, _handlers, proposalId, _loop.Wake);
         }
         view.ProposalId = proposalId;
+        _prepared = view;
         if (isLeader && joiners.Count > 0)
         {
             var proposal = MembershipMessages.ViewProposal(next.Id, proposalId,
@@ -305,6 +308,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
     void IViewChangeHost.Install(ActiveView next, long[] trim, IReadOnlyList<(int Id, long Endpoint)> sendStateTo)
     {
         var old = _current;
+        _prepared = null;
         var departed = old.View.Members.Except(next.View.Members).ToArray();
         var joined = next.View.Members.Except(old.View.Members).ToArray();
         if (sendStateTo.Count > 0)

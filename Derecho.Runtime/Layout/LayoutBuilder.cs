@@ -25,15 +25,15 @@ public sealed class LayoutBuilder
         if (Registrations.Any(r => r.TypeId == T.ReplicatedTypeId))
             throw new InvalidOperationException($"{name} is already in the layout");
         if (policy.Validate() is { } problem) throw new ArgumentException($"layout of {name}: {problem}", nameof(policy));
-        Registrations.Add(new SubgroupRegistration(new SubgroupSpec(T.ReplicatedTypeId, name, policy), context => factory(context)));
+        Registrations.Add(new SubgroupRegistration(new SubgroupSpec(T.ReplicatedTypeId, name, policy), context => factory(context), T.CanTransferState));
         return this;
     }
 
     internal IReadOnlyList<SubgroupSpec> Specs => Registrations.Select(r => r.Spec).ToList();
 }
 
-/// <summary>A replicated type, its layout policy and how to create a replica of one of its shards.</summary>
-internal sealed record SubgroupRegistration(SubgroupSpec Spec, Func<IReplicaContext, IReplicatedObject> Factory)
+/// <summary>A replicated type, its layout policy, how to create a replica of one of its shards, and whether its state can be sent.</summary>
+internal sealed record SubgroupRegistration(SubgroupSpec Spec, Func<IReplicaContext, IReplicatedObject> Factory, bool CanTransferState)
 {
     public uint TypeId => Spec.TypeId;
 

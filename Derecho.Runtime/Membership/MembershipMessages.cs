@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Text;
 
 namespace Derecho.Membership;
 
@@ -15,6 +16,10 @@ internal enum MembershipMessageKind : byte
     JoinCommit = 19,
     /// <summary>A shard's old member to a member new to the shard: the shard's state as the view began. [kind][pad 3][type u32][shard i32][pad 4][view i64][state]</summary>
     ShardState = 20,
+    /// <summary>Member to a process that asked to join: refused, and why. [kind][pad 3][reason utf-8]</summary>
+    JoinRefused = 21,
+    /// <summary>A shard's old member to a member new to the shard: the state cannot be sent, and why. As ShardState, with the reason (utf-8) for the state.</summary>
+    ShardStateUnavailable = 22,
 }
 
 /// <summary>Encoding and decoding of membership messages (little endian).</summary>
@@ -109,6 +114,29 @@ internal static class MembershipMessages
         return bytes;
     }
 
+    public static byte[] JoinRefused(string reason)
+    {
+        var text = Encoding.UTF8.GetBytes(reason);
+        var bytes = new byte[4 + text.Length];
+        bytes[0] = (byte)MembershipMessageKind.JoinRefused;
+        text.CopyTo(bytes, 4);
+        return bytes;
+    }
+
+    public static bool TryReadJoinRefused(ReadOnlySpan<byte> message, out string reason)
+    {
+        reason = message.Length < 4 ? "" : Encoding.UTF8.GetString(message[4..]);
+        return message.Length >= 4;
+    }
+
+    public static byte[] ShardStateUnavailable(uint typeId, int shard, long viewId, string reason)
+    {
+        var bytes = ShardState(typeId, shard, viewId, Encoding.UTF8.GetBytes(reason));
+        bytes[0] = (byte)MembershipMessageKind.ShardStateUnavailable;
+        return bytes;
+    }
+
+    /// <summary>Reads a ShardState or ShardStateUnavailable (whose state is the reason).</summary>
     public static bool TryReadShardState(ReadOnlySpan<byte> message, out uint typeId, out int shard, out long viewId, out ReadOnlySpan<byte> state)
     {
         typeId = 0;

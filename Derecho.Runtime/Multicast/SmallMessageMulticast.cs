@@ -389,10 +389,14 @@ public sealed unsafe class SmallMessageMulticast : IDisposable
         }
     }
 
-    /// <inheritdoc />
+    /// <summary>Stops, and frees each peer's ring once the transport can no longer copy into it.</summary>
     public void Dispose()
     {
         Stop("disposed");
-        foreach (var ring in _rings) ring.Dispose();
+        for (var r = 0; r < _n; r++)
+        {
+            if (r != _me) _transport.UnregisterInbound(_rings[r]);
+            _rings[r].Dispose();
+        }
     }
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Globalization;
 using Derecho.Internal;
@@ -10,8 +11,9 @@ namespace Derecho.Persistence;
 /// An append-only log of versions in segment files (<c>00000001.log</c>, …), each record checked by a
 /// CRC-32C. The delivery thread appends (a memory copy); a flusher thread writes and fsyncs whatever has
 /// accumulated in one go (group commit) and reports the highest version now durable. Opening a log
-/// recovers it: records are verified, a torn tail (the last record of the last segment cut short by a
-/// crash) is truncated, and anything else that fails a check is reported with its file and offset.
+/// recovers it: records are verified, a torn tail (bad bytes at the end of the last segment, with no valid
+/// record after them) is truncated, and anything else that fails a check is reported with its file and offset.
+/// Creating or deleting a segment (and creating the directory) also fsyncs the directory that names it.
 /// </summary>
 public sealed class PersistentLog : IDisposable
 {
@@ -38,7 +40,7 @@ public sealed class PersistentLog : IDisposable
         _directory = directory;
         _options = options ?? new PersistentLogOptions();
         _logger = logger;
-        Directory.CreateDirectory(directory);
+        DirectorySync.CreateDirectory(directory);
         Recover(onRecord);
         _flusher = new Thread(FlushLoop) { IsBackground = true, Name = "derecho-log-flush" };
         _flusher.Start();
@@ -108,7 +110,9 @@ public sealed class PersistentLog : IDisposable
             stream.Dispose();
             _open.Remove(segment);
         }
-        foreach (var segment in Segments().Where(s => s.Number > first.Segment)) File.Delete(segment.Path);
+        var later = Segments().Where(s => s.Number > first.Segment).ToList();
+        foreach (var segment in later) File.Delete(segment.Path);
+        if (later.Count > 0) DirectorySync.Sync(_directory); // or the deleted segments can come back after a power loss
         using (var stream = new FileStream(SegmentPath(first.Segment), FileMode.Open, FileAccess.Write)) { stream.SetLength(first.Offset); stream.Flush(true); }
         _logger?.LogWarning("Log {Directory}: dropped {Count} record(s) after version {Version} to match the other replicas", _directory, _index.Count - keep, version);
         _index.Truncate(keep);
@@ -177,6 +181,7 @@ public sealed class PersistentLog : IDisposable
             File.Delete(segment.Path);
             deleted++;
         }
+        if (deleted > 0) DirectorySync.Sync(_directory);
         // Records in the kept segment stay readable; the index forgets the ones below the bound.
         _index.TrimBefore(keepFrom);
         return deleted;
@@ -283,8 +288,11 @@ public sealed class PersistentLog : IDisposable
             older.Value.Dispose();
             _open.Remove(older.Key);
         }
-        stream = new FileStream(SegmentPath(segment), FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
+        var path = SegmentPath(segment);
+        var created = !File.Exists(path);
+        stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
         _open[segment] = stream;
+        if (created) DirectorySync.Sync(_directory); // before its records are reported durable: the file's fsync does not cover its name
         return stream;
     }
 
@@ -306,18 +314,16 @@ public sealed class PersistentLog : IDisposable
             long offset = 0;
             while (offset < bytes.Length)
             {
-                var problem = Check(bytes, offset, out var header, out var tornTail);
+                var problem = Check(bytes, offset, out var header);
                 if (problem is not null)
                 {
-                    if (last && tornTail)
+                    var next = NextValidRecord(bytes, offset + 1);
+                    if (last && next < 0)
                     {
-                        _logger?.LogWarning("Log {File}: torn record at offset {Offset} ({Problem}); truncating the tail", path, offset, problem);
-                        using var stream = new FileStream(path, FileMode.Open, FileAccess.Write);
-                        stream.SetLength(offset);
-                        stream.Flush(true);
+                        TruncateTornTail(path, offset, bytes.Length - offset, problem);
                         break;
                     }
-                    throw new LogCorruptedException(path, offset, problem);
+                    throw new LogCorruptedException(path, offset, next < 0 ? problem : $"{problem}; a valid record follows at offset {next}");
                 }
                 if (_index.Count > 0 && header.Version <= _index[_index.Count - 1].Version)
                     throw new LogCorruptedException(path, offset, $"version {header.Version} does not follow {_index[_index.Count - 1].Version}");
@@ -332,29 +338,47 @@ public sealed class PersistentLog : IDisposable
         _appended = _persisted = lastVersion;
     }
 
-    /// <summary>Why the record at <paramref name="offset"/> is bad (null if good); torn = the problem runs to the end of the file.</summary>
-    private string? Check(byte[] bytes, long offset, out LogRecord.Header header, out bool tornTail)
+    /// <summary>
+    /// A crash mid-write leaves anything after the last good record: zeros, a part of a header, a header
+    /// whose payload never arrived. If no valid record follows, what is there was never acknowledged.
+    /// </summary>
+    private void TruncateTornTail(string path, long offset, long dropped, string problem)
+    {
+        _logger?.LogWarning("Log {File}: torn record at offset {Offset} ({Problem}) and no valid record after it; dropping the last {Dropped} byte(s)",
+            path, offset, problem, dropped);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Write);
+        stream.SetLength(offset);
+        stream.Flush(true);
+    }
+
+    /// <summary>Offset of the first record at or after <paramref name="from"/> that passes every check, or -1.</summary>
+    private long NextValidRecord(byte[] bytes, long from)
+    {
+        Span<byte> magic = stackalloc byte[sizeof(uint)];
+        BinaryPrimitives.WriteUInt32LittleEndian(magic, LogRecord.Magic);
+        for (var at = from; at < bytes.Length;)
+        {
+            var found = bytes.AsSpan((int)at).IndexOf(magic);
+            if (found < 0) return -1;
+            at += found;
+            if (Check(bytes, at, out _) is null) return at;
+            at++;
+        }
+        return -1;
+    }
+
+    /// <summary>Why the record at <paramref name="offset"/> is bad, or null if it is good.</summary>
+    private string? Check(byte[] bytes, long offset, out LogRecord.Header header)
     {
         header = default;
         var remaining = bytes.Length - offset;
-        tornTail = true;
         if (remaining < LogRecord.HeaderSize) return $"only {remaining} bytes left for a {LogRecord.HeaderSize}-byte header";
         var span = bytes.AsSpan((int)offset);
-        if (!LogRecord.TryReadHeader(span, out header))
-        {
-            tornTail = span.IndexOfAnyExcept((byte)0) < 0; // zeros to the end: a write that never happened
-            return "bad record magic or length";
-        }
-        if (header.Length > _options.MaxRecordBytes) { tornTail = false; return $"record length {header.Length} exceeds the limit {_options.MaxRecordBytes}"; }
+        if (!LogRecord.TryReadHeader(span, out header)) return "bad record magic or length";
+        if (header.Length > _options.MaxRecordBytes) return $"record length {header.Length} exceeds the limit {_options.MaxRecordBytes}";
         var size = LogRecord.HeaderSize + (long)header.Length;
         if (size > remaining) return $"record of {size} bytes but only {remaining} left";
         var crc = LogRecord.Checksum(span, span.Slice(LogRecord.HeaderSize, header.Length));
-        if (crc != header.Crc)
-        {
-            tornTail = size == remaining; // the very last record: a write cut short by the crash
-            return $"CRC mismatch (stored {header.Crc:X8}, computed {crc:X8})";
-        }
-        tornTail = false;
-        return null;
+        return crc == header.Crc ? null : $"CRC mismatch (stored {header.Crc:X8}, computed {crc:X8})";
     }
 }

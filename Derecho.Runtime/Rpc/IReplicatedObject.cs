@@ -24,4 +24,11 @@ public interface IReplicatedType : IReplicatedObject
 {
     /// <summary>Stable id of the type (a hash of its full name), the same in every process.</summary>
     static abstract uint ReplicatedTypeId { get; }
+
+    /// <summary>
+    /// Whether a member new to a shard can be sent the replica's state: the type is <c>[MemoryPackable]</c>,
+    /// implements <see cref="IReplicaState"/>, or keeps all its state in versioned fields. A group hosting a
+    /// type that cannot refuses joiners, which could never be given its state.
+    /// </summary>
+    static abstract bool CanTransferState { get; }
 }

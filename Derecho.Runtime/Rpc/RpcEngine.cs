@@ -59,7 +59,11 @@ internal sealed class RpcEngine : IRpcInvoker
             if (!_registrations.TryAdd(registration.TypeId, registration))
                 throw new InvalidOperationException($"{registration.Name}: a replicated type with id {registration.TypeId:X8} is already registered ({_registrations[registration.TypeId].Name})");
         }
+        JoinRefusal = StateTransferRule.WhyJoinsAreRefused(_registrations.Values);
     }
+
+    /// <summary>Why this member refuses every process that asks to join (a hosted type cannot transfer its state), or null.</summary>
+    public string? JoinRefusal { get; }
 
     public IReadOnlyList<int> MemberIds => _memberIds;
 
@@ -99,7 +103,7 @@ internal sealed class RpcEngine : IRpcInvoker
         var registration = _registrations[typeId];
         var directory = registration.Spec.Policy.Shards == 1 ? "" : $"shard-{shard}";
         var context = new ReplicaContext(_myId, members, registration.Name, relative => _storage(Path.Combine(directory, relative)), OnReplicaLog, _retainVersions);
-        var replica = new ShardReplica(typeId, shard, registration.Name, registration.Factory(context), context);
+        var replica = new ShardReplica(typeId, shard, registration.Name, registration.Factory(context), context, registration.CanTransferState);
         context.Seal(); // fields come only from the constructor
         _replicas[(typeId, shard)] = replica;
         _replicaList = [.. _replicaList, replica];
@@ -196,6 +200,22 @@ internal sealed class RpcEngine : IRpcInvoker
             BinaryPrimitives.WriteInt32LittleEndian(buffer.WrittenSpanMutable[fieldStart..], buffer.WrittenCount - fieldStart - 4);
         }
         return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>As <see cref="Snapshot"/>, but null with the reason instead of an exception: the protocol thread must go on.</summary>
+    public static byte[]? TrySnapshot(ShardReplica replica, out string? problem)
+    {
+        problem = replica.CanTransferState ? null : StateTransferRule.CannotTransfer(replica.Name);
+        if (problem is not null) return null;
+        try
+        {
+            return Snapshot(replica);
+        }
+        catch (Exception e) // user code (IReplicaState.WriteState) or MemoryPack: whatever it throws
+        {
+            problem = $"writing the state of {replica.Name} failed: {e.GetType().Name}: {e.Message}";
+            return null;
+        }
     }
 
     /// <summary>Loads what <see cref="Snapshot"/> wrote at another member of the shard.</summary>
@@ -532,7 +552,7 @@ internal sealed class RpcEngine : IRpcInvoker
 }
 
 /// <summary>One shard's replica at this member; it outlives views (a member keeps its shard across view changes).</summary>
-internal sealed class ShardReplica(uint typeId, int shard, string name, IReplicatedObject replica, ReplicaContext context)
+internal sealed class ShardReplica(uint typeId, int shard, string name, IReplicatedObject replica, ReplicaContext context, bool canTransferState)
 {
     private long _agreedTicks;
 
@@ -545,6 +565,9 @@ internal sealed class ShardReplica(uint typeId, int shard, string name, IReplica
     public IReplicatedObject Replica { get; } = replica;
 
     public ReplicaContext Context { get; } = context;
+
+    /// <summary>Whether its state can be sent to a member new to the shard (see <see cref="IReplicatedType.CanTransferState"/>).</summary>
+    public bool CanTransferState { get; } = canTransferState;
 
     /// <summary>Agreed time of the shard's last delivered call: its stable time frontier.</summary>
     public long AgreedTicks => Interlocked.Read(ref _agreedTicks);

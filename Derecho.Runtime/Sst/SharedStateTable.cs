@@ -17,6 +17,7 @@ public sealed unsafe class SharedStateTable : IDisposable
     private int[] _dirtyStart = [int.MaxValue];
     private int[] _dirtyEnd = [0];
     private bool _broadcast;
+    private ITransport? _registeredWith;
 
     /// <summary>Creates the table for the given members (row r belongs to <paramref name="memberIds"/>[r]) and shards (default: one of all members).</summary>
     public SharedStateTable(IReadOnlyList<int> memberIds, int myRank, int epoch = 0, IReadOnlyList<int>? shardSizes = null, int layoutShards = 1)
@@ -116,6 +117,7 @@ public sealed unsafe class SharedStateTable : IDisposable
     /// <summary>Lets every peer write its own row of our copy, and nothing else.</summary>
     public void RegisterWith(ITransport transport)
     {
+        _registeredWith = transport;
         for (var r = 0; r < Rows; r++)
             if (r != MyRank)
                 transport.RegisterInbound(_memberIds[r], RegionKind.SstRow, Epoch, _memory, (long)r * Layout.RowBytes, Layout.RowBytes, wordAtomic: true);
@@ -141,8 +143,12 @@ public sealed unsafe class SharedStateTable : IDisposable
         return pushed;
     }
 
-    /// <inheritdoc />
-    public void Dispose() => _memory.Dispose();
+    /// <summary>Frees the table once the transport can no longer copy a peer's row into it.</summary>
+    public void Dispose()
+    {
+        _registeredWith?.UnregisterInbound(_memory);
+        _memory.Dispose();
+    }
 
     private long* Cell(int row, int column)
     {

@@ -36,6 +36,13 @@ public interface ITransport : IAsyncDisposable
     /// </summary>
     void RetireEpochsBefore(int epoch);
 
+    /// <summary>
+    /// Forgets every registration that points into <paramref name="region"/> (a view disposed before or without
+    /// being retired: a superseded proposal); late writes to them are dropped. Returns once no transport thread
+    /// can touch <paramref name="region"/> any more, so the caller may free it.
+    /// </summary>
+    void UnregisterInbound(NativeRegion region);
+
     /// <summary>Queues a one-sided write of <paramref name="data"/> into the peer's copy of our <paramref name="kind"/> region of view <paramref name="epoch"/>.</summary>
     void Write(int peerId, RegionKind kind, int epoch, long offset, ReadOnlySpan<byte> data);
 

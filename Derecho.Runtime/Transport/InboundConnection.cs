@@ -147,7 +147,11 @@ internal sealed unsafe class InboundConnection
         var kind = (RegionKind)header.Region;
         var target = _owner.AcquireRegion(PeerId, kind, header.Epoch, out var stale);
         if (target is null)
-            return stale ? Discard(header.Length) : $"write to unknown region {header.Region} of view {header.Epoch} (not prepared by this member)";
+        {
+            if (!stale) return $"write to unknown region {header.Region} of view {header.Epoch} (not prepared by this member)";
+            _owner.OnWriteDropped(PeerId, kind, header.Epoch, header.Length);
+            return Discard(header.Length);
+        }
         try
         {
             return Copy(header, target);

@@ -21,8 +21,11 @@ public sealed class TcpTransport : ITransport
     private readonly ConcurrentDictionary<int, TaskCompletionSource> _inboundReady = new();
     private readonly Dictionary<(int Peer, RegionKind Kind, int Epoch), InboundTarget> _regions = new();
     private readonly ReaderWriterLockSlim _regionLock = new(LockRecursionPolicy.NoRecursion);
+    // Registrations whose memory was freed before their view was retired: writes to them are late, not bogus.
+    private readonly HashSet<(int Peer, RegionKind Kind, int Epoch)> _withdrawn = new();
     private readonly ConcurrentDictionary<int, bool> _forgotten = new();
     private int _oldestEpoch;
+    private long _droppedWrites;
     private readonly ConcurrentBag<InboundConnection> _connections = new();
     private volatile bool _closing;
 
@@ -72,7 +75,27 @@ public sealed class TcpTransport : ITransport
     {
         if (offset < 0 || offset + length > region.Length) throw new ArgumentOutOfRangeException(nameof(offset));
         _regionLock.EnterWriteLock();
-        try { _regions[(peerId, kind, epoch)] = new InboundTarget(region, offset, length, wordAtomic); }
+        try
+        {
+            _regions[(peerId, kind, epoch)] = new InboundTarget(region, offset, length, wordAtomic);
+            _withdrawn.Remove((peerId, kind, epoch));
+        }
+        finally { _regionLock.ExitWriteLock(); }
+    }
+
+    /// <inheritdoc />
+    public void UnregisterInbound(NativeRegion region)
+    {
+        // As in RetireEpochsBefore, the write lock waits for a reader thread still copying into the region.
+        _regionLock.EnterWriteLock();
+        try
+        {
+            foreach (var key in _regions.Where(r => ReferenceEquals(r.Value.Region, region)).Select(r => r.Key).ToList())
+            {
+                _regions.Remove(key);
+                _withdrawn.Add(key);
+            }
+        }
         finally { _regionLock.ExitWriteLock(); }
     }
 
@@ -85,6 +108,7 @@ public sealed class TcpTransport : ITransport
         {
             _oldestEpoch = Math.Max(_oldestEpoch, epoch);
             foreach (var key in _regions.Keys.Where(k => k.Epoch < epoch).ToList()) _regions.Remove(key);
+            _withdrawn.RemoveWhere(k => k.Epoch < epoch); // stale by epoch from now on
         }
         finally { _regionLock.ExitWriteLock(); }
     }
@@ -125,6 +149,22 @@ public sealed class TcpTransport : ITransport
             if (!_forgotten.ContainsKey(peer)) Handler.OnPeerDisconnected(peer, reason);
         });
         if (!_outbound.TryAdd(peer, connection)) connection.Close(TimeSpan.Zero);
+    }
+
+    /// <summary>
+    /// Sends one message to a process that is not a peer (a joiner being refused) over a connection of its own,
+    /// closed once the message is out. The peer table is untouched, so the process may later join under that id.
+    /// </summary>
+    internal void SendOnce(int peerId, IPEndPoint endpoint, ReadOnlySpan<byte> message)
+    {
+        if (_closing) return;
+        var connection = new OutboundConnection(peerId,
+            () => DialAsync(peerId, endpoint, DateTime.UtcNow + Options.ConnectTimeout, CancellationToken.None).GetAwaiter().GetResult().Item2,
+            reason => _logger.LogDebug("Member {Id}: message to {Peer} not delivered: {Reason}", LocalId, peerId, reason));
+        connection.Append(new FrameHeader(FrameType.Message, 0, message.Length, 0), message);
+        connection.Kick();
+        // Close waits for the dial and the send: not on the caller's thread (a transport reader).
+        _ = Task.Run(() => connection.Close(Options.ConnectTimeout));
     }
 
     /// <inheritdoc />
@@ -193,18 +233,29 @@ public sealed class TcpTransport : ITransport
     /// <summary>
     /// Finds where a write lands and holds the region lock (read side) until <see cref="ReleaseRegion"/>:
     /// memory of a retired view cannot be freed while a reader thread copies into it.
-    /// Returns null with <paramref name="stale"/> set for a view already retired (the write is dropped).
+    /// Returns null with <paramref name="stale"/> set for a view already retired or a region already freed
+    /// (the write is dropped).
     /// </summary>
     internal InboundTarget? AcquireRegion(int peerId, RegionKind kind, int epoch, out bool stale)
     {
         _regionLock.EnterReadLock();
         if (_regions.TryGetValue((peerId, kind, epoch), out var target)) { stale = false; return target; }
-        stale = epoch < _oldestEpoch;
+        stale = epoch < _oldestEpoch || _withdrawn.Contains((peerId, kind, epoch));
         _regionLock.ExitReadLock();
         return null;
     }
 
     internal void ReleaseRegion() => _regionLock.ExitReadLock();
+
+    /// <summary>Writes dropped because their view was retired or their region freed (a late peer, not a broken one).</summary>
+    internal long DroppedWrites => Interlocked.Read(ref _droppedWrites);
+
+    internal void OnWriteDropped(int peerId, RegionKind kind, int epoch, int length)
+    {
+        Interlocked.Increment(ref _droppedWrites);
+        _logger.LogDebug("Member {Id} dropped a write of {Length} bytes from member {Peer} to region {Kind} of view {Epoch}: no longer registered",
+            LocalId, length, peerId, kind, epoch);
+    }
 
     internal string? ValidateHello(HelloMessage hello)
     {

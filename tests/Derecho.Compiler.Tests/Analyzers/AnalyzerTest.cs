@@ -34,21 +34,30 @@ internal static class AnalyzerTest
         }
         """;
 
-    public static Task Verify<TAnalyzer>(string members) where TAnalyzer : DiagnosticAnalyzer, new()
+    public static Task Verify<TAnalyzer>(string members) where TAnalyzer : DiagnosticAnalyzer, new() => VerifySource<TAnalyzer>(Replicated(members));
+
+    /// <summary>As <see cref="Verify"/> for a whole source file (after <see cref="Usings"/>).</summary>
+    public static Task VerifySource<TAnalyzer>(string source, params DiagnosticResult[] expected) where TAnalyzer : DiagnosticAnalyzer, new()
     {
         var test = new CSharpAnalyzerTest<TAnalyzer, DefaultVerifier> { ReferenceAssemblies = References.Empty };
-        test.TestState.Sources.Add(Replicated(members));
+        test.TestState.Sources.Add(Usings + source);
+        test.ExpectedDiagnostics.AddRange(expected);
         test.TestState.AdditionalReferences.AddRange(References.All);
         return test.RunAsync();
     }
 
-    public static Task Fix(string before, string after)
+    public static Task Fix(string before, string after) =>
+        FixSource<ReplicatedHandlerAnalyzer, DeterministicReplacementCodeFix>(Replicated(before), Replicated(after));
+
+    public static Task FixSource<TAnalyzer, TFix>(string before, string after)
+        where TAnalyzer : DiagnosticAnalyzer, new()
+        where TFix : Microsoft.CodeAnalysis.CodeFixes.CodeFixProvider, new()
     {
-        var test = new CSharpCodeFixTest<ReplicatedHandlerAnalyzer, DeterministicReplacementCodeFix, DefaultVerifier>
+        var test = new CSharpCodeFixTest<TAnalyzer, TFix, DefaultVerifier>
         {
             ReferenceAssemblies = References.Empty,
-            TestCode = Replicated(before),
-            FixedCode = Replicated(after),
+            TestCode = before,
+            FixedCode = after,
         };
         test.TestState.AdditionalReferences.AddRange(References.All);
         test.FixedState.AdditionalReferences.AddRange(References.All);

@@ -228,11 +228,12 @@ public sealed class ShardedGroupTests
     }
 }
 
-/// <summary>A second replicated type for overlapping subgroups.</summary>
+/// <summary>A second replicated type for overlapping subgroups; [MemoryPackable] for state transfer.</summary>
 [Replicated]
+[MemoryPack.MemoryPackable]
 public partial class Notes
 {
-    private readonly List<string> _notes = new();
+    [MemoryPack.MemoryPackInclude] private List<string> _notes = new();
 
     [Ordered]
     public int Append(string note)

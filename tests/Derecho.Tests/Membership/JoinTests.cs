@@ -1,3 +1,5 @@
+using Derecho.Hosting;
+using Derecho.Layout;
 using Derecho.Tests.Support;
 
 namespace Derecho.Tests.Membership;
@@ -75,5 +77,33 @@ public class JoinTests
         {
             data.Delete(recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task Joiner_whose_type_cannot_transfer_its_state_is_refused_and_the_group_goes_on()
+    {
+        static void Layout(LayoutBuilder layout) => layout.Subgroup(_ => new Unsendable());
+        var log = new CapturingLoggerProvider();
+        await using var group = await InProcessGroup.StartAsync(loggers: log, layout: Layout);
+        Assert.Equal(3, (await group.Members[0].Subgroup<Unsendable>().Ordered.Add(1)).Count);
+
+        var options = InProcessGroup.Options(3, group.Ports);
+        options.Members.Add(new MemberOptions { Id = 3, Endpoint = $"127.0.0.1:{Ports.Free(1)[0]}" });
+        options.Join = true;
+        options.ConnectTimeout = TimeSpan.FromSeconds(15);
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => DerechoGroup.JoinAsync(options, Layout, log));
+        Assert.Contains(typeof(Unsendable).FullName!, error.Message);
+        Assert.Contains("[MemoryPackable]", error.Message);
+        Assert.Contains("IReplicaState", error.Message);
+
+        // The members never admitted it: same view, nobody stopped, ordered calls answered by all three.
+        for (var i = 0; i < 6; i++)
+        {
+            var results = await group.Members[i % 3].Subgroup<Unsendable>().Ordered.Add(1);
+            Assert.Equal([0, 1, 2], results.Select(r => r.MemberId));
+            Assert.Single(results.Select(r => r.Value).Distinct());
+        }
+        Assert.DoesNotContain(group.Members, m => m.Failed.IsCompleted);
+        Assert.All(group.Members, m => Assert.Equal(0, m.View.Id));
     }
 }

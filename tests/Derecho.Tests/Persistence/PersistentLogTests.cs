@@ -1,5 +1,9 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
 using System.Text;
 using Derecho.Persistence;
+using Derecho.Tests.Support;
+using Microsoft.Extensions.Logging;
 
 namespace Derecho.Tests.Persistence;
 
@@ -78,6 +82,86 @@ public sealed class PersistentLogTests : IDisposable
         Assert.Equal(10, Reopen().Count);
     }
 
+    /// <summary>What a crash in the middle of writing an 11th record can leave after the 10 good ones.</summary>
+    public static TheoryData<string> TornTails => ["random non-zero bytes", "half header with a wrong length", "bad CRC and a short payload", "bad CRC then garbage"];
+
+    private static byte[] TornTail(string kind)
+    {
+        var random = new Random(7);
+        byte[] Garbage(int count) => Enumerable.Range(0, count).Select(_ => (byte)random.Next(1, 256)).ToArray();
+        var header = new byte[32];
+        BinaryPrimitives.WriteUInt32LittleEndian(header, 0x474C5244); // the record magic
+        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(8), 11);
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(24), 0xDEADBEEF); // not the CRC
+        switch (kind)
+        {
+            case "random non-zero bytes":
+                return Garbage(77);
+            case "half header with a wrong length":
+                BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(4), int.MaxValue);
+                return [.. header.AsSpan(0, 16), .. Garbage(40)];
+            case "bad CRC and a short payload":
+                BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(4), 100);
+                return [.. header, .. Garbage(20)];
+            default:
+                BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(4), 8);
+                return [.. header, .. Garbage(8), .. Garbage(13)];
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(TornTails))]
+    public void Garbage_tail_of_the_last_segment_is_truncated_with_a_warning(string kind)
+    {
+        Write(10);
+        var file = _dir.GetFiles("*.log").Single();
+        var goodLength = file.Length;
+        var tail = TornTail(kind);
+        using (var stream = file.Open(FileMode.Append)) stream.Write(tail);
+        var logs = new CapturingLoggerProvider();
+        var seen = new List<long>();
+        using (var log = new PersistentLog(_dir.FullName, logger: logs.CreateLogger("log"), onRecord: (v, _, _, _) => seen.Add(v)))
+        {
+            Assert.Equal(10, log.LastVersion);
+        }
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => (long)i), seen);
+        Assert.Equal(goodLength, new FileInfo(file.FullName).Length);
+        var warning = Assert.Single(logs.Entries, e => e.Level == LogLevel.Warning).Message;
+        Assert.Contains(file.FullName, warning);
+        Assert.Contains($"offset {goodLength}", warning);
+        Assert.Contains($"{tail.Length} byte(s)", warning);
+
+        Write(1, firstVersion: 11);
+        Assert.Equal(11, Reopen().Count);
+    }
+
+    [Fact]
+    public void Garbage_followed_by_a_valid_record_is_corruption_even_in_the_last_segment()
+    {
+        Write(10);
+        var file = _dir.GetFiles("*.log").Single();
+        var bytes = File.ReadAllBytes(file.FullName);
+        var recordSize = 32 + Value(1).Length;
+        for (var i = 0; i < 20; i++) bytes[4 * recordSize + i] = 0xA5; // the 5th header, records 6-10 intact
+        File.WriteAllBytes(file.FullName, bytes);
+        var error = Assert.Throws<LogCorruptedException>(() => Reopen());
+        Assert.Equal(file.FullName, error.File);
+        Assert.Equal(4 * recordSize, error.Offset);
+    }
+
+    [Fact]
+    public void Garbage_tail_of_an_earlier_segment_is_corruption()
+    {
+        var small = new PersistentLogOptions { SegmentBytes = 300 };
+        Write(20, small);
+        var first = _dir.GetFiles("*.log").OrderBy(f => f.Name).First();
+        var length = first.Length;
+        using (var stream = first.Open(FileMode.Append)) stream.Write(TornTail("random non-zero bytes"));
+        var error = Assert.Throws<LogCorruptedException>(() => Reopen(small));
+        Assert.Equal(first.FullName, error.File);
+        Assert.Equal(length, error.Offset);
+    }
+
     [Fact]
     public void Corrupted_record_in_the_middle_is_reported_with_file_and_offset()
     {
@@ -127,5 +211,44 @@ public sealed class PersistentLogTests : IDisposable
         Assert.Equal(before - deleted, _dir.GetFiles("*.log").Length);
         Assert.Equal(-1, log.Index.AtOrBeforeVersion(240));
         Assert.Equal(250, log.Index[log.Index.AtOrBeforeVersion(250)].Version);
+    }
+
+    [Fact]
+    public void Directory_is_synced_when_the_log_directory_is_made_and_segments_are_created_truncated_and_trimmed()
+    {
+        var synced = new ConcurrentQueue<string>();
+        void OnSynced(string path)
+        {
+            if (path.StartsWith(_dir.FullName, StringComparison.Ordinal)) synced.Enqueue(path);
+        }
+        int SyncsOf(string path) => synced.Count(p => p == path);
+        DirectorySync.Synced += OnSynced;
+        try
+        {
+            var replica = Path.Combine(_dir.FullName, "replica");
+            var logDir = Path.Combine(replica, "log");
+            var small = new PersistentLogOptions { SegmentBytes = 300 };
+            using (var log = new PersistentLog(logDir, small))
+            {
+                Assert.Equal(1, SyncsOf(_dir.FullName)); // "replica" made durable in its parent
+                Assert.Equal(1, SyncsOf(replica)); // and "log" in "replica"
+                for (var i = 1; i <= 40; i++) log.Append(i, At(i), Value(i));
+                log.Flush();
+                Assert.Equal(Directory.GetFiles(logDir, "*.log").Length, SyncsOf(logDir)); // one per new segment
+            }
+
+            using (var log = new PersistentLog(logDir, small))
+            {
+                var before = SyncsOf(logDir);
+                log.TruncateAfter(20);
+                Assert.Equal(before + 1, SyncsOf(logDir));
+                Assert.True(log.TrimBefore(10) > 0);
+                Assert.Equal(before + 2, SyncsOf(logDir));
+            }
+        }
+        finally
+        {
+            DirectorySync.Synced -= OnSynced;
+        }
     }
 }

@@ -44,6 +44,12 @@ internal sealed class InMemoryNetwork
 
         public void RetireEpochsBefore(int epoch) { }
 
+        public void UnregisterInbound(NativeRegion region)
+        {
+            foreach (var key in network._regions.Where(r => r.Key.To == me && r.Value.Region == region).Select(r => r.Key).ToList())
+                network._regions.Remove(key);
+        }
+
         public void Write(int peerId, RegionKind kind, int epoch, long offset, ReadOnlySpan<byte> data) =>
             network._inFlight.Enqueue((me, peerId, kind, epoch, offset, data.ToArray()));
 

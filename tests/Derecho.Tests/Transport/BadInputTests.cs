@@ -26,11 +26,11 @@ public class BadInputTests
         await Eventually.True(() => log.Contains(LogLevel.Warning, "bad frame magic"), "garbage to be logged");
 
         // A hello from another group (wrong fingerprint).
-        await SendAndClose(port, Hello(memberId: 7, fingerprint: 12345));
+        await SendAndClose(port, RawFrames.HelloFrom(memberId: 7, fingerprint: 12345));
         await Eventually.True(() => log.Contains(LogLevel.Warning, "group fingerprint"), "fingerprint mismatch to be logged");
 
         // A truncated hello.
-        await SendAndClose(port, Hello(memberId: 1, fingerprint: 0)[..20]);
+        await SendAndClose(port, RawFrames.HelloFrom(memberId: 1, fingerprint: 0)[..20]);
         await Eventually.True(() => log.Contains(LogLevel.Warning, "truncated hello"), "truncated hello to be logged");
 
         // The real members were not disturbed.
@@ -49,26 +49,26 @@ public class BadInputTests
 
         using var liar = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await liar.ConnectAsync(IPAddress.Loopback, group.Ports[0]);
-        await liar.SendAsync(Hello(memberId: 4242, fingerprint: fingerprint));
+        await liar.SendAsync(RawFrames.HelloFrom(memberId: 4242, fingerprint: fingerprint));
         // A relay request too short to hold its header, from a process that never said it is a client.
-        await liar.SendAsync(Message([34, 0, 0, 0, 1, 2]));
+        await liar.SendAsync(RawFrames.MessageOf([34, 0, 0, 0, 1, 2]));
         await Eventually.True(() => log.Contains(LogLevel.Warning, "Malformed or unexpected client message (kind 34, 6 bytes) from 4242"), "the bad relay to be logged");
         // A shard's state from a process that is nobody's state sender, for a view that exists.
         var state = new byte[40];
         state[0] = 20;
-        await liar.SendAsync(Message(state));
+        await liar.SendAsync(RawFrames.MessageOf(state));
         // A P2P request whose arguments are garbage, and one for a type the group does not host.
         var p2p = new byte[40];
         p2p[0] = 1;
         BinaryPrimitives.WriteUInt32LittleEndian(p2p.AsSpan(4), TypeIdOf<Register>());
         BinaryPrimitives.WriteUInt32LittleEndian(p2p.AsSpan(8), 0xFFFF_FFFF);
-        await liar.SendAsync(Message(p2p));
+        await liar.SendAsync(RawFrames.MessageOf(p2p));
         BinaryPrimitives.WriteUInt32LittleEndian(p2p.AsSpan(4), 0xBAD);
-        await liar.SendAsync(Message(p2p));
+        await liar.SendAsync(RawFrames.MessageOf(p2p));
         // A commit and a view proposal for a member that is already in a view.
         var commit = new byte[16];
         commit[0] = 19;
-        await liar.SendAsync(Message(commit));
+        await liar.SendAsync(RawFrames.MessageOf(commit));
         await Task.Delay(300);
 
         var results = await group.Members[0].Subgroup<Register>().Ordered.Set(9);
@@ -97,14 +97,14 @@ public class BadInputTests
 
         using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await peer.ConnectAsync(endpoints[0]);
-        await peer.SendAsync(Hello(memberId: 1, fingerprint: 99));
+        await peer.SendAsync(RawFrames.HelloFrom(memberId: 1, fingerprint: 99));
         var frame = breakage switch
         {
-            "truncated" => Frame(2, 1, 200, 0, new byte[10]),
-            "overrun" => Frame(2, 1, 100, 200, new byte[100]),
-            "type" => Frame(99, 0, 0, 0, []),
-            "region" => Frame(2, 9, 8, 0, new byte[8]),
-            _ => Frame(3, 0, 5000, 0, []),
+            "truncated" => RawFrames.Frame(2, 1, 200, 0, new byte[10]),
+            "overrun" => RawFrames.Frame(2, 1, 100, 200, new byte[100]),
+            "type" => RawFrames.Frame(99, 0, 0, 0, []),
+            "region" => RawFrames.Frame(2, 9, 8, 0, new byte[8]),
+            _ => RawFrames.Frame(3, 0, 5000, 0, []),
         };
         await peer.SendAsync(frame);
         peer.Shutdown(SocketShutdown.Send);
@@ -123,30 +123,7 @@ public class BadInputTests
         await Task.Delay(50);
     }
 
-    private static byte[] Hello(int memberId, ulong fingerprint)
-    {
-        var body = new byte[16];
-        BinaryPrimitives.WriteInt32LittleEndian(body, 1);
-        BinaryPrimitives.WriteInt32LittleEndian(body.AsSpan(4), memberId);
-        BinaryPrimitives.WriteUInt64LittleEndian(body.AsSpan(8), fingerprint);
-        return Frame(1, 0, 16, 0, body);
-    }
-
     private static uint TypeIdOf<T>() where T : Derecho.Rpc.IReplicatedType => T.ReplicatedTypeId;
-
-    private static byte[] Message(byte[] payload) => Frame(3, 0, payload.Length, 0, payload);
-
-    private static byte[] Frame(byte type, byte region, int length, long offset, byte[] payload)
-    {
-        var frame = new byte[16 + payload.Length];
-        BinaryPrimitives.WriteUInt16LittleEndian(frame, 0xDE12);
-        frame[2] = type;
-        frame[3] = region;
-        BinaryPrimitives.WriteInt32LittleEndian(frame.AsSpan(4), length);
-        BinaryPrimitives.WriteInt64LittleEndian(frame.AsSpan(8), offset);
-        payload.CopyTo(frame, 16);
-        return frame;
-    }
 
     private sealed class RecordingHandler : ITransportHandler
     {

@@ -6,6 +6,7 @@ namespace Ledger
     partial record Journal : global::Derecho.Rpc.IReplicatedType
     {
         static uint global::Derecho.Rpc.IReplicatedType.ReplicatedTypeId => 0x16F313B1u;
+        static bool global::Derecho.Rpc.IReplicatedType.CanTransferState => false;
 
         [global::System.CodeDom.Compiler.GeneratedCode("Derecho.Generators", "1.0.0")]
         bool global::Derecho.Rpc.IReplicatedObject.DispatchOrdered(uint methodId, global::System.ReadOnlySpan<byte> arguments, global::Derecho.Rpc.PooledBufferWriter reply)
