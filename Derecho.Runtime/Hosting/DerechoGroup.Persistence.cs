@@ -1,3 +1,4 @@
+using Derecho.Membership;
 using Microsoft.Extensions.Logging;
 
 namespace Derecho.Hosting;
@@ -95,6 +96,19 @@ public sealed partial class DerechoGroup
         }
         _recoveryPending = false;
         _recovered.TrySetResult();
+        return true;
+    }
+
+    void IViewChangeHost.LogTrim(long viewId, long[] trim) => PersistTrim(viewId, trim);
+
+    /// <summary>Writes the ragged trim to the view log, which persists it (a no-op until that log exists).</summary>
+    private void PersistTrim(long viewId, long[] trim) { }
+
+    bool IViewChangeHost.TrimDeliveriesPersisted()
+    {
+        // The view is wedged: whatever its replicas logged, the trim's deliveries included, is all that can wait for the disk.
+        foreach (var shard in _current.MyShards)
+            if (!_engine.ReplicaFor(shard.TypeId, shard.Shard, shard.Members).AllLoggedDurable) return false;
         return true;
     }
 
