@@ -16,7 +16,9 @@ namespace Derecho.Membership;
 /// commit and, once the trim's deliveries are on disk, install the view. With several shards the trim is
 /// per shard (min over the shard's live members), published as one flat row of columns, shard after shard.
 /// A process that wants in asks any member, which posts the request in its row; a pending join wedges the
-/// view like a failure does, and the leader's proposal adds the joiners.
+/// view like a failure does, and the leader's proposal adds the joiners. A joiner that does not acknowledge
+/// within the join timeout is dropped: the leader proposes again without it, naming it as refused, and
+/// members stop forwarding its request (a joiner that fails after the commit is removed as a failed member).
 /// A new leader that takes over mid-change adopts an echoed trim or commit, so nothing delivered is undone:
 /// whoever delivered saw the trim echoed by every member that could lead next.
 /// </summary>
@@ -32,6 +34,10 @@ internal sealed class ViewChangeProtocol
     private readonly int _n;
     private readonly int _me;
     private readonly Action<int, string> _suspect;
+    private readonly long _joinTimeoutMs;
+    // Joiners this view change dropped, and when the leader first proposed each joiner.
+    private readonly HashSet<int> _refused = new();
+    private readonly Dictionary<int, long> _joinerProposedAt = new();
     // The trim this member delivered (final for the view), and the proposal whose trim it last logged and echoed.
     private long[]? _deliveredTrim;
     private long _echoed;
@@ -41,8 +47,10 @@ internal sealed class ViewChangeProtocol
     private IReadOnlyList<(int Id, long Endpoint)> _preparedJoiners = [];
     private bool _done;
 
-    public ViewChangeProtocol(ActiveView view, IViewChangeHost host, ILogger logger, TimeSpan failureTimeout, ConcurrentQueue<(int, string)> reports)
+    public ViewChangeProtocol(ActiveView view, IViewChangeHost host, ILogger logger, TimeSpan failureTimeout, TimeSpan joinTimeout,
+        ConcurrentQueue<(int, string)> reports)
     {
+        _joinTimeoutMs = (long)joinTimeout.TotalMilliseconds;
         _view = view;
         _sst = view.Sst;
         _c = _sst.Layout;
@@ -182,11 +190,14 @@ internal sealed class ViewChangeProtocol
         for (var i = 0; i < trim.Length; i++) _sst.Set(_c.Trim(i), trim[i]);
         _sst.Set(_c.TrimProposal, id);
         _sst.Set(_c.ProposalRemoved, removed);
+        var refused = _refused.Order().Take(SstLayout.MaxJoinersPerView).ToList();
         for (var i = 0; i < SstLayout.MaxJoinersPerView; i++)
         {
             _sst.Set(_c.ProposalJoinerEndpoint(i), i < joiners.Count ? joiners[i].Endpoint : 0);
             _sst.Set(_c.ProposalJoinerId(i), i < joiners.Count ? joiners[i].Id + 1 : 0);
+            _sst.Set(_c.ProposalRefusedId(i), i < refused.Count ? refused[i] + 1 : 0);
         }
+        foreach (var (joiner, _) in joiners) _joinerProposedAt.TryAdd(joiner, Environment.TickCount64);
         _sst.Set(_c.ProposalId, id);
         _logger.LogInformation("Member {Me} (leader) proposes view {Next}: removes [{Removed}], adds [{Joiners}]; ragged trim [{Trim}]",
             _view.View.Members[_me], _view.View.Id + 1, string.Join(", ", RanksOf(removed).Select(r => _view.View.Members[r])),
@@ -224,6 +235,11 @@ internal sealed class ViewChangeProtocol
         _echoed = proposal;
         _echoedRemoved = removed;
         _echoedTrim = trim;
+        for (var i = 0; i < SstLayout.MaxJoinersPerView; i++)
+        {
+            var refused = _sst.Get(leader, _c.ProposalRefusedId(i)) - 1;
+            if (refused >= 0) Refuse((int)refused);
+        }
 
         var joiners = ReadJoiners(leader);
         var members = Enumerable.Range(0, _n).Where(r => (removed & (1L << r)) == 0).Select(r => _view.View.Members[r])
@@ -279,9 +295,45 @@ internal sealed class ViewChangeProtocol
         if (proposal == 0 || _sst.Get(_me, _c.Commit) == proposal) return false;
         for (var r = 0; r < _n; r++)
             if (Live(r) && _sst.Get(r, _c.Ack) != proposal) return false;
-        if (!_host.JoinersAcknowledged(ReadJoiners(_me), proposal)) return false;
+        var joiners = ReadJoiners(_me);
+        if (!EveryJoinerAcknowledged(joiners, proposal)) return DropLateJoiners(joiners, proposal);
         _sst.Set(_c.Commit, proposal);
         return true;
+    }
+
+    private bool EveryJoinerAcknowledged(List<(int Id, long Endpoint)> joiners, long proposal)
+    {
+        foreach (var (joiner, _) in joiners)
+            if (!_host.JoinerAcknowledged(joiner, proposal)) return false;
+        return true;
+    }
+
+    /// <summary>
+    /// Leader: refuses every joiner that has not acknowledged within the join timeout of first being proposed (it
+    /// failed or cannot be reached); the pending joiners change, so the next iteration proposes without them.
+    /// </summary>
+    private bool DropLateJoiners(List<(int Id, long Endpoint)> joiners, long proposal)
+    {
+        var dropped = false;
+        foreach (var (joiner, _) in joiners)
+        {
+            var waited = Environment.TickCount64 - _joinerProposedAt[joiner];
+            if (_host.JoinerAcknowledged(joiner, proposal) || waited < _joinTimeoutMs) continue;
+            _logger.LogWarning(
+                "Member {Me} (leader) drops joiner {Joiner} from view {Next}: no acknowledgement of the proposal within {Timeout} ms; proposing the view without it",
+                _view.View.Members[_me], joiner, _view.View.Id + 1, _joinTimeoutMs);
+            Refuse(joiner);
+            dropped = true;
+        }
+        return dropped;
+    }
+
+    /// <summary>No proposal of this view change adds <paramref name="joiner"/>; our row and the host stop forwarding its request.</summary>
+    private void Refuse(int joiner)
+    {
+        if (!_refused.Add(joiner)) return;
+        if (_sst.Get(_me, _c.JoinRequestId) == joiner + 1) _sst.Set(_c.JoinRequestId, 0);
+        _host.ForgetJoiner(joiner);
     }
 
     /// <summary>
@@ -329,7 +381,7 @@ internal sealed class ViewChangeProtocol
         for (var r = 0; r < _n; r++)
         {
             var id = _sst.Get(r, _c.JoinRequestId) - 1;
-            if (id >= 0 && Live(r) && _view.View.RankOf((int)id) < 0) return true;
+            if (id >= 0 && Live(r) && _view.View.RankOf((int)id) < 0 && !_refused.Contains((int)id)) return true;
         }
         return false;
     }
@@ -342,7 +394,7 @@ internal sealed class ViewChangeProtocol
         {
             if (!Live(r)) continue;
             var id = _sst.Get(r, _c.JoinRequestId) - 1;
-            if (id < 0 || _view.View.RankOf((int)id) >= 0 || joiners.Any(j => j.Id == id)) continue;
+            if (id < 0 || _view.View.RankOf((int)id) >= 0 || _refused.Contains((int)id) || joiners.Any(j => j.Id == id)) continue;
             joiners.Add(((int)id, _sst.Get(r, _c.JoinRequestEndpoint)));
         }
         return joiners.OrderBy(j => j.Id).ToList();

@@ -21,7 +21,7 @@ internal sealed class SteppedMember : IViewChangeHost, IDeliveryHandler
     {
         Transport = network.Endpoint(id);
         View = new ActiveView(new View(0, members), id, Transport, Options, this, 0, () => { });
-        Protocol = new ViewChangeProtocol(View, this, NullLogger.Instance, TimeSpan.FromHours(1), Reports);
+        Protocol = new ViewChangeProtocol(View, this, NullLogger.Instance, TimeSpan.FromHours(1), TimeSpan.FromHours(1), Reports);
         Steps = View.Predicates().Concat(Protocol.Predicates()).Select(p => p.Step).ToArray();
     }
 
@@ -70,7 +70,9 @@ internal sealed class SteppedMember : IViewChangeHost, IDeliveryHandler
         previous is not null && previous.View.Members.SequenceEqual(next.Members) ? previous
             : new ActiveView(next, Id, Transport, Options, this, proposalId, () => { });
 
-    public bool JoinersAcknowledged(IReadOnlyList<(int Id, long Endpoint)> joiners, long proposalId) => true;
+    public bool JoinerAcknowledged(int id, long proposalId) => true;
+
+    public void ForgetJoiner(int id) { }
 
     public void LogTrim(long viewId, long[] trim) => LoggedTrims.Add((trim.ToArray(), View.Sst.Get(View.Rank, View.Sst.Layout.TrimProposal)));
 
