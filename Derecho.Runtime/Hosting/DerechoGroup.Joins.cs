@@ -32,8 +32,15 @@ public sealed partial class DerechoGroup
         await _joined.Task.ConfigureAwait(false);
     }
 
-    bool IViewChangeHost.JoinersAcknowledged(IReadOnlyList<(int Id, long Endpoint)> joiners, long proposalId) =>
-        joiners.All(j => _joinAcks.TryGetValue(j.Id, out var acked) && acked == proposalId);
+    bool IViewChangeHost.JoinerAcknowledged(int id, long proposalId) => _joinAcks.TryGetValue(id, out var acked) && acked == proposalId;
+
+    void IViewChangeHost.ForgetJoiner(int id)
+    {
+        // Its connection stays: a joiner that was only slow asks again and gets in with a later view change.
+        if (_pendingJoins.TryRemove(id, out _))
+            _logger.LogInformation("Member {Id} stops forwarding the join request of member {Joiner}: the view change dropped it", MyId, id);
+        _joinAcks.TryRemove(id, out _);
+    }
 
     /// <summary>Join traffic: requests at any member, acknowledgements at the leader, proposal and commit at the joiner.</summary>
     private void OnMembershipMessage(int peer, ReadOnlySpan<byte> message)

@@ -1,3 +1,4 @@
+using Derecho.Membership;
 using Microsoft.Extensions.Logging;
 
 namespace Derecho.Hosting;
@@ -60,6 +61,16 @@ public sealed partial class DerechoGroup
             if (barriers.Count == 0) throw new InvalidOperationException($"member {MyId} holds no shard in view {View.Id}");
             await Task.WhenAll(barriers).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    void IViewChangeHost.LogTrim(long viewId, long[] trim) => _viewLog.AppendTrim(viewId, trim);
+
+    bool IViewChangeHost.TrimDeliveriesPersisted()
+    {
+        // The view is wedged: whatever its replicas logged, the trim's deliveries included, is all that can wait for the disk.
+        foreach (var shard in _current.MyShards)
+            if (!_engine.ReplicaFor(shard.TypeId, shard.Shard, shard.Members).AllLoggedDurable) return false;
+        return true;
     }
 
     /// <summary>Publishes, per shard, what this member has on disk; when every member of a shard has a version on disk, it is globally persisted.</summary>

@@ -376,7 +376,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
 
     private IEnumerable<(string Name, PredicateLoop.Step Step)> StepsFor(ActiveView view)
     {
-        var protocol = new ViewChangeProtocol(view, this, _logger, _options.Options.FailureTimeout, _failureReports);
+        var protocol = new ViewChangeProtocol(view, this, _logger, _options.Options.FailureTimeout, _options.Options.JoinTimeout, _failureReports);
         return view.Predicates().Prepend(("receive-state", ReceiveStateStep))
             .Append(_engine.P2PPredicate)
             .Append(_engine.DurableRepliesPredicate)

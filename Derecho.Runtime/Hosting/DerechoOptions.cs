@@ -51,6 +51,12 @@ public sealed class DerechoOptions
     /// <summary>How long a graceful leave waits for the others to deliver everything.</summary>
     public TimeSpan LeaveTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long the leader waits for a joiner to acknowledge the view proposed to it. Then it proposes the view
+    /// without that joiner, and the members stop forwarding its request (a live joiner that asks again gets in later).
+    /// </summary>
+    public TimeSpan JoinTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Bytes of each sender's multicast ring (data in flight per sender).</summary>
     public int RingBytes { get; set; } = 8 << 20;
 

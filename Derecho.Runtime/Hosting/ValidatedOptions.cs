@@ -31,6 +31,7 @@ internal sealed record ValidatedOptions(DerechoOptions Options, IReadOnlyDiction
             throw Problem("MyId", $"member id {options.MyId} is not in Members ({string.Join(", ", endpoints.Keys.Order())})");
         if (options.ConnectTimeout <= TimeSpan.Zero) throw Problem("ConnectTimeout", "must be positive");
         if (options.LeaveTimeout <= TimeSpan.Zero) throw Problem("LeaveTimeout", "must be positive");
+        if (options.JoinTimeout <= TimeSpan.Zero) throw Problem("JoinTimeout", "must be positive");
         if (options.HeartbeatInterval <= TimeSpan.Zero) throw Problem("HeartbeatInterval", "must be positive");
         if (options.FailureTimeout <= options.HeartbeatInterval * 2)
             throw Problem("FailureTimeout", $"must be more than twice HeartbeatInterval ({options.HeartbeatInterval.TotalMilliseconds} ms)");

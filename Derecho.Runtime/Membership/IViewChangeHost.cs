@@ -10,8 +10,20 @@ internal interface IViewChangeHost
     /// </summary>
     ActiveView Prepare(View next, long proposalId, IReadOnlyList<(int Id, long Endpoint)> joiners, ActiveView? previous, bool isLeader);
 
-    /// <summary>Whether every joiner has acknowledged (prepared for) the proposal.</summary>
-    bool JoinersAcknowledged(IReadOnlyList<(int Id, long Endpoint)> joiners, long proposalId);
+    /// <summary>
+    /// Persists a ragged trim of view <paramref name="viewId"/> before this member publishes or echoes it, so a
+    /// restart knows what the group may have delivered.
+    /// </summary>
+    void LogTrim(long viewId, long[] trim);
+
+    /// <summary>Whether every version the ragged trim's deliveries created here is on disk (the view change finishes only then).</summary>
+    bool TrimDeliveriesPersisted();
+
+    /// <summary>Whether joiner <paramref name="id"/> has acknowledged (prepared for) the proposal.</summary>
+    bool JoinerAcknowledged(int id, long proposalId);
+
+    /// <summary>The view change dropped joiner <paramref name="id"/> (no acknowledgement in time): stop forwarding its request.</summary>
+    void ForgetJoiner(int id);
 
     /// <summary>
     /// Makes a committed, prepared view current; <paramref name="trim"/> is the ragged trim that ended the old

@@ -8,14 +8,19 @@ namespace Derecho.Membership;
 /// The view change of one view, as predicates over its SST (consensus runs only here). In order:
 /// suspicion spreads and never heals; a member that lost the majority stops; suspicion wedges the
 /// multicast; members follow the lowest-ranked live member as leader; once every live member is wedged
-/// and follows it, the leader publishes the ragged trim (min over live rows of what each received from
-/// each sender, or the trim a previous leader already published) with its proposal; members deliver
-/// exactly up to the trim, echo it, prepare the next view and acknowledge; when every live member (a
-/// majority) and every joiner acknowledged, the leader commits; members echo the commit and install the
-/// view. With several shards the trim is per shard (min over the shard's live members), published as one
-/// flat row of columns, shard after shard. A process that wants in asks any member, which posts the request in its row; a pending join
-/// wedges the view like a failure does, and the leader's proposal adds the joiners.
-/// A new leader that takes over mid-change adopts an echoed trim or commit, so nothing delivered is undone.
+/// and follows it, the leader logs and publishes the ragged trim (min over live rows of what each received
+/// from each sender, or the trim a previous leader already published) with its proposal; members log the
+/// trim, echo it, prepare the next view and acknowledge; a member delivers exactly up to the trim once
+/// every member the proposal keeps has echoed it (or the proposal is committed, which implies that); when
+/// every live member (a majority) and every joiner acknowledged, the leader commits; members echo the
+/// commit and, once the trim's deliveries are on disk, install the view. With several shards the trim is
+/// per shard (min over the shard's live members), published as one flat row of columns, shard after shard.
+/// A process that wants in asks any member, which posts the request in its row; a pending join wedges the
+/// view like a failure does, and the leader's proposal adds the joiners. A joiner that does not acknowledge
+/// within the join timeout is dropped: the leader proposes again without it, naming it as refused, and
+/// members stop forwarding its request (a joiner that fails after the commit is removed as a failed member).
+/// A new leader that takes over mid-change adopts an echoed trim or commit, so nothing delivered is undone:
+/// whoever delivered saw the trim echoed by every member that could lead next.
 /// </summary>
 internal sealed class ViewChangeProtocol
 {
@@ -29,13 +34,23 @@ internal sealed class ViewChangeProtocol
     private readonly int _n;
     private readonly int _me;
     private readonly Action<int, string> _suspect;
-    private long[]? _appliedTrim;
+    private readonly long _joinTimeoutMs;
+    // Joiners this view change dropped, and when the leader first proposed each joiner.
+    private readonly HashSet<int> _refused = new();
+    private readonly Dictionary<int, long> _joinerProposedAt = new();
+    // The trim this member delivered (final for the view), and the proposal whose trim it last logged and echoed.
+    private long[]? _deliveredTrim;
+    private long _echoed;
+    private long _echoedRemoved;
+    private long[]? _echoedTrim;
     private ActiveView? _prepared;
     private IReadOnlyList<(int Id, long Endpoint)> _preparedJoiners = [];
     private bool _done;
 
-    public ViewChangeProtocol(ActiveView view, IViewChangeHost host, ILogger logger, TimeSpan failureTimeout, ConcurrentQueue<(int, string)> reports)
+    public ViewChangeProtocol(ActiveView view, IViewChangeHost host, ILogger logger, TimeSpan failureTimeout, TimeSpan joinTimeout,
+        ConcurrentQueue<(int, string)> reports)
     {
+        _joinTimeoutMs = (long)joinTimeout.TotalMilliseconds;
         _view = view;
         _sst = view.Sst;
         _c = _sst.Layout;
@@ -58,7 +73,8 @@ internal sealed class ViewChangeProtocol
         yield return ("wedge", WedgeStep);
         yield return ("follow-leader", FollowLeaderStep);
         yield return ("propose", ProposeStep);
-        yield return ("apply-trim", ApplyTrimStep);
+        yield return ("echo-trim", EchoTrimStep);
+        yield return ("deliver-trim", DeliverTrimStep);
         yield return ("commit", CommitStep);
         yield return ("install", InstallStep);
     }
@@ -161,25 +177,27 @@ internal sealed class ViewChangeProtocol
         var current = _sst.Get(_me, _c.ProposalId);
         if (current != 0 && _sst.Get(_me, _c.ProposalRemoved) == removed && ReadJoiners(_me).SequenceEqual(joiners)) return false;
         long highest = 0;
-        long[]? echoed = null;
         for (var r = 0; r < _n; r++)
         {
             highest = Math.Max(highest, _sst.Get(r, _c.ProposalId));
             if (!Live(r)) continue;
             if (_sst.Get(r, _c.Wedged) == 0 || _sst.Get(r, _c.LeaderAck) != _me + 1) return false;
             if (_sst.Get(r, _c.Commit) != 0) return false; // a commit is already out: members install it
-            if (echoed is null && _sst.Get(r, _c.TrimProposal) != 0) echoed = ReadTrim(r);
         }
-        var trim = _appliedTrim ?? echoed ?? ComputeTrim();
+        var trim = _deliveredTrim ?? LatestEchoedTrim() ?? ComputeTrim();
         var id = ((highest >> 8) + 1) << 8 | (long)(_me + 1);
+        LogOnce(trim);
         for (var i = 0; i < trim.Length; i++) _sst.Set(_c.Trim(i), trim[i]);
         _sst.Set(_c.TrimProposal, id);
         _sst.Set(_c.ProposalRemoved, removed);
+        var refused = _refused.Order().Take(SstLayout.MaxJoinersPerView).ToList();
         for (var i = 0; i < SstLayout.MaxJoinersPerView; i++)
         {
             _sst.Set(_c.ProposalJoinerEndpoint(i), i < joiners.Count ? joiners[i].Endpoint : 0);
             _sst.Set(_c.ProposalJoinerId(i), i < joiners.Count ? joiners[i].Id + 1 : 0);
+            _sst.Set(_c.ProposalRefusedId(i), i < refused.Count ? refused[i] + 1 : 0);
         }
+        foreach (var (joiner, _) in joiners) _joinerProposedAt.TryAdd(joiner, Environment.TickCount64);
         _sst.Set(_c.ProposalId, id);
         _logger.LogInformation("Member {Me} (leader) proposes view {Next}: removes [{Removed}], adds [{Joiners}]; ragged trim [{Trim}]",
             _view.View.Members[_me], _view.View.Id + 1, string.Join(", ", RanksOf(removed).Select(r => _view.View.Members[r])),
@@ -187,8 +205,11 @@ internal sealed class ViewChangeProtocol
         return true;
     }
 
-    /// <summary>Every member: deliver up to the leader's trim (once), echo it, prepare the proposed view, acknowledge.</summary>
-    private bool ApplyTrimStep()
+    /// <summary>
+    /// Every member: log the leader's trim, then echo it in our row (before acting on it, as in Derecho), prepare
+    /// the proposed view and acknowledge. Delivery waits for the others' echoes (<see cref="DeliverTrimStep"/>).
+    /// </summary>
+    private bool EchoTrimStep()
     {
         if (_done) return false;
         var leader = Leader();
@@ -201,20 +222,24 @@ internal sealed class ViewChangeProtocol
             Stop($"the leader's proposal for view {_view.View.Id + 1} removes this member");
             return true;
         }
-        if (_appliedTrim is null)
+        if (_deliveredTrim is not null && !_deliveredTrim.AsSpan().SequenceEqual(trim))
+            throw new InvalidOperationException(
+                $"leader published ragged trim [{string.Join(", ", trim)}] after this member delivered [{string.Join(", ", _deliveredTrim)}]");
+        _view.Wedge();
+        if (leader != _me)
         {
-            _view.Wedge();
-            foreach (var shard in _view.MyShards)
-                shard.Multicast.DeliverUpToTrim(trim.AsSpan(_view.TrimOffset(shard.Global), shard.Ranks.Length));
-            _appliedTrim = trim;
-            if (leader != _me)
-                for (var i = 0; i < trim.Length; i++) _sst.Set(_c.Trim(i), trim[i]);
+            LogOnce(trim);
+            for (var i = 0; i < trim.Length; i++) _sst.Set(_c.Trim(i), trim[i]);
+            _sst.Set(_c.TrimProposal, proposal);
         }
-        else if (!_appliedTrim.AsSpan().SequenceEqual(trim))
+        _echoed = proposal;
+        _echoedRemoved = removed;
+        _echoedTrim = trim;
+        for (var i = 0; i < SstLayout.MaxJoinersPerView; i++)
         {
-            throw new InvalidOperationException($"leader published ragged trim [{string.Join(", ", trim)}] after this member applied [{string.Join(", ", _appliedTrim)}]");
+            var refused = _sst.Get(leader, _c.ProposalRefusedId(i)) - 1;
+            if (refused >= 0) Refuse((int)refused);
         }
-        if (leader != _me) _sst.Set(_c.TrimProposal, proposal);
 
         var joiners = ReadJoiners(leader);
         var members = Enumerable.Range(0, _n).Where(r => (removed & (1L << r)) == 0).Select(r => _view.View.Members[r])
@@ -226,6 +251,42 @@ internal sealed class ViewChangeProtocol
         return true;
     }
 
+    /// <summary>
+    /// Every member, once: deliver up to the echoed trim when every member the proposal keeps has echoed that
+    /// proposal (then any of them that leads next adopts this trim), or when it is committed (the leader saw all
+    /// their acknowledgements, each pushed after its echo).
+    /// </summary>
+    private bool DeliverTrimStep()
+    {
+        if (_done || _deliveredTrim is not null || _echoedTrim is null) return false;
+        if (!EveryKeptMemberEchoed() && !Committed(_echoed)) return false;
+        foreach (var shard in _view.MyShards)
+            shard.Multicast.DeliverUpToTrim(_echoedTrim.AsSpan(_view.TrimOffset(shard.Global), shard.Ranks.Length));
+        _deliveredTrim = _echoedTrim;
+        return true;
+    }
+
+    private bool EveryKeptMemberEchoed()
+    {
+        for (var r = 0; r < _n; r++)
+            if ((_echoedRemoved & (1L << r)) == 0 && _sst.Get(r, _c.TrimProposal) != _echoed) return false;
+        return true;
+    }
+
+    private bool Committed(long proposal)
+    {
+        for (var r = 0; r < _n; r++)
+            if (_sst.Get(r, _c.Commit) == proposal) return true;
+        return false;
+    }
+
+    /// <summary>Has the host log a trim before this member publishes or echoes it; the same trim again is not logged twice.</summary>
+    private void LogOnce(long[] trim)
+    {
+        if (_echoedTrim is not null && _echoedTrim.AsSpan().SequenceEqual(trim)) return;
+        _host.LogTrim(_view.View.Id, trim);
+    }
+
     /// <summary>Leader: every live member acknowledged our proposal (and they are a majority): commit it.</summary>
     private bool CommitStep()
     {
@@ -234,15 +295,54 @@ internal sealed class ViewChangeProtocol
         if (proposal == 0 || _sst.Get(_me, _c.Commit) == proposal) return false;
         for (var r = 0; r < _n; r++)
             if (Live(r) && _sst.Get(r, _c.Ack) != proposal) return false;
-        if (!_host.JoinersAcknowledged(ReadJoiners(_me), proposal)) return false;
+        var joiners = ReadJoiners(_me);
+        if (!EveryJoinerAcknowledged(joiners, proposal)) return DropLateJoiners(joiners, proposal);
         _sst.Set(_c.Commit, proposal);
         return true;
     }
 
-    /// <summary>A live row committed the proposal we acknowledged: echo the commit and install the prepared view.</summary>
+    private bool EveryJoinerAcknowledged(List<(int Id, long Endpoint)> joiners, long proposal)
+    {
+        foreach (var (joiner, _) in joiners)
+            if (!_host.JoinerAcknowledged(joiner, proposal)) return false;
+        return true;
+    }
+
+    /// <summary>
+    /// Leader: refuses every joiner that has not acknowledged within the join timeout of first being proposed (it
+    /// failed or cannot be reached); the pending joiners change, so the next iteration proposes without them.
+    /// </summary>
+    private bool DropLateJoiners(List<(int Id, long Endpoint)> joiners, long proposal)
+    {
+        var dropped = false;
+        foreach (var (joiner, _) in joiners)
+        {
+            var waited = Environment.TickCount64 - _joinerProposedAt[joiner];
+            if (_host.JoinerAcknowledged(joiner, proposal) || waited < _joinTimeoutMs) continue;
+            _logger.LogWarning(
+                "Member {Me} (leader) drops joiner {Joiner} from view {Next}: no acknowledgement of the proposal within {Timeout} ms; proposing the view without it",
+                _view.View.Members[_me], joiner, _view.View.Id + 1, _joinTimeoutMs);
+            Refuse(joiner);
+            dropped = true;
+        }
+        return dropped;
+    }
+
+    /// <summary>No proposal of this view change adds <paramref name="joiner"/>; our row and the host stop forwarding its request.</summary>
+    private void Refuse(int joiner)
+    {
+        if (!_refused.Add(joiner)) return;
+        if (_sst.Get(_me, _c.JoinRequestId) == joiner + 1) _sst.Set(_c.JoinRequestId, 0);
+        _host.ForgetJoiner(joiner);
+    }
+
+    /// <summary>
+    /// A live row committed the proposal we acknowledged: echo the commit and, once the trim's deliveries are
+    /// on disk here, install the prepared view.
+    /// </summary>
     private bool InstallStep()
     {
-        if (_done || _prepared is null || _appliedTrim is null) return false;
+        if (_done || _prepared is null || _deliveredTrim is null || !_host.TrimDeliveriesPersisted()) return false;
         var acked = _sst.Get(_me, _c.Ack);
         for (var r = 0; r < _n; r++)
         {
@@ -252,7 +352,7 @@ internal sealed class ViewChangeProtocol
             _done = true;
             var next = _prepared;
             _prepared = null;
-            _host.Install(next, _appliedTrim, committedHere ? _preparedJoiners : []);
+            _host.Install(next, _deliveredTrim, committedHere ? _preparedJoiners : []);
             return true;
         }
         return false;
@@ -281,7 +381,7 @@ internal sealed class ViewChangeProtocol
         for (var r = 0; r < _n; r++)
         {
             var id = _sst.Get(r, _c.JoinRequestId) - 1;
-            if (id >= 0 && Live(r) && _view.View.RankOf((int)id) < 0) return true;
+            if (id >= 0 && Live(r) && _view.View.RankOf((int)id) < 0 && !_refused.Contains((int)id)) return true;
         }
         return false;
     }
@@ -294,7 +394,7 @@ internal sealed class ViewChangeProtocol
         {
             if (!Live(r)) continue;
             var id = _sst.Get(r, _c.JoinRequestId) - 1;
-            if (id < 0 || _view.View.RankOf((int)id) >= 0 || joiners.Any(j => j.Id == id)) continue;
+            if (id < 0 || _view.View.RankOf((int)id) >= 0 || _refused.Contains((int)id) || joiners.Any(j => j.Id == id)) continue;
             joiners.Add(((int)id, _sst.Get(r, _c.JoinRequestEndpoint)));
         }
         return joiners.OrderBy(j => j.Id).ToList();
@@ -309,6 +409,21 @@ internal sealed class ViewChangeProtocol
             if (id >= 0) joiners.Add(((int)id, _sst.Get(row, _c.ProposalJoinerEndpoint(i))));
         }
         return joiners;
+    }
+
+    /// <summary>The trim of the newest proposal a live row echoed (the leader's own row included), or null.</summary>
+    private long[]? LatestEchoedTrim()
+    {
+        var newest = -1;
+        long newestProposal = 0;
+        for (var r = 0; r < _n; r++)
+        {
+            var echoed = _sst.Get(r, _c.TrimProposal);
+            if (!Live(r) || echoed <= newestProposal) continue;
+            newest = r;
+            newestProposal = echoed;
+        }
+        return newest < 0 ? null : ReadTrim(newest);
     }
 
     private long[] ReadTrim(int row)

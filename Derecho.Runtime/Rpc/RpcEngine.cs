@@ -591,6 +591,9 @@ internal sealed class ShardReplica(uint typeId, int shard, string name, IReplica
     public long DurableVersion() =>
         Context.Log is { } log && log.PersistedVersion < log.LastVersion ? log.PersistedVersion : long.MaxValue;
 
+    /// <summary>Whether every version the replica's persistent fields logged is on disk.</summary>
+    public bool AllLoggedDurable => DurableVersion() == long.MaxValue;
+
     /// <summary>Advances the agreed time along the shard's total order (protocol thread only).</summary>
     public void Agree(long senderTicks) =>
         Interlocked.Exchange(ref _agreedTicks, Math.Max(_agreedTicks + 1, Math.Clamp(senderTicks, DateTime.MinValue.Ticks, DateTime.MaxValue.Ticks)));

@@ -17,6 +17,7 @@ public sealed class SstLayout
     private readonly int _suspected;
     private readonly int _holdsState;
     private readonly int _proposalJoiner;
+    private readonly int _proposalRefused;
     private readonly ShardColumns[] _shards;
     private readonly int _trimStart;
 
@@ -68,6 +69,8 @@ public sealed class SstLayout
         ProposalRemoved = next++;
         _proposalJoiner = next;
         next += 2 * MaxJoinersPerView;
+        _proposalRefused = next;
+        next += MaxJoinersPerView;
         ProposalId = next++;
         Ack = next++;
         Commit = next++;
@@ -148,6 +151,12 @@ public sealed class SstLayout
 
     /// <summary>Packed endpoint of the i-th member the leader's proposal adds.</summary>
     public int ProposalJoinerEndpoint(int i) => _proposalJoiner + 2 * i;
+
+    /// <summary>
+    /// Id + 1 of the i-th process this view change dropped from its proposals (0: none): it did not acknowledge
+    /// in time, so members stop forwarding its join request.
+    /// </summary>
+    public int ProposalRefusedId(int i) => _proposalRefused + i;
 
     /// <summary>Id of the leader's current proposal (0: none).</summary>
     public int ProposalId { get; }

@@ -1,10 +1,6 @@
 using System.Buffers.Binary;
-using System.Collections.Concurrent;
 using Derecho.Membership;
-using Derecho.Multicast;
-using Derecho.Sst;
 using Derecho.Tests.Support;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Derecho.Tests.Membership;
 
@@ -15,56 +11,6 @@ namespace Derecho.Tests.Membership;
 /// </summary>
 public class LeaderTakeoverTests
 {
-    private sealed class Member : IViewChangeHost, IDeliveryHandler
-    {
-        public Member(InMemoryNetwork network, int id, int[] members)
-        {
-            var transport = network.Endpoint(id);
-            View = new ActiveView(new View(0, members), id, transport, new MulticastOptions { RingBytes = 64 << 10, MaxPayloadBytes = 256 }, this, 0, () => { });
-            Protocol = new ViewChangeProtocol(View, this, NullLogger.Instance, TimeSpan.FromHours(1), Reports);
-            Steps = View.Predicates().Concat(Protocol.Predicates()).Select(p => p.Step).ToArray();
-            Transport = transport;
-        }
-
-        public ActiveView View { get; }
-        public ViewChangeProtocol Protocol { get; }
-        public PredicateLoop.Step[] Steps { get; }
-        public Derecho.Transport.ITransport Transport { get; }
-        public ConcurrentQueue<(int, string)> Reports { get; } = new();
-        public List<(int Sender, long Index)> Delivered { get; } = new();
-        public List<(int Sender, int Number)> Numbers { get; } = new();
-        public long[]? InstalledTrim { get; private set; }
-        public View? Installed { get; private set; }
-        public bool Dead { get; set; }
-
-        public void Step()
-        {
-            if (Dead) return;
-            foreach (var step in Steps) step();
-            View.Sst.PushChanges(Transport);
-        }
-
-        public void Deliver(int senderRank, long index, long sequence, ReadOnlySpan<byte> payload)
-        {
-            Delivered.Add((senderRank, index));
-            Numbers.Add((senderRank, BinaryPrimitives.ReadInt32LittleEndian(payload)));
-        }
-
-        public ActiveView Prepare(View next, long proposalId, IReadOnlyList<(int Id, long Endpoint)> joiners, ActiveView? previous, bool isLeader) =>
-            previous is not null && previous.View.Members.SequenceEqual(next.Members) ? previous
-                : new ActiveView(next, View.View.Members[View.Rank], Transport, new MulticastOptions { RingBytes = 64 << 10, MaxPayloadBytes = 256 }, this, proposalId, () => { });
-
-        public bool JoinersAcknowledged(IReadOnlyList<(int Id, long Endpoint)> joiners, long proposalId) => true;
-
-        public void Install(ActiveView next, long[] trim, IReadOnlyList<(int Id, long Endpoint)> sendStateTo)
-        {
-            InstalledTrim = trim;
-            Installed = next.View;
-        }
-
-        public void Fail(string reason) => throw new InvalidOperationException($"member {View.View.Members[View.Rank]} failed: {reason}");
-    }
-
     [Fact]
     public void A_wedged_member_acknowledges_nothing_more_so_no_member_delivers_past_the_trim()
     {
@@ -74,7 +20,7 @@ public class LeaderTakeoverTests
         // past the lag and deliver messages the leader, seeing member 1's old count, leaves out of the trim.
         var network = new InMemoryNetwork();
         int[] ids = [0, 1, 2, 3, 4];
-        var members = ids.Select(id => new Member(network, id, ids)).ToArray();
+        var members = ids.Select(id => new SteppedMember(network, id, ids)).ToArray();
         void Round(Func<int, int, bool>? allow = null, int paused = -1)
         {
             foreach (var m in members)
@@ -116,7 +62,7 @@ public class LeaderTakeoverTests
     {
         var network = new InMemoryNetwork();
         int[] ids = [0, 1, 2, 3, 4];
-        var members = ids.Select(id => new Member(network, id, ids)).ToArray();
+        var members = ids.Select(id => new SteppedMember(network, id, ids)).ToArray();
         void Round(Func<int, int, bool>? allow = null)
         {
             foreach (var m in members) m.Step();
@@ -161,7 +107,7 @@ public class LeaderTakeoverTests
         var fresh = Enumerable.Range(0, 5).Select(j => new[] { 1, 2, 3 }.Min(r => members[1].View.Sst.Get(r, members[1].View.Sst.Layout.Received(j)))).ToArray();
 
         var survivors = members.Skip(1).Take(3).ToArray();
-        string State(Member m)
+        string State(SteppedMember m)
         {
             var sst = m.View.Sst;
             var l = sst.Layout;
@@ -191,7 +137,7 @@ public class LeaderTakeoverTests
         var random = new Random(seed);
         var network = new InMemoryNetwork();
         int[] ids = [0, 1, 2, 3, 4];
-        var members = ids.Select(id => new Member(network, id, ids)).ToArray();
+        var members = ids.Select(id => new SteppedMember(network, id, ids)).ToArray();
         var sent = new int[5];
         var payload = new byte[8];
         var crashRound = random.Next(1, 25);
@@ -234,6 +180,8 @@ public class LeaderTakeoverTests
         Assert.All(survivors, m => Assert.Equal(survivors[0].Delivered, m.Delivered));
         // Nobody delivered anything the trim left out (it would be re-sent, so delivered twice).
         Assert.All(survivors, m => Assert.All(m.Delivered, d => Assert.True(d.Index < m.InstalledTrim![d.Sender], $"message {d.Index} of rank {d.Sender} delivered beyond the trim")));
+        // A crashed member delivered a prefix of the survivors' sequence: nothing they leave out, nothing in another order.
+        foreach (var dead in members.Where(m => m.Dead)) Assert.Equal(dead.Delivered, survivors[0].Delivered.Take(dead.Delivered.Count));
         // Nothing any survivor had delivered when the first crash happened is missing afterwards.
         foreach (var before in deliveredAtCrash.Values) Assert.Equal(before, survivors[0].Delivered.Take(before.Count));
         // Round-robin order; each sender's data messages in send order, without gaps (null messages are not delivered).

@@ -33,11 +33,18 @@ internal sealed class InProcessGroup : IAsyncDisposable
     public static string GroupDirectory(int[] ports) =>
         Path.Combine(Path.GetTempPath(), "derecho-tests", $"{Environment.ProcessId}-{string.Join('-', ports)}");
 
-    public static async Task<InProcessGroup> StartAsync(int size = 3, ILoggerFactory? loggers = null, Action<LayoutBuilder>? layout = null)
+    public static async Task<InProcessGroup> StartAsync(int size = 3, ILoggerFactory? loggers = null, Action<LayoutBuilder>? layout = null,
+        Action<DerechoOptions>? configure = null)
     {
         var ports = Support.Ports.Free(size);
+        DerechoOptions Configured(int id)
+        {
+            var options = Options(id, ports);
+            configure?.Invoke(options);
+            return options;
+        }
         var members = await Task.WhenAll(Enumerable.Range(0, size).Select(id =>
-            DerechoGroup.JoinAsync(Options(id, ports), layout ?? (l => l.Subgroup(_ => new Register())), loggers)));
+            DerechoGroup.JoinAsync(Configured(id), layout ?? (l => l.Subgroup(_ => new Register())), loggers)));
         return new InProcessGroup(members, ports);
     }
 
