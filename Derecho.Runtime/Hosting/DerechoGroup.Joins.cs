@@ -90,7 +90,7 @@ public sealed partial class DerechoGroup
 
     /// <summary>
     /// Restart traffic. A log tail is served at any time; a member that reports for a restart while this one
-    /// runs is told to join; everything else belongs to this member's own start, if it is starting.
+    /// runs (its start complete) is told to join; everything else belongs to this member's own start.
     /// </summary>
     private void OnRestartMessage(int peer, ReadOnlySpan<byte> message)
     {
@@ -99,7 +99,9 @@ public sealed partial class DerechoGroup
             if (RestartMessages.TryDecode<LogTailRequest>(message) is { } request) RestartHandshake.Serve(_transport, _engine, _logger, peer, request);
             return;
         }
-        if (message[0] == (byte)RestartMessageKind.Hello && Volatile.Read(ref _current) is { } running && _disposed == 0)
+        // Only once our own start is over: until then a member still reporting may be in the view being started
+        // (the leader's decision is on its way to it), and telling it to join would leave that view a member short.
+        if (message[0] == (byte)RestartMessageKind.Hello && Volatile.Read(ref _current) is { } running && Volatile.Read(ref _restart) is null && _disposed == 0)
         {
             var members = running.View.Members;
             var endpoints = members.Select(id => PackedEndpoint.Pack(id == MyId ? _options.Endpoints[MyId] : _endpoints[id])).ToArray();

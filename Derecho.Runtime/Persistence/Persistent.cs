@@ -99,15 +99,23 @@ public sealed class Persistent<T> : Versioned<T>, ReplicaLog.ILoggedField
 
     private protected override void OnAppended(long version, DateTime timestamp, T value)
     {
-        if (_deltas is not null && _sinceCheckpoint + 1 < _checkpointEvery && VersionCount >= 2 && TryGetAt(version - 1, out var previous))
+        try
         {
-            _deltas.WriteDelta(previous.Value, value, _log.BeginEntry(_key, DeltaFlag, version, timestamp));
+            if (_deltas is not null && _sinceCheckpoint + 1 < _checkpointEvery && VersionCount >= 2 && TryGetAt(version - 1, out var previous))
+            {
+                _deltas.WriteDelta(previous.Value, value, _log.BeginEntry(_key, DeltaFlag, version, timestamp));
+                _log.EndEntry();
+                _sinceCheckpoint++;
+                return;
+            }
+            MemoryPackSerializer.Serialize(_log.BeginEntry(_key, 0, version, timestamp), value);
             _log.EndEntry();
-            _sinceCheckpoint++;
-            return;
         }
-        MemoryPackSerializer.Serialize(_log.BeginEntry(_key, 0, version, timestamp), value);
-        _log.EndEntry();
+        catch
+        {
+            _log.AbandonEntry(); // a half-written entry must never reach the record
+            throw;
+        }
         _sinceCheckpoint = 0;
         _checkpoints.Add(version);
     }

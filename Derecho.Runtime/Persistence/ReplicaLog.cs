@@ -189,6 +189,15 @@ internal sealed class ReplicaLog : IDisposable
         _entryStart = -1;
     }
 
+    /// <summary>The field could not write its entry (its value failed to serialize): the entry is dropped, the others stay.</summary>
+    public void AbandonEntry()
+    {
+        if (_entryStart < 0) return;
+        _staged.Truncate(_entryStart);
+        _entryStart = -1;
+        if (_staged.WrittenCount == 0) _stagedVersion = -1;
+    }
+
     /// <summary>
     /// Appends what the delivery staged as one record (nothing if it staged nothing); returns whether it
     /// wrote one. Entries whose version is the record's drop their own version (12 bytes of header, not 28).

@@ -23,6 +23,9 @@ public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
     /// <summary>Forgets what was written; keeps the buffer.</summary>
     public void Reset() => _written = 0;
 
+    /// <summary>Forgets what was written after the first <paramref name="length"/> bytes.</summary>
+    internal void Truncate(int length) => _written = Math.Clamp(length, 0, _written);
+
     /// <inheritdoc />
     public void Advance(int count)
     {

@@ -408,7 +408,7 @@ internal sealed class RpcEngine : IRpcInvoker
                 RpcWire.WriteReplyHeader(_reply.WrittenSpanMutable, status, _myId, requestId);
                 var copy = ArrayPool<byte>.Shared.Rent(_reply.WrittenCount);
                 _reply.WrittenSpan.CopyTo(copy);
-                target.DeferredReplies.Enqueue(new DeferredReply(delivery.Version, caller, copy, _reply.WrittenCount));
+                target.DeferredReplies.Enqueue(new DeferredReply(target.Context.Log!.LastVersion, caller, copy, _reply.WrittenCount));
                 return;
             }
         }

@@ -18,8 +18,8 @@ internal static class Member
             MyId = arguments.MemberId,
             Members = arguments.Ports.Select((_, id) => new MemberOptions { Id = id, Endpoint = arguments.Endpoint(id) }).ToList(),
             Join = arguments.Join,
-            // The counter is volatile: its directory holds only the group's views, one directory per group (its ports).
-            DataDirectory = Path.Combine(Path.GetTempPath(), "derecho-counter", string.Join('-', arguments.Ports)),
+            // The counter is volatile: nothing to restart from, so its views go to a directory of this process alone.
+            DataDirectory = Directory.CreateTempSubdirectory("derecho-counter-").FullName,
         };
         Counter? replica = null;
         var group = await DerechoGroup.JoinAsync(options, layout => layout.Subgroup(_ => replica = new Counter()), loggers);

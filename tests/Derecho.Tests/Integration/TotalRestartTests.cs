@@ -23,8 +23,15 @@ public partial class TotalRestartTests : IDisposable
         long reportedVersion, reportedTotal;
         try
         {
-            await Eventually.True(() => first.All(m => m.Output.Count(l => l.StartsWith("GLOBALLY-PERSISTED", StringComparison.Ordinal)) >= 20),
-                "every member to report globally persisted versions");
+            try
+            {
+                await Eventually.True(() => first.All(m => m.Output.Count(l => l.StartsWith("GLOBALLY-PERSISTED", StringComparison.Ordinal)) >= 20),
+                    "every member to report globally persisted versions");
+            }
+            catch (TimeoutException e)
+            {
+                throw new TimeoutException($"{e.Message}; output:\n{string.Join('\n', first.SelectMany(m => m.Output.Where(l => !l.StartsWith("GLOBALLY", StringComparison.Ordinal)).Select(l => $"[{m.Id}] {l}")))}");
+            }
             foreach (var member in first) member.Kill();
             foreach (var member in first) await member.WaitAsync(TimeSpan.FromMinutes(1));
             Assert.All(first, m => Assert.Null(m.LineStartingWith("FINAL "))); // killed mid-stream
