@@ -25,11 +25,15 @@ internal sealed class InProcessGroup : IAsyncDisposable
         MaxPayloadBytes = 64 << 10,
     };
 
-    public static async Task<InProcessGroup> StartAsync(int size = 3, ILoggerFactory? loggers = null, Action<LayoutBuilder>? layout = null)
+    public static async Task<InProcessGroup> StartAsync(int size = 3, ILoggerFactory? loggers = null, Action<LayoutBuilder>? layout = null, Action<DerechoOptions>? configure = null)
     {
         var ports = Support.Ports.Free(size);
         var members = await Task.WhenAll(Enumerable.Range(0, size).Select(id =>
-            DerechoGroup.JoinAsync(Options(id, ports), layout ?? (l => l.Subgroup(_ => new Register())), loggers)));
+        {
+            var options = Options(id, ports);
+            configure?.Invoke(options);
+            return DerechoGroup.JoinAsync(options, layout ?? (l => l.Subgroup(_ => new Register())), loggers);
+        }));
         return new InProcessGroup(members, ports);
     }
 
