@@ -28,8 +28,8 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
     private readonly PredicateLoop _loop;
     private readonly OrderedCallQueue _ordered;
     private readonly TcpTransport _transport;
+    private readonly HeartbeatThread _heartbeat;
     private readonly TaskCompletionSource<string> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private long _lastHeartbeat = Environment.TickCount64;
     private int _disposed;
 
     // Views: the current one, the one replaced last (its ring memory may still be queued for sending).
@@ -86,6 +86,8 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
         _loop = new PredicateLoop(_transport, _logger, options.Options.HeartbeatInterval);
         _ordered = new OrderedCallQueue(MyId, options.Options.MaxPayloadBytes, () => Volatile.Read(ref _current), _engine, _loop.Wake);
         _engine.Attach(_ordered.Send, RelayOrdered, _transport, _loop);
+        _heartbeat = new HeartbeatThread(() => Volatile.Read(ref _current)?.Sst, _transport, options.Options.HeartbeatInterval,
+            () => !_failed.Task.IsCompleted, _logger);
         _loop.Faulted += e => Fail($"protocol failure: {e.Message}");
     }
 
@@ -147,6 +149,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
             throw;
         }
         group._loop.Start();
+        group._heartbeat.Start();
         if (options.Join) await group.WaitForShardStatesAsync(cancellationToken).ConfigureAwait(false);
         if (group._recoveryPending)
         {
@@ -234,6 +237,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         var view = Volatile.Read(ref _current);
         view?.Stop("group disposed");
+        _heartbeat.Dispose();
         _loop.Dispose();
         await _transport.DisposeAsync().ConfigureAwait(false);
         _ordered.Stop("group disposed");
@@ -362,7 +366,6 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
             .Append(_engine.P2PPredicate)
             .Append(_engine.DurableRepliesPredicate)
             .Append(("persisted", PersistedStep))
-            .Append(("heartbeat", HeartbeatStep))
             .Append(("post-join-request", PostJoinRequestStep))
             .Concat(protocol.Predicates())
             .Append(("leave", LeaveStep));
@@ -387,16 +390,6 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
         _ordered.Stop(reason);
         _engine.Stop(new InvalidOperationException($"member {MyId} stopped: {reason}"));
         lock (_viewGate) Monitor.PulseAll(_viewGate);
-    }
-
-    private bool HeartbeatStep()
-    {
-        var now = Environment.TickCount64;
-        if (now - _lastHeartbeat < _options.Options.HeartbeatInterval.TotalMilliseconds) return false;
-        _lastHeartbeat = now;
-        var sst = _current.Sst;
-        sst.Set(sst.Layout.Heartbeat, sst.Get(sst.MyRank, sst.Layout.Heartbeat) + 1);
-        return false;
     }
 
     /// <summary>When leaving: flag our row; when every row is flagged and all counters agree, the leave is complete.</summary>
