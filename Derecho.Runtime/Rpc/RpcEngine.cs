@@ -256,11 +256,15 @@ internal sealed class RpcEngine : IRpcInvoker
         return call.Task;
     }
 
-    /// <summary>A shard this member is not in: a member of it multicasts the call and returns every reply (as for a client).</summary>
+    /// <summary>
+    /// A shard this member is not in: a member of it multicasts the call and returns every reply (as for a client).
+    /// Always the same member while the shard's members stay the same, so our calls keep their order: one
+    /// connection to it, one queue there, one sender in the shard.
+    /// </summary>
     private Task<QueryResults<T>> Relay<T>(uint typeId, int shard, uint methodId, long requestId, PooledBufferWriter request, int[] members)
     {
         if (members.Length == 0) return Task.FromException<QueryResults<T>>(new InvalidOperationException($"shard {shard} of {NameOf(typeId)} has no members in this view"));
-        var via = members[(int)((ulong)requestId % (ulong)members.Length)];
+        var via = members[_myId % members.Length];
         Client.ClientMessages.WriteRelayHeader(request.WrittenSpanMutable, typeId, shard, methodId, requestId);
         var call = new PendingRelayedCall<T>(via) { TypeId = typeId, Shard = shard };
         _pending[requestId] = call;
