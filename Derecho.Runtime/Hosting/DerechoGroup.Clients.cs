@@ -31,13 +31,8 @@ public sealed partial class DerechoGroup
                     _transport.Flush();
                     break;
                 }
-                // Straight into the ring when it has room; otherwise off the transport's reader thread, which must
-                // not wait for ring space or a view change.
-                if (!Relay(peer, typeId, shard, methodId, clientRequest, message[ClientMessages.RelayHeaderSize..], withoutWaiting: true))
-                {
-                    var arguments = message[ClientMessages.RelayHeaderSize..].ToArray();
-                    ThreadPool.QueueUserWorkItem(_ => Relay(peer, typeId, shard, methodId, clientRequest, arguments, withoutWaiting: false));
-                }
+                // Into the ring, or queued behind a full ring or a view change: the reader thread never waits.
+                Relay(peer, typeId, shard, methodId, clientRequest, message[ClientMessages.RelayHeaderSize..]);
                 break;
             case ClientMessageKind.RelayResult when ClientMessages.TryReadRelayResult(message, out var request, out var replies):
                 _engine.OnRelayResult(request, replies);
@@ -48,18 +43,18 @@ public sealed partial class DerechoGroup
         }
     }
 
-    private bool Relay(int client, uint typeId, int shard, uint methodId, long clientRequest, ReadOnlySpan<byte> arguments, bool withoutWaiting)
+    private void Relay(int client, uint typeId, int shard, uint methodId, long clientRequest, ReadOnlySpan<byte> arguments)
     {
         var request = RequestBuffers.Rent(RpcWire.OrderedHeaderSize);
         try
         {
             arguments.CopyTo(request.GetSpan(arguments.Length));
             request.Advance(arguments.Length);
-            return _engine.InvokeRelay(typeId, shard, methodId, request, replies =>
+            _engine.InvokeRelay(typeId, shard, methodId, request, replies =>
             {
                 _transport.Send(client, ClientMessages.RelayResult(clientRequest, replies));
                 _transport.Flush();
-            }, withoutWaiting);
+            });
         }
         finally
         {

@@ -26,9 +26,10 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
     private readonly Func<ActiveShardKey, IDeliveryHandler> _handlers;
     private readonly MulticastOptions _multicastOptions;
     private readonly PredicateLoop _loop;
+    private readonly OrderedCallQueue _ordered;
     private readonly TcpTransport _transport;
+    private readonly HeartbeatThread _heartbeat;
     private readonly TaskCompletionSource<string> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private long _lastHeartbeat = Environment.TickCount64;
     private int _disposed;
 
     // Views: the current one, the one replaced last (its ring memory may still be queued for sending).
@@ -85,7 +86,10 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
             MaxMessageBytes = Math.Max(options.Options.MaxPayloadBytes + 4096, 256 << 20),
         }, this, _logger);
         _loop = new PredicateLoop(_transport, _logger, options.Options.HeartbeatInterval);
-        _engine.Attach(SendOrdered, TrySendOrdered, RelayOrdered, _transport, _loop);
+        _ordered = new OrderedCallQueue(MyId, options.Options.MaxPayloadBytes, () => Volatile.Read(ref _current), _engine, _loop.Wake);
+        _engine.Attach(_ordered.Send, RelayOrdered, _transport, _loop);
+        _heartbeat = new HeartbeatThread(() => Volatile.Read(ref _current)?.Sst, _transport, options.Options.HeartbeatInterval,
+            () => !_failed.Task.IsCompleted, _logger);
         _loop.Faulted += e => Fail($"protocol failure: {e.Message}");
     }
 
@@ -147,6 +151,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
             throw;
         }
         group._loop.Start();
+        group._heartbeat.Start();
         await group.WaitForShardStatesAsync(cancellationToken).ConfigureAwait(false);
         group._logger.LogInformation("Member {Id} is in view {View} with members {Members}", group.MyId, group.View.Id, string.Join(", ", group.View.Members));
         return group;
@@ -250,8 +255,10 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         var view = Volatile.Read(ref _current);
         view?.Stop("group disposed");
+        _heartbeat.Dispose();
         _loop.Dispose();
         await _transport.DisposeAsync().ConfigureAwait(false);
+        _ordered.Stop("group disposed");
         _engine.Stop(new ObjectDisposedException(nameof(DerechoGroup), $"member {MyId} has left the group"));
         view?.Dispose();
         _retired?.Dispose();
@@ -377,86 +384,14 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
     private IEnumerable<(string Name, PredicateLoop.Step Step)> StepsFor(ActiveView view)
     {
         var protocol = new ViewChangeProtocol(view, this, _logger, _options.Options.FailureTimeout, _options.Options.JoinTimeout, _failureReports);
-        return view.Predicates().Prepend(("receive-state", ReceiveStateStep))
+        return view.Predicates().Prepend(("send-queued", _ordered.SendQueuedStep))
+            .Prepend(("receive-state", ReceiveStateStep))
             .Append(_engine.P2PPredicate)
             .Append(_engine.DurableRepliesPredicate)
             .Append(("persisted", PersistedStep))
-            .Append(("heartbeat", HeartbeatStep))
             .Append(("post-join-request", PostJoinRequestStep))
             .Concat(protocol.Predicates())
             .Append(("leave", LeaveStep));
-    }
-
-    /// <summary>
-    /// Puts an ordered call into this member's instance of a shard in the current view; while a view change is
-    /// under way, waits for the next view. While the view is inadequate (which can last until a joiner
-    /// arrives) calls are held, in order, and sent by a background drain once a view can run them: the
-    /// caller gets its pending task at once instead of a blocked thread.
-    /// </summary>
-    private int[]? SendOrdered(uint typeId, int shard, ReadOnlySpan<byte> payload)
-    {
-        lock (_held)
-        {
-            if (_held.Count > 0 || !Volatile.Read(ref _current).Layout.IsAdequate)
-            {
-                _held.Enqueue((typeId, shard, payload.ToArray()));
-                if (_held.Count == 1) _ = Task.Run(DrainHeldCalls);
-                return null;
-            }
-        }
-        return SendInView(typeId, shard, payload);
-    }
-
-    private readonly Queue<(uint TypeId, int Shard, byte[] Payload)> _held = new();
-
-    /// <summary>Sends only if nothing is held and the shard's ring has room now; returns the shard's members, or null.</summary>
-    private int[]? TrySendOrdered(uint typeId, int shard, ReadOnlySpan<byte> payload)
-    {
-        lock (_held)
-        {
-            if (_held.Count > 0) return null;
-            var target = Volatile.Read(ref _current).Find(typeId, shard);
-            return target is not null && target.Multicast.TrySend(payload) ? target.Members : null;
-        }
-    }
-
-    /// <summary>Sends held calls in order once the view can run them; a call that cannot be sent fails alone.</summary>
-    private void DrainHeldCalls()
-    {
-        while (true)
-        {
-            (uint TypeId, int Shard, byte[] Payload) next;
-            lock (_held)
-            {
-                if (!_held.TryPeek(out next)) return;
-            }
-            try { _engine.OnSent(RpcEngine.RequestIdOf(next.Payload), SendInView(next.TypeId, next.Shard, next.Payload)); }
-            catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException)
-            {
-                _engine.FailCutOff([RpcEngine.RequestIdOf(next.Payload)], e.Message);
-            }
-            lock (_held) _held.Dequeue();
-        }
-    }
-
-    /// <summary>Sends into the current view (waiting out view changes); returns the shard's members in the view it went into.</summary>
-    private int[] SendInView(uint typeId, int shard, ReadOnlySpan<byte> payload)
-    {
-        while (true)
-        {
-            var view = Volatile.Read(ref _current);
-            var target = view.Find(typeId, shard);
-            if (target is null && view.Layout.IsAdequate)
-                throw new InvalidOperationException($"member {MyId} is not in shard {shard} of {_engine.NameOf(typeId)} in view {view.View.Id}");
-            if (target is not null && target.Multicast.SendUnlessWedged(payload)) return target.Members;
-            lock (_viewGate)
-            {
-                while (ReferenceEquals(_current, view) && !_failed.Task.IsCompleted && _disposed == 0)
-                    Monitor.Wait(_viewGate, 100);
-            }
-            if (_failed.Task.IsCompleted) throw new InvalidOperationException($"member {MyId} stopped: {_failed.Task.Result}");
-            if (_disposed == 1) throw new ObjectDisposedException(nameof(DerechoGroup));
-        }
     }
 
     /// <summary>Puts an installed view on disk with its members' endpoints and the layout that says who holds which shard.</summary>
@@ -470,6 +405,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
             // The view change that removes us is what LeaveAsync asked for.
             _logger.LogInformation("Member {Id} left the group: {Reason}", MyId, reason);
             Volatile.Read(ref _current).Stop("this member left the group");
+            _ordered.Stop("this member left the group");
             _engine.Stop(new InvalidOperationException($"member {MyId} left the group"));
             _leftAlone.TrySetResult();
             lock (_viewGate) Monitor.PulseAll(_viewGate);
@@ -478,18 +414,9 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
         if (!_failed.TrySetResult(reason)) return;
         _logger.LogError("Member {Id} stops: {Reason}", MyId, reason);
         Volatile.Read(ref _current).Stop(reason);
+        _ordered.Stop(reason);
         _engine.Stop(new InvalidOperationException($"member {MyId} stopped: {reason}"));
         lock (_viewGate) Monitor.PulseAll(_viewGate);
-    }
-
-    private bool HeartbeatStep()
-    {
-        var now = Environment.TickCount64;
-        if (now - _lastHeartbeat < _options.Options.HeartbeatInterval.TotalMilliseconds) return false;
-        _lastHeartbeat = now;
-        var sst = _current.Sst;
-        sst.Set(sst.Layout.Heartbeat, sst.Get(sst.MyRank, sst.Layout.Heartbeat) + 1);
-        return false;
     }
 
     /// <summary>When leaving: flag our row; when every row is flagged and all counters agree, the leave is complete.</summary>

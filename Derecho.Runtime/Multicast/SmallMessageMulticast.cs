@@ -118,6 +118,7 @@ public sealed unsafe class SmallMessageMulticast : IDisposable
     /// <summary>
     /// Queues a message for totally ordered delivery at every member. Blocks while this sender's ring is
     /// full (back-pressure: the slowest receiver paces the senders) and throws once the multicast stopped.
+    /// For raw multicast; ordered calls use <see cref="TrySend"/> and queue what does not fit, so no caller blocks.
     /// </summary>
     public void Send(ReadOnlySpan<byte> payload)
     {
@@ -154,6 +155,15 @@ public sealed unsafe class SmallMessageMulticast : IDisposable
         if (payload.Length > MaxPayloadBytes || !TrySendNow(payload)) return false;
         OnQueued?.Invoke();
         return true;
+    }
+
+    /// <summary>Why the multicast stopped (leave, failure, disposal), or null while it runs.</summary>
+    public string? StopReason
+    {
+        get
+        {
+            lock (_sendLock) return _stopped ? _stopReason : null;
+        }
     }
 
     /// <summary>Whether <see cref="Wedge"/> was called.</summary>

@@ -30,7 +30,6 @@ internal sealed class RpcEngine : IRpcInvoker
     private readonly Func<string, string> _storage;
     private readonly int _retainVersions;
     private SendOrdered? _send;
-    private TrySendOrdered? _trySend;
     private RelayOrdered? _relay;
     private ITransport? _transport;
     private PredicateLoop? _loop;
@@ -70,21 +69,17 @@ internal sealed class RpcEngine : IRpcInvoker
     public GroupLayout Layout => _layout;
 
     /// <summary>
-    /// Puts an ordered call into this member's instance of a shard (waiting out a view change); returns the
-    /// shard's members in the view it went into, or null if it was held for a later view.
+    /// Puts an ordered call into this member's instance of a shard without waiting: returns the shard's members
+    /// if it went into the ring now, or null if it was queued (<see cref="OnSent"/> follows when it goes in).
     /// </summary>
     public delegate int[]? SendOrdered(uint typeId, int shard, ReadOnlySpan<byte> payload);
 
     /// <summary>Has a member of a shard this member is not in multicast an ordered call (<paramref name="request"/> holds a relay header).</summary>
     public delegate void RelayOrdered(int shardMember, ReadOnlySpan<byte> request);
 
-    /// <summary>Puts an ordered call into a shard only if that needs no waiting; returns the shard's members, or null.</summary>
-    public delegate int[]? TrySendOrdered(uint typeId, int shard, ReadOnlySpan<byte> payload);
-
-    public void Attach(SendOrdered send, TrySendOrdered trySend, RelayOrdered relay, ITransport transport, PredicateLoop loop)
+    public void Attach(SendOrdered send, RelayOrdered relay, ITransport transport, PredicateLoop loop)
     {
         _send = send;
-        _trySend = trySend;
         _relay = relay;
         _transport = transport;
         _loop = loop;
@@ -285,11 +280,15 @@ internal sealed class RpcEngine : IRpcInvoker
         return call.Task;
     }
 
-    /// <summary>A shard this member is not in: a member of it multicasts the call and returns every reply (as for a client).</summary>
+    /// <summary>
+    /// A shard this member is not in: a member of it multicasts the call and returns every reply (as for a client).
+    /// Always the same member while the shard's members stay the same, so our calls keep their order: one
+    /// connection to it, one queue there, one sender in the shard.
+    /// </summary>
     private Task<QueryResults<T>> Relay<T>(uint typeId, int shard, uint methodId, long requestId, PooledBufferWriter request, int[] members)
     {
         if (members.Length == 0) return Task.FromException<QueryResults<T>>(new InvalidOperationException($"shard {shard} of {NameOf(typeId)} has no members in this view"));
-        var via = members[(int)((ulong)requestId % (ulong)members.Length)];
+        var via = members[_myId % members.Length];
         Client.ClientMessages.WriteRelayHeader(request.WrittenSpanMutable, typeId, shard, methodId, requestId);
         var call = new PendingRelayedCall<T>(via) { TypeId = typeId, Shard = shard };
         _pending[requestId] = call;
@@ -305,42 +304,34 @@ internal sealed class RpcEngine : IRpcInvoker
 
     /// <summary>
     /// Multicasts an ordered call on behalf of a client or another member; <paramref name="completed"/> gets the
-    /// raw replies. With <paramref name="withoutWaiting"/> (a transport thread) it returns false, having done
-    /// nothing, when the call cannot go out at once; the caller then retries where it may wait.
+    /// raw replies. Never waits, so transport threads may call it.
     /// </summary>
-    public bool InvokeRelay(uint typeId, int shard, uint methodId, PooledBufferWriter request, Action<IReadOnlyList<RawReply>> completed, bool withoutWaiting = false)
+    public void InvokeRelay(uint typeId, int shard, uint methodId, PooledBufferWriter request, Action<IReadOnlyList<RawReply>> completed)
     {
         int[] members;
         try { members = _layout.MembersOf(typeId, shard); }
-        catch (ArgumentException e) { completed([new RawReply(-1, ReplyStatus.UnknownMethod, System.Text.Encoding.UTF8.GetBytes(e.Message))]); return true; }
+        catch (ArgumentException e) { completed([new RawReply(-1, ReplyStatus.UnknownMethod, System.Text.Encoding.UTF8.GetBytes(e.Message))]); return; }
         var call = new PendingRelayCall(members, completed) { TypeId = typeId, Shard = shard };
-        if (_stopped is { } reason) { call.Fail(reason); return true; }
+        if (_stopped is { } reason) { call.Fail(reason); return; }
         if (Array.IndexOf(members, _myId) < 0)
         {
             call.Fail(new InvalidOperationException($"member {_myId} is not in shard {shard} of {NameOf(typeId)}; ask one of its members ({string.Join(", ", members)})"));
-            return true;
+            return;
         }
         var requestId = Interlocked.Increment(ref _nextRequestId);
         RpcWire.WriteOrderedHeader(request.WrittenSpanMutable, typeId, methodId, requestId, _clock.GetUtcNow().UtcTicks);
         _pending[requestId] = call;
         try
         {
-            var sentTo = withoutWaiting ? _trySend!(typeId, shard, request.WrittenSpan) : _send!(typeId, shard, request.WrittenSpan);
-            if (sentTo is not null) Retarget(requestId, call, sentTo);
-            else if (withoutWaiting)
-            {
-                _pending.TryRemove(requestId, out _);
-                return false;
-            }
+            if (_send!(typeId, shard, request.WrittenSpan) is { } sentTo) Retarget(requestId, call, sentTo);
         }
         catch (Exception e)
         {
             if (_pending.TryRemove(requestId, out _)) call.Fail(e);
         }
-        return true;
     }
 
-    /// <summary>A call (held, or waiting out a view change) went into a view whose shard has <paramref name="members"/>.</summary>
+    /// <summary>A queued call (ring full, or view wedged or inadequate) went into a view whose shard has <paramref name="members"/>.</summary>
     public void OnSent(long requestId, int[] members)
     {
         if (_pending.TryGetValue(requestId, out var call)) Retarget(requestId, call, members);

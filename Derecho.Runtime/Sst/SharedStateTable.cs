@@ -18,6 +18,9 @@ public sealed unsafe class SharedStateTable : IDisposable
     private int[] _dirtyEnd = [0];
     private bool _broadcast;
     private ITransport? _registeredWith;
+    // Beat runs on the heartbeat thread, Dispose on the protocol thread: this keeps the memory alive under a beat.
+    private readonly object _beatGate = new();
+    private bool _disposed;
 
     /// <summary>Creates the table for the given members (row r belongs to <paramref name="memberIds"/>[r]) and shards (default: one of all members).</summary>
     public SharedStateTable(IReadOnlyList<int> memberIds, int myRank, int epoch = 0, IReadOnlyList<int>? shardSizes = null, int layoutShards = 1)
@@ -98,6 +101,25 @@ public sealed unsafe class SharedStateTable : IDisposable
         if (start + sizeof(long) > _dirtyEnd[audience]) _dirtyEnd[audience] = start + sizeof(long);
     }
 
+    /// <summary>
+    /// Bumps our heartbeat and writes just that cell to every peer; safe on any one thread beside the protocol
+    /// thread. Only this writes the heartbeat column (never <see cref="Set"/>), so it needs no dirty range; a
+    /// row range the protocol thread pushes may carry the cell too, read at push time: a recent value either way.
+    /// The write is one 8-byte frame of a column no protocol step orders against, so it cannot reorder anything.
+    /// </summary>
+    public void Beat(ITransport transport)
+    {
+        lock (_beatGate)
+        {
+            if (_disposed) return;
+            var cell = Cell(MyRank, Layout.Heartbeat);
+            Volatile.Write(ref *cell, *cell + 1);
+            var bytes = new ReadOnlySpan<byte>(cell, sizeof(long));
+            for (var r = 0; r < Rows; r++)
+                if (r != MyRank) transport.Write(_memberIds[r], RegionKind.SstRow, Epoch, Layout.Heartbeat * sizeof(long), bytes);
+        }
+    }
+
     /// <summary>Minimum of a column over the given rows: "has every member of the shard reached k?"</summary>
     public long Min(int column, ReadOnlySpan<int> rows)
     {
@@ -143,11 +165,15 @@ public sealed unsafe class SharedStateTable : IDisposable
         return pushed;
     }
 
-    /// <summary>Frees the table once the transport can no longer copy a peer's row into it.</summary>
+    /// <summary>Frees the table once the transport can no longer copy a peer's row into it (and no beat is under way).</summary>
     public void Dispose()
     {
         _registeredWith?.UnregisterInbound(_memory);
-        _memory.Dispose();
+        lock (_beatGate)
+        {
+            _disposed = true;
+            _memory.Dispose();
+        }
     }
 
     private long* Cell(int row, int column)

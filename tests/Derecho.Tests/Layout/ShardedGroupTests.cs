@@ -60,6 +60,20 @@ public sealed class ShardedGroupTests
     }
 
     [Fact]
+    public async Task Calls_from_a_member_outside_the_shard_are_applied_in_the_order_it_made_them()
+    {
+        await using var group = await InProcessGroup.StartAsync(5, layout: Layout);
+        var notes = group.Members[4].Subgroup<Notes>();
+        Assert.DoesNotContain(4, notes.Members);
+
+        // Not awaited one by one: all are in flight together, relayed by members of the shard.
+        var appended = await Task.WhenAll(Enumerable.Range(1, 60).Select(i => notes.Ordered.Append($"note {i}")));
+
+        for (var i = 0; i < appended.Length; i++)
+            Assert.All(appended[i], r => Assert.Equal(i + 1, r.Value)); // call i is note i at every replica
+    }
+
+    [Fact]
     public async Task Keys_route_to_stable_shards_and_bad_targets_get_clear_errors()
     {
         await using var group = await InProcessGroup.StartAsync(5, layout: Layout);

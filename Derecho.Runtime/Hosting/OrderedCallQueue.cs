@@ -1,0 +1,145 @@
+using Derecho.Membership;
+using Derecho.Rpc;
+
+namespace Derecho.Hosting;
+
+/// <summary>
+/// This member's ordered calls on their way into a shard's ring. A call goes straight into the ring when
+/// nothing of its shard is queued and the ring has room (no copy, no allocation, no hop). Otherwise (ring
+/// full; view wedged, changing or inadequate) it is copied into the shard's queue and the caller's thread
+/// returns at once: the protocol thread moves queued calls into the ring, in the order they were made, as
+/// soon as there is room in a view that runs the shard, and the calls' tasks complete later.
+/// Bound: every queued call is a call whose task its caller holds, so callers that await their calls (or
+/// keep a fixed number in flight) bound the queue. It refuses nothing and no thread ever waits on it.
+/// </summary>
+internal sealed class OrderedCallQueue
+{
+    private readonly int _myId;
+    private readonly int _maxPayloadBytes;
+    private readonly Func<ActiveView> _current;
+    private readonly RpcEngine _engine;
+    private readonly Action _wake;
+    private readonly object _shardsGate = new();
+    // Read by the protocol thread every iteration: an array, replaced when a shard gets its first queue.
+    private volatile ShardQueue[] _shards = [];
+    private int _queued;
+    private volatile string? _stopped;
+
+    public OrderedCallQueue(int myId, int maxPayloadBytes, Func<ActiveView> current, RpcEngine engine, Action wake)
+    {
+        _myId = myId;
+        _maxPayloadBytes = maxPayloadBytes;
+        _current = current;
+        _engine = engine;
+        _wake = wake;
+    }
+
+    /// <summary>
+    /// Puts an ordered call into its shard: returns the shard's members if it went into the ring now, or null if it
+    /// was queued (the engine hears <see cref="RpcEngine.OnSent"/> when it goes in). Throws if it can never go in.
+    /// </summary>
+    public int[]? Send(uint typeId, int shard, ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length > _maxPayloadBytes)
+            throw new ArgumentException($"message of {payload.Length} bytes exceeds MaxPayloadBytes {_maxPayloadBytes}", nameof(payload));
+        var queue = QueueOf(typeId, shard);
+        lock (queue)
+        {
+            if (_stopped is { } reason) throw new InvalidOperationException($"member {_myId} stopped: {reason}");
+            if (queue.Calls.Count == 0)
+            {
+                var view = _current();
+                var target = view.Find(typeId, shard);
+                if (target is null && view.Layout.IsAdequate) throw NotInShard(typeId, shard, view);
+                if (target is not null && target.Multicast.TrySend(payload)) return target.Members;
+                if (target?.Multicast.StopReason is { } stopped) throw new InvalidOperationException($"multicast stopped: {stopped}");
+            }
+            queue.Calls.Enqueue(payload.ToArray());
+            Interlocked.Increment(ref _queued);
+        }
+        _wake();
+        return null;
+    }
+
+    /// <summary>Protocol step: when a shard has queued calls and its ring has room in the current view, move them in, in order.</summary>
+    public bool SendQueuedStep()
+    {
+        if (Volatile.Read(ref _queued) == 0) return false;
+        var view = _current();
+        var progress = false;
+        foreach (var queue in _shards)
+        {
+            lock (queue)
+            {
+                if (queue.Calls.Count == 0) continue;
+                var target = view.Find(queue.TypeId, queue.Shard);
+                if (target is null)
+                {
+                    // An inadequate view runs no shard: wait for one that does. An adequate one without us in the shard never will.
+                    if (view.Layout.IsAdequate) progress |= FailAll(queue, NotInShard(queue.TypeId, queue.Shard, view).Message);
+                    continue;
+                }
+                if (target.Multicast.StopReason is { } stopped)
+                {
+                    progress |= FailAll(queue, $"multicast stopped: {stopped}");
+                    continue;
+                }
+                // TrySendNow, not TrySend: this runs on the protocol thread, whose next steps push the ring anyway.
+                while (queue.Calls.TryPeek(out var call) && target.Multicast.TrySendNow(call))
+                {
+                    queue.Calls.Dequeue();
+                    Interlocked.Decrement(ref _queued);
+                    _engine.OnSent(RpcEngine.RequestIdOf(call), target.Members);
+                    progress = true;
+                }
+            }
+        }
+        return progress;
+    }
+
+    /// <summary>Refuses further calls and drops queued ones (the engine fails every pending call right after).</summary>
+    public void Stop(string reason)
+    {
+        Interlocked.CompareExchange(ref _stopped, reason, null);
+        foreach (var queue in _shards)
+        {
+            lock (queue)
+            {
+                Interlocked.Add(ref _queued, -queue.Calls.Count);
+                queue.Calls.Clear();
+            }
+        }
+    }
+
+    private bool FailAll(ShardQueue queue, string reason)
+    {
+        var requests = queue.Calls.Select(call => RpcEngine.RequestIdOf(call)).ToList();
+        Interlocked.Add(ref _queued, -queue.Calls.Count);
+        queue.Calls.Clear();
+        _engine.FailCutOff(requests, reason);
+        return true;
+    }
+
+    private ShardQueue QueueOf(uint typeId, int shard)
+    {
+        foreach (var queue in _shards)
+            if (queue.TypeId == typeId && queue.Shard == shard) return queue;
+        lock (_shardsGate)
+        {
+            foreach (var queue in _shards)
+                if (queue.TypeId == typeId && queue.Shard == shard) return queue;
+            var added = new ShardQueue(typeId, shard);
+            _shards = [.. _shards, added];
+            return added;
+        }
+    }
+
+    private InvalidOperationException NotInShard(uint typeId, int shard, ActiveView view) =>
+        new($"member {_myId} is not in shard {shard} of {_engine.NameOf(typeId)} in view {view.View.Id}");
+
+    /// <summary>One shard's queued calls (whole ordered-call payloads), oldest first; locked while read or changed.</summary>
+    private sealed record ShardQueue(uint TypeId, int Shard)
+    {
+        public Queue<byte[]> Calls { get; } = new();
+    }
+}
