@@ -89,14 +89,21 @@ internal sealed class RestartHandshake
             if (!sentDecision && RestartPlan.Leader(snapshot) == _myId)
             {
                 var decision = RestartPlan.Decide(Configured(), snapshot, out var waitingFor);
-                // Quorum is enough, but members still starting get a moment to be part of the restart view.
-                var everyone = decision is not null && decision.Rejoin.Length == 0 && _contacts.Keys.All(snapshot.ContainsKey);
+                // A quorum is enough, but members of the newest view still recovering their logs get up to
+                // ConnectTimeout to be part of the restart view (otherwise they would rejoin as new members).
+                var missing = snapshot.Values.MaxBy(r => r.ViewId)!.Members.Select(m => m.Id).Where(id => !snapshot.ContainsKey(id)).ToList();
                 if (decision is not null) quorumSince ??= DateTime.UtcNow;
                 else quorumSince = null;
-                if (decision is not null && (everyone || DateTime.UtcNow - quorumSince > _options.Options.FailureTimeout))
+                if (decision is not null && (missing.Count == 0 || DateTime.UtcNow - quorumSince > _options.Options.ConnectTimeout))
                 {
                     Announce(decision);
                     sentDecision = true;
+                }
+                else if (decision is not null && DateTime.UtcNow - lastWarning > TimeSpan.FromSeconds(5))
+                {
+                    lastWarning = DateTime.UtcNow;
+                    _logger.LogWarning("Member {Id} (restart leader) has a quorum; waits up to {Timeout}s for member(s) {Missing} of the last view before restarting without them",
+                        _myId, _options.Options.ConnectTimeout.TotalSeconds, string.Join(", ", missing));
                 }
                 else if (decision is null && DateTime.UtcNow - lastWarning > TimeSpan.FromSeconds(5))
                 {
