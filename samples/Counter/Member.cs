@@ -12,14 +12,21 @@ internal static class Member
 
     public static async Task<int> RunAsync(MemberArguments arguments)
     {
+        // The counter is volatile: nothing to restart from, so its views go to a directory of this process alone.
+        var views = Directory.CreateTempSubdirectory("derecho-counter-");
+        try { return await RunInAsync(arguments, views.FullName); }
+        finally { try { views.Delete(recursive: true); } catch (IOException) { } }
+    }
+
+    private static async Task<int> RunInAsync(MemberArguments arguments, string dataDirectory)
+    {
         using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information));
         var options = new DerechoOptions
         {
             MyId = arguments.MemberId,
             Members = arguments.Ports.Select((_, id) => new MemberOptions { Id = id, Endpoint = arguments.Endpoint(id) }).ToList(),
             Join = arguments.Join,
-            // The counter is volatile: nothing to restart from, so its views go to a directory of this process alone.
-            DataDirectory = Directory.CreateTempSubdirectory("derecho-counter-").FullName,
+            DataDirectory = dataDirectory,
         };
         Counter? replica = null;
         var group = await DerechoGroup.JoinAsync(options, layout => layout.Subgroup(_ => replica = new Counter()), loggers);
