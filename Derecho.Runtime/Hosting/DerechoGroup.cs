@@ -27,6 +27,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
     private readonly MulticastOptions _multicastOptions;
     private readonly PredicateLoop _loop;
     private readonly TcpTransport _transport;
+    private readonly ShardStateSender _stateSender;
     private readonly TaskCompletionSource<string> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _lastHeartbeat = Environment.TickCount64;
     private int _disposed;
@@ -81,9 +82,10 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
             Endpoints = options.Options.Join ? new Dictionary<int, IPEndPoint> { [MyId] = options.Endpoints[MyId] } : options.Endpoints,
             GroupFingerprint = options.Fingerprint,
             ConnectTimeout = options.Options.ConnectTimeout,
-            // Room for state transfer, which travels as one message.
+            // Room for a large log record in a log tail (a persistent field's full value); state travels in parts.
             MaxMessageBytes = Math.Max(options.Options.MaxPayloadBytes + 4096, 256 << 20),
         }, this, _logger);
+        _stateSender = new ShardStateSender(MyId, _transport, _logger);
         _loop = new PredicateLoop(_transport, _logger, options.Options.HeartbeatInterval);
         _engine.Attach(SendOrdered, TrySendOrdered, RelayOrdered, _transport, _loop);
         _loop.Faulted += e => Fail($"protocol failure: {e.Message}");
@@ -248,6 +250,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
+        _stateSender.Stop();
         var view = Volatile.Read(ref _current);
         view?.Stop("group disposed");
         _loop.Dispose();

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using Derecho.Layout;
 using Derecho.Membership;
+using Derecho.Persistence;
 using Derecho.Rpc;
 using Derecho.Transport;
 using Microsoft.Extensions.Logging;
@@ -18,8 +19,6 @@ namespace Derecho.Hosting;
 /// </summary>
 internal sealed class RestartHandshake
 {
-    private const int TailChunkBytes = 4 << 20;
-
     private readonly int _myId;
     private readonly ValidatedOptions _options;
     private readonly TcpTransport _transport;
@@ -252,17 +251,12 @@ internal sealed class RestartHandshake
     {
         if (!_tails.TryGetValue((chunk.TypeId, chunk.Shard), out var tail) || tail.Source != peer || tail.Done.Task.IsCompleted) return;
         var done = tail.Done;
-        if (_engine.TryGetReplica(chunk.TypeId, chunk.Shard) is not { } replica || replica.Context.Log is not { } log) return;
+        if (_engine.TryGetReplica(chunk.TypeId, chunk.Shard) is not { } replica || replica.Context.Log is null) return;
         try
         {
-            if (!chunk.Complete)
-            {
-                _logger.LogWarning("Member {Id}: member {Peer} no longer has every record after ours for shard {Shard} of {Type} (trimmed); taking its whole log instead",
+            if (LogTail.Apply(replica.Context, new LogTailBatch(chunk.Complete, chunk.Versions, chunk.Ticks, chunk.Payloads)))
+                _logger.LogWarning("Member {Id}: member {Peer} no longer has every record after ours for shard {Shard} of {Type} (trimmed); took its whole log instead",
                     _myId, peer, chunk.Shard, _engine.NameOf(chunk.TypeId));
-                replica.Context.TruncateAfter(-1);
-            }
-            for (var i = 0; i < chunk.Versions.Length; i++)
-                if (chunk.Versions[i] > log.LastVersion) log.AppendReplicated(chunk.Versions[i], chunk.Ticks[i], chunk.Payloads[i]);
             if (chunk.Last) done.TrySetResult();
         }
         catch (Exception e) when (e is InvalidDataException or InvalidOperationException or ArgumentException or MemoryPack.MemoryPackSerializationException)
@@ -277,39 +271,24 @@ internal sealed class RestartHandshake
         try
         {
             var log = engine.TryGetReplica(request.TypeId, request.Shard)?.Context.Log;
-            // The requester's newest record is here: everything after it is too (a log has no holes). If it is
-            // not (trimmed here), the requester replaces its history with ours.
-            var complete = log is not null && (request.After < 0 || log.Contains(request.After));
-            var records = log is null ? [] : complete ? log.ReadAfter(request.After) : log.ReadAfter(long.MinValue);
-            var versions = new List<long>();
-            var ticks = new List<long>();
-            var payloads = new List<byte[]>();
-            var bytes = 0;
-            var first = true;
-            void SendChunk(bool last)
+            LogTailBatch? previous = null;
+            foreach (var batch in LogTail.Read(log, request.After))
             {
-                transport.Send(peer, RestartMessages.Encode(RestartMessageKind.LogTail, new LogTailChunk(request.TypeId, request.Shard, first ? complete : true, last,
-                    versions.ToArray(), ticks.ToArray(), payloads.ToArray())));
-                transport.Flush();
-                first = false;
-                versions.Clear();
-                ticks.Clear();
-                payloads.Clear();
-                bytes = 0;
+                if (previous is not null) Send(previous, last: false);
+                previous = batch;
             }
-            foreach (var (version, time, payload) in records)
-            {
-                versions.Add(version);
-                ticks.Add(time);
-                payloads.Add(payload);
-                bytes += payload.Length + 32;
-                if (bytes >= TailChunkBytes) SendChunk(last: false);
-            }
-            SendChunk(last: true);
+            Send(previous!, last: true);
         }
         catch (Exception e) when (e is IOException or InvalidOperationException or ArgumentException)
         {
             logger.LogWarning("Cannot send the log tail of shard {Shard} of {Type} to member {Peer}: {Reason}", request.Shard, engine.NameOf(request.TypeId), peer, e.Message);
+        }
+
+        void Send(LogTailBatch batch, bool last)
+        {
+            transport.Send(peer, RestartMessages.Encode(RestartMessageKind.LogTail,
+                new LogTailChunk(request.TypeId, request.Shard, batch.Complete, last, batch.Versions, batch.Ticks, batch.Payloads)));
+            transport.Flush();
         }
     });
 }

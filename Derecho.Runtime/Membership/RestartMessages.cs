@@ -2,7 +2,7 @@ using MemoryPack;
 
 namespace Derecho.Membership;
 
-/// <summary>Kinds of the total-restart messages: [kind][MemoryPack body]. Kinds 16–23 are the join and state messages.</summary>
+/// <summary>Kinds of the total-restart messages: [kind][MemoryPack body]. Kinds 16–23 are the join and state messages, 30–31 the rest of state transfer.</summary>
 internal enum RestartMessageKind : byte
 {
     /// <summary>A starting member to every member it knows of: <see cref="RestartHello"/>.</summary>
