@@ -50,6 +50,11 @@ public sealed partial class DerechoGroup
             OnRestartMessage(peer, message);
             return;
         }
+        if (StateTransferMessages.IsStateTransferKind(message[0]))
+        {
+            OnStateTransferMessage(peer, message);
+            return;
+        }
         switch ((MembershipMessageKind)message[0])
         {
             case MembershipMessageKind.JoinRequest when MembershipMessages.TryReadPair(message, out var id, out var endpoint) && id == peer:
@@ -74,18 +79,36 @@ public sealed partial class DerechoGroup
             case MembershipMessageKind.JoinRefused when MembershipMessages.TryReadJoinRefused(message, out var reason):
                 OnJoinRefused(peer, reason);
                 break;
-            case MembershipMessageKind.ShardState when MembershipMessages.TryReadShardState(message, out var typeId, out var shard, out var viewId, out var state):
-                _stateInbox.Enqueue((peer, typeId, shard, viewId, state.ToArray(), Unavailable: null));
-                _loop.Wake();
-                break;
-            case MembershipMessageKind.ShardStateUnavailable when MembershipMessages.TryReadShardState(message, out var typeId, out var shard, out var viewId, out var why):
-                _stateInbox.Enqueue((peer, typeId, shard, viewId, [], Unavailable: System.Text.Encoding.UTF8.GetString(why)));
+            case MembershipMessageKind.ShardStateUnavailable when MembershipMessages.TryReadShardStateUnavailable(message, out var typeId, out var shard, out var viewId, out var why):
+                _stateInbox.Enqueue((peer, typeId, shard, viewId, System.Text.Encoding.UTF8.GetString(why)));
                 _loop.Wake();
                 break;
             default:
                 _logger.LogWarning("Malformed membership message (kind {Kind}, {Length} bytes) from member {Peer} ignored", message[0], message.Length, peer);
                 break;
         }
+    }
+
+    /// <summary>State transfer: requests go to the sender; records and parts to the protocol thread, in order.</summary>
+    private void OnStateTransferMessage(int peer, ReadOnlySpan<byte> message)
+    {
+        switch ((StateTransferKind)message[0])
+        {
+            case StateTransferKind.Request when StateTransferMessages.TryDecode<ShardStateRequest>(message) is { } request:
+                _stateSender.OnRequest(peer, request);
+                return;
+            case StateTransferKind.Tail when StateTransferMessages.TryDecode<ShardStateTail>(message) is { } tail
+                && tail.Versions.Length == tail.Ticks.Length && tail.Ticks.Length == tail.Payloads.Length:
+                _stateInbox.Enqueue((peer, tail.TypeId, tail.Shard, tail.ViewId, tail));
+                break;
+            case StateTransferKind.Part when StateTransferMessages.TryDecode<ShardStatePart>(message) is { } part:
+                _stateInbox.Enqueue((peer, part.TypeId, part.Shard, part.ViewId, part));
+                break;
+            default:
+                _logger.LogWarning("Malformed state transfer message (kind {Kind}, {Length} bytes) from member {Peer} ignored", message[0], message.Length, peer);
+                return;
+        }
+        _loop.Wake();
     }
 
     /// <summary>

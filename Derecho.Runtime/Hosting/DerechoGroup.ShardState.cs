@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Derecho.Layout;
 using Derecho.Membership;
+using Derecho.Persistence;
 using Derecho.Rpc;
 using Derecho.Transport;
 using Microsoft.Extensions.Logging;
@@ -18,14 +19,23 @@ namespace Derecho.Hosting;
 /// </summary>
 public sealed partial class DerechoGroup
 {
-    // A state that arrived, or (Unavailable set) the reason its sender cannot send it.
-    private readonly ConcurrentQueue<(int From, uint TypeId, int Shard, long ViewId, byte[] State, string? Unavailable)> _stateInbox = new();
-    private readonly List<(int From, uint TypeId, int Shard, long ViewId, byte[] State, string? Unavailable)> _earlyStates = new();
+    // State transfer traffic as it arrived: a ShardStateTail, a ShardStatePart, or (a string) why the sender cannot send.
+    private readonly ConcurrentQueue<(int From, uint TypeId, int Shard, long ViewId, object Body)> _stateInbox = new();
+    private List<(int From, uint TypeId, int Shard, long ViewId, object Body)> _earlyStates = new();
     // Who may send each shard we wait for (its surviving old members): state from anyone else is refused.
     private readonly ConcurrentDictionary<(uint TypeId, int Shard), int[]> _stateSources = new();
+    // Transfers under way to us (protocol thread only).
+    private readonly Dictionary<(uint TypeId, int Shard), IncomingShardState> _incoming = new();
 
     /// <summary>Fault injection for tests: this member withholds the shard states it owes (as if it crashed before sending).</summary>
     internal bool WithholdShardStatesForTest { get; set; }
+
+    /// <summary>Fault injection for tests: this member stops sending a shard state after this many parts of it (0: never).</summary>
+    internal int StallShardStatesAfterPartsForTest
+    {
+        get => _stateSender.StallAfterParts;
+        set => _stateSender.StallAfterParts = value;
+    }
 
     /// <summary>
     /// For each shard of <paramref name="view"/>: wait for the state if ours is missing, send it if we are the
@@ -34,6 +44,7 @@ public sealed partial class DerechoGroup
     /// </summary>
     private void BeginShardStates(ActiveView view, GroupLayout? before, ActiveView? old, bool restart = false)
     {
+        _stateSender.ForgetBefore(view.View.Id);
         var global = -1;
         foreach (var (subgroup, shard, members) in view.Layout.AllShards())
         {
@@ -50,31 +61,45 @@ public sealed partial class DerechoGroup
                 {
                     mine.Multicast.AwaitingState = true;
                     _stateSources[(typeId, shard)] = survivors;
-                    _logger.LogInformation("Member {Id} lacks the state of shard {Shard} of {Type}; waiting for it from one of {From}",
-                        MyId, shard, _engine.NameOf(typeId), string.Join(", ", survivors));
+                    RequestState(replica, view.View.Id, survivors);
                 }
             }
             else if (_engine.TryGetReplica(typeId, shard) is { } left) left.HasState = false; // it no longer follows the shard
 
             if ((old is null && !restart) || Array.IndexOf(survivors, MyId) < 0 || _engine.TryGetReplica(typeId, shard) is not { HasState: true } held) continue;
-            bool Holds(int id) => id == MyId || (old is null ? Array.IndexOf(survivors, id) >= 0
+            bool Holds(int id) => id == MyId || (old is null ? _restartHolders.TryGetValue((typeId, shard), out var holders) && Array.IndexOf(holders, id) >= 0
                 : old.View.RankOf(id) is var rank and >= 0 && (old.Sst.Get(rank, old.Sst.Layout.HoldsState(global)) & (1L << (global % 64))) != 0);
             if (survivors.First(Holds) != MyId) continue;
             var recipients = members.Where(id => id != MyId && !(Array.IndexOf(survivors, id) >= 0 && Holds(id))).ToArray();
             if (recipients.Length == 0 || WithholdShardStatesForTest) continue;
             var snapshot = RpcEngine.TrySnapshot(held, out var problem);
-            var state = snapshot is null ? MembershipMessages.ShardStateUnavailable(typeId, shard, view.View.Id, problem!)
-                : MembershipMessages.ShardState(typeId, shard, view.View.Id, snapshot);
-            foreach (var id in recipients) _transport.Send(id, state);
+            if (snapshot is not null)
+            {
+                // Taken here, between deliveries, so it is the state as the view began; sent from the background.
+                _stateSender.Offer(held, view.View.Id, snapshot, held.Context.Log?.LastVersion ?? -1, recipients);
+                _logger.LogInformation("Member {Id} owes shard {Shard} of {Type} ({Bytes} bytes of state) to member(s) {Recipients}",
+                    MyId, shard, held.Name, snapshot.Length, string.Join(", ", recipients));
+                continue;
+            }
+            var unavailable = MembershipMessages.ShardStateUnavailable(typeId, shard, view.View.Id, problem!);
+            foreach (var id in recipients) _transport.Send(id, unavailable);
             _transport.Flush();
-            if (snapshot is null)
-                _logger.LogError("Member {Id} cannot send shard {Shard} of {Type} to member(s) {Recipients}: {Problem}",
-                    MyId, shard, held.Name, string.Join(", ", recipients), problem);
-            else
-                _logger.LogInformation("Member {Id} sent shard {Shard} of {Type} ({Bytes} bytes) to member(s) {Recipients}",
-                    MyId, shard, held.Name, state.Length, string.Join(", ", recipients));
+            _logger.LogError("Member {Id} cannot send shard {Shard} of {Type} to member(s) {Recipients}: {Problem}",
+                MyId, shard, held.Name, string.Join(", ", recipients), problem);
         }
         PublishHeldStates(view);
+    }
+
+    /// <summary>Asks the shard's old members for its state, telling them how far our own log goes.</summary>
+    private void RequestState(ShardReplica replica, long viewId, int[] sources)
+    {
+        var after = replica.Context.Log?.LastVersion ?? -1;
+        var request = StateTransferMessages.Encode(StateTransferKind.Request, new ShardStateRequest(replica.TypeId, replica.Shard, viewId, after));
+        foreach (var id in sources)
+            if (id != MyId) _transport.Send(id, request); // we may be an old member that never got the state
+        _transport.Flush();
+        _logger.LogInformation("Member {Id} lacks the state of shard {Shard} of {Type} (its log ends at version {After}); asked {From} for it",
+            MyId, replica.Shard, replica.Name, after, string.Join(", ", sources));
     }
 
     /// <summary>Sets our row's bits for the shards whose state we hold.</summary>
@@ -109,46 +134,73 @@ public sealed partial class DerechoGroup
         }
     }
 
-    /// <summary>Loads shard states sent for the current view; keeps those for a view not installed yet.</summary>
+    /// <summary>
+    /// Applies state transfer traffic for the current view in the order it came (log records, then the
+    /// snapshot's parts; the last part loads the state); keeps that of a view not installed yet.
+    /// </summary>
     private bool ReceiveStateStep()
     {
         if (_stateInbox.IsEmpty && _earlyStates.Count == 0) return false;
         while (_stateInbox.TryDequeue(out var item)) _earlyStates.Add(item);
         var view = _current;
+        foreach (var key in _incoming.Where(i => i.Value.ViewId < view.View.Id).Select(i => i.Key).ToList()) _incoming.Remove(key);
+        var items = _earlyStates;
+        _earlyStates = new();
         var progress = false;
-        for (var i = _earlyStates.Count - 1; i >= 0; i--)
+        foreach (var item in items)
         {
-            var (from, typeId, shard, viewId, state, unavailable) = _earlyStates[i];
-            if (viewId > view.View.Id) continue;
-            _earlyStates.RemoveAt(i);
-            if (viewId < view.View.Id || view.Find(typeId, shard) is not { Multicast.AwaitingState: true } target) continue;
-            if (!_stateSources.TryGetValue((typeId, shard), out var sources) || Array.IndexOf(sources, from) < 0)
+            if (item.ViewId > view.View.Id) _earlyStates.Add(item);
+            else if (item.ViewId == view.View.Id && view.Find(item.TypeId, item.Shard) is { Multicast.AwaitingState: true } target)
             {
-                _logger.LogWarning("Member {Id}: state for shard {Shard} of {Type} from member {From} refused; it may come from {Sources}",
-                    MyId, shard, _engine.NameOf(typeId), from, sources is null ? "nobody" : string.Join(", ", sources));
-                continue;
+                progress = true;
+                if (!ReceiveState(view, target, item)) return true;
             }
-            if (unavailable is not null)
+        }
+        return progress;
+    }
+
+    /// <summary>One state transfer message for a shard we wait for; false if it failed this member.</summary>
+    private bool ReceiveState(ActiveView view, ActiveShard target, (int From, uint TypeId, int Shard, long ViewId, object Body) item)
+    {
+        var (from, typeId, shard, viewId, body) = item;
+        if (!_stateSources.TryGetValue((typeId, shard), out var sources) || Array.IndexOf(sources, from) < 0)
+        {
+            _logger.LogWarning("Member {Id}: state for shard {Shard} of {Type} from member {From} refused; it may come from {Sources}",
+                MyId, shard, _engine.NameOf(typeId), from, sources is null ? "nobody" : string.Join(", ", sources));
+            return true;
+        }
+        if (body is string unavailable)
+        {
+            Fail($"the state of shard {shard} of {_engine.NameOf(typeId)} cannot be sent by member {from}: {unavailable}");
+            return false;
+        }
+        if (!_incoming.TryGetValue((typeId, shard), out var incoming)) _incoming[(typeId, shard)] = incoming = new IncomingShardState(from, viewId);
+        else if (incoming.From != from) return true; // another old member's copy (the same state) is already arriving
+        var replica = _engine.ReplicaFor(typeId, shard, target.Members);
+        try
+        {
+            if (body is ShardStateTail tail)
             {
-                Fail($"the state of shard {shard} of {_engine.NameOf(typeId)} cannot be sent by member {from}: {unavailable}");
+                if (LogTail.Apply(replica.Context, new LogTailBatch(tail.Complete, tail.Versions, tail.Ticks, tail.Payloads)))
+                    _logger.LogWarning("Member {Id}: member {From} no longer has our newest record of shard {Shard} of {Type} (trimmed); our history is replaced by its whole log",
+                        MyId, from, shard, _engine.NameOf(typeId));
+                incoming.Records += tail.Versions.Length;
                 return true;
             }
-            var replica = _engine.ReplicaFor(typeId, shard, target.Members);
-            try
-            {
-                RpcEngine.Restore(replica, state);
-            }
-            catch (Exception e) when (e is InvalidDataException or NotSupportedException or MemoryPack.MemoryPackSerializationException)
-            {
-                Fail($"the state of shard {shard} of {_engine.NameOf(typeId)} sent by member {from} cannot be loaded: {e.Message}");
-                return true;
-            }
+            if (incoming.Add((ShardStatePart)body) is not { } state) return true;
+            RpcEngine.Restore(replica, state);
+            _incoming.Remove((typeId, shard));
             replica.HasState = true;
             target.Multicast.AwaitingState = false;
             PublishHeldStates(view);
-            progress = true;
-            _logger.LogInformation("Member {Id} loaded shard {Shard} of {Type} ({Bytes} bytes) from member {From}", MyId, shard, _engine.NameOf(typeId), state.Length, from);
+            _logger.LogInformation("Member {Id} loaded shard {Shard} of {Type} from member {From}: {Records} log record(s), then {Bytes} bytes of state",
+                MyId, shard, _engine.NameOf(typeId), from, incoming.Records, state.Length);
+            return true;
         }
-        return progress;
+        catch (Exception e) when (e is InvalidDataException or InvalidOperationException or ArgumentException or IOException or NotSupportedException or MemoryPack.MemoryPackSerializationException)
+        {
+            Fail($"the state of shard {shard} of {_engine.NameOf(typeId)} sent by member {from} cannot be loaded: {e.Message}");
+            return false;
+        }
     }
 }

@@ -29,6 +29,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
     private readonly OrderedCallQueue _ordered;
     private readonly TcpTransport _transport;
     private readonly HeartbeatThread _heartbeat;
+    private readonly ShardStateSender _stateSender;
     private readonly TaskCompletionSource<string> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
 
@@ -58,6 +59,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
     // Persistence: every installed view on disk (restarts start from the newest), persisted-version reporting.
     private readonly ViewLog _viewLog;
     private RestartHandshake? _restart; // while starting without being told to join
+    private readonly Dictionary<(uint TypeId, int Shard), int[]> _restartHolders = new(); // the restart view's holders of each shard
     private long _lastPersisted = -1;
     private long _lastGloballyPersisted = -1;
 
@@ -82,9 +84,10 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
             Endpoints = options.Options.Join ? new Dictionary<int, IPEndPoint> { [MyId] = options.Endpoints[MyId] } : options.Endpoints,
             GroupFingerprint = options.Fingerprint,
             ConnectTimeout = options.Options.ConnectTimeout,
-            // Room for state transfer, which travels as one message.
+            // Room for a large log record in a log tail (a persistent field's full value); state travels in parts.
             MaxMessageBytes = Math.Max(options.Options.MaxPayloadBytes + 4096, 256 << 20),
         }, this, _logger);
+        _stateSender = new ShardStateSender(MyId, _transport, _logger);
         _loop = new PredicateLoop(_transport, _logger, options.Options.HeartbeatInterval);
         _ordered = new OrderedCallQueue(MyId, options.Options.MaxPayloadBytes, () => Volatile.Read(ref _current), _engine, _loop.Wake);
         _engine.Attach(_ordered.Send, RelayOrdered, _transport, _loop);
@@ -186,8 +189,14 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
             var first = new View(decided.ViewId, decided.Ids);
             _lastAdequate = decided.LastAdequate.Length == 0 ? null : GroupLayout.TryDeserialize(decided.LastAdequate, _engine.NameOf);
             var view = new ActiveView(first, LayoutFunction.Compute(first, _specs, _lastAdequate), MyId, _transport, _multicastOptions, _handlers, proposalId: 0, _loop.Wake);
-            // Every shard this member held is caught up to its longest log: it holds the state.
-            foreach (var (typeId, shard, _) in restart.HeldShards) _engine.TryGetReplica(typeId, shard)!.HasState = true;
+            // The shards' holders (this member among them has caught up to the longest log) hold the state; the
+            // shards' other members get it from them.
+            _restartHolders.Clear();
+            for (var i = 0; i < decided.Sources.Length; i++)
+            {
+                _restartHolders[(decided.TypeIds[i], decided.Shards[i])] = decided.Holders[i];
+                if (Array.IndexOf(decided.Holders[i], MyId) >= 0 && _engine.TryGetReplica(decided.TypeIds[i], decided.Shards[i]) is { } held) held.HasState = true;
+            }
             InstallFirst(view, restart: decided.ViewId > 0);
             await restart.AwaitReadyAsync(first.Id, decided.Ids, cancellationToken).ConfigureAwait(false);
         }
@@ -253,6 +262,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
+        _stateSender.Stop();
         var view = Volatile.Read(ref _current);
         view?.Stop("group disposed");
         _heartbeat.Dispose();

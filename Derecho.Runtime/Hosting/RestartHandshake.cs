@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using Derecho.Layout;
 using Derecho.Membership;
+using Derecho.Persistence;
 using Derecho.Rpc;
 using Derecho.Transport;
 using Microsoft.Extensions.Logging;
@@ -18,8 +19,6 @@ namespace Derecho.Hosting;
 /// </summary>
 internal sealed class RestartHandshake
 {
-    private const int TailChunkBytes = 4 << 20;
-
     private readonly int _myId;
     private readonly ValidatedOptions _options;
     private readonly TcpTransport _transport;
@@ -31,6 +30,8 @@ internal sealed class RestartHandshake
     private readonly ConcurrentDictionary<int, RestartReport> _reports = new();
     private readonly ConcurrentDictionary<int, string> _unreachable = new();
     private readonly ConcurrentDictionary<(long View, int Member), bool> _ready = new();
+    // Leader: what each member was answered (the restart view, or rejoin), to answer again if it reports again.
+    private readonly ConcurrentDictionary<int, byte[]> _answers = new();
     private readonly ConcurrentDictionary<(uint TypeId, int Shard), (int Source, TaskCompletionSource Done)> _tails = new();
     private readonly TaskCompletionSource<RestartViewMessage> _decided = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<RestartRejoin> _rejoin = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -51,6 +52,18 @@ internal sealed class RestartHandshake
         foreach (var (id, packed) in members) _contacts[id] = PackedEndpoint.Unpack(packed);
         foreach (var (id, endpoint) in options.Endpoints) _contacts[id] = endpoint;
         _contacts.Remove(myId);
+    }
+
+    /// <summary>
+    /// Leader, after deciding: a member that still reports did not get its answer (the connection it went out
+    /// on broke): dial again if need be and send it once more. Answers are idempotent.
+    /// </summary>
+    private void AnswerAgain(int peer)
+    {
+        if (!_answers.TryGetValue(peer, out var answer) || !_contacts.TryGetValue(peer, out var endpoint)) return;
+        _transport.EnsurePeer(peer, endpoint);
+        _transport.Send(peer, answer);
+        _transport.Flush();
     }
 
     /// <summary>The shards this member held as of its newest view, with the newest version its log had of each when it started.</summary>
@@ -78,12 +91,13 @@ internal sealed class RestartHandshake
             }
             _transport.Flush();
 
+            // A connection that breaks while members start is dialled again (a peer may refuse a duplicate, or
+            // restart); only a first start that does not hear from everyone within ConnectTimeout fails.
             var isRestart = _reports.Values.Any(r => r.ViewId >= 0);
-            if (!isRestart && !_unreachable.IsEmpty)
-                throw new TransportException($"member {_myId}: {string.Join("; ", _unreachable.Values)}");
             if (!isRestart && DateTime.UtcNow > firstStart)
                 throw new TransportException($"member {_myId}: " + string.Join("; ", _contacts.Where(c => !_reports.ContainsKey(c.Key))
-                    .Select(c => $"member {c.Key} at {c.Value} is unreachable after {_options.Options.ConnectTimeout.TotalSeconds:0.#}s")));
+                    .Select(c => $"member {c.Key} at {c.Value} is unreachable after {_options.Options.ConnectTimeout.TotalSeconds:0.#}s" +
+                                 (_unreachable.TryGetValue(c.Key, out var why) ? $" ({why})" : ""))));
 
             var snapshot = new Dictionary<int, RestartReport>(_reports);
             if (!sentDecision && RestartPlan.Leader(snapshot) == _myId)
@@ -148,17 +162,19 @@ internal sealed class RestartHandshake
                 _reports[peer] = new RestartReport(peer, hello.ViewId, hello.Ids.Zip(hello.Endpoints).ToArray(),
                     hello.LastAdequate.Length == 0 ? null : GroupLayout.TryDeserialize(hello.LastAdequate, _engine.NameOf),
                     hello.TypeIds.Select((t, i) => (t, hello.Shards[i], hello.Versions[i])).ToArray());
+                AnswerAgain(peer);
                 break;
             case RestartMessageKind.View when RestartMessages.TryDecode<RestartViewMessage>(message) is { } view && view.Leader == peer && Valid(view):
                 if (view.ViewId > _mine.ViewId && view.Ids.Contains(_myId)) _decided.TrySetResult(view);
                 break;
-            case RestartMessageKind.Rejoin when RestartMessages.TryDecode<RestartRejoin>(message) is { } rejoin && rejoin.Ids.Length == rejoin.Endpoints.Length && rejoin.Ids.Length > 0:
+            case RestartMessageKind.Rejoin when RestartMessages.TryDecode<RestartRejoin>(message) is { } rejoin && Valid(rejoin):
                 if (!_decided.Task.IsCompleted) _rejoin.TrySetResult(rejoin);
                 break;
             case RestartMessageKind.Ready when RestartMessages.TryDecode<RestartReady>(message) is { } ready:
                 _ready[(ready.ViewId, peer)] = true;
                 break;
-            case RestartMessageKind.LogTail when RestartMessages.TryDecode<LogTailChunk>(message) is { } chunk:
+            case RestartMessageKind.LogTail when RestartMessages.TryDecode<LogTailChunk>(message) is { Versions: not null, Ticks: not null, Payloads: not null } chunk
+                && chunk.Versions.Length == chunk.Ticks.Length && chunk.Ticks.Length == chunk.Payloads.Length && chunk.Payloads.All(p => p is not null):
                 ApplyTail(peer, chunk);
                 break;
             case RestartMessageKind.LogTailRequest: // served by the group at any time (LogTails.Serve)
@@ -169,21 +185,30 @@ internal sealed class RestartHandshake
         }
     }
 
-    /// <summary>A connection failed: on a first start that is fatal (as connecting always was); in a restart we dial again.</summary>
+    /// <summary>A connection failed: the handshake dials again; a log tail it was sending is lost.</summary>
     public void OnPeerFailed(int peer, string reason)
     {
         _unreachable[peer] = reason;
+        // Its report goes until it reports again: a leader that died must not be waited for forever.
+        if (peer != _myId) _reports.TryRemove(peer, out _);
         // A holder lost mid-tail: this restart cannot complete as decided; the operator starts it again.
         foreach (var (shard, (source, done)) in _tails)
             if (source == peer) done.TrySetException(new TransportException($"member {_myId}: member {peer} failed while sending the log tail of shard {shard.Shard} of {_engine.NameOf(shard.TypeId)}: {reason}"));
     }
 
+    // MemoryPack reads a missing array as null: every array is checked before use (a peer that lies costs a log line).
     private static bool Valid(RestartHello h) =>
+        h.Ids is not null && h.Endpoints is not null && h.LastAdequate is not null && h.TypeIds is not null && h.Shards is not null && h.Versions is not null &&
         h.Ids.Length == h.Endpoints.Length && h.TypeIds.Length == h.Shards.Length && h.Shards.Length == h.Versions.Length && h.Ids.Length <= Sst.SstLayout.MaxMembers;
 
     private static bool Valid(RestartViewMessage v) =>
+        v.Ids is not null && v.Endpoints is not null && v.LastAdequate is not null && v.TypeIds is not null && v.Shards is not null && v.Sources is not null && v.Versions is not null &&
         v.Ids.Length == v.Endpoints.Length && v.Ids.Length is > 0 and <= Sst.SstLayout.MaxMembers && v.TypeIds.Length == v.Shards.Length &&
-        v.Shards.Length == v.Sources.Length && v.Sources.Length == v.Versions.Length;
+        v.Shards.Length == v.Sources.Length && v.Sources.Length == v.Versions.Length &&
+        v.Holders is not null && v.Holders.Length == v.Sources.Length && v.Holders.All(h => h is not null);
+
+    private static bool Valid(RestartRejoin r) =>
+        r.Ids is not null && r.Endpoints is not null && r.Ids.Length == r.Endpoints.Length && r.Ids.Length is > 0 and <= Sst.SstLayout.MaxMembers;
 
     private (int Id, long Endpoint)[] Configured() =>
         _options.Endpoints.OrderBy(e => e.Key).Select(e => (e.Key, PackedEndpoint.Pack(e.Value))).ToArray();
@@ -196,15 +221,16 @@ internal sealed class RestartHandshake
             m.Id == _myId ? PackedEndpoint.Pack(_options.Endpoints[_myId]) : _contacts.TryGetValue(m.Id, out var e) ? PackedEndpoint.Pack(e) : m.Logged;
         var message = new RestartViewMessage(_myId, decision.ViewId, decision.Members.Select(m => m.Id).ToArray(), decision.Members.Select(EndpointOf).ToArray(),
             decision.LastAdequate?.Serialize() ?? [], decision.Sources.Select(s => s.TypeId).ToArray(), decision.Sources.Select(s => s.Shard).ToArray(),
-            decision.Sources.Select(s => s.Source).ToArray(), decision.Sources.Select(s => s.Version).ToArray());
+            decision.Sources.Select(s => s.Source).ToArray(), decision.Sources.Select(s => s.Version).ToArray(), decision.Holders);
         _logger.LogInformation("Member {Id} (restart leader) restarts the group as view {View} with members {Members}{Rejoin}; longest logs: {Sources}",
             _myId, decision.ViewId, string.Join(", ", message.Ids), decision.Rejoin.Length == 0 ? "" : $"; member(s) {string.Join(", ", decision.Rejoin)} will rejoin",
             decision.Sources.Length == 0 ? "none" : string.Join(", ", decision.Sources.Select(s => $"shard {s.Shard} of {_engine.NameOf(s.TypeId)} at member {s.Source} (version {s.Version})")));
         var encoded = RestartMessages.Encode(RestartMessageKind.View, message);
-        foreach (var id in message.Ids.Where(id => id != _myId)) _transport.Send(id, encoded);
         var rejoin = RestartMessages.Encode(RestartMessageKind.Rejoin, new RestartRejoin(decision.ViewId, message.Ids, message.Endpoints,
             $"the group restarted as view {decision.ViewId} without this member (it was not a member of the newest view with its data)"));
-        foreach (var id in decision.Rejoin) _transport.Send(id, rejoin);
+        foreach (var id in message.Ids.Where(id => id != _myId)) _answers[id] = encoded;
+        foreach (var id in decision.Rejoin) _answers[id] = rejoin;
+        foreach (var (id, answer) in _answers) _transport.Send(id, answer);
         _transport.Flush();
         _decided.TrySetResult(message);
     }
@@ -259,20 +285,15 @@ internal sealed class RestartHandshake
     {
         if (!_tails.TryGetValue((chunk.TypeId, chunk.Shard), out var tail) || tail.Source != peer || tail.Done.Task.IsCompleted) return;
         var done = tail.Done;
-        if (_engine.TryGetReplica(chunk.TypeId, chunk.Shard) is not { } replica || replica.Context.Log is not { } log) return;
+        if (_engine.TryGetReplica(chunk.TypeId, chunk.Shard) is not { } replica || replica.Context.Log is null) return;
         try
         {
-            if (!chunk.Complete)
-            {
-                _logger.LogWarning("Member {Id}: member {Peer} no longer has every record after ours for shard {Shard} of {Type} (trimmed); taking its whole log instead",
+            if (LogTail.Apply(replica.Context, new LogTailBatch(chunk.Complete, chunk.Versions, chunk.Ticks, chunk.Payloads)))
+                _logger.LogWarning("Member {Id}: member {Peer} no longer has every record after ours for shard {Shard} of {Type} (trimmed); took its whole log instead",
                     _myId, peer, chunk.Shard, _engine.NameOf(chunk.TypeId));
-                replica.Context.TruncateAfter(-1);
-            }
-            for (var i = 0; i < chunk.Versions.Length; i++)
-                if (chunk.Versions[i] > log.LastVersion) log.AppendReplicated(chunk.Versions[i], chunk.Ticks[i], chunk.Payloads[i]);
             if (chunk.Last) done.TrySetResult();
         }
-        catch (Exception e) when (e is InvalidDataException or InvalidOperationException or ArgumentException or MemoryPack.MemoryPackSerializationException)
+        catch (Exception e) when (e is InvalidDataException or InvalidOperationException or ArgumentException or IOException or MemoryPack.MemoryPackSerializationException)
         {
             done.TrySetException(new InvalidDataException($"the log tail of shard {chunk.Shard} of {_engine.NameOf(chunk.TypeId)} from member {peer} cannot be applied: {e.Message}", e));
         }
@@ -284,39 +305,24 @@ internal sealed class RestartHandshake
         try
         {
             var log = engine.TryGetReplica(request.TypeId, request.Shard)?.Context.Log;
-            // The requester's newest record is here: everything after it is too (a log has no holes). If it is
-            // not (trimmed here), the requester replaces its history with ours.
-            var complete = log is not null && (request.After < 0 || log.Contains(request.After));
-            var records = log is null ? [] : complete ? log.ReadAfter(request.After) : log.ReadAfter(long.MinValue);
-            var versions = new List<long>();
-            var ticks = new List<long>();
-            var payloads = new List<byte[]>();
-            var bytes = 0;
-            var first = true;
-            void SendChunk(bool last)
+            LogTailBatch? previous = null;
+            foreach (var batch in LogTail.Read(log, request.After))
             {
-                transport.Send(peer, RestartMessages.Encode(RestartMessageKind.LogTail, new LogTailChunk(request.TypeId, request.Shard, first ? complete : true, last,
-                    versions.ToArray(), ticks.ToArray(), payloads.ToArray())));
-                transport.Flush();
-                first = false;
-                versions.Clear();
-                ticks.Clear();
-                payloads.Clear();
-                bytes = 0;
+                if (previous is not null) Send(previous, last: false);
+                previous = batch;
             }
-            foreach (var (version, time, payload) in records)
-            {
-                versions.Add(version);
-                ticks.Add(time);
-                payloads.Add(payload);
-                bytes += payload.Length + 32;
-                if (bytes >= TailChunkBytes) SendChunk(last: false);
-            }
-            SendChunk(last: true);
+            Send(previous!, last: true);
         }
         catch (Exception e) when (e is IOException or InvalidOperationException or ArgumentException)
         {
             logger.LogWarning("Cannot send the log tail of shard {Shard} of {Type} to member {Peer}: {Reason}", request.Shard, engine.NameOf(request.TypeId), peer, e.Message);
+        }
+
+        void Send(LogTailBatch batch, bool last)
+        {
+            transport.Send(peer, RestartMessages.Encode(RestartMessageKind.LogTail,
+                new LogTailChunk(request.TypeId, request.Shard, batch.Complete, last, batch.Versions, batch.Ticks, batch.Payloads)));
+            transport.Flush();
         }
     });
 }

@@ -14,11 +14,11 @@ internal enum MembershipMessageKind : byte
     JoinAck = 18,
     /// <summary>Leader to joiner: committed; install the view. [kind][pad 3][pad 4][proposal i64]</summary>
     JoinCommit = 19,
-    /// <summary>A shard's old member to a member new to the shard: the shard's state as the view began. [kind][pad 3][type u32][shard i32][pad 4][view i64][state]</summary>
+    /// <summary>Retired (state transfer now runs as <see cref="StateTransferKind"/> messages); the number stays taken.</summary>
     ShardState = 20,
     /// <summary>Member to a process that asked to join: refused, and why. [kind][pad 3][reason utf-8]</summary>
     JoinRefused = 21,
-    /// <summary>A shard's old member to a member new to the shard: the state cannot be sent, and why. As ShardState, with the reason (utf-8) for the state.</summary>
+    /// <summary>A shard's old member to a member new to the shard: the state cannot be sent, and why. [kind][pad 3][type u32][shard i32][pad 4][view i64][reason utf-8]</summary>
     ShardStateUnavailable = 22,
 }
 
@@ -103,14 +103,15 @@ internal static class MembershipMessages
         return true;
     }
 
-    public static byte[] ShardState(uint typeId, int shard, long viewId, ReadOnlySpan<byte> state)
+    public static byte[] ShardStateUnavailable(uint typeId, int shard, long viewId, string reason)
     {
-        var bytes = new byte[24 + state.Length];
-        bytes[0] = (byte)MembershipMessageKind.ShardState;
+        var text = Encoding.UTF8.GetBytes(reason);
+        var bytes = new byte[24 + text.Length];
+        bytes[0] = (byte)MembershipMessageKind.ShardStateUnavailable;
         BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(4), typeId);
         BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(8), shard);
         BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(16), viewId);
-        state.CopyTo(bytes.AsSpan(24));
+        text.CopyTo(bytes.AsSpan(24));
         return bytes;
     }
 
@@ -129,15 +130,8 @@ internal static class MembershipMessages
         return message.Length >= 4;
     }
 
-    public static byte[] ShardStateUnavailable(uint typeId, int shard, long viewId, string reason)
-    {
-        var bytes = ShardState(typeId, shard, viewId, Encoding.UTF8.GetBytes(reason));
-        bytes[0] = (byte)MembershipMessageKind.ShardStateUnavailable;
-        return bytes;
-    }
-
-    /// <summary>Reads a ShardState or ShardStateUnavailable (whose state is the reason).</summary>
-    public static bool TryReadShardState(ReadOnlySpan<byte> message, out uint typeId, out int shard, out long viewId, out ReadOnlySpan<byte> state)
+    /// <summary>Reads a ShardStateUnavailable (the reason is in <paramref name="state"/>).</summary>
+    public static bool TryReadShardStateUnavailable(ReadOnlySpan<byte> message, out uint typeId, out int shard, out long viewId, out ReadOnlySpan<byte> state)
     {
         typeId = 0;
         shard = 0;

@@ -2,7 +2,7 @@ using MemoryPack;
 
 namespace Derecho.Membership;
 
-/// <summary>Kinds of the total-restart messages: [kind][MemoryPack body]. Kinds 16–23 are the join and state messages.</summary>
+/// <summary>Kinds of the total-restart messages: [kind][MemoryPack body]. Kinds 16–23 are the join and state messages, 30–31 the rest of state transfer.</summary>
 internal enum RestartMessageKind : byte
 {
     /// <summary>A starting member to every member it knows of: <see cref="RestartHello"/>.</summary>
@@ -25,7 +25,7 @@ internal sealed partial record RestartHello(int Id, long ViewId, int[] Ids, long
 
 /// <summary>The restart view, its layout's origin and each shard's longest log (the source arrays run in parallel).</summary>
 [MemoryPackable]
-internal sealed partial record RestartViewMessage(int Leader, long ViewId, int[] Ids, long[] Endpoints, byte[] LastAdequate, uint[] TypeIds, int[] Shards, int[] Sources, long[] Versions);
+internal sealed partial record RestartViewMessage(int Leader, long ViewId, int[] Ids, long[] Endpoints, byte[] LastAdequate, uint[] TypeIds, int[] Shards, int[] Sources, long[] Versions, int[][] Holders);
 
 /// <summary>Join the group these members run (restarted as view <see cref="ViewId"/>, or already running in it).</summary>
 [MemoryPackable]
@@ -53,19 +53,8 @@ internal static class RestartMessages
 {
     public static bool IsRestartKind(byte kind) => kind is >= (byte)RestartMessageKind.Hello and <= (byte)RestartMessageKind.LogTail;
 
-    public static byte[] Encode<T>(RestartMessageKind kind, T message)
-    {
-        var body = MemoryPackSerializer.Serialize(message);
-        var bytes = new byte[1 + body.Length];
-        bytes[0] = (byte)kind;
-        body.CopyTo(bytes, 1);
-        return bytes;
-    }
+    public static byte[] Encode<T>(RestartMessageKind kind, T message) => MessageBodies.Encode((byte)kind, message);
 
-    /// <summary>Decodes a body; null if it is malformed (a peer that lies costs a log line, never the member).</summary>
-    public static T? TryDecode<T>(ReadOnlySpan<byte> message) where T : class
-    {
-        try { return MemoryPackSerializer.Deserialize<T>(message[1..]); }
-        catch (MemoryPackSerializationException) { return null; }
-    }
+    /// <summary>Decodes a body; null if it is malformed.</summary>
+    public static T? TryDecode<T>(ReadOnlySpan<byte> message) where T : class => MessageBodies.TryDecode<T>(message);
 }

@@ -23,7 +23,7 @@ internal sealed class ViewLog : IDisposable
         _logger = logger;
         _log = new PersistentLog(directory, new PersistentLogOptions { SegmentBytes = 256 << 10 }, logger, onRecord: (version, _, _, payload) =>
         {
-            if (version % 2 == 0) Newest = MemoryPackSerializer.Deserialize<LoggedView>(payload);
+            if (version % 2 == 0) Newest = MemoryPackSerializer.Deserialize<LoggedView>(payload) ?? throw new InvalidDataException($"view log {directory}: record {version} holds no view");
         });
     }
 

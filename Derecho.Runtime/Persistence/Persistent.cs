@@ -34,7 +34,7 @@ public sealed class Persistent<T> : Versioned<T>, ReplicaLog.ILoggedField
 
     void ReplicaLog.ILoggedField.Replay(long version, long ticks, uint flags, ReadOnlySpan<byte> payload)
     {
-        if (version <= CurrentVersion) return; // a log tail may overlap what recovery already replayed
+        if (version < CurrentVersion) return; // equal: a second write of the same call, which wins
         T value;
         if ((flags & DeltaFlag) != 0)
         {
@@ -101,7 +101,7 @@ public sealed class Persistent<T> : Versioned<T>, ReplicaLog.ILoggedField
     {
         try
         {
-            if (_deltas is not null && _sinceCheckpoint + 1 < _checkpointEvery && VersionCount >= 2 && TryGetAt(version - 1, out var previous))
+            if (_deltas is not null && _sinceCheckpoint + 1 < _checkpointEvery && TryGetPrevious(out var previous))
             {
                 _deltas.WriteDelta(previous.Value, value, _log.BeginEntry(_key, DeltaFlag, version, timestamp));
                 _log.EndEntry();

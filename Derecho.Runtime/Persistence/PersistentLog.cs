@@ -102,18 +102,24 @@ public sealed class PersistentLog : IDisposable
     /// <summary>Removes every record after <paramref name="version"/> (restart: cut back to what every replica has). Before any append.</summary>
     public void TruncateAfter(long version)
     {
-        var keep = _index.AtOrBeforeVersion(version) + 1;
+        Flush(); // queued records reach the file first, so the cut below removes them too
+        // Trimmed records are already gone from disk: the cut starts at the oldest one still there.
+        var keep = Math.Max(_index.AtOrBeforeVersion(version) + 1, _index.First);
         if (keep >= _index.Count) return;
         var first = _index[keep];
-        foreach (var (segment, stream) in _open.Where(o => o.Key >= first.Segment).ToList())
+        lock (_flushGate)
         {
-            stream.Dispose();
-            _open.Remove(segment);
+            foreach (var (segment, stream) in _open.Where(o => o.Key >= first.Segment).ToList())
+            {
+                stream.Dispose();
+                _open.Remove(segment);
+            }
+            // Newest first: a crash part-way leaves a shorter log, never one with a hole.
+            var later = Segments().Where(s => s.Number > first.Segment).OrderByDescending(s => s.Number).ToList();
+            foreach (var segment in later) File.Delete(segment.Path);
+            if (later.Count > 0) DirectorySync.Sync(_directory); // or the deleted segments can come back after a power loss
+            using (var stream = new FileStream(SegmentPath(first.Segment), FileMode.Open, FileAccess.Write)) { stream.SetLength(first.Offset); stream.Flush(true); }
         }
-        var later = Segments().Where(s => s.Number > first.Segment).ToList();
-        foreach (var segment in later) File.Delete(segment.Path);
-        if (later.Count > 0) DirectorySync.Sync(_directory); // or the deleted segments can come back after a power loss
-        using (var stream = new FileStream(SegmentPath(first.Segment), FileMode.Open, FileAccess.Write)) { stream.SetLength(first.Offset); stream.Flush(true); }
         _logger?.LogWarning("Log {Directory}: dropped {Count} record(s) after version {Version} to match the other replicas", _directory, _index.Count - keep, version);
         _index.Truncate(keep);
         _appendSegment = first.Segment;

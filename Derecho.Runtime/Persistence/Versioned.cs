@@ -56,7 +56,10 @@ public abstract class Versioned<T> : IVersionedField
     public T Set(T value)
     {
         var delivery = OrderedContext.Current;
-        var version = Math.Max(CurrentVersion + 1, delivery.Version);
+        // Every write of one call is the call's version (a second Set in the same handler is a second slot of
+        // that version, which reads and recovery resolve to the last); delivery versions always increase.
+        var current = CurrentVersion;
+        var version = delivery.Version >= current ? delivery.Version : current + 1;
         Append(new VersionedValue<T>(version, delivery.Timestamp, value));
         OnAppended(version, delivery.Timestamp, value);
         // Retention: once twice the bound is held, forget all but the newest RetainVersions (amortized).
@@ -99,6 +102,15 @@ public abstract class Versioned<T> : IVersionedField
     {
         var index = Index(version, false, _slots, _count);
         if (index > _first) Volatile.Write(ref _first, index);
+    }
+
+    /// <summary>The version held before the latest one (the base a delta of the latest is written against).</summary>
+    private protected bool TryGetPrevious(out VersionedValue<T> value)
+    {
+        var count = Volatile.Read(ref _count);
+        if (count - Volatile.Read(ref _first) < 2) { value = default; return false; }
+        value = Volatile.Read(ref _slots)[count - 2];
+        return true;
     }
 
     private protected long OldestVersion => VersionCount == 0 ? -1 : Volatile.Read(ref _slots)[Volatile.Read(ref _first)].Version;

@@ -213,11 +213,13 @@ internal sealed class RpcEngine : IRpcInvoker
         }
     }
 
-    /// <summary>Loads what <see cref="Snapshot"/> wrote at another member of the shard.</summary>
+    /// <summary>
+    /// Loads what <see cref="Snapshot"/> wrote at another member of the shard. The log records the replica
+    /// lacked came first (state transfer sends them), so its persistent fields already hold every version up
+    /// to the snapshot's and skip the latest here; the object state and volatile fields take it.
+    /// </summary>
     public static void Restore(ShardReplica replica, ReadOnlySpan<byte> state)
     {
-        // Our own older history (a returning member) may have a gap up to the sender's: never serve it.
-        if (replica.Context.Log is { LastVersion: >= 0 }) replica.Context.TruncateAfter(-1);
         var objectLength = Section(ref state, replica.TypeId);
         replica.Replica.ReadState(state[..objectLength]);
         state = state[objectLength..];
@@ -228,7 +230,7 @@ internal sealed class RpcEngine : IRpcInvoker
             state = state[fieldLength..];
         }
         if (!state.IsEmpty) throw new InvalidDataException($"state of {replica.Name} shard {replica.Shard} has {state.Length} bytes left over");
-        replica.Context.CommitDelivery(); // the loaded latest versions, one record
+        replica.Context.CommitDelivery(); // a persistent field's latest the log lacked (none when the tail came first)
     }
 
     /// <summary>Reads a length prefix of state transfer and checks it fits.</summary>

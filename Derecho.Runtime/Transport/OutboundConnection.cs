@@ -44,6 +44,9 @@ internal sealed unsafe class OutboundConnection : IDisposable
 
     public int PeerId { get; }
 
+    /// <summary>Bytes queued and not yet taken by the sending thread (back-pressure for bulk senders).</summary>
+    public int QueuedBytes => Volatile.Read(ref _stagedLength);
+
     /// <summary>The dial or a send failed: frames appended from now on are dropped.</summary>
     public bool IsFailed => _failed;
 

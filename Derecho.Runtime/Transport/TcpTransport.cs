@@ -214,6 +214,9 @@ public sealed class TcpTransport : ITransport
         Outbound(peerId)?.Append(new FrameHeader(FrameType.Message, 0, message.Length, 0), message);
     }
 
+    /// <summary>Bytes queued for <paramref name="peerId"/> and not yet being sent (0 for a peer we do not send to).</summary>
+    internal int QueuedBytes(int peerId) => _outbound.TryGetValue(peerId, out var connection) ? connection.QueuedBytes : 0;
+
     /// <inheritdoc />
     public void Flush()
     {

@@ -22,7 +22,7 @@ public sealed partial class ShardedKvTests
         var members = StartMembers(ports, data.Path);
         try
         {
-            await Task.WhenAll(members.Select(m => m.WaitForLine("READY")));
+            await AllReady(members);
             var contacts = string.Join(',', Enumerable.Range(0, Members).Select(id => $"{id}=127.0.0.1:{ports[id]}"));
             using var client = MemberProcess.StartSample("KvStore", 100, $"--client --contacts {contacts} --puts 6000 --in-flight 64 --progress-every 500");
             await client.WaitForLine("PROGRESS acknowledged=1000");
@@ -58,7 +58,7 @@ public sealed partial class ShardedKvTests
         var members = StartMembers(ports, data.Path, "--Derecho:FailureTimeout=00:01:00");
         try
         {
-            await Task.WhenAll(members.Select(m => m.WaitForLine("READY")));
+            await AllReady(members);
             await using var client = await DerechoClient.ConnectAsync(new DerechoClientOptions
             {
                 Contacts = Enumerable.Range(0, Members).Select(id => new MemberOptions { Id = id, Endpoint = $"127.0.0.1:{ports[id]}" }).ToList(),
@@ -111,6 +111,13 @@ public sealed partial class ShardedKvTests
         Enumerable.Range(0, Members).Select(id => MemberProcess.StartSample("KvStore", id,
             $"--member --Derecho:MyId={id} --Derecho:DataDirectory={data} {extra} " +
             string.Join(' ', Enumerable.Range(0, Members).Select(i => $"--Derecho:Members:{i}:Id={i} --Derecho:Members:{i}:Endpoint=127.0.0.1:{ports[i]}")))).ToList();
+
+    /// <summary>Waits for every member's READY; if one never comes, every member's output says why.</summary>
+    private static async Task AllReady(List<MemberProcess> members)
+    {
+        try { await Task.WhenAll(members.Select(m => m.WaitForLine("READY"))); }
+        catch (TimeoutException e) { throw new TimeoutException($"{e.Message}\nall members:\n{Transcript(members)}", e); }
+    }
 
     private static string Transcript(IEnumerable<MemberProcess> processes) =>
         string.Join('\n', processes.SelectMany(p => p.Output.Select(l => $"[{p.Id}] {l}")));

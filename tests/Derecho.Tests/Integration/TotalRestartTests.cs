@@ -23,15 +23,8 @@ public partial class TotalRestartTests : IDisposable
         long reportedVersion, reportedTotal;
         try
         {
-            try
-            {
-                await Eventually.True(() => first.All(m => m.Output.Count(l => l.StartsWith("GLOBALLY-PERSISTED", StringComparison.Ordinal)) >= 20),
-                    "every member to report globally persisted versions");
-            }
-            catch (TimeoutException e)
-            {
-                throw new TimeoutException($"{e.Message}; output:\n{string.Join('\n', first.SelectMany(m => m.Output.Where(l => !l.StartsWith("GLOBALLY", StringComparison.Ordinal)).Select(l => $"[{m.Id}] {l}")))}");
-            }
+            await WaitOrShow(first, () => first.All(m => m.Output.Count(l => l.StartsWith("GLOBALLY-PERSISTED", StringComparison.Ordinal)) >= 20),
+                "every member to report globally persisted versions");
             foreach (var member in first) member.Kill();
             foreach (var member in first) await member.WaitAsync(TimeSpan.FromMinutes(1));
             Assert.All(first, m => Assert.Null(m.LineStartingWith("FINAL "))); // killed mid-stream
@@ -79,10 +72,10 @@ public partial class TotalRestartTests : IDisposable
         long reportedVersion, reportedTotal;
         try
         {
-            await Eventually.True(() => first.All(m => m.Output.Any(l => l.StartsWith("GLOBALLY-PERSISTED", StringComparison.Ordinal))), "every member to persist");
+            await WaitOrShow(first, () => first.All(m => m.Output.Any(l => l.StartsWith("GLOBALLY-PERSISTED", StringComparison.Ordinal))), "every member to persist");
             first[2].Kill();
             // Versions of view 1 and later carry its id in their top bits: wait for plenty of them at both survivors.
-            await Eventually.True(() => first[..2].All(m => Reports(m).Count(r => r.Version >> 40 >= 1) >= 20), "the survivors to persist in the next view");
+            await WaitOrShow(first, () => first[..2].All(m => Reports(m).Count(r => r.Version >> 40 >= 1) >= 20), "the survivors to persist in the next view");
             first[0].Kill();
             first[1].Kill();
             foreach (var member in first) await member.WaitAsync(TimeSpan.FromMinutes(1));
@@ -107,6 +100,16 @@ public partial class TotalRestartTests : IDisposable
         finally
         {
             foreach (var member in restarted) member.Dispose();
+        }
+    }
+
+    /// <summary>Waits for <paramref name="condition"/>; on timeout the members' output (but the persisted reports) says why.</summary>
+    private static async Task WaitOrShow(MemberProcess[] members, Func<bool> condition, string what)
+    {
+        try { await Eventually.True(condition, what); }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}; output:\n{string.Join('\n', members.SelectMany(m => m.Output.Where(l => !l.StartsWith("GLOBALLY", StringComparison.Ordinal)).Select(l => $"[{m.Id}] {l}")))}");
         }
     }
 

@@ -50,6 +50,18 @@ public sealed class RestartPlanTests
     }
 
     [Fact]
+    public void A_member_that_crashed_before_logging_the_newest_view_still_counts_and_catches_up()
+    {
+        // View 5 = {0, 1, 2} was installed by member 0 only; 1 and 2 crashed with view 4 on disk.
+        var reports = Reports(Report(0, 5, [0, 1, 2], 900), Report(1, 4, [0, 1, 2], 880), Report(2, 4, [0, 1, 2], 870));
+        var decision = RestartPlan.Decide(Configured, reports, out _)!;
+        Assert.Equal(6, decision.ViewId);
+        Assert.Equal([0, 1, 2], decision.Members.Select(m => m.Id));
+        Assert.Equal(new ShardSource(7, 0, 0, 900), Assert.Single(decision.Sources));
+        Assert.Equal([0, 1, 2], Assert.Single(decision.Holders));
+    }
+
+    [Fact]
     public void Without_a_majority_the_restart_waits_and_names_the_missing_members()
     {
         Assert.Null(RestartPlan.Decide(Configured, Reports(Report(1, 4, [0, 1, 2], 700)), out var waiting));

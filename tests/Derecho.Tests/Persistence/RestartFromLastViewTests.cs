@@ -19,7 +19,6 @@ public sealed class RestartFromLastViewTests : IDisposable
     {
         var options = InProcessGroup.Options(id, ports);
         options.DataDirectory = _dir.Path;
-        options.FailureTimeout = TimeSpan.FromSeconds(1);
         options.ConnectTimeout = TimeSpan.FromSeconds(3); // how long a restart with a quorum waits for the rest
         return options;
     }

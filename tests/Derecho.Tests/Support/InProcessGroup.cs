@@ -49,12 +49,13 @@ internal sealed class InProcessGroup : IAsyncDisposable
     }
 
     /// <summary>Starts member <paramref name="id"/> on a fresh port and has it join the running group.</summary>
-    public Task<DerechoGroup> JoinNewMemberAsync(int id, ILoggerFactory? loggers = null)
+    public Task<DerechoGroup> JoinNewMemberAsync(int id, ILoggerFactory? loggers = null, Action<LayoutBuilder>? layout = null, Action<DerechoOptions>? configure = null)
     {
         var options = Options(id, Ports);
         options.Members.Add(new MemberOptions { Id = id, Endpoint = $"127.0.0.1:{Support.Ports.Free(1)[0]}" });
         options.Join = true;
-        return DerechoGroup.JoinAsync(options, layout => layout.Subgroup(_ => new Register()), loggers);
+        configure?.Invoke(options);
+        return DerechoGroup.JoinAsync(options, layout ?? (l => l.Subgroup(_ => new Register())), loggers);
     }
 
     public async ValueTask DisposeAsync() => await Task.WhenAll(Members.Select(m => m.ShutdownAsync()));

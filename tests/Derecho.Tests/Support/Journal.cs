@@ -18,6 +18,14 @@ public partial class Journal
     [P2PCallable]
     public long[] Latest() => [_total.CurrentVersion, _total.Current];
 
+    /// <summary>The total at <paramref name="version"/> (the newest version at or before it), or -1 if none is kept.</summary>
+    [P2PCallable]
+    public long TotalAt(long version) => _total.TryGetAt(version, out var value) ? value.Value : -1;
+
+    /// <summary>Every version kept: [version, ticks, total] each.</summary>
+    [P2PCallable]
+    public List<long[]> History() => _total.Range(long.MinValue, long.MaxValue).Select(v => new[] { v.Version, v.Timestamp.Ticks, v.Value }).ToList();
+
     [P2PCallable]
     public List<long> VersionTicks() => _total.Range(long.MinValue, long.MaxValue).Select(v => v.Timestamp.Ticks).ToList();
 }

@@ -57,8 +57,11 @@ internal sealed class MemberProcess : IDisposable
     }
 
     /// <summary>Waits until a line containing <paramref name="fragment"/> was printed.</summary>
-    public Task WaitForLine(string fragment, int timeoutSeconds = 120) =>
-        Eventually.True(() => Output.Any(l => l.Contains(fragment, StringComparison.Ordinal)), $"member {Id} to print '{fragment}'", timeoutSeconds);
+    public async Task WaitForLine(string fragment, int timeoutSeconds = 120)
+    {
+        try { await Eventually.True(() => Output.Any(l => l.Contains(fragment, StringComparison.Ordinal)), $"member {Id} to print '{fragment}'", timeoutSeconds); }
+        catch (TimeoutException e) { throw new TimeoutException($"{e.Message}; its output:\n{string.Join('\n', Output.TakeLast(60))}", e); }
+    }
 
     /// <summary>SIGKILL from outside: no cleanup, nothing flushed.</summary>
     public void Kill() => _process.Kill();
