@@ -1,26 +1,31 @@
+using System.Runtime.CompilerServices;
 using MemoryPack;
 
 namespace Derecho.Membership;
 
 /// <summary>
 /// Membership messages whose body is MemoryPack: <c>[kind][body]</c> (restart and state transfer). Every body
-/// type's formatter is resolved once, here, before any transport thread decodes: MemoryPack's first use of a
-/// type from several threads at once was seen to throw inside Deserialize.
+/// type's formatter is registered when this assembly loads, on one thread, before any transport thread can
+/// decode: registering on first use from several threads at once (a type's static constructor racing
+/// MemoryPack's formatter cache) left a formatter unset and threw inside Serialize/Deserialize.
 /// </summary>
 internal static class MessageBodies
 {
-    static MessageBodies()
+#pragma warning disable CA2255 // a library's own types, registered before its first use: what module initializers are for
+    [ModuleInitializer]
+#pragma warning restore CA2255
+    internal static void RegisterFormatters()
     {
-        Warm<RestartHello>();
-        Warm<RestartViewMessage>();
-        Warm<RestartRejoin>();
-        Warm<RestartReady>();
-        Warm<LogTailRequest>();
-        Warm<LogTailChunk>();
-        Warm<LoggedView>();
-        Warm<ShardStateRequest>();
-        Warm<ShardStateTail>();
-        Warm<ShardStatePart>();
+        MemoryPackFormatterProvider.Register<RestartHello>();
+        MemoryPackFormatterProvider.Register<RestartViewMessage>();
+        MemoryPackFormatterProvider.Register<RestartRejoin>();
+        MemoryPackFormatterProvider.Register<RestartReady>();
+        MemoryPackFormatterProvider.Register<LogTailRequest>();
+        MemoryPackFormatterProvider.Register<LogTailChunk>();
+        MemoryPackFormatterProvider.Register<LoggedView>();
+        MemoryPackFormatterProvider.Register<ShardStateRequest>();
+        MemoryPackFormatterProvider.Register<ShardStateTail>();
+        MemoryPackFormatterProvider.Register<ShardStatePart>();
     }
 
     public static byte[] Encode<T>(byte kind, T message)
@@ -41,6 +46,4 @@ internal static class MessageBodies
             return null;
         }
     }
-
-    private static void Warm<T>() where T : class => MemoryPackSerializer.Deserialize<T>(MemoryPackSerializer.Serialize<T>(null));
 }
