@@ -34,9 +34,8 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
     private int _disposed;
 
     // Views: the current one, the one replaced last (its ring memory may still be queued for sending).
-    private readonly object _viewGate = new();
     private readonly ConcurrentQueue<(int, string)> _failureReports = new();
-    private ActiveView _current = null!; // set by FormAsync or by a committed join
+    private ActiveView _current = null!; // set by StartAsync (first view or restart) or by a committed join
     private ActiveView? _retired;
     private ActiveView? _prepared; // the next view while a change is under way: freed at shutdown if never installed
     // The layout of the last adequate view: new layouts keep its assignments, and its shard members hold the state.
@@ -214,7 +213,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
         if (view.Layout.IsAdequate) _lastAdequate = view.Layout;
         else ReportInadequate(view);
         LogView(view.View);
-        lock (_viewGate) Volatile.Write(ref _current, view);
+        Volatile.Write(ref _current, view);
         BeginShardStates(view, before, old: null, restart);
         _loop.Replace(view.Sst, StepsFor(view));
     }
@@ -276,7 +275,6 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
         lock (_joinGate) if (!ReferenceEquals(_joinPrepared, view)) _joinPrepared?.Dispose();
         foreach (var log in _engine.Logs) log.Dispose(); // flushes what is still in memory
         _viewLog.Dispose();
-        lock (_viewGate) Monitor.PulseAll(_viewGate);
     }
 
     void ITransportHandler.OnWritesApplied(int peerId) => _loop.Wake();
@@ -364,11 +362,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
         if (next.Layout.IsAdequate) _lastAdequate = next.Layout;
         else ReportInadequate(next);
         LogView(next.View); // on disk before anything is delivered in it
-        lock (_viewGate)
-        {
-            Volatile.Write(ref _current, next);
-            Monitor.PulseAll(_viewGate);
-        }
+        Volatile.Write(ref _current, next);
         // The trim is delivered and nothing of the new view is: this is the state members new to a shard need.
         BeginShardStates(next, before, old);
         _loop.Replace(next.Sst, StepsFor(next));
@@ -418,7 +412,6 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
             _ordered.Stop("this member left the group");
             _engine.Stop(new InvalidOperationException($"member {MyId} left the group"));
             _leftAlone.TrySetResult();
-            lock (_viewGate) Monitor.PulseAll(_viewGate);
             return;
         }
         if (!_failed.TrySetResult(reason)) return;
@@ -426,7 +419,6 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
         Volatile.Read(ref _current).Stop(reason);
         _ordered.Stop(reason);
         _engine.Stop(new InvalidOperationException($"member {MyId} stopped: {reason}"));
-        lock (_viewGate) Monitor.PulseAll(_viewGate);
     }
 
     /// <summary>When leaving: flag our row; when every row is flagged and all counters agree, the leave is complete.</summary>
