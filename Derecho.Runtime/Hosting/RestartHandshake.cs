@@ -66,9 +66,6 @@ internal sealed class RestartHandshake
         _transport.Flush();
     }
 
-    /// <summary>The shards this member held as of its newest view, with the newest version its log had of each when it started.</summary>
-    public IReadOnlyList<(uint TypeId, int Shard, long Version)> HeldShards => _mine.Shards;
-
     /// <summary>What the restart decided: the view to install, or the group to join.</summary>
     public sealed record Outcome(RestartViewMessage? View, RestartRejoin? Rejoin);
 

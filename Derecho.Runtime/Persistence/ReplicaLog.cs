@@ -106,17 +106,34 @@ internal sealed class ReplicaLog : IDisposable
         var offset = 0;
         while (offset < payload.Length)
         {
-            var entry = payload[offset..];
-            if (entry.Length < EntryHeader) throw new InvalidDataException($"log {_directory}: record {ordinal} has a truncated entry");
-            var key = BinaryPrimitives.ReadUInt32LittleEndian(entry);
-            var header = EntryHeader + ((BinaryPrimitives.ReadUInt32LittleEndian(entry[4..]) & OwnVersion) != 0 ? 16 : 0);
-            var length = BinaryPrimitives.ReadInt32LittleEndian(entry[8..]);
-            if (length < 0 || header > entry.Length || length > entry.Length - header)
-                throw new InvalidDataException($"log {_directory}: record {ordinal} has an entry of {length} bytes, {entry.Length - header} left");
-            if (!_located.TryGetValue(key, out var list)) _located[key] = list = new List<long>();
+            var entry = ReadEntry(payload[offset..], ordinal, 0, 0);
+            if (!_located.TryGetValue(entry.Key, out var list)) _located[entry.Key] = list = new List<long>();
             list.Add((long)ordinal << 32 | (uint)offset);
-            offset += header + length;
+            offset += entry.Header + entry.Length;
         }
+    }
+
+    /// <summary>One entry of a record's payload: its field, flags (without <see cref="OwnVersion"/>), version, time, and where its bytes are.</summary>
+    private readonly record struct Entry(uint Key, uint Flags, long Version, long Ticks, int Header, int Length);
+
+    /// <summary>Reads and checks the entry at the start of <paramref name="entry"/> (record <paramref name="record"/> of the log, for errors).</summary>
+    private Entry ReadEntry(ReadOnlySpan<byte> entry, long record, long recordVersion, long recordTicks)
+    {
+        if (entry.Length < EntryHeader) throw new InvalidDataException($"log {_directory}: record {record} has a truncated entry");
+        var key = BinaryPrimitives.ReadUInt32LittleEndian(entry);
+        var flags = BinaryPrimitives.ReadUInt32LittleEndian(entry[4..]);
+        var length = BinaryPrimitives.ReadInt32LittleEndian(entry[8..]);
+        var header = EntryHeader;
+        if ((flags & OwnVersion) != 0)
+        {
+            if (entry.Length < EntryHeader + 16) throw new InvalidDataException($"log {_directory}: record {record} has a truncated entry");
+            recordVersion = BinaryPrimitives.ReadInt64LittleEndian(entry[EntryHeader..]);
+            recordTicks = BinaryPrimitives.ReadInt64LittleEndian(entry[(EntryHeader + 8)..]);
+            header += 16;
+        }
+        if (length < 0 || length > entry.Length - header)
+            throw new InvalidDataException($"log {_directory}: record {record} has an entry of {length} bytes, {entry.Length - header} left");
+        return new Entry(key, flags & ~OwnVersion, recordVersion, recordTicks, header, length);
     }
 
     /// <summary>Reads one field's entries back from the segment files, oldest first, into the field.</summary>
@@ -245,28 +262,14 @@ internal sealed class ReplicaLog : IDisposable
     }
 
     /// <summary>Replays one record (recovery, or a record of a log tail) into the fields.</summary>
-    private void Replay(long version, long ticks, uint flags, ReadOnlySpan<byte> payload)
+    private void Replay(long version, long ticks, ReadOnlySpan<byte> payload)
     {
         while (!payload.IsEmpty)
         {
-            if (payload.Length < EntryHeader) throw new InvalidDataException($"log {_directory}: record {version} has a truncated entry");
-            var key = BinaryPrimitives.ReadUInt32LittleEndian(payload);
-            var entryFlags = BinaryPrimitives.ReadUInt32LittleEndian(payload[4..]);
-            var length = BinaryPrimitives.ReadInt32LittleEndian(payload[8..]);
-            var header = EntryHeader;
-            long entryVersion = version, entryTicks = ticks;
-            if ((entryFlags & OwnVersion) != 0)
-            {
-                if (payload.Length < EntryHeader + 16) throw new InvalidDataException($"log {_directory}: record {version} has a truncated entry");
-                entryVersion = BinaryPrimitives.ReadInt64LittleEndian(payload[EntryHeader..]);
-                entryTicks = BinaryPrimitives.ReadInt64LittleEndian(payload[(EntryHeader + 8)..]);
-                header += 16;
-            }
-            if (length < 0 || length > payload.Length - header)
-                throw new InvalidDataException($"log {_directory}: record {version} has an entry of {length} bytes, {payload.Length - header} left");
+            var entry = ReadEntry(payload, version, version, ticks);
             // A field no longer in the type: its history is kept on disk but has nothing to go into.
-            if (_fields.TryGetValue(key, out var field)) field.Replay(entryVersion, entryTicks, entryFlags & ~OwnVersion, payload.Slice(header, length));
-            payload = payload[(header + length)..];
+            if (_fields.TryGetValue(entry.Key, out var field)) field.Replay(entry.Version, entry.Ticks, entry.Flags, payload.Slice(entry.Header, entry.Length));
+            payload = payload[(entry.Header + entry.Length)..];
         }
     }
 
@@ -274,7 +277,13 @@ internal sealed class ReplicaLog : IDisposable
     public void AppendReplicated(long version, long ticks, ReadOnlySpan<byte> payload)
     {
         if (_log is null) throw new InvalidOperationException($"log {_directory} is not open");
-        Replay(version, ticks, 0, payload);
+        // Every entry's framing is checked before anything changes: a malformed record leaves fields and log as they were.
+        for (var offset = 0; offset < payload.Length;)
+        {
+            var entry = ReadEntry(payload[offset..], version, version, ticks);
+            offset += entry.Header + entry.Length;
+        }
+        Replay(version, ticks, payload);
         _log.Append(version, new DateTime(ticks, DateTimeKind.Utc), payload);
     }
 
