@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
 using System.Net;
+using Derecho.Client;
 using Derecho.Layout;
 using Derecho.Membership;
 using Derecho.Multicast;
+using Derecho.Replication;
 using Derecho.Rpc;
 using Derecho.Sst;
 using Derecho.Transport;
@@ -15,84 +17,75 @@ namespace Derecho.Hosting;
 /// A running member: transport, the current view (its SST and multicast), the view-change protocol and
 /// the replicas it hosts, all driven by one protocol thread. The group starts from the configured members
 /// as view 0; failed members are removed by view changes (ragged trim, majority agreement).
+/// This class is the facade and the wiring; each concern lives in the part named after it.
 /// </summary>
-public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, IViewChangeHost
+public sealed class DerechoGroup : IAsyncDisposable
 {
-    // The member and its protocol thread.
     private readonly ValidatedOptions _options;
     private readonly ILogger _logger;
-    private readonly RpcEngine _engine;
     private readonly IReadOnlyList<SubgroupSpec> _specs;
-    private readonly Func<ActiveShardKey, IDeliveryHandler> _handlers;
-    private readonly MulticastOptions _multicastOptions;
-    private readonly PredicateLoop _loop;
-    private readonly OrderedCallQueue _ordered;
     private readonly TcpTransport _transport;
+    private readonly PredicateLoop _loop;
     private readonly HeartbeatThread _heartbeat;
-    private readonly ShardStateSender _stateSender;
-    private readonly TaskCompletionSource<string> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _disposed;
-
-    // Views: the current one, the one replaced last (its ring memory may still be queued for sending).
-    private readonly ConcurrentQueue<(int, string)> _failureReports = new();
-    private ActiveView _current = null!; // set by StartAsync (first view or restart) or by a committed join
-    private ActiveView? _retired;
-    private ActiveView? _prepared; // the next view while a change is under way: freed at shutdown if never installed
-    // The layout of the last adequate view: new layouts keep its assignments, and its shard members hold the state.
-    private GroupLayout? _lastAdequate;
-
-    // Joins: requests forwarded by this member, joiners' acknowledgements (leader), our own join (joiner).
-    private readonly ConcurrentDictionary<int, IPEndPoint> _endpoints = new();
-    private readonly ConcurrentDictionary<int, long> _pendingJoins = new();
-    private readonly ConcurrentDictionary<int, long> _joinAcks = new();
-    private readonly object _joinGate = new();
-    private readonly TaskCompletionSource _joined = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private ActiveView? _joinPrepared;
-
-    // Leaving: alone (a view change) or all together (the shutdown barrier).
-    private readonly TaskCompletionSource _leftAlone = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource _leaveComplete = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private volatile bool _leavingAlone;
-    private volatile bool _leaveRequested;
-
-    // Persistence: every installed view on disk (restarts start from the newest), persisted-version reporting.
+    private readonly MemberLifetime _lifetime;
+    private readonly MemberEndpoints _endpoints;
+    private readonly ViewSlot _views;
     private readonly ViewLog _viewLog;
-    private RestartHandshake? _restart; // while starting without being told to join
-    private readonly Dictionary<(uint TypeId, int Shard), int[]> _restartHolders = new(); // the restart view's holders of each shard
-    private long _lastPersisted = -1;
-    private long _lastGloballyPersisted = -1;
+    private readonly ReplicaStore _replicas;
+    private readonly RpcEngine _engine;
+    private readonly StateTransfer _states;
+    private readonly Durability _durability;
+    private readonly JoinCoordinator _joins;
+    private readonly LeaveBarrier _leave = new();
+    private readonly ViewInstaller _installer;
+    private readonly MessageRouter _router;
+    private readonly ConcurrentQueue<(int, string)> _failureReports = new();
+    private int _disposed;
 
     private DerechoGroup(ValidatedOptions options, LayoutBuilder layout, ILoggerFactory loggers)
     {
+        var o = options.Options;
         _options = options;
-        _logger = loggers.CreateLogger($"Derecho.Member{options.Options.MyId}");
-        var storage = Path.GetFullPath(Path.Combine(options.Options.DataDirectory, $"member-{options.Options.MyId}"));
+        _logger = loggers.CreateLogger($"Derecho.Member{o.MyId}");
+        var storage = Path.GetFullPath(Path.Combine(o.DataDirectory, $"member-{o.MyId}"));
         _specs = layout.Specs;
         _viewLog = new ViewLog(Path.Combine(storage, "_views"), _logger);
-        _engine = new RpcEngine(MyId, options.MemberIds, new GroupLayout([], "not in a view yet"), layout.Registrations,
-            relative => Path.Combine(storage, relative), options.Options.RetainVersions, options.Options.ReplyWhenPersisted, _logger);
-        _handlers = _engine.HandlerFor;
-        _multicastOptions = new MulticastOptions { RingBytes = options.Options.RingBytes, MaxPayloadBytes = options.Options.MaxPayloadBytes };
-
-        foreach (var (id, endpoint) in options.Endpoints) _endpoints[id] = endpoint;
-        if (options.Options.Transport == "rdma") ReportRdma();
-        _transport = TcpTransport.Listen(new TcpTransportOptions
+        if (o.Transport == "rdma") ReportRdma();
+        _transport = TcpTransport.Bind(new TcpTransportOptions
         {
             LocalId = MyId,
             // A joiner waits for nobody at start: the group tells it whom to talk to.
-            Endpoints = options.Options.Join ? new Dictionary<int, IPEndPoint> { [MyId] = options.Endpoints[MyId] } : options.Endpoints,
+            Endpoints = o.Join ? new Dictionary<int, IPEndPoint> { [MyId] = options.Endpoints[MyId] } : options.Endpoints,
             GroupFingerprint = options.Fingerprint,
-            ConnectTimeout = options.Options.ConnectTimeout,
+            ConnectTimeout = o.ConnectTimeout,
             // Room for a large log record in a log tail (a persistent field's full value); state travels in parts.
-            MaxMessageBytes = Math.Max(options.Options.MaxPayloadBytes + 4096, 256 << 20),
-        }, this, _logger);
-        _stateSender = new ShardStateSender(MyId, _transport, _logger);
-        _loop = new PredicateLoop(_transport, _logger, options.Options.HeartbeatInterval);
-        _ordered = new OrderedCallQueue(MyId, options.Options.MaxPayloadBytes, () => Volatile.Read(ref _current), _engine, _loop.Wake);
-        _engine.Attach(_ordered.Send, RelayOrdered, _transport, _loop);
-        _heartbeat = new HeartbeatThread(() => Volatile.Read(ref _current)?.Sst, _transport, options.Options.HeartbeatInterval,
-            () => !_failed.Task.IsCompleted, _logger);
-        _loop.Faulted += e => Fail($"protocol failure: {e.Message}");
+            MaxMessageBytes = Math.Max(o.MaxPayloadBytes + 4096, 256 << 20),
+        }, _logger);
+        _loop = new PredicateLoop(_transport, _logger, o.HeartbeatInterval);
+        _lifetime = new MemberLifetime(MyId, _logger);
+        _endpoints = new MemberEndpoints(MyId, options.Endpoints[MyId], _transport, options.Endpoints);
+        _replicas = new ReplicaStore(MyId, layout.Registrations, relative => Path.Combine(storage, relative), o.RetainVersions, _loop.Wake);
+        var calls = new PendingCalls(MyId, _logger);
+        var dispatcher = new ReplicaDispatcher(MyId, _replicas, calls, _transport, o.ReplyWhenPersisted, _loop.Wake, _logger);
+        _views = new ViewSlot(MyId, _transport, _specs, new MulticastOptions { RingBytes = o.RingBytes, MaxPayloadBytes = o.MaxPayloadBytes },
+            key => new ShardDelivery(dispatcher, _replicas.ReplicaFor(key.TypeId, key.Shard, key.Members), key.Members, key.ViewId), _loop.Wake);
+        _engine = new RpcEngine(MyId, o.MaxPayloadBytes, _views, _replicas, calls, dispatcher, _transport, _loop.Wake, _logger);
+        _states = new StateTransfer(MyId, _replicas, _views, _transport, _lifetime, _loop.Wake, _logger);
+        _durability = new Durability(_replicas, _views);
+        _joins = new JoinCoordinator(MyId, _endpoints, _views, _transport, _replicas.JoinRefusal, _replicas.NameOf, _loop.Wake, _logger);
+        var clients = new ClientGateway(MyId, _views, _endpoints, _transport, _engine, calls, o.MaxPayloadBytes, _logger);
+        _installer = new ViewInstaller(MyId, o, _views, _endpoints, _transport, _loop, _replicas, calls, _engine, dispatcher, _states, _durability,
+            _joins, clients, _leave, _viewLog, _lifetime, _failureReports, _logger);
+        _router = new MessageRouter(_views, _endpoints, _transport, _loop, _replicas, calls, _engine, _states, _joins, clients, _leave,
+            () => IsClosed, _failureReports, _logger);
+        _heartbeat = new HeartbeatThread(() => _views.Current?.Sst, _transport, o.HeartbeatInterval, () => !_lifetime.HasFailed, _logger);
+        _loop.Faulted += e => _lifetime.Fail($"protocol failure: {e.Message}");
+        _lifetime.Stopping += (reason, error) =>
+        {
+            _views.Current?.Stop(reason);
+            _engine.Stop(reason, error);
+        };
+        _transport.Start(_router);
     }
 
     /// <summary>"rdma" was asked for: say what the probe found, then use TCP (no verbs data path yet).</summary>
@@ -112,25 +105,29 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
     public bool IsClosed => Volatile.Read(ref _disposed) == 1;
 
     /// <summary>The installed view.</summary>
-    public View View => Volatile.Read(ref _current).View;
+    public View View => _views.Installed.View;
 
     /// <summary>Raised (on the thread pool) after a new view is installed: the view, who joined, who departed.</summary>
-    public event Action<View, IReadOnlyList<int>, IReadOnlyList<int>>? ViewChanged;
+    public event Action<View, IReadOnlyList<int>, IReadOnlyList<int>>? ViewChanged
+    {
+        add => _installer.ViewChanged += value;
+        remove => _installer.ViewChanged -= value;
+    }
 
     /// <summary>Whether a view change is under way: the current view is wedged and the next not yet installed.</summary>
-    public bool IsChangingView => Volatile.Read(ref _current).IsWedged && !_failed.Task.IsCompleted;
+    public bool IsChangingView => _views.Installed.IsWedged && !_lifetime.HasFailed;
 
     /// <summary>Completes with the reason if this member stopped: excluded by the others, or cut off from a majority.</summary>
-    public Task<string> Failed => _failed.Task;
+    public Task<string> Failed => _lifetime.Failed;
 
     /// <summary>The installed view's layout: which members hold which shard of which replicated type.</summary>
-    public GroupLayout Layout => Volatile.Read(ref _current).Layout;
+    public GroupLayout Layout => _views.Installed.Layout;
 
     /// <summary>Application messages this member has delivered in the current view (over all its shards).</summary>
-    public long DeliveredMessages => Volatile.Read(ref _current).Multicasts.Sum(m => m.DeliveredMessages);
+    public long DeliveredMessages => _views.Installed.Multicasts.Sum(m => m.DeliveredMessages);
 
     /// <summary>Delivery batches in the current view (DeliveredMessages / DeliveryBatches is the mean receiver-side batch).</summary>
-    public long DeliveryBatches => Volatile.Read(ref _current).Multicasts.Sum(m => m.DeliveryBatches);
+    public long DeliveryBatches => _views.Installed.Multicasts.Sum(m => m.DeliveryBatches);
 
     /// <summary>
     /// Starts this member: validates <paramref name="options"/>, creates the replicas declared by
@@ -166,8 +163,8 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
     /// </summary>
     private async Task StartAsync(CancellationToken cancellationToken)
     {
-        var restart = new RestartHandshake(MyId, _options, _transport, _engine, _specs, _viewLog.Newest, _logger);
-        Volatile.Write(ref _restart, restart);
+        var restart = new RestartHandshake(MyId, _options, _transport, _replicas, _specs, _viewLog.Newest, _logger);
+        _router.Restart = restart;
         try
         {
             var outcome = await restart.RunAsync(cancellationToken).ConfigureAwait(false);
@@ -179,48 +176,45 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
                 return;
             }
             var decided = outcome.View!;
-            foreach (var (id, packed) in decided.Ids.Zip(decided.Endpoints))
-            {
-                if (id == MyId) continue;
-                _endpoints[id] = PackedEndpoint.Unpack(packed);
-                _transport.AddPeer(id, _endpoints[id]);
-            }
+            foreach (var (id, packed) in decided.Ids.Zip(decided.Endpoints)) _endpoints.Learn(id, packed);
             var first = new View(decided.ViewId, decided.Ids);
-            _lastAdequate = decided.LastAdequate.Length == 0 ? null : GroupLayout.TryDeserialize(decided.LastAdequate, _engine.NameOf);
-            var view = new ActiveView(first, LayoutFunction.Compute(first, _specs, _lastAdequate), MyId, _transport, _multicastOptions, _handlers, proposalId: 0, _loop.Wake);
+            _views.LastAdequate = decided.LastAdequate.Length == 0 ? null : GroupLayout.TryDeserialize(decided.LastAdequate, _replicas.NameOf);
+            var view = _views.Create(first, proposalId: 0, _views.LastAdequate); // creates the replicas of the shards this member is in
             // The shards' holders (this member among them has caught up to the longest log) hold the state; the
             // shards' other members get it from them.
-            _restartHolders.Clear();
-            for (var i = 0; i < decided.Sources.Length; i++)
-            {
-                _restartHolders[(decided.TypeIds[i], decided.Shards[i])] = decided.Holders[i];
-                if (Array.IndexOf(decided.Holders[i], MyId) >= 0 && _engine.TryGetReplica(decided.TypeIds[i], decided.Shards[i]) is { } held) held.HasState = true;
-            }
-            InstallFirst(view, restart: decided.ViewId > 0);
+            _states.SetRestartHolders(decided.TypeIds.Select((typeId, i) => (typeId, decided.Shards[i], decided.Holders[i])));
+            _installer.InstallFirst(view, restart: decided.ViewId > 0);
             await restart.AwaitReadyAsync(first.Id, decided.Ids, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            Volatile.Write(ref _restart, null);
+            _router.Restart = null;
         }
     }
 
-    /// <summary>Makes the first view of this process current (a start, a restart or a join).</summary>
-    private void InstallFirst(ActiveView view, bool restart = false)
+    /// <summary>Asks the contacts to be let in; installs the view the leader commits.</summary>
+    private async Task JoinRunningGroupAsync(IReadOnlyList<KeyValuePair<int, IPEndPoint>> contacts, CancellationToken cancellationToken) =>
+        _installer.InstallFirst(await _joins.JoinAsync(contacts, _options.Options.ConnectTimeout, cancellationToken).ConfigureAwait(false));
+
+    /// <summary>A joiner's replicas are ready once every shard it entered has loaded its state: only then does JoinAsync return.</summary>
+    private async Task WaitForShardStatesAsync(CancellationToken cancellationToken)
     {
-        _engine.OnViewInstalled(view.View.Members.ToArray(), view.Layout, [], []);
-        var before = _lastAdequate;
-        if (view.Layout.IsAdequate) _lastAdequate = view.Layout;
-        else ReportInadequate(view);
-        LogView(view.View);
-        Volatile.Write(ref _current, view);
-        BeginShardStates(view, before, old: null, restart);
-        _loop.Replace(view.Sst, StepsFor(view));
+        var deadline = DateTime.UtcNow + _options.Options.ConnectTimeout;
+        while (StateTransfer.IsAwaiting(_views.Installed))
+        {
+            if (_lifetime.HasFailed) throw new InvalidOperationException($"member {MyId} cannot join: {_lifetime.Failed.Result}");
+            if (DateTime.UtcNow > deadline)
+            {
+                await DisposeAsync().ConfigureAwait(false);
+                throw new TransportException($"member {MyId} joined view {View.Id} but did not receive its shards' state within {_options.Options.ConnectTimeout.TotalSeconds:0.#}s");
+            }
+            await Task.Delay(5, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>The typed handle of a hosted replicated type; its generated extension methods make the calls.</summary>
     public SubgroupHandle<T> Subgroup<T>() where T : class, IReplicatedType =>
-        _engine.HasReplicatedType(T.ReplicatedTypeId) ? new SubgroupHandle<T>(_engine)
+        _replicas.HasReplicatedType(T.ReplicatedTypeId) ? new SubgroupHandle<T>(_engine)
             : throw new InvalidOperationException($"{typeof(T).FullName} is not in this group's layout");
 
     /// <summary>
@@ -230,15 +224,15 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
     /// </summary>
     public async Task LeaveAsync()
     {
-        _leavingAlone = true;
+        _lifetime.BeginLeavingAlone();
         _failureReports.Enqueue((MyId, "leaving the group"));
         _loop.Wake();
         var timeout = Task.Delay(_options.Options.LeaveTimeout);
-        if (await Task.WhenAny(_leftAlone.Task, _failed.Task, timeout).ConfigureAwait(false) == timeout)
+        if (await Task.WhenAny(_lifetime.LeftAlone, _lifetime.Failed, timeout).ConfigureAwait(false) == timeout)
             _logger.LogWarning("Member {Id}: the others did not install a view without it within {Timeout}; closing anyway", MyId, _options.Options.LeaveTimeout);
         await DisposeAsync().ConfigureAwait(false);
-        if (_failed.Task.IsCompleted && !_leftAlone.Task.IsCompleted)
-            throw new InvalidOperationException($"member {MyId} could not leave cleanly: {_failed.Task.Result}");
+        if (_lifetime.HasFailed && !_lifetime.LeftAlone.IsCompleted)
+            throw new InvalidOperationException($"member {MyId} could not leave cleanly: {_lifetime.Failed.Result}");
     }
 
     /// <summary>
@@ -247,11 +241,11 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
     /// </summary>
     public async Task ShutdownAsync()
     {
-        Volatile.Read(ref _current).Stop("this member is leaving the group");
-        _leaveRequested = true;
+        _views.Installed.Stop("this member is leaving the group");
+        _leave.Request();
         _loop.Wake();
         var timeout = Task.Delay(_options.Options.LeaveTimeout);
-        var finished = await Task.WhenAny(_leaveComplete.Task, _failed.Task, timeout).ConfigureAwait(false);
+        var finished = await Task.WhenAny(_leave.Complete, _lifetime.Failed, timeout).ConfigureAwait(false);
         if (finished == timeout)
             _logger.LogWarning("Member {Id}: leave did not complete within {Timeout}; closing anyway", MyId, _options.Options.LeaveTimeout);
         await DisposeAsync().ConfigureAwait(false);
@@ -261,206 +255,84 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
-        _stateSender.Stop();
-        var view = Volatile.Read(ref _current);
+        _states.Stop();
+        var view = _views.Current;
         view?.Stop("group disposed");
         _heartbeat.Dispose();
         _loop.Dispose();
         await _transport.DisposeAsync().ConfigureAwait(false);
-        _ordered.Stop("group disposed");
-        _engine.Stop(new ObjectDisposedException(nameof(DerechoGroup), $"member {MyId} has left the group"));
-        view?.Dispose();
-        _retired?.Dispose();
-        if (!ReferenceEquals(_prepared, view)) _prepared?.Dispose(); // the protocol thread has stopped: nobody prepares another
-        lock (_joinGate) if (!ReferenceEquals(_joinPrepared, view)) _joinPrepared?.Dispose();
-        foreach (var log in _engine.Logs) log.Dispose(); // flushes what is still in memory
+        _engine.Stop("group disposed", new ObjectDisposedException(nameof(DerechoGroup), $"member {MyId} has left the group"));
+        _views.Dispose(); // the protocol thread and the transport's threads have stopped
+        _joins.Close(view);
+        _replicas.CloseLogs();
         _viewLog.Dispose();
     }
 
-    void ITransportHandler.OnWritesApplied(int peerId) => _loop.Wake();
+    // ---- durability of versioned state ----
 
-    void ITransportHandler.OnMessage(int peerId, ReadOnlySpan<byte> message)
+    /// <summary>Raised (on the thread pool) when this member has every version up to the given one on disk.</summary>
+    public event Action<long>? Persisted
     {
-        if (!message.IsEmpty && message[0] >= Client.ClientMessages.FirstKind) OnClientMessage(peerId, message);
-        else if (!message.IsEmpty && message[0] >= MembershipMessages.FirstKind) OnMembershipMessage(peerId, message);
-        else _engine.OnMessage(peerId, message);
+        add => _durability.Persisted += value;
+        remove => _durability.Persisted -= value;
     }
 
-    void ITransportHandler.OnPeerDisconnected(int peerId, string reason)
+    /// <summary>Raised (on the thread pool) when every member of this member's shard(s) has every version up to the given one on disk.</summary>
+    public event Action<long>? GloballyPersisted
     {
-        Volatile.Read(ref _restart)?.OnPeerFailed(peerId, reason);
-        _engine.OnPeerLost(peerId, reason);
-        if (ForgetClient(peerId) || _leaveRequested || _disposed == 1 || Volatile.Read(ref _current) is null) return;
-        _failureReports.Enqueue((peerId, $"connection lost: {reason}"));
-        _loop.Wake();
+        add => _durability.GloballyPersisted += value;
+        remove => _durability.GloballyPersisted -= value;
     }
 
-    ActiveView IViewChangeHost.Prepare(View next, long proposalId, IReadOnlyList<(int Id, long Endpoint)> joiners, ActiveView? previous, bool isLeader)
+    /// <summary>
+    /// Highest version every member of this member's shard has on disk (-1 before any). A member of several
+    /// shards reports the least over them (versions of different shards are not comparable; see
+    /// <see cref="GloballyPersistedVersionOf{T}"/>).
+    /// </summary>
+    public long GloballyPersistedVersion => _durability.GloballyPersistedVersion;
+
+    /// <summary>Highest version every member of shard <paramref name="shard"/> of <typeparamref name="T"/> has on disk (-1: none, or not a member).</summary>
+    public long GloballyPersistedVersionOf<T>(int shard = 0) where T : class, IReplicatedType => _durability.GloballyPersistedVersionOf(T.ReplicatedTypeId, shard);
+
+    /// <summary>
+    /// Stable time frontier of this replica (the least over its shards): no version it creates from now on can
+    /// be stamped at or before it. Reads at a time before the frontier return the same value on every replica of the shard.
+    /// </summary>
+    public DateTime StableTime => _durability.StableTime();
+
+    /// <summary>
+    /// Waits until <see cref="StableTime"/> has passed <paramref name="time"/>, so reads at that time are final
+    /// here and identical on every replica, with no lock anywhere. When a shard is idle an ordered time
+    /// barrier moves its frontier. With <paramref name="failFast"/> it throws instead of waiting.
+    /// </summary>
+    public async Task WaitForStableTimeAsync(DateTime time, bool failFast = false, CancellationToken cancellationToken = default)
     {
-        foreach (var (id, packed) in joiners)
+        var ticks = time.ToUniversalTime().Ticks;
+        if (StableTime.Ticks > ticks) return;
+        if (failFast) throw new InvalidOperationException($"time {time:O} is not stable yet at member {MyId} (frontier {StableTime:O})");
+        var wait = time.ToUniversalTime() - DateTime.UtcNow;
+        if (wait > TimeSpan.Zero) await Task.Delay(wait + TimeSpan.FromMilliseconds(1), cancellationToken).ConfigureAwait(false);
+        while (StableTime.Ticks <= ticks)
         {
-            _endpoints[id] = PackedEndpoint.Unpack(packed);
-            _transport.AddPeer(id, _endpoints[id]);
+            var barriers = _views.Installed.MyShards.Select(s => _engine.SendTimeBarrier(s.TypeId, s.Shard)).ToList();
+            if (barriers.Count == 0) throw new InvalidOperationException($"member {MyId} holds no shard in view {View.Id}");
+            await Task.WhenAll(barriers).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        var view = previous;
-        if (view is null || !view.View.Members.SequenceEqual(next.Members))
-        {
-            previous?.Dispose();
-            view = new ActiveView(next, LayoutFunction.Compute(next, _specs, _lastAdequate), MyId, _transport, _multicastOptions, _handlers, proposalId, _loop.Wake);
-        }
-        view.ProposalId = proposalId;
-        _prepared = view;
-        if (isLeader && joiners.Count > 0)
-        {
-            var proposal = MembershipMessages.ViewProposal(next.Id, proposalId,
-                next.Members.Select(id => (id, PackedEndpoint.Pack(_endpoints[id]))).ToList(), _lastAdequate?.Serialize() ?? []);
-            foreach (var (id, _) in joiners) _transport.Send(id, proposal);
-            _transport.Flush();
-        }
-        return view;
     }
 
-    void IViewChangeHost.Install(ActiveView next, long[] trim, IReadOnlyList<(int Id, long Endpoint)> sendStateTo)
+    // ---- fault injection for tests ----
+
+    /// <summary>This member withholds the shard states it owes (as if it crashed before sending).</summary>
+    internal bool WithholdShardStatesForTest
     {
-        var old = _current;
-        _prepared = null;
-        var departed = old.View.Members.Except(next.View.Members).ToArray();
-        var joined = next.View.Members.Except(old.View.Members).ToArray();
-        if (sendStateTo.Count > 0)
-        {
-            var commit = MembershipMessages.JoinCommit(next.ProposalId);
-            foreach (var (id, _) in sendStateTo) _transport.Send(id, commit);
-        }
-        // The commit echo must reach the others before we stop pushing the old table.
-        old.Sst.PushChanges(_transport);
-        _transport.Flush();
-
-        // Own messages the trim cut off go first into the same shard of the new view; if this member left that
-        // shard, their calls fail (they were not applied anywhere).
-        var resent = new HashSet<long>();
-        var resends = 0;
-        foreach (var shard in old.MyShards)
-        {
-            var undelivered = shard.Multicast.TakeUndelivered(trim[old.TrimOffset(shard.Global) + shard.Multicast.MyIndex]);
-            var target = next.Find(shard.TypeId, shard.Shard);
-            if (target is null)
-            {
-                _engine.FailCutOff(undelivered.Select(p => RpcEngine.RequestIdOf(p)),
-                    $"the view change to view {next.View.Id} cut this call off and moved member {MyId} out of shard {shard.Shard} of {_engine.NameOf(shard.TypeId)}; it was not applied");
-                continue;
-            }
-            foreach (var payload in undelivered)
-            {
-                if (!target.Multicast.TrySendNow(payload))
-                    throw new InvalidOperationException("a re-sent message does not fit the new view's ring");
-                resent.Add(RpcEngine.RequestIdOf(payload));
-                resends++;
-            }
-        }
-        _engine.OnViewInstalled(next.View.Members.ToArray(), next.Layout, departed, resent);
-        var before = _lastAdequate;
-        if (next.Layout.IsAdequate) _lastAdequate = next.Layout;
-        else ReportInadequate(next);
-        LogView(next.View); // on disk before anything is delivered in it
-        Volatile.Write(ref _current, next);
-        // The trim is delivered and nothing of the new view is: this is the state members new to a shard need.
-        BeginShardStates(next, before, old);
-        _loop.Replace(next.Sst, StepsFor(next));
-        foreach (var member in departed) _transport.ForgetPeer(member);
-        _transport.RetireEpochsBefore(checked((int)next.View.Id));
-        // Ring bytes of the old view may still sit in send queues (they are sent in place), so its memory is
-        // freed one view change later, or at shutdown after the transport's threads have stopped.
-        _retired?.Dispose();
-        _retired = old;
-
-        foreach (var id in next.View.Members) _pendingJoins.TryRemove(id, out _);
-        _joinAcks.Clear();
-        PushViewToClients();
-
-        _logger.LogInformation("Member {Id} installed view {View}: members {Members}; joined {Joined}; departed {Departed}; re-sent {Resent} trimmed message(s)",
-            MyId, next.View.Id, string.Join(", ", next.View.Members), string.Join(", ", joined), string.Join(", ", departed), resends);
-        var handlers = ViewChanged;
-        if (handlers is not null) ThreadPool.QueueUserWorkItem(_ => handlers(next.View, joined, departed));
+        get => _states.WithholdForTest;
+        set => _states.WithholdForTest = value;
     }
 
-    void IViewChangeHost.Fail(string reason) => Fail(reason);
-
-    private IEnumerable<(string Name, PredicateLoop.Step Step)> StepsFor(ActiveView view)
+    /// <summary>This member stops sending a shard state after this many parts of it (0: never).</summary>
+    internal int StallShardStatesAfterPartsForTest
     {
-        var protocol = new ViewChangeProtocol(view, this, _logger, _options.Options.FailureTimeout, _options.Options.JoinTimeout, _failureReports);
-        return view.Predicates().Prepend(("send-queued", _ordered.SendQueuedStep))
-            .Prepend(("receive-state", ReceiveStateStep))
-            .Append(_engine.P2PPredicate)
-            .Append(_engine.DurableRepliesPredicate)
-            .Append(("persisted", PersistedStep))
-            .Append(("post-join-request", PostJoinRequestStep))
-            .Concat(protocol.Predicates())
-            .Append(("leave", LeaveStep));
-    }
-
-    /// <summary>Puts an installed view on disk with its members' endpoints and the layout that says who holds which shard.</summary>
-    private void LogView(View view) =>
-        _viewLog.AppendView(view, view.Members.Select(id => (id, PackedEndpoint.Pack(id == MyId ? _options.Endpoints[MyId] : _endpoints[id]))).ToList(), _lastAdequate);
-
-    private void Fail(string reason)
-    {
-        if (_leavingAlone)
-        {
-            // The view change that removes us is what LeaveAsync asked for.
-            _logger.LogInformation("Member {Id} left the group: {Reason}", MyId, reason);
-            Volatile.Read(ref _current).Stop("this member left the group");
-            _ordered.Stop("this member left the group");
-            _engine.Stop(new InvalidOperationException($"member {MyId} left the group"));
-            _leftAlone.TrySetResult();
-            return;
-        }
-        if (!_failed.TrySetResult(reason)) return;
-        _logger.LogError("Member {Id} stops: {Reason}", MyId, reason);
-        Volatile.Read(ref _current).Stop(reason);
-        _ordered.Stop(reason);
-        _engine.Stop(new InvalidOperationException($"member {MyId} stopped: {reason}"));
-    }
-
-    /// <summary>When leaving: flag our row; when every row is flagged and all counters agree, the leave is complete.</summary>
-    private bool LeaveStep()
-    {
-        if (!_leaveRequested || _leaveComplete.Task.IsCompleted) return false;
-        var sst = _current.Sst;
-        var columns = sst.Layout;
-        if (sst.Get(sst.MyRank, columns.Status) != (long)MemberStatus.Leaving)
-        {
-            sst.Set(columns.Status, (long)MemberStatus.Leaving);
-            return true;
-        }
-        for (var r = 0; r < sst.Rows; r++)
-            if (sst.Get(r, columns.Status) != (long)MemberStatus.Leaving) return false;
-        // Every shard of ours: all its members received the same number from each sender and delivered all of it
-        // (other shards' counters are not pushed to us; their members check them).
-        foreach (var active in _current.MyShards)
-        {
-            var shard = columns.Shard(active.Global);
-            var ranks = active.Ranks;
-            var sent = sst.Get(ranks[0], shard.Received(0));
-            foreach (var r in ranks)
-            {
-                for (var j = 0; j < ranks.Length; j++)
-                    if (sst.Get(r, shard.Received(j)) != sent) return false;
-                if (sst.Get(r, shard.Delivered) != sent * ranks.Length) return false;
-            }
-        }
-        _leaveComplete.TrySetResult();
-        return false;
-    }
-
-    /// <summary>Says why a view runs nothing: too few members for the layout; joiners are awaited.</summary>
-    private void ReportInadequate(ActiveView view) =>
-        _logger.LogWarning("Member {Id}: view {View} ({Members}) is inadequate: {Reason}; no shard runs until enough members join",
-            MyId, view.View.Id, string.Join(", ", view.View.Members), view.Layout.Inadequate);
-
-    /// <summary>Has a member of a shard this member is not in multicast an ordered call for it.</summary>
-    private void RelayOrdered(int shardMember, ReadOnlySpan<byte> request)
-    {
-        _transport.Send(shardMember, request);
-        _transport.Flush();
+        get => _states.StallAfterPartsForTest;
+        set => _states.StallAfterPartsForTest = value;
     }
 }

@@ -3,7 +3,7 @@ using System.Net;
 using Derecho.Layout;
 using Derecho.Membership;
 using Derecho.Persistence;
-using Derecho.Rpc;
+using Derecho.Replication;
 using Derecho.Transport;
 using Microsoft.Extensions.Logging;
 
@@ -22,7 +22,7 @@ internal sealed class RestartHandshake
     private readonly int _myId;
     private readonly ValidatedOptions _options;
     private readonly TcpTransport _transport;
-    private readonly RpcEngine _engine;
+    private readonly ReplicaStore _replicas;
     private readonly IReadOnlyList<SubgroupSpec> _specs;
     private readonly ILogger _logger;
     private readonly RestartReport _mine;
@@ -36,15 +36,15 @@ internal sealed class RestartHandshake
     private readonly TaskCompletionSource<RestartViewMessage> _decided = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<RestartRejoin> _rejoin = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public RestartHandshake(int myId, ValidatedOptions options, TcpTransport transport, RpcEngine engine, IReadOnlyList<SubgroupSpec> specs, LoggedView? logged, ILogger logger)
+    public RestartHandshake(int myId, ValidatedOptions options, TcpTransport transport, ReplicaStore replicas, IReadOnlyList<SubgroupSpec> specs, LoggedView? logged, ILogger logger)
     {
         _myId = myId;
         _options = options;
         _transport = transport;
-        _engine = engine;
+        _replicas = replicas;
         _specs = specs;
         _logger = logger;
-        var lastAdequate = logged is { LastAdequate.Length: > 0 } ? GroupLayout.TryDeserialize(logged.LastAdequate, engine.NameOf) : null;
+        var lastAdequate = logged is { LastAdequate.Length: > 0 } ? GroupLayout.TryDeserialize(logged.LastAdequate, replicas.NameOf) : null;
         var members = logged is null ? [] : logged.Ids.Zip(logged.Endpoints).ToArray();
         _mine = new RestartReport(myId, logged?.ViewId ?? -1, members, lastAdequate, ShardsHeldIn(lastAdequate).ToArray());
         _reports[myId] = _mine;
@@ -157,7 +157,7 @@ internal sealed class RestartHandshake
         {
             case RestartMessageKind.Hello when RestartMessages.TryDecode<RestartHello>(message) is { } hello && hello.Id == peer && Valid(hello):
                 _reports[peer] = new RestartReport(peer, hello.ViewId, hello.Ids.Zip(hello.Endpoints).ToArray(),
-                    hello.LastAdequate.Length == 0 ? null : GroupLayout.TryDeserialize(hello.LastAdequate, _engine.NameOf),
+                    hello.LastAdequate.Length == 0 ? null : GroupLayout.TryDeserialize(hello.LastAdequate, _replicas.NameOf),
                     hello.TypeIds.Select((t, i) => (t, hello.Shards[i], hello.Versions[i])).ToArray());
                 AnswerAgain(peer);
                 break;
@@ -190,7 +190,7 @@ internal sealed class RestartHandshake
         if (peer != _myId) _reports.TryRemove(peer, out _);
         // A holder lost mid-tail: this restart cannot complete as decided; the operator starts it again.
         foreach (var (shard, (source, done)) in _tails)
-            if (source == peer) done.TrySetException(new TransportException($"member {_myId}: member {peer} failed while sending the log tail of shard {shard.Shard} of {_engine.NameOf(shard.TypeId)}: {reason}"));
+            if (source == peer) done.TrySetException(new TransportException($"member {_myId}: member {peer} failed while sending the log tail of shard {shard.Shard} of {_replicas.NameOf(shard.TypeId)}: {reason}"));
     }
 
     // MemoryPack reads a missing array as null: every array is checked before use (a peer that lies costs a log line).
@@ -221,7 +221,7 @@ internal sealed class RestartHandshake
             decision.Sources.Select(s => s.Source).ToArray(), decision.Sources.Select(s => s.Version).ToArray(), decision.Holders);
         _logger.LogInformation("Member {Id} (restart leader) restarts the group as view {View} with members {Members}{Rejoin}; longest logs: {Sources}",
             _myId, decision.ViewId, string.Join(", ", message.Ids), decision.Rejoin.Length == 0 ? "" : $"; member(s) {string.Join(", ", decision.Rejoin)} will rejoin",
-            decision.Sources.Length == 0 ? "none" : string.Join(", ", decision.Sources.Select(s => $"shard {s.Shard} of {_engine.NameOf(s.TypeId)} at member {s.Source} (version {s.Version})")));
+            decision.Sources.Length == 0 ? "none" : string.Join(", ", decision.Sources.Select(s => $"shard {s.Shard} of {_replicas.NameOf(s.TypeId)} at member {s.Source} (version {s.Version})")));
         var encoded = RestartMessages.Encode(RestartMessageKind.View, message);
         var rejoin = RestartMessages.Encode(RestartMessageKind.Rejoin, new RestartRejoin(decision.ViewId, message.Ids, message.Endpoints,
             $"the group restarted as view {decision.ViewId} without this member (it was not a member of the newest view with its data)"));
@@ -238,11 +238,11 @@ internal sealed class RestartHandshake
         if (layout is null) yield break;
         foreach (var subgroup in layout.Subgroups)
         {
-            if (!_engine.HasReplicatedType(subgroup.TypeId)) continue;
+            if (!_replicas.HasReplicatedType(subgroup.TypeId)) continue;
             for (var s = 0; s < subgroup.Shards.Length; s++)
             {
                 if (Array.IndexOf(subgroup.Shards[s], _myId) < 0) continue;
-                var replica = _engine.ReplicaFor(subgroup.TypeId, s, subgroup.Shards[s]);
+                var replica = _replicas.ReplicaFor(subgroup.TypeId, s, subgroup.Shards[s]);
                 yield return (subgroup.TypeId, s, replica.Context.Log?.LastVersion ?? -1);
             }
         }
@@ -258,12 +258,12 @@ internal sealed class RestartHandshake
             var held = _mine.Shards.Where(s => s.TypeId == typeId && s.Shard == shard).Select(s => (long?)s.Version).FirstOrDefault();
             if (held is not { } mine) continue;
             if (mine > version)
-                throw new InvalidOperationException($"member {_myId}: its log of shard {shard} of {_engine.NameOf(typeId)} reaches version {mine}, beyond the longest the restart leader found ({version} at member {source})");
+                throw new InvalidOperationException($"member {_myId}: its log of shard {shard} of {_replicas.NameOf(typeId)} reaches version {mine}, beyond the longest the restart leader found ({version} at member {source})");
             if (mine == version || source == _myId) continue;
             var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _tails[(typeId, shard)] = (source, done);
             _logger.LogInformation("Member {Id}: shard {Shard} of {Type} is at version {Mine}; fetching the records up to {Version} from member {Source}",
-                _myId, shard, _engine.NameOf(typeId), mine, version, source);
+                _myId, shard, _replicas.NameOf(typeId), mine, version, source);
             _transport.Send(source, RestartMessages.Encode(RestartMessageKind.LogTailRequest, new LogTailRequest(typeId, shard, mine)));
             fetches.Add(done.Task);
         }
@@ -271,10 +271,10 @@ internal sealed class RestartHandshake
         await Task.WhenAll(fetches).WaitAsync(cancellationToken).ConfigureAwait(false);
         for (var i = 0; i < view.Sources.Length; i++)
         {
-            if (_engine.TryGetReplica(view.TypeIds[i], view.Shards[i]) is not { Context.Log: { } log }) continue;
+            if (_replicas.TryGetReplica(view.TypeIds[i], view.Shards[i]) is not { Context.Log: { } log }) continue;
             log.Flush();
             if (_mine.Shards.Any(s => s.TypeId == view.TypeIds[i] && s.Shard == view.Shards[i]) && log.LastVersion != view.Versions[i])
-                throw new InvalidOperationException($"member {_myId}: after fetching its tail, shard {view.Shards[i]} of {_engine.NameOf(view.TypeIds[i])} is at version {log.LastVersion}, not {view.Versions[i]}");
+                throw new InvalidOperationException($"member {_myId}: after fetching its tail, shard {view.Shards[i]} of {_replicas.NameOf(view.TypeIds[i])} is at version {log.LastVersion}, not {view.Versions[i]}");
         }
     }
 
@@ -282,26 +282,26 @@ internal sealed class RestartHandshake
     {
         if (!_tails.TryGetValue((chunk.TypeId, chunk.Shard), out var tail) || tail.Source != peer || tail.Done.Task.IsCompleted) return;
         var done = tail.Done;
-        if (_engine.TryGetReplica(chunk.TypeId, chunk.Shard) is not { } replica || replica.Context.Log is null) return;
+        if (_replicas.TryGetReplica(chunk.TypeId, chunk.Shard) is not { } replica || replica.Context.Log is null) return;
         try
         {
             if (LogTail.Apply(replica.Context, new LogTailBatch(chunk.Complete, chunk.Versions, chunk.Ticks, chunk.Payloads)))
                 _logger.LogWarning("Member {Id}: member {Peer} no longer has every record after ours for shard {Shard} of {Type} (trimmed); took its whole log instead",
-                    _myId, peer, chunk.Shard, _engine.NameOf(chunk.TypeId));
+                    _myId, peer, chunk.Shard, _replicas.NameOf(chunk.TypeId));
             if (chunk.Last) done.TrySetResult();
         }
         catch (Exception e) when (e is InvalidDataException or InvalidOperationException or ArgumentException or IOException or MemoryPack.MemoryPackSerializationException)
         {
-            done.TrySetException(new InvalidDataException($"the log tail of shard {chunk.Shard} of {_engine.NameOf(chunk.TypeId)} from member {peer} cannot be applied: {e.Message}", e));
+            done.TrySetException(new InvalidDataException($"the log tail of shard {chunk.Shard} of {_replicas.NameOf(chunk.TypeId)} from member {peer} cannot be applied: {e.Message}", e));
         }
     }
 
     /// <summary>Sends the records of a replica's log after the requested version, in chunks (off the transport thread).</summary>
-    public static void Serve(TcpTransport transport, RpcEngine engine, ILogger logger, int peer, LogTailRequest request) => Task.Run(() =>
+    public static void Serve(TcpTransport transport, ReplicaStore replicas, ILogger logger, int peer, LogTailRequest request) => Task.Run(() =>
     {
         try
         {
-            var log = engine.TryGetReplica(request.TypeId, request.Shard)?.Context.Log;
+            var log = replicas.TryGetReplica(request.TypeId, request.Shard)?.Context.Log;
             LogTailBatch? previous = null;
             foreach (var batch in LogTail.Read(log, request.After))
             {
@@ -312,7 +312,7 @@ internal sealed class RestartHandshake
         }
         catch (Exception e) when (e is IOException or InvalidOperationException or ArgumentException)
         {
-            logger.LogWarning("Cannot send the log tail of shard {Shard} of {Type} to member {Peer}: {Reason}", request.Shard, engine.NameOf(request.TypeId), peer, e.Message);
+            logger.LogWarning("Cannot send the log tail of shard {Shard} of {Type} to member {Peer}: {Reason}", request.Shard, replicas.NameOf(request.TypeId), peer, e.Message);
         }
 
         void Send(LogTailBatch batch, bool last)

@@ -25,7 +25,7 @@ internal sealed partial record ShardStateRequest(uint TypeId, int Shard, long Vi
 [MemoryPackable]
 internal sealed partial record ShardStateTail(uint TypeId, int Shard, long ViewId, bool Complete, long[] Versions, long[] Ticks, byte[][] Payloads);
 
-/// <summary>Bytes <see cref="Offset"/>… of a snapshot of <see cref="Total"/> bytes (<see cref="Rpc.RpcEngine.Snapshot"/>); parts come in order.</summary>
+/// <summary>Bytes <see cref="Offset"/>… of a snapshot of <see cref="Total"/> bytes (<see cref="Replication.ShardSnapshot.Take"/>); parts come in order.</summary>
 [MemoryPackable]
 internal sealed partial record ShardStatePart(uint TypeId, int Shard, long ViewId, long Total, long Offset, byte[] Bytes);
 

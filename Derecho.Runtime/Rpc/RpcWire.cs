@@ -52,6 +52,10 @@ internal static class RpcWire
         return true;
     }
 
+    /// <summary>The request id inside an ordered-call payload (for matching re-sent calls); -1 if it has no header.</summary>
+    public static long RequestIdOf(ReadOnlySpan<byte> payload) =>
+        TryReadOrderedHeader(payload, out _, out _, out var requestId, out _) ? requestId : -1;
+
     public static void WriteP2PHeader(Span<byte> at, uint typeId, int shard, uint methodId, long requestId)
     {
         at[..8].Clear();

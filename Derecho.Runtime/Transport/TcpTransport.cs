@@ -29,10 +29,9 @@ public sealed class TcpTransport : ITransport
     private readonly ConcurrentBag<InboundConnection> _connections = new();
     private volatile bool _closing;
 
-    private TcpTransport(TcpTransportOptions options, ITransportHandler handler, ILogger logger)
+    private TcpTransport(TcpTransportOptions options, ILogger logger)
     {
         Options = options;
-        Handler = handler;
         _logger = logger;
         foreach (var id in options.Endpoints.Keys)
             if (id != options.LocalId) _inboundReady[id] = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -50,7 +49,6 @@ public sealed class TcpTransport : ITransport
             throw new TransportException($"member {options.LocalId} cannot listen on {local}: {e.Message}", e);
         }
         _listener.Listen(64);
-        _ = AcceptLoopAsync();
     }
 
     /// <summary>Settings this transport runs with.</summary>
@@ -59,13 +57,31 @@ public sealed class TcpTransport : ITransport
     /// <inheritdoc />
     public int LocalId => Options.LocalId;
 
-    internal ITransportHandler Handler { get; }
+    internal ITransportHandler Handler { get; private set; } = null!; // set by Start, before any connection is accepted
 
     internal bool IsClosing => _closing;
 
     /// <summary>Starts listening on this member's endpoint. Register regions, then call <see cref="ConnectAsync"/>.</summary>
-    public static TcpTransport Listen(TcpTransportOptions options, ITransportHandler handler, ILogger logger) =>
-        new(options, handler, logger);
+    public static TcpTransport Listen(TcpTransportOptions options, ITransportHandler handler, ILogger logger)
+    {
+        var transport = Bind(options, logger);
+        transport.Start(handler);
+        return transport;
+    }
+
+    /// <summary>
+    /// Takes this member's endpoint without accepting yet (connections wait in the backlog), so the parts that
+    /// handle messages can be built around the transport; <see cref="Start"/> begins accepting.
+    /// </summary>
+    public static TcpTransport Bind(TcpTransportOptions options, ILogger logger) => new(options, logger);
+
+    /// <summary>Begins accepting connections; every message and lost connection goes to <paramref name="handler"/>.</summary>
+    public void Start(ITransportHandler handler)
+    {
+        if (Handler is not null) throw new InvalidOperationException("the transport is already started");
+        Handler = handler;
+        _ = AcceptLoopAsync();
+    }
 
     /// <summary>The endpoint actually bound (useful when configured with port 0).</summary>
     public IPEndPoint LocalEndPoint => (IPEndPoint)_listener.LocalEndPoint!;

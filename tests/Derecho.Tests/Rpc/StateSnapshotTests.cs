@@ -1,8 +1,8 @@
 using System.Buffers;
 using Derecho.Layout;
+using Derecho.Replication;
 using Derecho.Rpc;
 using Derecho.Tests.Support;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Derecho.Tests.Rpc;
 
@@ -16,7 +16,7 @@ public class StateSnapshotTests
         Assert.True(CanTransfer<Register>()); // [MemoryPackable]
         Assert.True(CanTransfer<Journal>()); // versioned fields only
 
-        var snapshot = RpcEngine.TrySnapshot(ReplicaOf(l => l.Subgroup(_ => new Unsendable())), out var problem);
+        var snapshot = ShardSnapshot.TryTake(ReplicaOf(l => l.Subgroup(_ => new Unsendable())), out var problem);
         Assert.Null(snapshot);
         Assert.Contains(typeof(Unsendable).FullName!, problem);
         Assert.Contains("[MemoryPackable]", problem);
@@ -26,11 +26,11 @@ public class StateSnapshotTests
     [Fact]
     public void A_failing_WriteState_is_reported_and_a_good_one_is_snapshotted()
     {
-        var snapshot = RpcEngine.TrySnapshot(ReplicaOf(l => l.Subgroup(_ => new FailingState())), out var problem);
+        var snapshot = ShardSnapshot.TryTake(ReplicaOf(l => l.Subgroup(_ => new FailingState())), out var problem);
         Assert.Null(snapshot);
         Assert.Contains("InvalidOperationException: disk on fire", problem);
 
-        Assert.NotNull(RpcEngine.TrySnapshot(ReplicaOf(l => l.Subgroup(_ => new Register())), out problem));
+        Assert.NotNull(ShardSnapshot.TryTake(ReplicaOf(l => l.Subgroup(_ => new Register())), out problem));
         Assert.Null(problem);
     }
 
@@ -40,8 +40,8 @@ public class StateSnapshotTests
     {
         var builder = new LayoutBuilder();
         layout(builder);
-        var engine = new RpcEngine(0, [0], new GroupLayout([]), builder.Registrations, relative => relative, 0, false, NullLogger.Instance);
-        return engine.ReplicaFor(builder.Registrations[0].TypeId, 0, [0]);
+        var replicas = new ReplicaStore(0, builder.Registrations, relative => relative, 0, () => { });
+        return replicas.ReplicaFor(builder.Registrations[0].TypeId, 0, [0]);
     }
 }
 

@@ -2,11 +2,10 @@ using System.Collections.Concurrent;
 using Derecho.Layout;
 using Derecho.Membership;
 using Derecho.Persistence;
-using Derecho.Rpc;
 using Derecho.Transport;
 using Microsoft.Extensions.Logging;
 
-namespace Derecho.Hosting;
+namespace Derecho.Replication;
 
 /// <summary>
 /// State transfer per shard. Every member publishes (a bit per shard in its SST row) which shards' state it
@@ -17,8 +16,12 @@ namespace Derecho.Hosting;
 /// invent one, so the true first holder always sends (others may send too: every holder's state is the
 /// same at the start of the view); the receiver takes the first from any old member of the shard.
 /// </summary>
-public sealed partial class DerechoGroup
+internal sealed class StateTransfer(int myId, ReplicaStore replicas, ViewSlot views, TcpTransport transport, MemberLifetime lifetime, Action wake, ILogger logger)
 {
+    private readonly ShardStateSender _sender = new(myId, transport, logger);
+    // The restart view's holders of each shard (a restart's first view has no old view to read the bits from).
+    private readonly Dictionary<(uint TypeId, int Shard), int[]> _restartHolders = new();
+
     // State transfer traffic as it arrived: a ShardStateTail, a ShardStatePart, or (a string) why the sender cannot send.
     private readonly ConcurrentQueue<(int From, uint TypeId, int Shard, long ViewId, object Body)> _stateInbox = new();
     private List<(int From, uint TypeId, int Shard, long ViewId, object Body)> _earlyStates = new();
@@ -28,23 +31,50 @@ public sealed partial class DerechoGroup
     private readonly Dictionary<(uint TypeId, int Shard), IncomingShardState> _incoming = new();
 
     /// <summary>Fault injection for tests: this member withholds the shard states it owes (as if it crashed before sending).</summary>
-    internal bool WithholdShardStatesForTest { get; set; }
+    public bool WithholdForTest { get; set; }
 
     /// <summary>Fault injection for tests: this member stops sending a shard state after this many parts of it (0: never).</summary>
-    internal int StallShardStatesAfterPartsForTest
+    public int StallAfterPartsForTest
     {
-        get => _stateSender.StallAfterParts;
-        set => _stateSender.StallAfterParts = value;
+        get => _sender.StallAfterParts;
+        set => _sender.StallAfterParts = value;
     }
+
+    /// <summary>A restart decided which members hold each shard's longest log (this member among them has caught up to it).</summary>
+    public void SetRestartHolders(IEnumerable<(uint TypeId, int Shard, int[] Holders)> holders)
+    {
+        _restartHolders.Clear();
+        foreach (var (typeId, shard, ids) in holders)
+        {
+            _restartHolders[(typeId, shard)] = ids;
+            if (Array.IndexOf(ids, myId) >= 0 && replicas.TryGetReplica(typeId, shard) is { } held) held.HasState = true;
+        }
+    }
+
+    /// <summary>Transport thread: a member new to a shard asks for its state.</summary>
+    public void OnRequest(int from, ShardStateRequest request) => _sender.OnRequest(from, request);
+
+    /// <summary>Transport thread: log records, a part of a snapshot, or (a string) why the sender cannot send; applied in order by <see cref="ReceiveStep"/>.</summary>
+    public void OnArrived(int from, uint typeId, int shard, long viewId, object body)
+    {
+        _stateInbox.Enqueue((from, typeId, shard, viewId, body));
+        wake();
+    }
+
+    /// <summary>Stops sending (shutdown).</summary>
+    public void Stop() => _sender.Stop();
+
+    /// <summary>Whether a shard of this member in <paramref name="view"/> still waits for its state.</summary>
+    public static bool IsAwaiting(ActiveView view) => view.MyShards.Any(s => s.Multicast.AwaitingState);
 
     /// <summary>
     /// For each shard of <paramref name="view"/>: wait for the state if ours is missing, send it if we are the
     /// first holder we see. <paramref name="old"/> is the view just left (null for a joiner or the first view);
     /// at a <paramref name="restart"/> every returning holder has caught up to its shard's longest log.
     /// </summary>
-    private void BeginShardStates(ActiveView view, GroupLayout? before, ActiveView? old, bool restart = false)
+    public void Begin(ActiveView view, GroupLayout? before, ActiveView? old, bool restart = false)
     {
-        _stateSender.ForgetBefore(view.View.Id);
+        _sender.ForgetBefore(view.View.Id);
         var global = -1;
         foreach (var (subgroup, shard, members) in view.Layout.AllShards())
         {
@@ -55,7 +85,7 @@ public sealed partial class DerechoGroup
             var survivors = previous.Where(id => view.View.RankOf(id) >= 0).ToArray();
             if (view.Find(typeId, shard) is { } mine)
             {
-                var replica = _engine.ReplicaFor(typeId, shard, members);
+                var replica = replicas.ReplicaFor(typeId, shard, members);
                 if (survivors.Length == 0) replica.HasState = true; // a new shard (or the first view): nothing to get
                 else if (!replica.HasState)
                 {
@@ -64,28 +94,28 @@ public sealed partial class DerechoGroup
                     RequestState(replica, view.View.Id, survivors);
                 }
             }
-            else if (_engine.TryGetReplica(typeId, shard) is { } left) left.HasState = false; // it no longer follows the shard
+            else if (replicas.TryGetReplica(typeId, shard) is { } left) left.HasState = false; // it no longer follows the shard
 
-            if ((old is null && !restart) || Array.IndexOf(survivors, MyId) < 0 || _engine.TryGetReplica(typeId, shard) is not { HasState: true } held) continue;
-            bool Holds(int id) => id == MyId || (old is null ? _restartHolders.TryGetValue((typeId, shard), out var holders) && Array.IndexOf(holders, id) >= 0
+            if ((old is null && !restart) || Array.IndexOf(survivors, myId) < 0 || replicas.TryGetReplica(typeId, shard) is not { HasState: true } held) continue;
+            bool Holds(int id) => id == myId || (old is null ? _restartHolders.TryGetValue((typeId, shard), out var holders) && Array.IndexOf(holders, id) >= 0
                 : old.View.RankOf(id) is var rank and >= 0 && (old.Sst.Get(rank, old.Sst.Layout.HoldsState(global)) & (1L << (global % 64))) != 0);
-            if (survivors.First(Holds) != MyId) continue;
-            var recipients = members.Where(id => id != MyId && !(Array.IndexOf(survivors, id) >= 0 && Holds(id))).ToArray();
-            if (recipients.Length == 0 || WithholdShardStatesForTest) continue;
-            var snapshot = RpcEngine.TrySnapshot(held, out var problem);
+            if (survivors.First(Holds) != myId) continue;
+            var recipients = members.Where(id => id != myId && !(Array.IndexOf(survivors, id) >= 0 && Holds(id))).ToArray();
+            if (recipients.Length == 0 || WithholdForTest) continue;
+            var snapshot = ShardSnapshot.TryTake(held, out var problem);
             if (snapshot is not null)
             {
                 // Taken here, between deliveries, so it is the state as the view began; sent from the background.
-                _stateSender.Offer(held, view.View.Id, snapshot, held.Context.Log?.LastVersion ?? -1, recipients);
-                _logger.LogInformation("Member {Id} owes shard {Shard} of {Type} ({Bytes} bytes of state) to member(s) {Recipients}",
-                    MyId, shard, held.Name, snapshot.Length, string.Join(", ", recipients));
+                _sender.Offer(held, view.View.Id, snapshot, held.Context.Log?.LastVersion ?? -1, recipients);
+                logger.LogInformation("Member {Id} owes shard {Shard} of {Type} ({Bytes} bytes of state) to member(s) {Recipients}",
+                    myId, shard, held.Name, snapshot.Length, string.Join(", ", recipients));
                 continue;
             }
             var unavailable = MembershipMessages.ShardStateUnavailable(typeId, shard, view.View.Id, problem!);
-            foreach (var id in recipients) _transport.Send(id, unavailable);
-            _transport.Flush();
-            _logger.LogError("Member {Id} cannot send shard {Shard} of {Type} to member(s) {Recipients}: {Problem}",
-                MyId, shard, held.Name, string.Join(", ", recipients), problem);
+            foreach (var id in recipients) transport.Send(id, unavailable);
+            transport.Flush();
+            logger.LogError("Member {Id} cannot send shard {Shard} of {Type} to member(s) {Recipients}: {Problem}",
+                myId, shard, held.Name, string.Join(", ", recipients), problem);
         }
         PublishHeldStates(view);
     }
@@ -96,10 +126,10 @@ public sealed partial class DerechoGroup
         var after = replica.Context.Log?.LastVersion ?? -1;
         var request = StateTransferMessages.Encode(StateTransferKind.Request, new ShardStateRequest(replica.TypeId, replica.Shard, viewId, after));
         foreach (var id in sources)
-            if (id != MyId) _transport.Send(id, request); // we may be an old member that never got the state
-        _transport.Flush();
-        _logger.LogInformation("Member {Id} lacks the state of shard {Shard} of {Type} (its log ends at version {After}); asked {From} for it",
-            MyId, replica.Shard, replica.Name, after, string.Join(", ", sources));
+            if (id != myId) transport.Send(id, request); // we may be an old member that never got the state
+        transport.Flush();
+        logger.LogInformation("Member {Id} lacks the state of shard {Shard} of {Type} (its log ends at version {After}); asked {From} for it",
+            myId, replica.Shard, replica.Name, after, string.Join(", ", sources));
     }
 
     /// <summary>Sets our row's bits for the shards whose state we hold.</summary>
@@ -111,26 +141,10 @@ public sealed partial class DerechoGroup
             var column = view.Sst.Layout.HoldsState(global);
             var bit = 1L << (global % 64);
             var word = view.Sst.Get(view.Sst.MyRank, column);
-            var holds = _engine.TryGetReplica(view.Layout.Subgroups[subgroup].TypeId, shard) is { HasState: true };
+            var holds = replicas.TryGetReplica(view.Layout.Subgroups[subgroup].TypeId, shard) is { HasState: true };
             var updated = holds ? word | bit : word & ~bit;
             if (updated != word) view.Sst.Set(column, updated);
             global++;
-        }
-    }
-
-    /// <summary>A joiner's replicas are ready once every shard it entered has loaded its state: only then does JoinAsync return.</summary>
-    private async Task WaitForShardStatesAsync(CancellationToken cancellationToken)
-    {
-        var deadline = DateTime.UtcNow + _options.Options.ConnectTimeout;
-        while (Volatile.Read(ref _current).MyShards.Any(s => s.Multicast.AwaitingState))
-        {
-            if (_failed.Task.IsCompleted) throw new InvalidOperationException($"member {MyId} cannot join: {_failed.Task.Result}");
-            if (DateTime.UtcNow > deadline)
-            {
-                await DisposeAsync().ConfigureAwait(false);
-                throw new TransportException($"member {MyId} joined view {View.Id} but did not receive its shards' state within {_options.Options.ConnectTimeout.TotalSeconds:0.#}s");
-            }
-            await Task.Delay(5, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -138,11 +152,11 @@ public sealed partial class DerechoGroup
     /// Applies state transfer traffic for the current view in the order it came (log records, then the
     /// snapshot's parts; the last part loads the state); keeps that of a view not installed yet.
     /// </summary>
-    private bool ReceiveStateStep()
+    public bool ReceiveStep()
     {
         if (_stateInbox.IsEmpty && _earlyStates.Count == 0) return false;
         while (_stateInbox.TryDequeue(out var item)) _earlyStates.Add(item);
-        var view = _current;
+        var view = views.Installed;
         foreach (var key in _incoming.Where(i => i.Value.ViewId < view.View.Id).Select(i => i.Key).ToList()) _incoming.Remove(key);
         var items = _earlyStates;
         _earlyStates = new();
@@ -165,41 +179,41 @@ public sealed partial class DerechoGroup
         var (from, typeId, shard, viewId, body) = item;
         if (!_stateSources.TryGetValue((typeId, shard), out var sources) || Array.IndexOf(sources, from) < 0)
         {
-            _logger.LogWarning("Member {Id}: state for shard {Shard} of {Type} from member {From} refused; it may come from {Sources}",
-                MyId, shard, _engine.NameOf(typeId), from, sources is null ? "nobody" : string.Join(", ", sources));
+            logger.LogWarning("Member {Id}: state for shard {Shard} of {Type} from member {From} refused; it may come from {Sources}",
+                myId, shard, replicas.NameOf(typeId), from, sources is null ? "nobody" : string.Join(", ", sources));
             return true;
         }
         if (body is string unavailable)
         {
-            Fail($"the state of shard {shard} of {_engine.NameOf(typeId)} cannot be sent by member {from}: {unavailable}");
+            lifetime.Fail($"the state of shard {shard} of {replicas.NameOf(typeId)} cannot be sent by member {from}: {unavailable}");
             return false;
         }
         if (!_incoming.TryGetValue((typeId, shard), out var incoming)) _incoming[(typeId, shard)] = incoming = new IncomingShardState(from, viewId);
         else if (incoming.From != from) return true; // another old member's copy (the same state) is already arriving
-        var replica = _engine.ReplicaFor(typeId, shard, target.Members);
+        var replica = replicas.ReplicaFor(typeId, shard, target.Members);
         try
         {
             if (body is ShardStateTail tail)
             {
                 if (LogTail.Apply(replica.Context, new LogTailBatch(tail.Complete, tail.Versions, tail.Ticks, tail.Payloads)))
-                    _logger.LogWarning("Member {Id}: member {From} no longer has our newest record of shard {Shard} of {Type} (trimmed); our history is replaced by its whole log",
-                        MyId, from, shard, _engine.NameOf(typeId));
+                    logger.LogWarning("Member {Id}: member {From} no longer has our newest record of shard {Shard} of {Type} (trimmed); our history is replaced by its whole log",
+                        myId, from, shard, replicas.NameOf(typeId));
                 incoming.Records += tail.Versions.Length;
                 return true;
             }
             if (incoming.Add((ShardStatePart)body) is not { } state) return true;
-            RpcEngine.Restore(replica, state);
+            ShardSnapshot.Restore(replica, state);
             _incoming.Remove((typeId, shard));
             replica.HasState = true;
             target.Multicast.AwaitingState = false;
             PublishHeldStates(view);
-            _logger.LogInformation("Member {Id} loaded shard {Shard} of {Type} from member {From}: {Records} log record(s), then {Bytes} bytes of state",
-                MyId, shard, _engine.NameOf(typeId), from, incoming.Records, state.Length);
+            logger.LogInformation("Member {Id} loaded shard {Shard} of {Type} from member {From}: {Records} log record(s), then {Bytes} bytes of state",
+                myId, shard, replicas.NameOf(typeId), from, incoming.Records, state.Length);
             return true;
         }
         catch (Exception e) when (e is InvalidDataException or InvalidOperationException or ArgumentException or IOException or NotSupportedException or MemoryPack.MemoryPackSerializationException)
         {
-            Fail($"the state of shard {shard} of {_engine.NameOf(typeId)} sent by member {from} cannot be loaded: {e.Message}");
+            lifetime.Fail($"the state of shard {shard} of {replicas.NameOf(typeId)} sent by member {from} cannot be loaded: {e.Message}");
             return false;
         }
     }

@@ -1,6 +1,6 @@
 using Derecho.Membership;
 
-namespace Derecho.Hosting;
+namespace Derecho.Replication;
 
 /// <summary>
 /// One shard's state arriving from one old member for one view: the log records come first (applied as they

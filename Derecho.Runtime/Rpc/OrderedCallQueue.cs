@@ -1,7 +1,7 @@
 using Derecho.Membership;
-using Derecho.Rpc;
+using Derecho.Replication;
 
-namespace Derecho.Hosting;
+namespace Derecho.Rpc;
 
 /// <summary>
 /// This member's ordered calls on their way into a shard's ring. A call goes straight into the ring when
@@ -12,43 +12,29 @@ namespace Derecho.Hosting;
 /// Bound: every queued call is a call whose task its caller holds, so callers that await their calls (or
 /// keep a fixed number in flight) bound the queue. It refuses nothing and no thread ever waits on it.
 /// </summary>
-internal sealed class OrderedCallQueue
+internal sealed class OrderedCallQueue(int myId, int maxPayloadBytes, ViewSlot views, PendingCalls calls, ReplicaStore replicas, Action wake)
 {
-    private readonly int _myId;
-    private readonly int _maxPayloadBytes;
-    private readonly Func<ActiveView> _current;
-    private readonly RpcEngine _engine;
-    private readonly Action _wake;
     private readonly object _shardsGate = new();
     // Read by the protocol thread every iteration: an array, replaced when a shard gets its first queue.
     private volatile ShardQueue[] _shards = [];
     private int _queued;
     private volatile string? _stopped;
 
-    public OrderedCallQueue(int myId, int maxPayloadBytes, Func<ActiveView> current, RpcEngine engine, Action wake)
-    {
-        _myId = myId;
-        _maxPayloadBytes = maxPayloadBytes;
-        _current = current;
-        _engine = engine;
-        _wake = wake;
-    }
-
     /// <summary>
     /// Puts an ordered call into its shard: returns the shard's members if it went into the ring now, or null if it
-    /// was queued (the engine hears <see cref="RpcEngine.OnSent"/> when it goes in). Throws if it can never go in.
+    /// was queued (<see cref="PendingCalls.Retarget"/> follows when it goes in). Throws if it can never go in.
     /// </summary>
     public int[]? Send(uint typeId, int shard, ReadOnlySpan<byte> payload)
     {
-        if (payload.Length > _maxPayloadBytes)
-            throw new ArgumentException($"message of {payload.Length} bytes exceeds MaxPayloadBytes {_maxPayloadBytes}", nameof(payload));
+        if (payload.Length > maxPayloadBytes)
+            throw new ArgumentException($"message of {payload.Length} bytes exceeds MaxPayloadBytes {maxPayloadBytes}", nameof(payload));
         var queue = QueueOf(typeId, shard);
         lock (queue)
         {
-            if (_stopped is { } reason) throw new InvalidOperationException($"member {_myId} stopped: {reason}");
+            if (_stopped is { } reason) throw new InvalidOperationException($"member {myId} stopped: {reason}");
             if (queue.Calls.Count == 0)
             {
-                var view = _current();
+                var view = views.Installed;
                 var target = view.Find(typeId, shard);
                 if (target is null && view.Layout.IsAdequate) throw NotInShard(typeId, shard, view);
                 if (target is not null && target.Multicast.TrySend(payload)) return target.Members;
@@ -57,7 +43,7 @@ internal sealed class OrderedCallQueue
             queue.Calls.Enqueue(payload.ToArray());
             Interlocked.Increment(ref _queued);
         }
-        _wake();
+        wake();
         return null;
     }
 
@@ -65,7 +51,7 @@ internal sealed class OrderedCallQueue
     public bool SendQueuedStep()
     {
         if (Volatile.Read(ref _queued) == 0) return false;
-        var view = _current();
+        var view = views.Installed;
         var progress = false;
         foreach (var queue in _shards)
         {
@@ -89,7 +75,7 @@ internal sealed class OrderedCallQueue
                 {
                     queue.Calls.Dequeue();
                     Interlocked.Decrement(ref _queued);
-                    _engine.OnSent(RpcEngine.RequestIdOf(call), target.Members);
+                    calls.Retarget(RpcWire.RequestIdOf(call), target.Members);
                     progress = true;
                 }
             }
@@ -113,10 +99,10 @@ internal sealed class OrderedCallQueue
 
     private bool FailAll(ShardQueue queue, string reason)
     {
-        var requests = queue.Calls.Select(call => RpcEngine.RequestIdOf(call)).ToList();
+        var requests = queue.Calls.Select(call => RpcWire.RequestIdOf(call)).ToList();
         Interlocked.Add(ref _queued, -queue.Calls.Count);
         queue.Calls.Clear();
-        _engine.FailCutOff(requests, reason);
+        calls.FailCutOff(requests, reason);
         return true;
     }
 
@@ -135,7 +121,7 @@ internal sealed class OrderedCallQueue
     }
 
     private InvalidOperationException NotInShard(uint typeId, int shard, ActiveView view) =>
-        new($"member {_myId} is not in shard {shard} of {_engine.NameOf(typeId)} in view {view.View.Id}");
+        new($"member {myId} is not in shard {shard} of {replicas.NameOf(typeId)} in view {view.View.Id}");
 
     /// <summary>One shard's queued calls (whole ordered-call payloads), oldest first; locked while read or changed.</summary>
     private sealed record ShardQueue(uint TypeId, int Shard)

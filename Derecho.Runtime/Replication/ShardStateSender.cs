@@ -5,7 +5,7 @@ using Derecho.Rpc;
 using Derecho.Transport;
 using Microsoft.Extensions.Logging;
 
-namespace Derecho.Hosting;
+namespace Derecho.Replication;
 
 /// <summary>
 /// The sending side of state transfer. At a view boundary the protocol thread snapshots a shard it owes to

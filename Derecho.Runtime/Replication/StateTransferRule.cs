@@ -1,6 +1,6 @@
 using Derecho.Layout;
 
-namespace Derecho.Rpc;
+namespace Derecho.Replication;
 
 /// <summary>
 /// A type whose state cannot be sent (neither [MemoryPackable] nor IReplicaState, with state beyond its

@@ -1,0 +1,92 @@
+using System.Collections.Concurrent;
+using Derecho.Membership;
+using Derecho.Rpc;
+using Derecho.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Derecho.Client;
+
+/// <summary>
+/// A member's side of external clients: they say hello and get the view (and every later one), make P2P
+/// calls directly and have ordered calls relayed: this member multicasts them and answers with every
+/// replica's reply. Clients are not members: one that goes away is forgotten, with no view change.
+/// </summary>
+internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints endpoints, TcpTransport transport, RpcEngine engine, PendingCalls calls,
+    int maxPayloadBytes, ILogger logger)
+{
+    private readonly ConcurrentDictionary<int, bool> _clients = new();
+
+    public void OnMessage(int peer, ReadOnlySpan<byte> message)
+    {
+        switch ((ClientMessageKind)message[0])
+        {
+            case ClientMessageKind.Hello when MembershipMessages.TryReadPair(message, out var id, out var endpoint) && id == peer:
+                if (views.Current is null) return;
+                transport.AddPeer(id, PackedEndpoint.Unpack(endpoint));
+                if (_clients.TryAdd(id, true)) logger.LogInformation("Member {Id} serves client {Client}", myId, id);
+                transport.Send(id, ViewInfoMessage());
+                transport.Flush();
+                break;
+            case ClientMessageKind.Relay when (_clients.ContainsKey(peer) || views.Current?.View.RankOf(peer) >= 0)
+                                              && ClientMessages.TryReadRelayHeader(message, out var typeId, out var shard, out var methodId, out var clientRequest):
+                if (ClientMessages.TooLargeToRelay(message.Length, maxPayloadBytes) is { } error)
+                {
+                    // Refused before it reaches the multicast: the caller gets a clear error, the group is unaffected.
+                    transport.Send(peer, ClientMessages.RelayResult(clientRequest, [new RawReply(myId, ReplyStatus.MalformedRequest, System.Text.Encoding.UTF8.GetBytes(error))]));
+                    transport.Flush();
+                    break;
+                }
+                // Into the ring, or queued behind a full ring or a view change: the reader thread never waits.
+                Relay(peer, typeId, shard, methodId, clientRequest, message[ClientMessages.RelayHeaderSize..]);
+                break;
+            case ClientMessageKind.RelayResult when ClientMessages.TryReadRelayResult(message, out var request, out var replies):
+                calls.OnRelayResult(request, replies);
+                break;
+            default:
+                logger.LogWarning("Malformed or unexpected client message (kind {Kind}, {Length} bytes) from {Peer} ignored", message[0], message.Length, peer);
+                break;
+        }
+    }
+
+    /// <summary>Tells every client about a new view.</summary>
+    public void PushView()
+    {
+        if (_clients.IsEmpty) return;
+        var info = ViewInfoMessage();
+        foreach (var client in _clients.Keys) transport.Send(client, info);
+        transport.Flush();
+    }
+
+    /// <summary>A peer went away: if it was a client, forget it and say so (clients are not members, so no view change).</summary>
+    public bool Forget(int peerId)
+    {
+        if (!_clients.TryRemove(peerId, out _)) return false;
+        transport.ForgetPeer(peerId);
+        return true;
+    }
+
+    private void Relay(int client, uint typeId, int shard, uint methodId, long clientRequest, ReadOnlySpan<byte> arguments)
+    {
+        var request = RequestBuffers.Rent(RpcWire.OrderedHeaderSize);
+        try
+        {
+            arguments.CopyTo(request.GetSpan(arguments.Length));
+            request.Advance(arguments.Length);
+            engine.InvokeRelay(typeId, shard, methodId, request, replies =>
+            {
+                transport.Send(client, ClientMessages.RelayResult(clientRequest, replies));
+                transport.Flush();
+            });
+        }
+        finally
+        {
+            RequestBuffers.Return(request);
+        }
+    }
+
+    private byte[] ViewInfoMessage()
+    {
+        var current = views.Installed;
+        return ClientMessages.ViewInfo(current.View.Id, endpoints.Of(current.View.Members), current.Layout);
+    }
+}

@@ -1,0 +1,95 @@
+using System.Collections.Concurrent;
+using Derecho.Layout;
+using Derecho.Persistence;
+using Derecho.Rpc;
+
+namespace Derecho.Replication;
+
+/// <summary>
+/// The replicas this member hosts, one per shard it holds or held, created the first time a view puts it in
+/// the shard (their versioned fields recovered from disk), and the replicated types it can host.
+/// </summary>
+internal sealed class ReplicaStore
+{
+    /// <summary>Reserved replicated-type id of the time barrier (an ordered no-op that moves a shard's stable time frontier).</summary>
+    public const uint TimeBarrierTypeId = 0;
+
+    private readonly int _myId;
+    private readonly Dictionary<uint, SubgroupRegistration> _registrations = new();
+    private readonly ConcurrentDictionary<(uint TypeId, int Shard), ShardReplica> _replicas = new();
+    private readonly List<ReplicaLog> _logs = new();
+    private readonly Func<string, string> _storage;
+    private readonly int _retainVersions;
+    private readonly Action _durable;
+    private volatile ShardReplica[] _replicaList = [];
+
+    /// <summary>
+    /// <paramref name="storage"/> maps a path relative to this member's data directory to a full path;
+    /// <paramref name="durable"/> is called (on a flusher thread) when a replica log moved its persisted version.
+    /// </summary>
+    public ReplicaStore(int myId, IEnumerable<SubgroupRegistration> registrations, Func<string, string> storage, int retainVersions, Action durable)
+    {
+        _myId = myId;
+        _storage = storage;
+        _retainVersions = retainVersions;
+        _durable = durable;
+        foreach (var registration in registrations)
+        {
+            if (registration.TypeId == TimeBarrierTypeId) throw new InvalidOperationException($"{registration.Name}: type id 0 is reserved");
+            if (!_registrations.TryAdd(registration.TypeId, registration))
+                throw new InvalidOperationException($"{registration.Name}: a replicated type with id {registration.TypeId:X8} is already registered ({_registrations[registration.TypeId].Name})");
+        }
+        JoinRefusal = StateTransferRule.WhyJoinsAreRefused(_registrations.Values);
+    }
+
+    /// <summary>Why this member refuses every process that asks to join (a hosted type cannot transfer its state), or null.</summary>
+    public string? JoinRefusal { get; }
+
+    /// <summary>The log of every replica hosted here that has persistent fields.</summary>
+    public IReadOnlyList<ReplicaLog> Logs => _logs;
+
+    /// <summary>Replicas hosted here (shards this member holds or held); an array, read by the protocol thread every iteration.</summary>
+    public ShardReplica[] All => _replicaList;
+
+    public bool HasReplicatedType(uint typeId) => _registrations.ContainsKey(typeId);
+
+    public string NameOf(uint typeId) => _registrations.TryGetValue(typeId, out var r) ? r.Name : $"type {typeId:X8}";
+
+    /// <summary>The replica of a shard hosted here, created (with its versioned fields, recovered from disk) the first time.</summary>
+    public ShardReplica ReplicaFor(uint typeId, int shard, int[] members)
+    {
+        if (_replicas.TryGetValue((typeId, shard), out var existing)) return existing;
+        var registration = _registrations[typeId];
+        var directory = registration.Spec.Policy.Shards == 1 ? "" : $"shard-{shard}";
+        var context = new ReplicaContext(_myId, members, registration.Name, relative => _storage(Path.Combine(directory, relative)), OnReplicaLog, _retainVersions);
+        var replica = new ShardReplica(typeId, shard, registration.Name, registration.Factory(context), context, registration.CanTransferState);
+        context.Seal(); // fields come only from the constructor
+        _replicas[(typeId, shard)] = replica;
+        _replicaList = [.. _replicaList, replica];
+        return replica;
+    }
+
+    /// <summary>The replica of a shard if this member ever held it.</summary>
+    public ShardReplica? TryGetReplica(uint typeId, int shard) => _replicas.TryGetValue((typeId, shard), out var replica) ? replica : null;
+
+    /// <summary>A new view's layout: each replica's context sees its shard's members in it.</summary>
+    public void OnViewInstalled(GroupLayout layout)
+    {
+        foreach (var replica in _replicaList)
+            if (layout.Find(replica.TypeId) is { } subgroup && replica.Shard < subgroup.Shards.Length)
+                replica.Context.MembersArray = subgroup.Shards[replica.Shard];
+    }
+
+    /// <summary>Closes every replica log (flushing what is still in memory).</summary>
+    public void CloseLogs()
+    {
+        foreach (var log in _logs) log.Dispose();
+    }
+
+    private void OnReplicaLog(ReplicaLog log)
+    {
+        _logs.Add(log);
+        // Replies wait for the disk: the protocol thread must look again when the flusher finishes a batch.
+        log.Durable += _durable;
+    }
+}

@@ -1,0 +1,55 @@
+using Derecho.Rpc;
+
+namespace Derecho.Replication;
+
+/// <summary>One shard's replica at this member; it outlives views (a member keeps its shard across view changes).</summary>
+internal sealed class ShardReplica(uint typeId, int shard, string name, IReplicatedObject replica, ReplicaContext context, bool canTransferState)
+{
+    private long _agreedTicks;
+    private bool _hasState;
+
+    public uint TypeId { get; } = typeId;
+
+    public int Shard { get; } = shard;
+
+    public string Name { get; } = name;
+
+    public IReplicatedObject Replica { get; } = replica;
+
+    public ReplicaContext Context { get; } = context;
+
+    /// <summary>Whether its state can be sent to a member new to the shard (see <see cref="IReplicatedType.CanTransferState"/>).</summary>
+    public bool CanTransferState { get; } = canTransferState;
+
+    /// <summary>Agreed time of the shard's last delivered call: its stable time frontier.</summary>
+    public long AgreedTicks => Interlocked.Read(ref _agreedTicks);
+
+    /// <summary>
+    /// Whether this replica holds the shard's state: it started the shard, was in it since, or loaded the state
+    /// sent to it. A replica without it delivers nothing and never sends its state.
+    /// </summary>
+    public bool HasState
+    {
+        get => Volatile.Read(ref _hasState);
+        set => Volatile.Write(ref _hasState, value);
+    }
+
+    /// <summary>Replies of calls whose versions are not yet on disk, in version order (protocol thread only).</summary>
+    public Queue<DeferredReply> DeferredReplies { get; } = new();
+
+    /// <summary>
+    /// The durability rule, in one place: every version up to this one is on disk here (-1: none yet; a replica
+    /// without persistent fields has nothing to wait for).
+    /// </summary>
+    public long PersistedVersion => Context.Log is { } log ? log.PersistedVersion : long.MaxValue;
+
+    /// <summary>Whether every version the replica's persistent fields logged is on disk.</summary>
+    public bool AllLoggedDurable => Context.Log is not { } log || log.PersistedVersion >= log.LastVersion;
+
+    /// <summary>Advances the agreed time along the shard's total order (protocol thread only).</summary>
+    public void Agree(long senderTicks) =>
+        Interlocked.Exchange(ref _agreedTicks, Math.Max(_agreedTicks + 1, Math.Clamp(senderTicks, DateTime.MinValue.Ticks, DateTime.MaxValue.Ticks)));
+}
+
+/// <summary>A reply held until the version its call created is on disk.</summary>
+internal readonly record struct DeferredReply(long Version, int Caller, byte[] Buffer, int Length);

@@ -1,0 +1,184 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Text;
+using Derecho.Replication;
+using Derecho.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Derecho.Rpc;
+
+/// <summary>
+/// The replica side of calls: turns each shard's delivered multicasts into handler calls and replies, and P2P
+/// requests into handler calls and replies. All handlers, ordered and P2P, run on the protocol thread, so a
+/// replica never sees two calls at once and P2P reads observe a state between two ordered updates.
+/// </summary>
+internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, PendingCalls calls, ITransport transport, bool replyWhenPersisted, Action wake, ILogger logger)
+{
+    private readonly ConcurrentQueue<(int From, byte[] Buffer, int Length)> _p2pInbox = new();
+    private readonly PooledBufferWriter _reply = new();
+
+    /// <summary>Runs one delivered ordered call of a shard (on the protocol thread) and replies to its sender.</summary>
+    public void Deliver(ShardReplica target, int caller, long index, long sequence, long viewId, ReadOnlySpan<byte> payload)
+    {
+        if (!RpcWire.TryReadOrderedHeader(payload, out var typeId, out var methodId, out var requestId, out var senderTicks))
+        {
+            logger.LogError("Ordered message {Index} from member {Caller} is {Length} bytes, too short for a call header; skipped at every replica", index, caller, payload.Length);
+            return;
+        }
+        var arguments = payload[RpcWire.OrderedHeaderSize..];
+        _reply.Reset();
+        _reply.Advance(RpcWire.ReplyHeaderSize);
+        ReplyStatus status;
+        // The agreed time: the sender's clock, forced monotonic in the shard's delivery order, so every replica computes the same.
+        if (typeId == ReplicaStore.TimeBarrierTypeId || typeId == target.TypeId) target.Agree(senderTicks);
+        if (typeId == ReplicaStore.TimeBarrierTypeId)
+        {
+            MemoryPack.MemoryPackSerializer.Serialize(_reply, true);
+            status = ReplyStatus.Ok;
+        }
+        else if (typeId != target.TypeId)
+            status = WriteError(ReplyStatus.UnknownMethod, $"type id {typeId:X8} sent into a shard of {target.Name}");
+        else
+        {
+            var delivery = new DeliveryInfo(caller, index, sequence, new DateTime(target.AgreedTicks, DateTimeKind.Utc), viewId);
+            target.Context.CurrentDelivery = delivery;
+            OrderedContext.Enter(delivery);
+            try { status = Dispatch(ordered: true, target.Replica, target.Name, methodId, arguments); }
+            finally { OrderedContext.Exit(); }
+            // Everything the call changed becomes one record: fields can never be out of step after a crash.
+            if (target.Context.CommitDelivery() && replyWhenPersisted)
+            {
+                // The call created a durable version: answer once it is on disk (the reply waits, pooled, not the thread).
+                RpcWire.WriteReplyHeader(_reply.WrittenSpanMutable, status, myId, requestId);
+                var copy = ArrayPool<byte>.Shared.Rent(_reply.WrittenCount);
+                _reply.WrittenSpan.CopyTo(copy);
+                target.DeferredReplies.Enqueue(new DeferredReply(target.Context.Log!.LastVersion, caller, copy, _reply.WrittenCount));
+                return;
+            }
+        }
+        SendReply(caller, status, requestId);
+    }
+
+    /// <summary>A trimmed call this replica cannot apply (it lacks the shard's state): tell the caller not to wait for it.</summary>
+    public void Skip(ShardReplica target, int caller, ReadOnlySpan<byte> payload)
+    {
+        if (!RpcWire.TryReadOrderedHeader(payload, out _, out _, out var requestId, out _)) return;
+        SendReply(caller, WriteError(ReplyStatus.NotApplied, $"member {myId} was loading the state of shard {target.Shard} of {target.Name}"), requestId);
+    }
+
+    /// <summary>The protocol-thread step that sends replies whose versions reached the disk.</summary>
+    public bool DurableRepliesStep()
+    {
+        var progress = false;
+        foreach (var replica in replicas.All)
+        {
+            var deferred = replica.DeferredReplies;
+            if (deferred.Count == 0) continue;
+            var persisted = replica.PersistedVersion;
+            while (deferred.TryPeek(out var reply) && reply.Version <= persisted)
+            {
+                deferred.Dequeue();
+                var bytes = reply.Buffer.AsSpan(0, reply.Length);
+                if (reply.Caller == myId) calls.OnReply(myId, bytes);
+                else SendTo(reply.Caller, bytes);
+                ArrayPool<byte>.Shared.Return(reply.Buffer);
+                progress = true;
+            }
+        }
+        return progress;
+    }
+
+    /// <summary>A P2P request (transport thread, or this member's own): queued for the protocol thread.</summary>
+    public void EnqueueP2P(int from, ReadOnlySpan<byte> message)
+    {
+        var copy = ArrayPool<byte>.Shared.Rent(message.Length);
+        message.CopyTo(copy);
+        _p2pInbox.Enqueue((from, copy, message.Length));
+        wake();
+    }
+
+    /// <summary>The protocol-thread step that runs queued P2P requests.</summary>
+    public bool P2PStep()
+    {
+        var progress = false;
+        while (_p2pInbox.TryDequeue(out var item))
+        {
+            progress = true;
+            try { RunP2P(item.From, item.Buffer.AsSpan(0, item.Length)); }
+            finally { ArrayPool<byte>.Shared.Return(item.Buffer); }
+        }
+        return progress;
+    }
+
+    private void RunP2P(int from, ReadOnlySpan<byte> message)
+    {
+        _reply.Reset();
+        _reply.Advance(RpcWire.ReplyHeaderSize);
+        if (!RpcWire.TryReadP2PHeader(message, out var typeId, out var shard, out var methodId, out var requestId))
+        {
+            logger.LogWarning("P2P request of {Length} bytes from member {Peer} is too short; ignored", message.Length, from);
+            return;
+        }
+        var arguments = message[RpcWire.P2PHeaderSize..];
+        var target = replicas.TryGetReplica(typeId, shard);
+        var status = target is null || Array.IndexOf(target.Context.MembersArray, myId) < 0
+            ? WriteError(ReplyStatus.UnknownMethod, $"member {myId} holds no replica of shard {shard} of {replicas.NameOf(typeId)}")
+            : !target.HasState
+                ? WriteError(ReplyStatus.HandlerFailed, $"member {myId} is still loading the state of shard {shard} of {target.Name}; ask another member or retry")
+                : Dispatch(ordered: false, target.Replica, target.Name, methodId, arguments);
+        SendReply(from, status, requestId);
+    }
+
+    private ReplyStatus Dispatch(bool ordered, IReplicatedObject replica, string typeName, uint methodId, ReadOnlySpan<byte> arguments)
+    {
+        try
+        {
+            var known = ordered ? replica.DispatchOrdered(methodId, arguments, _reply) : replica.DispatchP2P(methodId, arguments, _reply);
+            return known ? ReplyStatus.Ok : WriteError(ReplyStatus.UnknownMethod, $"{typeName} has no method with id {methodId:X8}");
+        }
+        catch (MemoryPack.MemoryPackSerializationException e)
+        {
+            return WriteError(ReplyStatus.MalformedRequest, $"{typeName} method {methodId:X8}: {e.Message}");
+        }
+        catch (Exception e)
+        {
+            return WriteError(ReplyStatus.HandlerFailed, $"{e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    private ReplyStatus WriteError(ReplyStatus status, string message)
+    {
+        _reply.Reset();
+        _reply.Advance(RpcWire.ReplyHeaderSize);
+        var bytes = Encoding.UTF8.GetByteCount(message);
+        Encoding.UTF8.GetBytes(message, _reply.GetSpan(bytes));
+        _reply.Advance(bytes);
+        return status;
+    }
+
+    private void SendReply(int caller, ReplyStatus status, long requestId)
+    {
+        RpcWire.WriteReplyHeader(_reply.WrittenSpanMutable, status, myId, requestId);
+        if (caller == myId) calls.OnReply(myId, _reply.WrittenSpan);
+        else SendTo(caller, _reply.WrittenSpan);
+    }
+
+    /// <summary>Sends a reply; a caller we cannot answer (a process that never said hello) costs a log line, not the member.</summary>
+    private void SendTo(int caller, ReadOnlySpan<byte> reply)
+    {
+        try { transport.Send(caller, reply); }
+        catch (InvalidOperationException e) { logger.LogWarning("Member {Id} cannot reply to {Caller}: {Reason}", myId, caller, e.Message); }
+    }
+}
+
+/// <summary>Delivers one shard's multicast of one view into its replica; sender indexes map to that view's shard members.</summary>
+internal sealed class ShardDelivery(ReplicaDispatcher dispatcher, ShardReplica replica, int[] members, long viewId) : Multicast.IDeliveryHandler
+{
+    public ShardReplica Replica => replica;
+
+    public void Deliver(int senderRank, long index, long sequence, ReadOnlySpan<byte> payload) =>
+        dispatcher.Deliver(replica, members[senderRank], index, sequence, viewId, payload);
+
+    public void Skip(int senderRank, long index, long sequence, ReadOnlySpan<byte> payload) =>
+        dispatcher.Skip(replica, members[senderRank], payload);
+}

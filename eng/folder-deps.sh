@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Prints, for each folder of Derecho.Runtime, the other folders (namespaces) its files use, and any cycle.
+# A folder's namespace is Derecho.<Folder>; a use is a `using Derecho.X;` or a qualified `Derecho.X.` / `X.` reference.
+set -euo pipefail
+cd "$(dirname "$0")/../Derecho.Runtime"
+folders=$(find . -mindepth 1 -maxdepth 1 -type d ! -name bin ! -name obj -printf '%f\n' | sort)
+declare -A deps
+for f in $folders; do
+  uses=""
+  for g in $folders; do
+    [ "$f" = "$g" ] && continue
+    if grep -rqE "using Derecho\.$g(\.[A-Za-z]+)?;|[^A-Za-z.]Derecho\.$g\.|[^A-Za-z.\"]$g\.[A-Z][A-Za-z]+[.(<]" --include=*.cs "$f" 2>/dev/null; then uses="$uses $g"; fi
+  done
+  deps[$f]="$uses"
+  echo "$f ->${uses:- (nothing)}"
+done
+status=0
+for f in $folders; do for g in ${deps[$f]}; do
+  case " ${deps[$g]:-} " in *" $f "*) [ "$f" \< "$g" ] && { echo "cycle: $f <-> $g"; status=1; } ;; esac
+done; done
+exit $status
