@@ -1,3 +1,4 @@
+using Derecho.Replication;
 using Derecho.Layout;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

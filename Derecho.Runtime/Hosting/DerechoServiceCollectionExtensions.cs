@@ -1,3 +1,4 @@
+using Derecho.Replication;
 using Derecho.Layout;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

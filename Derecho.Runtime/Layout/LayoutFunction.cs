@@ -1,12 +1,10 @@
-using Derecho.Membership;
-
 namespace Derecho.Layout;
 
 /// <summary>One subgroup to lay out: its replicated type and its policy.</summary>
 public sealed record SubgroupSpec(uint TypeId, string Name, ShardPolicy Policy);
 
 /// <summary>
-/// The layout function: view (+ last adequate layout) → subgroups → shards → members. Deterministic, so
+/// The layout function: a view's members (+ last adequate layout) → subgroups → shards → members. Deterministic, so
 /// every member computes the same mapping. Per subgroup: pinned members go to their shards; members keep
 /// the shard they held in the previous layout; free members fill shards to their minimum, in shard order; if a shard is
 /// still short, members move from shards above their minimum (fewest moves); then free members fill
@@ -14,9 +12,13 @@ public sealed record SubgroupSpec(uint TypeId, string Name, ShardPolicy Policy);
 /// </summary>
 public static class LayoutFunction
 {
-    /// <summary>Lays out <paramref name="specs"/> over <paramref name="view"/>, moving as few members from <paramref name="previous"/> as the policies allow.</summary>
-    public static GroupLayout Compute(View view, IReadOnlyList<SubgroupSpec> specs, GroupLayout? previous)
+    /// <summary>
+    /// Lays out <paramref name="specs"/> over a view's <paramref name="members"/> (in rank order), moving as few
+    /// members from <paramref name="previous"/> as the policies allow.
+    /// </summary>
+    public static GroupLayout Compute(IReadOnlyList<int> members, IReadOnlyList<SubgroupSpec> specs, GroupLayout? previous)
     {
+        var view = members.ToArray();
         var subgroups = new List<SubgroupLayout>(specs.Count);
         string? inadequate = null;
         foreach (var spec in specs)
@@ -31,18 +33,18 @@ public static class LayoutFunction
         return new GroupLayout(subgroups, inadequate);
     }
 
-    private static int[][] LayOut(View view, ShardPolicy policy, int[][]? previous)
+    private static int[][] LayOut(int[] view, ShardPolicy policy, int[][]? previous)
     {
         var count = policy.Shards;
         var shards = new List<int>[count];
         for (var s = 0; s < count; s++) shards[s] = new List<int>();
-        var eligible = view.Members.Where(m => policy.Members is null || policy.Members.Contains(m)).ToList();
+        var eligible = view.Where(m => policy.Members is null || policy.Members.Contains(m)).ToList();
         var pinned = policy.Pinned.SelectMany(p => p.Value).ToHashSet();
         var placed = new HashSet<int>();
 
         foreach (var (shard, members) in policy.Pinned.OrderBy(p => p.Key))
             foreach (var id in members)
-                if (view.RankOf(id) >= 0)
+                if (Array.IndexOf(view, id) >= 0)
                 {
                     shards[shard].Add(id);
                     placed.Add(id);
@@ -63,13 +65,13 @@ public static class LayoutFunction
             while (free.Count > 0 && shards[s].Count < policy.MinReplicas) shards[s].Add(free.Dequeue());
         while (Emptiest(shards, policy.MinReplicas) is { } shortShard && Fullest(shards, policy.MinReplicas, pinned) is { } donor)
         {
-            var moved = shards[donor].Where(id => !pinned.Contains(id)).OrderBy(view.RankOf).Last();
+            var moved = shards[donor].Where(id => !pinned.Contains(id)).OrderBy(id => Array.IndexOf(view, id)).Last();
             shards[donor].Remove(moved);
             shards[shortShard].Add(moved);
         }
         while (free.Count > 0 && Emptiest(shards, policy.MaxReplicas) is { } room) shards[room].Add(free.Dequeue());
 
-        return shards.Select(s => s.OrderBy(view.RankOf).ToArray()).ToArray();
+        return shards.Select(s => s.OrderBy(id => Array.IndexOf(view, id)).ToArray()).ToArray();
     }
 
     /// <summary>The shard with the fewest members below <paramref name="bound"/> (lowest index on ties), or null.</summary>

@@ -28,7 +28,7 @@ internal sealed class ViewSlot(int myId, ITransport transport, IReadOnlyList<Sub
 
     /// <summary>Sets up a view (its SST and multicasts registered with the transport) with the layout that follows <paramref name="lastAdequate"/>.</summary>
     public ActiveView Create(View view, long proposalId, GroupLayout? lastAdequate) =>
-        new(view, LayoutFunction.Compute(view, specs, lastAdequate), myId, transport, multicast, handlers, proposalId, wake);
+        new(view, LayoutFunction.Compute(view.Members, specs, lastAdequate), myId, transport, multicast, handlers, proposalId, wake);
 
     /// <summary>The view a proposal describes: <paramref name="previous"/> when it has the same members, else a new one.</summary>
     public ActiveView Prepare(View next, long proposalId, ActiveView? previous)

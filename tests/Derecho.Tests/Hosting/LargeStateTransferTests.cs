@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Derecho.Replication;
 using Derecho.Hosting;
 using Derecho.Layout;
 using Derecho.Tests.Support;

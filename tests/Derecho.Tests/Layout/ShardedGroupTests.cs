@@ -1,3 +1,4 @@
+using Derecho.Replication;
 using Derecho.Client;
 using Derecho.Hosting;
 using Derecho.Layout;

@@ -1,3 +1,4 @@
+using Derecho.Replication;
 using Derecho.Hosting;
 using Derecho.Layout;
 using Derecho.Tests.Support;

@@ -1,6 +1,7 @@
+using Derecho.Layout;
 using Derecho.Rpc;
 
-namespace Derecho.Layout;
+namespace Derecho.Replication;
 
 /// <summary>
 /// Declares the replicated types a group hosts and how each is laid out: by default one shard holding
