@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
-using Derecho.Client;
 using Derecho.Membership;
 using Derecho.Rpc;
+using Derecho.Wire;
 using Microsoft.Extensions.Logging;
 
 namespace Derecho.Hosting;
@@ -13,17 +13,17 @@ public sealed partial class DerechoGroup
 
     private void OnClientMessage(int peer, ReadOnlySpan<byte> message)
     {
-        switch ((ClientMessageKind)message[0])
+        switch ((MessageKind)message[0])
         {
-            case ClientMessageKind.Hello when MembershipMessages.TryReadPair(message, out var id, out var endpoint) && id == peer:
+            case MessageKind.ClientHello when JoinMessages.TryReadPair(message, out var id, out var endpoint) && id == peer:
                 if (Volatile.Read(ref _current) is null) return;
                 _transport.AddPeer(id, PackedEndpoint.Unpack(endpoint));
                 if (_clients.TryAdd(id, true)) _logger.LogInformation("Member {Id} serves client {Client}", MyId, id);
                 _transport.Send(id, ViewInfoMessage());
                 _transport.Flush();
                 break;
-            case ClientMessageKind.Relay when (_clients.ContainsKey(peer) || Volatile.Read(ref _current)?.View.RankOf(peer) >= 0)
-                                              && ClientMessages.TryReadRelayHeader(message, out var typeId, out var shard, out var methodId, out var clientRequest):
+            case MessageKind.Relay when (_clients.ContainsKey(peer) || Volatile.Read(ref _current)?.View.RankOf(peer) >= 0)
+                                              && RpcHeaders.TryReadRelayHeader(message, out var typeId, out var shard, out var methodId, out var clientRequest):
                 if (ClientMessages.TooLargeToRelay(message.Length, _multicastOptions.MaxPayloadBytes) is { } error)
                 {
                     // Refused before it reaches the multicast: the caller gets a clear error, the group is unaffected.
@@ -32,9 +32,9 @@ public sealed partial class DerechoGroup
                     break;
                 }
                 // Into the ring, or queued behind a full ring or a view change: the reader thread never waits.
-                Relay(peer, typeId, shard, methodId, clientRequest, message[ClientMessages.RelayHeaderSize..]);
+                Relay(peer, typeId, shard, methodId, clientRequest, message[RpcHeaders.RelayHeaderSize..]);
                 break;
-            case ClientMessageKind.RelayResult when ClientMessages.TryReadRelayResult(message, out var request, out var replies):
+            case MessageKind.RelayResult when ClientMessages.TryReadRelayResult(message, out var request, out var replies):
                 _engine.OnRelayResult(request, replies);
                 break;
             default:
@@ -45,7 +45,7 @@ public sealed partial class DerechoGroup
 
     private void Relay(int client, uint typeId, int shard, uint methodId, long clientRequest, ReadOnlySpan<byte> arguments)
     {
-        var request = RequestBuffers.Rent(RpcWire.OrderedHeaderSize);
+        var request = RequestBuffers.Rent(RpcHeaders.OrderedHeaderSize);
         try
         {
             arguments.CopyTo(request.GetSpan(arguments.Length));

@@ -1,6 +1,7 @@
 using Derecho.Layout;
 using Derecho.Membership;
 using Derecho.Transport;
+using Derecho.Wire;
 using Microsoft.Extensions.Logging;
 
 namespace Derecho.Hosting;
@@ -15,7 +16,7 @@ public sealed partial class DerechoGroup
     private async Task JoinRunningGroupAsync(IReadOnlyList<KeyValuePair<int, System.Net.IPEndPoint>> contacts, CancellationToken cancellationToken)
     {
         _joining = true;
-        var request = MembershipMessages.JoinRequest(MyId, PackedEndpoint.Pack(_options.Endpoints[MyId]));
+        var request = JoinMessages.JoinRequest(MyId, PackedEndpoint.Pack(_options.Endpoints[MyId]));
         var deadline = DateTime.UtcNow + _options.Options.ConnectTimeout;
         while (!_joined.Task.IsCompleted)
         {
@@ -45,19 +46,20 @@ public sealed partial class DerechoGroup
     /// <summary>Join traffic: requests at any member, acknowledgements at the leader, proposal and commit at the joiner.</summary>
     private void OnMembershipMessage(int peer, ReadOnlySpan<byte> message)
     {
-        if (RestartMessages.IsRestartKind(message[0]))
+        var family = MessageKinds.FamilyOf(message[0]);
+        if (family == MessageFamily.Restart)
         {
             OnRestartMessage(peer, message);
             return;
         }
-        if (StateTransferMessages.IsStateTransferKind(message[0]))
+        if (family == MessageFamily.StateTransfer)
         {
             OnStateTransferMessage(peer, message);
             return;
         }
-        switch ((MembershipMessageKind)message[0])
+        switch ((MessageKind)message[0])
         {
-            case MembershipMessageKind.JoinRequest when MembershipMessages.TryReadPair(message, out var id, out var endpoint) && id == peer:
+            case MessageKind.JoinRequest when JoinMessages.TryReadPair(message, out var id, out var endpoint) && id == peer:
                 if (_engine.JoinRefusal is { } refusal)
                 {
                     RefuseJoin(id, endpoint, refusal);
@@ -66,20 +68,20 @@ public sealed partial class DerechoGroup
                 if (_pendingJoins.TryAdd(id, endpoint)) _logger.LogInformation("Member {Id} forwards the join request of member {Joiner} to the group", MyId, id);
                 _loop.Wake();
                 break;
-            case MembershipMessageKind.JoinAck when MembershipMessages.TryReadPair(message, out var id, out var proposal) && id == peer:
+            case MessageKind.JoinAck when JoinMessages.TryReadPair(message, out var id, out var proposal) && id == peer:
                 _joinAcks[id] = proposal;
                 _loop.Wake();
                 break;
-            case MembershipMessageKind.ViewProposal when MembershipMessages.TryReadViewProposal(message, out var viewId, out var proposal, out var members, out var layout):
+            case MessageKind.ViewProposal when JoinMessages.TryReadViewProposal(message, out var viewId, out var proposal, out var members, out var layout):
                 OnViewProposal(peer, viewId, proposal, members, layout);
                 break;
-            case MembershipMessageKind.JoinCommit when MembershipMessages.TryReadJoinCommit(message, out var proposal):
+            case MessageKind.JoinCommit when JoinMessages.TryReadJoinCommit(message, out var proposal):
                 OnJoinCommit(proposal);
                 break;
-            case MembershipMessageKind.JoinRefused when MembershipMessages.TryReadJoinRefused(message, out var reason):
+            case MessageKind.JoinRefused when JoinMessages.TryReadJoinRefused(message, out var reason):
                 OnJoinRefused(peer, reason);
                 break;
-            case MembershipMessageKind.ShardStateUnavailable when MembershipMessages.TryReadShardStateUnavailable(message, out var typeId, out var shard, out var viewId, out var why):
+            case MessageKind.ShardStateUnavailable when StateTransferMessages.TryReadShardStateUnavailable(message, out var typeId, out var shard, out var viewId, out var why):
                 _stateInbox.Enqueue((peer, typeId, shard, viewId, System.Text.Encoding.UTF8.GetString(why)));
                 _loop.Wake();
                 break;
@@ -92,16 +94,16 @@ public sealed partial class DerechoGroup
     /// <summary>State transfer: requests go to the sender; records and parts to the protocol thread, in order.</summary>
     private void OnStateTransferMessage(int peer, ReadOnlySpan<byte> message)
     {
-        switch ((StateTransferKind)message[0])
+        switch ((MessageKind)message[0])
         {
-            case StateTransferKind.Request when StateTransferMessages.TryDecode<ShardStateRequest>(message) is { } request:
+            case MessageKind.ShardStateRequest when StateTransferMessages.TryDecode<ShardStateRequest>(message) is { } request:
                 _stateSender.OnRequest(peer, request);
                 return;
-            case StateTransferKind.Tail when StateTransferMessages.TryDecode<ShardStateTail>(message) is { } tail
+            case MessageKind.ShardStateTail when StateTransferMessages.TryDecode<ShardStateTail>(message) is { } tail
                 && tail.Versions.Length == tail.Ticks.Length && tail.Ticks.Length == tail.Payloads.Length:
                 _stateInbox.Enqueue((peer, tail.TypeId, tail.Shard, tail.ViewId, tail));
                 break;
-            case StateTransferKind.Part when StateTransferMessages.TryDecode<ShardStatePart>(message) is { } part:
+            case MessageKind.ShardStatePart when StateTransferMessages.TryDecode<ShardStatePart>(message) is { } part:
                 _stateInbox.Enqueue((peer, part.TypeId, part.Shard, part.ViewId, part));
                 break;
             default:
@@ -117,20 +119,20 @@ public sealed partial class DerechoGroup
     /// </summary>
     private void OnRestartMessage(int peer, ReadOnlySpan<byte> message)
     {
-        if (message[0] == (byte)RestartMessageKind.LogTailRequest)
+        if (message[0] == (byte)MessageKind.LogTailRequest)
         {
             if (RestartMessages.TryDecode<LogTailRequest>(message) is { } request) RestartHandshake.Serve(_transport, _engine, _logger, peer, request);
             return;
         }
         // Only once our own start is over: until then a member still reporting may be in the view being started
         // (the leader's decision is on its way to it), and telling it to join would leave that view a member short.
-        if (message[0] == (byte)RestartMessageKind.Hello && Volatile.Read(ref _current) is { } running && Volatile.Read(ref _restart) is null && _disposed == 0)
+        if (message[0] == (byte)MessageKind.RestartHello && Volatile.Read(ref _current) is { } running && Volatile.Read(ref _restart) is null && _disposed == 0)
         {
             var members = running.View.Members;
             var endpoints = members.Select(id => PackedEndpoint.Pack(id == MyId ? _options.Endpoints[MyId] : _endpoints[id])).ToArray();
             try
             {
-                _transport.Send(peer, RestartMessages.Encode(RestartMessageKind.Rejoin, new RestartRejoin(running.View.Id, members.ToArray(), endpoints,
+                _transport.Send(peer, RestartMessages.Encode(MessageKind.RestartRejoin, new RestartRejoin(running.View.Id, members.ToArray(), endpoints,
                     $"the group is running in view {running.View.Id} ({string.Join(", ", members)})")));
                 _transport.Flush();
             }
@@ -147,7 +149,7 @@ public sealed partial class DerechoGroup
     private void RefuseJoin(int id, long endpoint, string refusal)
     {
         _logger.LogWarning("Member {Id} refuses the join of member {Joiner}: {Reason}", MyId, id, refusal);
-        _transport.SendOnce(id, PackedEndpoint.Unpack(endpoint), MembershipMessages.JoinRefused($"member {MyId} refuses it: {refusal}"));
+        _transport.SendOnce(id, PackedEndpoint.Unpack(endpoint), JoinMessages.JoinRefused($"member {MyId} refuses it: {refusal}"));
     }
 
     // Set while this process asks to be let in (told to join, or told to rejoin by a restart): only then is a refusal heeded.
@@ -187,7 +189,7 @@ public sealed partial class DerechoGroup
                 _joinPrepared = new ActiveView(view, LayoutFunction.Compute(view, _specs, before), MyId, _transport, _multicastOptions, _handlers, proposal, _loop.Wake);
             }
             _joinPrepared.ProposalId = proposal;
-            _transport.Send(leader, MembershipMessages.JoinAck(MyId, proposal));
+            _transport.Send(leader, JoinMessages.JoinAck(MyId, proposal));
             _transport.Flush();
             _logger.LogInformation("Member {Id} prepared view {View} ({Members}) proposed by member {Leader}", MyId, viewId, string.Join(", ", ids), leader);
         }

@@ -4,6 +4,7 @@ using Derecho.Membership;
 using Derecho.Persistence;
 using Derecho.Rpc;
 using Derecho.Transport;
+using Derecho.Wire;
 using Microsoft.Extensions.Logging;
 
 namespace Derecho.Hosting;
@@ -81,7 +82,7 @@ public sealed partial class DerechoGroup
                     MyId, shard, held.Name, snapshot.Length, string.Join(", ", recipients));
                 continue;
             }
-            var unavailable = MembershipMessages.ShardStateUnavailable(typeId, shard, view.View.Id, problem!);
+            var unavailable = StateTransferMessages.ShardStateUnavailable(typeId, shard, view.View.Id, problem!);
             foreach (var id in recipients) _transport.Send(id, unavailable);
             _transport.Flush();
             _logger.LogError("Member {Id} cannot send shard {Shard} of {Type} to member(s) {Recipients}: {Problem}",
@@ -94,7 +95,7 @@ public sealed partial class DerechoGroup
     private void RequestState(ShardReplica replica, long viewId, int[] sources)
     {
         var after = replica.Context.Log?.LastVersion ?? -1;
-        var request = StateTransferMessages.Encode(StateTransferKind.Request, new ShardStateRequest(replica.TypeId, replica.Shard, viewId, after));
+        var request = StateTransferMessages.Encode(MessageKind.ShardStateRequest, new ShardStateRequest(replica.TypeId, replica.Shard, viewId, after));
         foreach (var id in sources)
             if (id != MyId) _transport.Send(id, request); // we may be an old member that never got the state
         _transport.Flush();

@@ -6,6 +6,7 @@ using Derecho.Multicast;
 using Derecho.Rpc;
 using Derecho.Sst;
 using Derecho.Transport;
+using Derecho.Wire;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -281,8 +282,9 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
 
     void ITransportHandler.OnMessage(int peerId, ReadOnlySpan<byte> message)
     {
-        if (!message.IsEmpty && message[0] >= Client.ClientMessages.FirstKind) OnClientMessage(peerId, message);
-        else if (!message.IsEmpty && message[0] >= MembershipMessages.FirstKind) OnMembershipMessage(peerId, message);
+        var family = message.IsEmpty ? MessageFamily.Unknown : MessageKinds.FamilyOf(message[0]);
+        if (family == MessageFamily.Client) OnClientMessage(peerId, message);
+        else if (family is MessageFamily.Membership or MessageFamily.StateTransfer or MessageFamily.Restart) OnMembershipMessage(peerId, message);
         else _engine.OnMessage(peerId, message);
     }
 
@@ -312,7 +314,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
         _prepared = view;
         if (isLeader && joiners.Count > 0)
         {
-            var proposal = MembershipMessages.ViewProposal(next.Id, proposalId,
+            var proposal = JoinMessages.ViewProposal(next.Id, proposalId,
                 next.Members.Select(id => (id, PackedEndpoint.Pack(_endpoints[id]))).ToList(), _lastAdequate?.Serialize() ?? []);
             foreach (var (id, _) in joiners) _transport.Send(id, proposal);
             _transport.Flush();
@@ -328,7 +330,7 @@ public sealed partial class DerechoGroup : IAsyncDisposable, ITransportHandler, 
         var joined = next.View.Members.Except(old.View.Members).ToArray();
         if (sendStateTo.Count > 0)
         {
-            var commit = MembershipMessages.JoinCommit(next.ProposalId);
+            var commit = JoinMessages.JoinCommit(next.ProposalId);
             foreach (var (id, _) in sendStateTo) _transport.Send(id, commit);
         }
         // The commit echo must reach the others before we stop pushing the old table.

@@ -6,6 +6,7 @@ using Derecho.Layout;
 using Derecho.Multicast;
 using Derecho.Sst;
 using Derecho.Transport;
+using Derecho.Wire;
 using Microsoft.Extensions.Logging;
 
 namespace Derecho.Rpc;
@@ -174,7 +175,7 @@ internal sealed class RpcEngine : IRpcInvoker
     /// <summary>Multicasts a time barrier into a shard and completes once every replica of it delivered it.</summary>
     public Task<QueryResults<bool>> SendTimeBarrier(uint typeId, int shard)
     {
-        var request = RequestBuffers.Rent(RpcWire.OrderedHeaderSize);
+        var request = RequestBuffers.Rent(RpcHeaders.OrderedHeaderSize);
         try { return InvokeOrdered<bool>(typeId, shard, 0, request, barrier: true); }
         finally { RequestBuffers.Return(request); }
     }
@@ -244,8 +245,7 @@ internal sealed class RpcEngine : IRpcInvoker
     }
 
     /// <summary>The request id inside an ordered-call payload (for matching re-sent calls).</summary>
-    public static long RequestIdOf(ReadOnlySpan<byte> payload) =>
-        RpcWire.TryReadOrderedHeader(payload, out _, out _, out var requestId, out _) ? requestId : -1;
+    public static long RequestIdOf(ReadOnlySpan<byte> payload) => RpcHeaders.RequestIdOf(payload);
 
     public bool HasReplicatedType(uint typeId) => _registrations.ContainsKey(typeId);
 
@@ -266,7 +266,7 @@ internal sealed class RpcEngine : IRpcInvoker
             if (barrier) throw new InvalidOperationException($"member {_myId} is not in shard {shard} of {NameOf(typeId)}");
             return Relay<T>(typeId, shard, methodId, requestId, request, members);
         }
-        RpcWire.WriteOrderedHeader(request.WrittenSpanMutable, barrier ? TimeBarrierTypeId : typeId, methodId, requestId, _clock.GetUtcNow().UtcTicks);
+        RpcHeaders.WriteOrderedHeader(request.WrittenSpanMutable, barrier ? TimeBarrierTypeId : typeId, methodId, requestId, _clock.GetUtcNow().UtcTicks);
         var call = new PendingOrderedCall<T>(members) { TypeId = typeId, Shard = shard };
         // Registered before sending: a reply may arrive before Send returns.
         _pending[requestId] = call;
@@ -291,7 +291,7 @@ internal sealed class RpcEngine : IRpcInvoker
     {
         if (members.Length == 0) return Task.FromException<QueryResults<T>>(new InvalidOperationException($"shard {shard} of {NameOf(typeId)} has no members in this view"));
         var via = members[_myId % members.Length];
-        Client.ClientMessages.WriteRelayHeader(request.WrittenSpanMutable, typeId, shard, methodId, requestId);
+        RpcHeaders.WriteRelayHeader(request.WrittenSpanMutable, typeId, shard, methodId, requestId);
         var call = new PendingRelayedCall<T>(via) { TypeId = typeId, Shard = shard };
         _pending[requestId] = call;
         _relay!(via, request.WrittenSpan);
@@ -321,7 +321,7 @@ internal sealed class RpcEngine : IRpcInvoker
             return;
         }
         var requestId = Interlocked.Increment(ref _nextRequestId);
-        RpcWire.WriteOrderedHeader(request.WrittenSpanMutable, typeId, methodId, requestId, _clock.GetUtcNow().UtcTicks);
+        RpcHeaders.WriteOrderedHeader(request.WrittenSpanMutable, typeId, methodId, requestId, _clock.GetUtcNow().UtcTicks);
         _pending[requestId] = call;
         try
         {
@@ -352,7 +352,7 @@ internal sealed class RpcEngine : IRpcInvoker
         if (shard < 0 && (shard = _layout.ShardOfMember(typeId, memberId)) < 0)
             return Task.FromException<T>(new ArgumentException($"member {memberId} holds no shard of {NameOf(typeId)}", nameof(memberId)));
         var requestId = Interlocked.Increment(ref _nextRequestId);
-        RpcWire.WriteP2PHeader(request.WrittenSpanMutable, typeId, shard, methodId, requestId);
+        RpcHeaders.WriteP2PHeader(request.WrittenSpanMutable, typeId, shard, methodId, requestId);
         var call = new PendingP2PCall<T>(memberId);
         _pending[requestId] = call;
         if (memberId == _myId) Enqueue(_myId, request.WrittenSpan);
@@ -369,14 +369,14 @@ internal sealed class RpcEngine : IRpcInvoker
     /// <summary>Runs one delivered ordered call of a shard (on the protocol thread) and replies to its sender.</summary>
     public void Deliver(ShardReplica target, int caller, long index, long sequence, long viewId, ReadOnlySpan<byte> payload)
     {
-        if (!RpcWire.TryReadOrderedHeader(payload, out var typeId, out var methodId, out var requestId, out var senderTicks))
+        if (!RpcHeaders.TryReadOrderedHeader(payload, out var typeId, out var methodId, out var requestId, out var senderTicks))
         {
             _logger.LogError("Ordered message {Index} from member {Caller} is {Length} bytes, too short for a call header; skipped at every replica", index, caller, payload.Length);
             return;
         }
-        var arguments = payload[RpcWire.OrderedHeaderSize..];
+        var arguments = payload[RpcHeaders.OrderedHeaderSize..];
         _reply.Reset();
-        _reply.Advance(RpcWire.ReplyHeaderSize);
+        _reply.Advance(RpcHeaders.ReplyHeaderSize);
         ReplyStatus status;
         // The agreed time: the sender's clock, forced monotonic in the shard's delivery order, so every replica computes the same.
         if (typeId == TimeBarrierTypeId || typeId == target.TypeId) target.Agree(senderTicks);
@@ -398,7 +398,7 @@ internal sealed class RpcEngine : IRpcInvoker
             if (target.Context.CommitDelivery() && _replyWhenPersisted)
             {
                 // The call created a durable version: answer once it is on disk (the reply waits, pooled, not the thread).
-                RpcWire.WriteReplyHeader(_reply.WrittenSpanMutable, status, _myId, requestId);
+                RpcHeaders.WriteReplyHeader(_reply.WrittenSpanMutable, status, _myId, requestId);
                 var copy = ArrayPool<byte>.Shared.Rent(_reply.WrittenCount);
                 _reply.WrittenSpan.CopyTo(copy);
                 target.DeferredReplies.Enqueue(new DeferredReply(target.Context.Log!.LastVersion, caller, copy, _reply.WrittenCount));
@@ -411,19 +411,19 @@ internal sealed class RpcEngine : IRpcInvoker
     /// <summary>A trimmed call this replica cannot apply (it lacks the shard's state): tell the caller not to wait for it.</summary>
     public void Skip(ShardReplica target, int caller, ReadOnlySpan<byte> payload)
     {
-        if (!RpcWire.TryReadOrderedHeader(payload, out _, out _, out var requestId, out _)) return;
+        if (!RpcHeaders.TryReadOrderedHeader(payload, out _, out _, out var requestId, out _)) return;
         SendReply(caller, WriteError(ReplyStatus.NotApplied, $"member {_myId} was loading the state of shard {target.Shard} of {target.Name}"), requestId);
     }
 
     public void OnMessage(int peer, ReadOnlySpan<byte> message)
     {
         if (message.IsEmpty) { _logger.LogWarning("Empty RPC message from member {Peer} ignored", peer); return; }
-        switch ((RpcMessageKind)message[0])
+        switch ((MessageKind)message[0])
         {
-            case RpcMessageKind.Reply:
+            case MessageKind.Reply:
                 HandleReply(peer, message);
                 break;
-            case RpcMessageKind.P2PRequest:
+            case MessageKind.P2PRequest:
                 Enqueue(peer, message);
                 break;
             default:
@@ -476,13 +476,13 @@ internal sealed class RpcEngine : IRpcInvoker
     private void RunP2P(int from, ReadOnlySpan<byte> message)
     {
         _reply.Reset();
-        _reply.Advance(RpcWire.ReplyHeaderSize);
-        if (!RpcWire.TryReadP2PHeader(message, out var typeId, out var shard, out var methodId, out var requestId))
+        _reply.Advance(RpcHeaders.ReplyHeaderSize);
+        if (!RpcHeaders.TryReadP2PHeader(message, out var typeId, out var shard, out var methodId, out var requestId))
         {
             _logger.LogWarning("P2P request of {Length} bytes from member {Peer} is too short; ignored", message.Length, from);
             return;
         }
-        var arguments = message[RpcWire.P2PHeaderSize..];
+        var arguments = message[RpcHeaders.P2PHeaderSize..];
         var status = !_replicas.TryGetValue((typeId, shard), out var target) || Array.IndexOf(target.Context.MembersArray, _myId) < 0
             ? WriteError(ReplyStatus.UnknownMethod, $"member {_myId} holds no replica of shard {shard} of {NameOf(typeId)}")
             : !target.HasState
@@ -511,7 +511,7 @@ internal sealed class RpcEngine : IRpcInvoker
     private ReplyStatus WriteError(ReplyStatus status, string message)
     {
         _reply.Reset();
-        _reply.Advance(RpcWire.ReplyHeaderSize);
+        _reply.Advance(RpcHeaders.ReplyHeaderSize);
         var bytes = Encoding.UTF8.GetByteCount(message);
         Encoding.UTF8.GetBytes(message, _reply.GetSpan(bytes));
         _reply.Advance(bytes);
@@ -520,7 +520,7 @@ internal sealed class RpcEngine : IRpcInvoker
 
     private void SendReply(int caller, ReplyStatus status, long requestId)
     {
-        RpcWire.WriteReplyHeader(_reply.WrittenSpanMutable, status, _myId, requestId);
+        RpcHeaders.WriteReplyHeader(_reply.WrittenSpanMutable, status, _myId, requestId);
         if (caller == _myId) HandleReply(_myId, _reply.WrittenSpan);
         else SendTo(caller, _reply.WrittenSpan);
     }
@@ -534,12 +534,12 @@ internal sealed class RpcEngine : IRpcInvoker
 
     private void HandleReply(int peer, ReadOnlySpan<byte> message)
     {
-        if (!RpcWire.TryReadReplyHeader(message, out var status, out var memberId, out var requestId) || memberId != peer)
+        if (!RpcHeaders.TryReadReplyHeader(message, out var status, out var memberId, out var requestId) || memberId != peer)
         {
             _logger.LogWarning("Malformed reply from member {Peer} ignored", peer);
             return;
         }
-        if (_pending.TryGetValue(requestId, out var call) && call.OnReply(memberId, status, message[RpcWire.ReplyHeaderSize..]))
+        if (_pending.TryGetValue(requestId, out var call) && call.OnReply(memberId, status, message[RpcHeaders.ReplyHeaderSize..]))
             _pending.TryRemove(requestId, out _);
     }
 }
