@@ -3,6 +3,7 @@ using Derecho.Membership;
 using Derecho.Rpc;
 using Derecho.Transport;
 using Microsoft.Extensions.Logging;
+using Derecho.Wire;
 
 namespace Derecho.Client;
 
@@ -18,17 +19,17 @@ internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints en
 
     public void OnMessage(int peer, ReadOnlySpan<byte> message)
     {
-        switch ((ClientMessageKind)message[0])
+        switch ((MessageKind)message[0])
         {
-            case ClientMessageKind.Hello when MembershipMessages.TryReadPair(message, out var id, out var endpoint) && id == peer:
+            case MessageKind.ClientHello when JoinMessages.TryReadPair(message, out var id, out var endpoint) && id == peer:
                 if (views.Current is null) return;
                 transport.AddPeer(id, PackedEndpoint.Unpack(endpoint));
                 if (_clients.TryAdd(id, true)) logger.LogInformation("Member {Id} serves client {Client}", myId, id);
                 transport.Send(id, ViewInfoMessage());
                 transport.Flush();
                 break;
-            case ClientMessageKind.Relay when (_clients.ContainsKey(peer) || views.Current?.View.RankOf(peer) >= 0)
-                                              && ClientMessages.TryReadRelayHeader(message, out var typeId, out var shard, out var methodId, out var clientRequest):
+            case MessageKind.Relay when (_clients.ContainsKey(peer) || views.Current?.View.RankOf(peer) >= 0)
+                                              && RpcHeaders.TryReadRelayHeader(message, out var typeId, out var shard, out var methodId, out var clientRequest):
                 if (ClientMessages.TooLargeToRelay(message.Length, maxPayloadBytes) is { } error)
                 {
                     // Refused before it reaches the multicast: the caller gets a clear error, the group is unaffected.
@@ -37,9 +38,9 @@ internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints en
                     break;
                 }
                 // Into the ring, or queued behind a full ring or a view change: the reader thread never waits.
-                Relay(peer, typeId, shard, methodId, clientRequest, message[ClientMessages.RelayHeaderSize..]);
+                Relay(peer, typeId, shard, methodId, clientRequest, message[RpcHeaders.RelayHeaderSize..]);
                 break;
-            case ClientMessageKind.RelayResult when ClientMessages.TryReadRelayResult(message, out var request, out var replies):
+            case MessageKind.RelayResult when ClientMessages.TryReadRelayResult(message, out var request, out var replies):
                 calls.OnRelayResult(request, replies);
                 break;
             default:
@@ -67,7 +68,7 @@ internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints en
 
     private void Relay(int client, uint typeId, int shard, uint methodId, long clientRequest, ReadOnlySpan<byte> arguments)
     {
-        var request = RequestBuffers.Rent(RpcWire.OrderedHeaderSize);
+        var request = RequestBuffers.Rent(RpcHeaders.OrderedHeaderSize);
         try
         {
             arguments.CopyTo(request.GetSpan(arguments.Length));

@@ -5,6 +5,7 @@ using Derecho.Layout;
 using Derecho.Membership;
 using Derecho.Rpc;
 using Derecho.Transport;
+using Derecho.Wire;
 using MemoryPack;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -40,7 +41,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
         _logger = logger;
         _id = Random.Shared.Next(1 << 30, int.MaxValue);
         var listen = ParseEndpoint(options.ListenEndpoint, "ListenEndpoint");
-        var fingerprint = ValidatedOptions.FingerprintOf(options.GroupName, options.RingBytes, options.MaxPayloadBytes);
+        var fingerprint = GroupFingerprint.Of(options.GroupName, options.RingBytes, options.MaxPayloadBytes);
         _transport = TcpTransport.Listen(new TcpTransportOptions
         {
             LocalId = _id,
@@ -101,7 +102,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
         var id = Interlocked.Increment(ref _nextRequest);
         var contact = Array.IndexOf(members, _contact) >= 0 ? _contact : members[(int)((ulong)id % (ulong)members.Length)];
         Greet(contact);
-        ClientMessages.WriteRelayHeader(request.WrittenSpanMutable, typeId, shard, methodId, id);
+        RpcHeaders.WriteRelayHeader(request.WrittenSpanMutable, typeId, shard, methodId, id);
         var call = new PendingRelayedCall<T>(contact);
         Send(contact, id, call, request.WrittenSpan);
         return WithTimeout(call.Task, id, $"ordered call relayed by member {contact}");
@@ -115,7 +116,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
             return Task.FromException<T>(new ArgumentException($"member {memberId} holds no shard of replicated type {typeId:X8}", nameof(memberId)));
         Greet(memberId);
         var id = Interlocked.Increment(ref _nextRequest);
-        RpcWire.WriteP2PHeader(request.WrittenSpanMutable, typeId, shard, methodId, id);
+        RpcHeaders.WriteP2PHeader(request.WrittenSpanMutable, typeId, shard, methodId, id);
         var call = new PendingP2PCall<T>(memberId);
         Send(memberId, id, call, request.WrittenSpan);
         return WithTimeout(call.Task, id, $"P2P call to member {memberId}");
@@ -136,14 +137,14 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
         if (message.IsEmpty) return;
         switch (message[0])
         {
-            case (byte)RpcMessageKind.Reply when RpcWire.TryReadReplyHeader(message, out var status, out var member, out var request):
-                if (_pending.TryGetValue(request, out var p2p) && p2p.Call.OnReply(member, status, message[RpcWire.ReplyHeaderSize..]))
+            case (byte)MessageKind.Reply when RpcHeaders.TryReadReplyHeader(message, out var status, out var member, out var request):
+                if (_pending.TryGetValue(request, out var p2p) && p2p.Call.OnReply(member, status, message[RpcHeaders.ReplyHeaderSize..]))
                     _pending.TryRemove(request, out _);
                 break;
-            case (byte)ClientMessageKind.RelayResult when ClientMessages.TryReadRelayResult(message, out var request, out var replies):
+            case (byte)MessageKind.RelayResult when ClientMessages.TryReadRelayResult(message, out var request, out var replies):
                 if (_pending.TryRemove(request, out var relayed) && relayed.Call is IRelayedCall call) call.Complete(replies);
                 break;
-            case (byte)ClientMessageKind.ViewInfo when MembershipMessages.TryReadViewProposal(message, out var viewId, out _, out var members, out var layoutBytes):
+            case (byte)MessageKind.ViewInfo when JoinMessages.TryReadViewProposal(message, out var viewId, out _, out var members, out var layoutBytes):
                 if (GroupLayout.TryDeserialize(layoutBytes, typeId => $"type {typeId:X8}") is not { } layout)
                 {
                     _logger.LogWarning("Client {Id}: view {View} from member {Peer} carries a malformed layout; ignored", _id, viewId, peerId);

@@ -6,6 +6,7 @@ using Derecho.Rpc;
 using Derecho.Sst;
 using Derecho.Transport;
 using Microsoft.Extensions.Logging;
+using Derecho.Wire;
 
 namespace Derecho.Hosting;
 
@@ -31,13 +32,27 @@ internal sealed class MessageRouter(ViewSlot views, MemberEndpoints endpoints, T
 
     public void OnMessage(int peerId, ReadOnlySpan<byte> message)
     {
-        if (message.IsEmpty) engine.OnMessage(peerId, message);
-        else if (message[0] >= ClientMessages.FirstKind) clients.OnMessage(peerId, message);
-        else if (RestartMessages.IsRestartKind(message[0])) OnRestartMessage(peerId, message);
-        else if (StateTransferMessages.IsStateTransferKind(message[0])) OnStateTransferMessage(peerId, message);
-        else if (message[0] == (byte)MembershipMessageKind.ShardStateUnavailable) OnStateUnavailable(peerId, message);
-        else if (message[0] >= MembershipMessages.FirstKind) joins.OnMessage(peerId, message);
-        else engine.OnMessage(peerId, message);
+        switch (message.IsEmpty ? MessageFamily.Unknown : MessageKinds.FamilyOf(message[0]))
+        {
+            case MessageFamily.Client:
+                clients.OnMessage(peerId, message);
+                break;
+            case MessageFamily.Restart:
+                OnRestartMessage(peerId, message);
+                break;
+            case MessageFamily.StateTransfer:
+                OnStateTransferMessage(peerId, message);
+                break;
+            case MessageFamily.Membership when message[0] == (byte)MessageKind.ShardStateUnavailable:
+                OnStateUnavailable(peerId, message);
+                break;
+            case MessageFamily.Membership:
+                joins.OnMessage(peerId, message);
+                break;
+            default: // calls and replies; the engine logs what is no kind at all
+                engine.OnMessage(peerId, message);
+                break;
+        }
     }
 
     public void OnPeerDisconnected(int peerId, string reason)
@@ -52,16 +67,16 @@ internal sealed class MessageRouter(ViewSlot views, MemberEndpoints endpoints, T
     /// <summary>State transfer: requests go to the sender; records and parts to the protocol thread, in order.</summary>
     private void OnStateTransferMessage(int peer, ReadOnlySpan<byte> message)
     {
-        switch ((StateTransferKind)message[0])
+        switch ((MessageKind)message[0])
         {
-            case StateTransferKind.Request when StateTransferMessages.TryDecode<ShardStateRequest>(message) is { } request:
+            case MessageKind.ShardStateRequest when StateTransferMessages.TryDecode<ShardStateRequest>(message) is { } request:
                 states.OnRequest(peer, request);
                 break;
-            case StateTransferKind.Tail when StateTransferMessages.TryDecode<ShardStateTail>(message) is { } tail
+            case MessageKind.ShardStateTail when StateTransferMessages.TryDecode<ShardStateTail>(message) is { } tail
                 && tail.Versions.Length == tail.Ticks.Length && tail.Ticks.Length == tail.Payloads.Length:
                 states.OnArrived(peer, tail.TypeId, tail.Shard, tail.ViewId, tail);
                 break;
-            case StateTransferKind.Part when StateTransferMessages.TryDecode<ShardStatePart>(message) is { } part:
+            case MessageKind.ShardStatePart when StateTransferMessages.TryDecode<ShardStatePart>(message) is { } part:
                 states.OnArrived(peer, part.TypeId, part.Shard, part.ViewId, part);
                 break;
             default:
@@ -72,7 +87,7 @@ internal sealed class MessageRouter(ViewSlot views, MemberEndpoints endpoints, T
 
     private void OnStateUnavailable(int peer, ReadOnlySpan<byte> message)
     {
-        if (MembershipMessages.TryReadShardStateUnavailable(message, out var typeId, out var shard, out var viewId, out var why))
+        if (StateTransferMessages.TryReadShardStateUnavailable(message, out var typeId, out var shard, out var viewId, out var why))
             states.OnArrived(peer, typeId, shard, viewId, System.Text.Encoding.UTF8.GetString(why));
         else
             logger.LogWarning("Malformed membership message (kind {Kind}, {Length} bytes) from member {Peer} ignored", message[0], message.Length, peer);
@@ -84,19 +99,19 @@ internal sealed class MessageRouter(ViewSlot views, MemberEndpoints endpoints, T
     /// </summary>
     private void OnRestartMessage(int peer, ReadOnlySpan<byte> message)
     {
-        if (message[0] == (byte)RestartMessageKind.LogTailRequest)
+        if (message[0] == (byte)MessageKind.LogTailRequest)
         {
             if (RestartMessages.TryDecode<LogTailRequest>(message) is { } request) RestartHandshake.Serve(transport, replicas, logger, peer, request);
             return;
         }
         // Only once our own start is over: until then a member still reporting may be in the view being started
         // (the leader's decision is on its way to it), and telling it to join would leave that view a member short.
-        if (message[0] == (byte)RestartMessageKind.Hello && views.Current is { } running && _restart is null && !closed())
+        if (message[0] == (byte)MessageKind.RestartHello && views.Current is { } running && _restart is null && !closed())
         {
             var members = running.View.Members;
             try
             {
-                transport.Send(peer, RestartMessages.Encode(RestartMessageKind.Rejoin, new RestartRejoin(running.View.Id, members.ToArray(),
+                transport.Send(peer, RestartMessages.Encode(MessageKind.RestartRejoin, new RestartRejoin(running.View.Id, members.ToArray(),
                     members.Select(endpoints.Packed).ToArray(), $"the group is running in view {running.View.Id} ({string.Join(", ", members)})")));
                 transport.Flush();
             }

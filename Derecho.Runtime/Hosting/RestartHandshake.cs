@@ -6,6 +6,7 @@ using Derecho.Persistence;
 using Derecho.Replication;
 using Derecho.Transport;
 using Microsoft.Extensions.Logging;
+using Derecho.Wire;
 
 namespace Derecho.Hosting;
 
@@ -72,7 +73,7 @@ internal sealed class RestartHandshake
     /// <summary>Reports until the leader decides (or someone says to join); then brings this member's logs up to the longest.</summary>
     public async Task<Outcome> RunAsync(CancellationToken cancellationToken)
     {
-        var hello = RestartMessages.Encode(RestartMessageKind.Hello, new RestartHello(_myId, _mine.ViewId, _mine.Members.Select(m => m.Id).ToArray(),
+        var hello = RestartMessages.Encode(MessageKind.RestartHello, new RestartHello(_myId, _mine.ViewId, _mine.Members.Select(m => m.Id).ToArray(),
             _mine.Members.Select(m => m.Endpoint).ToArray(), _mine.LastAdequate?.Serialize() ?? [],
             _mine.Shards.Select(s => s.TypeId).ToArray(), _mine.Shards.Select(s => s.Shard).ToArray(), _mine.Shards.Select(s => s.Version).ToArray()));
         var firstStart = DateTime.UtcNow + _options.Options.ConnectTimeout;
@@ -138,7 +139,7 @@ internal sealed class RestartHandshake
     /// <summary>Waits until every member of the restart view has registered its memory for it (their writes may start then).</summary>
     public async Task AwaitReadyAsync(long viewId, IReadOnlyList<int> members, CancellationToken cancellationToken)
     {
-        var ready = RestartMessages.Encode(RestartMessageKind.Ready, new RestartReady(viewId));
+        var ready = RestartMessages.Encode(MessageKind.RestartReady, new RestartReady(viewId));
         foreach (var id in members.Where(id => id != _myId)) _transport.Send(id, ready);
         _transport.Flush();
         var deadline = DateTime.UtcNow + _options.Options.ConnectTimeout;
@@ -153,28 +154,28 @@ internal sealed class RestartHandshake
     /// <summary>A restart message from a peer (transport thread).</summary>
     public void OnMessage(int peer, ReadOnlySpan<byte> message)
     {
-        switch ((RestartMessageKind)message[0])
+        switch ((MessageKind)message[0])
         {
-            case RestartMessageKind.Hello when RestartMessages.TryDecode<RestartHello>(message) is { } hello && hello.Id == peer && Valid(hello):
+            case MessageKind.RestartHello when RestartMessages.TryDecode<RestartHello>(message) is { } hello && hello.Id == peer && Valid(hello):
                 _reports[peer] = new RestartReport(peer, hello.ViewId, hello.Ids.Zip(hello.Endpoints).ToArray(),
                     hello.LastAdequate.Length == 0 ? null : GroupLayout.TryDeserialize(hello.LastAdequate, _replicas.NameOf),
                     hello.TypeIds.Select((t, i) => (t, hello.Shards[i], hello.Versions[i])).ToArray());
                 AnswerAgain(peer);
                 break;
-            case RestartMessageKind.View when RestartMessages.TryDecode<RestartViewMessage>(message) is { } view && view.Leader == peer && Valid(view):
+            case MessageKind.RestartView when RestartMessages.TryDecode<RestartViewMessage>(message) is { } view && view.Leader == peer && Valid(view):
                 if (view.ViewId > _mine.ViewId && view.Ids.Contains(_myId)) _decided.TrySetResult(view);
                 break;
-            case RestartMessageKind.Rejoin when RestartMessages.TryDecode<RestartRejoin>(message) is { } rejoin && Valid(rejoin):
+            case MessageKind.RestartRejoin when RestartMessages.TryDecode<RestartRejoin>(message) is { } rejoin && Valid(rejoin):
                 if (!_decided.Task.IsCompleted) _rejoin.TrySetResult(rejoin);
                 break;
-            case RestartMessageKind.Ready when RestartMessages.TryDecode<RestartReady>(message) is { } ready:
+            case MessageKind.RestartReady when RestartMessages.TryDecode<RestartReady>(message) is { } ready:
                 _ready[(ready.ViewId, peer)] = true;
                 break;
-            case RestartMessageKind.LogTail when RestartMessages.TryDecode<LogTailChunk>(message) is { Versions: not null, Ticks: not null, Payloads: not null } chunk
+            case MessageKind.LogTail when RestartMessages.TryDecode<LogTailChunk>(message) is { Versions: not null, Ticks: not null, Payloads: not null } chunk
                 && chunk.Versions.Length == chunk.Ticks.Length && chunk.Ticks.Length == chunk.Payloads.Length && chunk.Payloads.All(p => p is not null):
                 ApplyTail(peer, chunk);
                 break;
-            case RestartMessageKind.LogTailRequest: // served by the group at any time (LogTails.Serve)
+            case MessageKind.LogTailRequest: // served by the group at any time (LogTails.Serve)
                 break;
             default:
                 _logger.LogWarning("Member {Id}: malformed restart message (kind {Kind}, {Length} bytes) from member {Peer} ignored", _myId, message[0], message.Length, peer);
@@ -222,8 +223,8 @@ internal sealed class RestartHandshake
         _logger.LogInformation("Member {Id} (restart leader) restarts the group as view {View} with members {Members}{Rejoin}; longest logs: {Sources}",
             _myId, decision.ViewId, string.Join(", ", message.Ids), decision.Rejoin.Length == 0 ? "" : $"; member(s) {string.Join(", ", decision.Rejoin)} will rejoin",
             decision.Sources.Length == 0 ? "none" : string.Join(", ", decision.Sources.Select(s => $"shard {s.Shard} of {_replicas.NameOf(s.TypeId)} at member {s.Source} (version {s.Version})")));
-        var encoded = RestartMessages.Encode(RestartMessageKind.View, message);
-        var rejoin = RestartMessages.Encode(RestartMessageKind.Rejoin, new RestartRejoin(decision.ViewId, message.Ids, message.Endpoints,
+        var encoded = RestartMessages.Encode(MessageKind.RestartView, message);
+        var rejoin = RestartMessages.Encode(MessageKind.RestartRejoin, new RestartRejoin(decision.ViewId, message.Ids, message.Endpoints,
             $"the group restarted as view {decision.ViewId} without this member (it was not a member of the newest view with its data)"));
         foreach (var id in message.Ids.Where(id => id != _myId)) _answers[id] = encoded;
         foreach (var id in decision.Rejoin) _answers[id] = rejoin;
@@ -264,7 +265,7 @@ internal sealed class RestartHandshake
             _tails[(typeId, shard)] = (source, done);
             _logger.LogInformation("Member {Id}: shard {Shard} of {Type} is at version {Mine}; fetching the records up to {Version} from member {Source}",
                 _myId, shard, _replicas.NameOf(typeId), mine, version, source);
-            _transport.Send(source, RestartMessages.Encode(RestartMessageKind.LogTailRequest, new LogTailRequest(typeId, shard, mine)));
+            _transport.Send(source, RestartMessages.Encode(MessageKind.LogTailRequest, new LogTailRequest(typeId, shard, mine)));
             fetches.Add(done.Task);
         }
         _transport.Flush();
@@ -317,7 +318,7 @@ internal sealed class RestartHandshake
 
         void Send(LogTailBatch batch, bool last)
         {
-            transport.Send(peer, RestartMessages.Encode(RestartMessageKind.LogTail,
+            transport.Send(peer, RestartMessages.Encode(MessageKind.LogTail,
                 new LogTailChunk(request.TypeId, request.Shard, batch.Complete, last, batch.Versions, batch.Ticks, batch.Payloads)));
             transport.Flush();
         }

@@ -1,8 +1,7 @@
 using System.Globalization;
-using System.IO.Hashing;
 using System.Net;
-using System.Text;
 using Derecho.Multicast;
+using Derecho.Wire;
 
 namespace Derecho.Hosting;
 
@@ -68,13 +67,8 @@ internal sealed record ValidatedOptions(DerechoOptions Options, IReadOnlyDiction
         }
     }
 
-    /// <summary>What members must agree on to talk at all: the group name and the multicast sizes (ring offsets must match).</summary>
-    private static ulong ComputeFingerprint(DerechoOptions options) => FingerprintOf(options.GroupName, options.RingBytes, options.MaxPayloadBytes);
-
-    /// <summary>The group fingerprint; external clients compute the same from their options.</summary>
-    internal static ulong FingerprintOf(string groupName, int ringBytes, int maxPayloadBytes) =>
-        XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
-            $"group={groupName};ring={ringBytes};max={maxPayloadBytes}")));
+    /// <summary>What members must agree on to talk at all (external clients compute the same from their options).</summary>
+    private static ulong ComputeFingerprint(DerechoOptions options) => GroupFingerprint.Of(options.GroupName, options.RingBytes, options.MaxPayloadBytes);
 
     private static DerechoConfigurationException Problem(string key, string problem) => new($"Derecho:{key}: {problem}");
 }

@@ -6,6 +6,7 @@ using Derecho.Rpc;
 using Derecho.Sst;
 using Derecho.Transport;
 using Microsoft.Extensions.Logging;
+using Derecho.Wire;
 
 namespace Derecho.Hosting;
 
@@ -100,7 +101,7 @@ internal sealed class ViewInstaller(
             var target = next.Find(shard.TypeId, shard.Shard);
             if (target is null)
             {
-                calls.FailCutOff(undelivered.Select(p => RpcWire.RequestIdOf(p)),
+                calls.FailCutOff(undelivered.Select(p => RpcHeaders.RequestIdOf(p)),
                     $"the view change to view {next.View.Id} cut this call off and moved member {myId} out of shard {shard.Shard} of {replicas.NameOf(shard.TypeId)}; it was not applied");
                 continue;
             }
@@ -108,7 +109,7 @@ internal sealed class ViewInstaller(
             {
                 if (!target.Multicast.TrySendNow(payload))
                     throw new InvalidOperationException("a re-sent message does not fit the new view's ring");
-                resent.Add(RpcWire.RequestIdOf(payload));
+                resent.Add(RpcHeaders.RequestIdOf(payload));
             }
         }
         return resent;

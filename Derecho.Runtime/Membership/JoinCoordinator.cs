@@ -3,6 +3,7 @@ using System.Net;
 using Derecho.Layout;
 using Derecho.Transport;
 using Microsoft.Extensions.Logging;
+using Derecho.Wire;
 
 namespace Derecho.Membership;
 
@@ -34,7 +35,7 @@ internal sealed class JoinCoordinator(int myId, MemberEndpoints endpoints, ViewS
     public async Task<ActiveView> JoinAsync(IReadOnlyList<KeyValuePair<int, IPEndPoint>> contacts, TimeSpan timeout, CancellationToken cancellationToken)
     {
         _joining = true;
-        var request = MembershipMessages.JoinRequest(myId, PackedEndpoint.Pack(endpoints.Mine));
+        var request = JoinMessages.JoinRequest(myId, PackedEndpoint.Pack(endpoints.Mine));
         var deadline = DateTime.UtcNow + timeout;
         while (!_joined.Task.IsCompleted)
         {
@@ -54,9 +55,9 @@ internal sealed class JoinCoordinator(int myId, MemberEndpoints endpoints, ViewS
     /// <summary>Join traffic: requests at any member, acknowledgements at the leader, proposal, commit and refusal at the joiner.</summary>
     public void OnMessage(int peer, ReadOnlySpan<byte> message)
     {
-        switch ((MembershipMessageKind)message[0])
+        switch ((MessageKind)message[0])
         {
-            case MembershipMessageKind.JoinRequest when MembershipMessages.TryReadPair(message, out var id, out var endpoint) && id == peer:
+            case MessageKind.JoinRequest when JoinMessages.TryReadPair(message, out var id, out var endpoint) && id == peer:
                 if (refusal is not null)
                 {
                     Refuse(id, endpoint, refusal);
@@ -65,17 +66,17 @@ internal sealed class JoinCoordinator(int myId, MemberEndpoints endpoints, ViewS
                 if (_pendingJoins.TryAdd(id, endpoint)) logger.LogInformation("Member {Id} forwards the join request of member {Joiner} to the group", myId, id);
                 wake();
                 break;
-            case MembershipMessageKind.JoinAck when MembershipMessages.TryReadPair(message, out var id, out var proposal) && id == peer:
+            case MessageKind.JoinAck when JoinMessages.TryReadPair(message, out var id, out var proposal) && id == peer:
                 _joinAcks[id] = proposal;
                 wake();
                 break;
-            case MembershipMessageKind.ViewProposal when MembershipMessages.TryReadViewProposal(message, out var viewId, out var proposal, out var members, out var layout):
+            case MessageKind.ViewProposal when JoinMessages.TryReadViewProposal(message, out var viewId, out var proposal, out var members, out var layout):
                 OnViewProposal(peer, viewId, proposal, members, layout);
                 break;
-            case MembershipMessageKind.JoinCommit when MembershipMessages.TryReadJoinCommit(message, out var proposal):
+            case MessageKind.JoinCommit when JoinMessages.TryReadJoinCommit(message, out var proposal):
                 OnJoinCommit(proposal);
                 break;
-            case MembershipMessageKind.JoinRefused when MembershipMessages.TryReadJoinRefused(message, out var reason):
+            case MessageKind.JoinRefused when JoinMessages.TryReadJoinRefused(message, out var reason):
                 OnJoinRefused(peer, reason);
                 break;
             default:
@@ -114,7 +115,7 @@ internal sealed class JoinCoordinator(int myId, MemberEndpoints endpoints, ViewS
     /// <summary>Leader: tell the joiners the view they are proposed into (they prepare it and acknowledge).</summary>
     public void Propose(View next, long proposalId, IReadOnlyList<(int Id, long Endpoint)> joiners)
     {
-        var proposal = MembershipMessages.ViewProposal(next.Id, proposalId, endpoints.Of(next.Members), views.LastAdequate?.Serialize() ?? []);
+        var proposal = JoinMessages.ViewProposal(next.Id, proposalId, endpoints.Of(next.Members), views.LastAdequate?.Serialize() ?? []);
         foreach (var (id, _) in joiners) transport.Send(id, proposal);
         transport.Flush();
     }
@@ -123,7 +124,7 @@ internal sealed class JoinCoordinator(int myId, MemberEndpoints endpoints, ViewS
     public void Commit(long proposalId, IReadOnlyList<(int Id, long Endpoint)> joiners)
     {
         if (joiners.Count == 0) return;
-        var commit = MembershipMessages.JoinCommit(proposalId);
+        var commit = JoinMessages.JoinCommit(proposalId);
         foreach (var (id, _) in joiners) transport.Send(id, commit);
     }
 
@@ -151,7 +152,7 @@ internal sealed class JoinCoordinator(int myId, MemberEndpoints endpoints, ViewS
     private void Refuse(int id, long endpoint, string reason)
     {
         logger.LogWarning("Member {Id} refuses the join of member {Joiner}: {Reason}", myId, id, reason);
-        transport.SendOnce(id, PackedEndpoint.Unpack(endpoint), MembershipMessages.JoinRefused($"member {myId} refuses it: {reason}"));
+        transport.SendOnce(id, PackedEndpoint.Unpack(endpoint), JoinMessages.JoinRefused($"member {myId} refuses it: {reason}"));
     }
 
     /// <summary>Joiner: a member we asked will not let us in; JoinAsync fails with its reason.</summary>
@@ -182,7 +183,7 @@ internal sealed class JoinCoordinator(int myId, MemberEndpoints endpoints, ViewS
                 _prepared = views.Create(new View(viewId, ids), proposal, before);
             }
             _prepared.ProposalId = proposal;
-            transport.Send(leader, MembershipMessages.JoinAck(myId, proposal));
+            transport.Send(leader, JoinMessages.JoinAck(myId, proposal));
             transport.Flush();
             logger.LogInformation("Member {Id} prepared view {View} ({Members}) proposed by member {Leader}", myId, viewId, string.Join(", ", ids), leader);
         }

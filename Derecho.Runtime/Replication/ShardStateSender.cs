@@ -3,6 +3,7 @@ using Derecho.Membership;
 using Derecho.Persistence;
 using Derecho.Rpc;
 using Derecho.Transport;
+using Derecho.Wire;
 using Microsoft.Extensions.Logging;
 
 namespace Derecho.Replication;
@@ -84,7 +85,7 @@ internal sealed class ShardStateSender(int myId, TcpTransport transport, ILogger
             foreach (var batch in LogTail.Read(replica.Context.Log, after, offer.UpTo))
             {
                 await WaitForRoomAsync(to, cancel).ConfigureAwait(false);
-                transport.Send(to, StateTransferMessages.Encode(StateTransferKind.Tail,
+                transport.Send(to, StateTransferMessages.Encode(MessageKind.ShardStateTail,
                     new ShardStateTail(replica.TypeId, replica.Shard, viewId, batch.Complete, batch.Versions, batch.Ticks, batch.Payloads)));
                 transport.Flush();
                 records += batch.Versions.Length;
@@ -99,7 +100,7 @@ internal sealed class ShardStateSender(int myId, TcpTransport transport, ILogger
                 }
                 await WaitForRoomAsync(to, cancel).ConfigureAwait(false);
                 var part = snapshot.AsSpan(offset, Math.Min(PartBytes, snapshot.Length - offset)).ToArray();
-                transport.Send(to, StateTransferMessages.Encode(StateTransferKind.Part, new ShardStatePart(replica.TypeId, replica.Shard, viewId, snapshot.Length, offset, part)));
+                transport.Send(to, StateTransferMessages.Encode(MessageKind.ShardStatePart, new ShardStatePart(replica.TypeId, replica.Shard, viewId, snapshot.Length, offset, part)));
                 transport.Flush();
             }
             logger.LogInformation("Member {Id} sent shard {Shard} of {Type} to member {To}: {Records} log record(s) after version {After}, then {Bytes} bytes of state, in {Seconds:0.###}s",

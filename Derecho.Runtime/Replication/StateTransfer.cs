@@ -4,6 +4,7 @@ using Derecho.Membership;
 using Derecho.Persistence;
 using Derecho.Transport;
 using Microsoft.Extensions.Logging;
+using Derecho.Wire;
 
 namespace Derecho.Replication;
 
@@ -111,7 +112,7 @@ internal sealed class StateTransfer(int myId, ReplicaStore replicas, ViewSlot vi
                     myId, shard, held.Name, snapshot.Length, string.Join(", ", recipients));
                 continue;
             }
-            var unavailable = MembershipMessages.ShardStateUnavailable(typeId, shard, view.View.Id, problem!);
+            var unavailable = StateTransferMessages.ShardStateUnavailable(typeId, shard, view.View.Id, problem!);
             foreach (var id in recipients) transport.Send(id, unavailable);
             transport.Flush();
             logger.LogError("Member {Id} cannot send shard {Shard} of {Type} to member(s) {Recipients}: {Problem}",
@@ -124,7 +125,7 @@ internal sealed class StateTransfer(int myId, ReplicaStore replicas, ViewSlot vi
     private void RequestState(ShardReplica replica, long viewId, int[] sources)
     {
         var after = replica.Context.Log?.LastVersion ?? -1;
-        var request = StateTransferMessages.Encode(StateTransferKind.Request, new ShardStateRequest(replica.TypeId, replica.Shard, viewId, after));
+        var request = StateTransferMessages.Encode(MessageKind.ShardStateRequest, new ShardStateRequest(replica.TypeId, replica.Shard, viewId, after));
         foreach (var id in sources)
             if (id != myId) transport.Send(id, request); // we may be an old member that never got the state
         transport.Flush();

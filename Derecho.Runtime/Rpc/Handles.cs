@@ -1,5 +1,6 @@
 using Derecho.Layout;
 using Derecho.Rpc;
+using Derecho.Wire;
 
 namespace Derecho;
 
@@ -90,7 +91,7 @@ public readonly struct OrderedHandle<T> where T : class, IReplicatedType
     }
 
     /// <summary>Starts a request: a buffer with room for the call header; write the arguments after it.</summary>
-    public PooledBufferWriter BeginCall() => RequestBuffers.Rent(RpcWire.OrderedHeaderSize);
+    public PooledBufferWriter BeginCall() => RequestBuffers.Rent(RpcHeaders.OrderedHeaderSize);
 
     /// <summary>
     /// Multicasts the call and returns every replica's reply. Cancelling stops the wait, not the call:
@@ -129,7 +130,7 @@ public readonly struct P2PHandle<T> where T : class, IReplicatedType
     public int MemberId { get; }
 
     /// <summary>Starts a request: a buffer with room for the call header; write the arguments after it.</summary>
-    public PooledBufferWriter BeginCall() => RequestBuffers.Rent(RpcWire.P2PHeaderSize);
+    public PooledBufferWriter BeginCall() => RequestBuffers.Rent(RpcHeaders.P2PHeaderSize);
 
     /// <summary>Sends the call to <see cref="MemberId"/> and returns its reply; cancelling stops the wait.</summary>
     public Task<TResult> Invoke<TResult>(uint methodId, PooledBufferWriter request, CancellationToken cancellationToken = default)

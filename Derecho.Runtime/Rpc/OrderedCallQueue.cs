@@ -1,5 +1,6 @@
 using Derecho.Membership;
 using Derecho.Replication;
+using Derecho.Wire;
 
 namespace Derecho.Rpc;
 
@@ -75,7 +76,7 @@ internal sealed class OrderedCallQueue(int myId, int maxPayloadBytes, ViewSlot v
                 {
                     queue.Calls.Dequeue();
                     Interlocked.Decrement(ref _queued);
-                    calls.Retarget(RpcWire.RequestIdOf(call), target.Members);
+                    calls.Retarget(RpcHeaders.RequestIdOf(call), target.Members);
                     progress = true;
                 }
             }
@@ -99,7 +100,7 @@ internal sealed class OrderedCallQueue(int myId, int maxPayloadBytes, ViewSlot v
 
     private bool FailAll(ShardQueue queue, string reason)
     {
-        var requests = queue.Calls.Select(call => RpcWire.RequestIdOf(call)).ToList();
+        var requests = queue.Calls.Select(call => RpcHeaders.RequestIdOf(call)).ToList();
         Interlocked.Add(ref _queued, -queue.Calls.Count);
         queue.Calls.Clear();
         calls.FailCutOff(requests, reason);

@@ -1,4 +1,5 @@
 using System.Text;
+using Derecho.Wire;
 using MemoryPack;
 
 namespace Derecho.Rpc;

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Derecho.Layout;
 using Derecho.Replication;
 using Microsoft.Extensions.Logging;
+using Derecho.Wire;
 
 namespace Derecho.Rpc;
 
@@ -33,12 +34,12 @@ internal sealed class PendingCalls(int myId, ILogger logger)
     /// <summary>A reply (from a replica, or this member's own): completes the call once every reply it waits for is in.</summary>
     public void OnReply(int peer, ReadOnlySpan<byte> message)
     {
-        if (!RpcWire.TryReadReplyHeader(message, out var status, out var memberId, out var requestId) || memberId != peer)
+        if (!RpcHeaders.TryReadReplyHeader(message, out var status, out var memberId, out var requestId) || memberId != peer)
         {
             logger.LogWarning("Malformed reply from member {Peer} ignored", peer);
             return;
         }
-        if (_pending.TryGetValue(requestId, out var call) && call.OnReply(memberId, status, message[RpcWire.ReplyHeaderSize..]))
+        if (_pending.TryGetValue(requestId, out var call) && call.OnReply(memberId, status, message[RpcHeaders.ReplyHeaderSize..]))
             _pending.TryRemove(requestId, out _);
     }
 

@@ -4,6 +4,7 @@ using System.Text;
 using Derecho.Replication;
 using Derecho.Transport;
 using Microsoft.Extensions.Logging;
+using Derecho.Wire;
 
 namespace Derecho.Rpc;
 
@@ -20,14 +21,14 @@ internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, Pending
     /// <summary>Runs one delivered ordered call of a shard (on the protocol thread) and replies to its sender.</summary>
     public void Deliver(ShardReplica target, int caller, long index, long sequence, long viewId, ReadOnlySpan<byte> payload)
     {
-        if (!RpcWire.TryReadOrderedHeader(payload, out var typeId, out var methodId, out var requestId, out var senderTicks))
+        if (!RpcHeaders.TryReadOrderedHeader(payload, out var typeId, out var methodId, out var requestId, out var senderTicks))
         {
             logger.LogError("Ordered message {Index} from member {Caller} is {Length} bytes, too short for a call header; skipped at every replica", index, caller, payload.Length);
             return;
         }
-        var arguments = payload[RpcWire.OrderedHeaderSize..];
+        var arguments = payload[RpcHeaders.OrderedHeaderSize..];
         _reply.Reset();
-        _reply.Advance(RpcWire.ReplyHeaderSize);
+        _reply.Advance(RpcHeaders.ReplyHeaderSize);
         ReplyStatus status;
         // The agreed time: the sender's clock, forced monotonic in the shard's delivery order, so every replica computes the same.
         if (typeId == ReplicaStore.TimeBarrierTypeId || typeId == target.TypeId) target.Agree(senderTicks);
@@ -49,7 +50,7 @@ internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, Pending
             if (target.Context.CommitDelivery() && replyWhenPersisted)
             {
                 // The call created a durable version: answer once it is on disk (the reply waits, pooled, not the thread).
-                RpcWire.WriteReplyHeader(_reply.WrittenSpanMutable, status, myId, requestId);
+                RpcHeaders.WriteReplyHeader(_reply.WrittenSpanMutable, status, myId, requestId);
                 var copy = ArrayPool<byte>.Shared.Rent(_reply.WrittenCount);
                 _reply.WrittenSpan.CopyTo(copy);
                 target.DeferredReplies.Enqueue(new DeferredReply(target.Context.Log!.LastVersion, caller, copy, _reply.WrittenCount));
@@ -62,7 +63,7 @@ internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, Pending
     /// <summary>A trimmed call this replica cannot apply (it lacks the shard's state): tell the caller not to wait for it.</summary>
     public void Skip(ShardReplica target, int caller, ReadOnlySpan<byte> payload)
     {
-        if (!RpcWire.TryReadOrderedHeader(payload, out _, out _, out var requestId, out _)) return;
+        if (!RpcHeaders.TryReadOrderedHeader(payload, out _, out _, out var requestId, out _)) return;
         SendReply(caller, WriteError(ReplyStatus.NotApplied, $"member {myId} was loading the state of shard {target.Shard} of {target.Name}"), requestId);
     }
 
@@ -113,13 +114,13 @@ internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, Pending
     private void RunP2P(int from, ReadOnlySpan<byte> message)
     {
         _reply.Reset();
-        _reply.Advance(RpcWire.ReplyHeaderSize);
-        if (!RpcWire.TryReadP2PHeader(message, out var typeId, out var shard, out var methodId, out var requestId))
+        _reply.Advance(RpcHeaders.ReplyHeaderSize);
+        if (!RpcHeaders.TryReadP2PHeader(message, out var typeId, out var shard, out var methodId, out var requestId))
         {
             logger.LogWarning("P2P request of {Length} bytes from member {Peer} is too short; ignored", message.Length, from);
             return;
         }
-        var arguments = message[RpcWire.P2PHeaderSize..];
+        var arguments = message[RpcHeaders.P2PHeaderSize..];
         var target = replicas.TryGetReplica(typeId, shard);
         var status = target is null || Array.IndexOf(target.Context.MembersArray, myId) < 0
             ? WriteError(ReplyStatus.UnknownMethod, $"member {myId} holds no replica of shard {shard} of {replicas.NameOf(typeId)}")
@@ -149,7 +150,7 @@ internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, Pending
     private ReplyStatus WriteError(ReplyStatus status, string message)
     {
         _reply.Reset();
-        _reply.Advance(RpcWire.ReplyHeaderSize);
+        _reply.Advance(RpcHeaders.ReplyHeaderSize);
         var bytes = Encoding.UTF8.GetByteCount(message);
         Encoding.UTF8.GetBytes(message, _reply.GetSpan(bytes));
         _reply.Advance(bytes);
@@ -158,7 +159,7 @@ internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, Pending
 
     private void SendReply(int caller, ReplyStatus status, long requestId)
     {
-        RpcWire.WriteReplyHeader(_reply.WrittenSpanMutable, status, myId, requestId);
+        RpcHeaders.WriteReplyHeader(_reply.WrittenSpanMutable, status, myId, requestId);
         if (caller == myId) calls.OnReply(myId, _reply.WrittenSpan);
         else SendTo(caller, _reply.WrittenSpan);
     }

@@ -3,6 +3,7 @@ using Derecho.Membership;
 using Derecho.Replication;
 using Derecho.Transport;
 using Microsoft.Extensions.Logging;
+using Derecho.Wire;
 
 namespace Derecho.Rpc;
 
@@ -48,7 +49,7 @@ internal sealed class RpcEngine : IRpcInvoker
     /// <summary>Multicasts a time barrier into a shard and completes once every replica of it delivered it.</summary>
     public Task<QueryResults<bool>> SendTimeBarrier(uint typeId, int shard)
     {
-        var request = RequestBuffers.Rent(RpcWire.OrderedHeaderSize);
+        var request = RequestBuffers.Rent(RpcHeaders.OrderedHeaderSize);
         try { return InvokeOrdered<bool>(typeId, shard, 0, request, barrier: true); }
         finally { RequestBuffers.Return(request); }
     }
@@ -66,7 +67,7 @@ internal sealed class RpcEngine : IRpcInvoker
             if (barrier) throw new InvalidOperationException($"member {_myId} is not in shard {shard} of {_replicas.NameOf(typeId)}");
             return Relay<T>(typeId, shard, methodId, requestId, request, members);
         }
-        RpcWire.WriteOrderedHeader(request.WrittenSpanMutable, barrier ? ReplicaStore.TimeBarrierTypeId : typeId, methodId, requestId, _clock.GetUtcNow().UtcTicks);
+        RpcHeaders.WriteOrderedHeader(request.WrittenSpanMutable, barrier ? ReplicaStore.TimeBarrierTypeId : typeId, methodId, requestId, _clock.GetUtcNow().UtcTicks);
         var call = new PendingOrderedCall<T>(members) { TypeId = typeId, Shard = shard };
         _calls.Add(requestId, call);
         try
@@ -90,7 +91,7 @@ internal sealed class RpcEngine : IRpcInvoker
     {
         if (members.Length == 0) return Task.FromException<QueryResults<T>>(new InvalidOperationException($"shard {shard} of {_replicas.NameOf(typeId)} has no members in this view"));
         var via = members[_myId % members.Length];
-        Client.ClientMessages.WriteRelayHeader(request.WrittenSpanMutable, typeId, shard, methodId, requestId);
+        RpcHeaders.WriteRelayHeader(request.WrittenSpanMutable, typeId, shard, methodId, requestId);
         var call = new PendingRelayedCall<T>(via) { TypeId = typeId, Shard = shard };
         _calls.Add(requestId, call);
         _transport.Send(via, request.WrittenSpan);
@@ -115,7 +116,7 @@ internal sealed class RpcEngine : IRpcInvoker
             return;
         }
         var requestId = _calls.NextRequestId();
-        RpcWire.WriteOrderedHeader(request.WrittenSpanMutable, typeId, methodId, requestId, _clock.GetUtcNow().UtcTicks);
+        RpcHeaders.WriteOrderedHeader(request.WrittenSpanMutable, typeId, methodId, requestId, _clock.GetUtcNow().UtcTicks);
         _calls.Add(requestId, call);
         try
         {
@@ -136,7 +137,7 @@ internal sealed class RpcEngine : IRpcInvoker
         if (shard < 0 && (shard = Layout.ShardOfMember(typeId, memberId)) < 0)
             return Task.FromException<T>(new ArgumentException($"member {memberId} holds no shard of {_replicas.NameOf(typeId)}", nameof(memberId)));
         var requestId = _calls.NextRequestId();
-        RpcWire.WriteP2PHeader(request.WrittenSpanMutable, typeId, shard, methodId, requestId);
+        RpcHeaders.WriteP2PHeader(request.WrittenSpanMutable, typeId, shard, methodId, requestId);
         var call = new PendingP2PCall<T>(memberId);
         _calls.Add(requestId, call);
         if (memberId == _myId) _dispatcher.EnqueueP2P(_myId, request.WrittenSpan);
@@ -152,12 +153,12 @@ internal sealed class RpcEngine : IRpcInvoker
     public void OnMessage(int peer, ReadOnlySpan<byte> message)
     {
         if (message.IsEmpty) { _logger.LogWarning("Empty RPC message from member {Peer} ignored", peer); return; }
-        switch ((RpcMessageKind)message[0])
+        switch ((MessageKind)message[0])
         {
-            case RpcMessageKind.Reply:
+            case MessageKind.Reply:
                 _calls.OnReply(peer, message);
                 break;
-            case RpcMessageKind.P2PRequest:
+            case MessageKind.P2PRequest:
                 _dispatcher.EnqueueP2P(peer, message);
                 break;
             default:

@@ -2,6 +2,7 @@ using System.Net;
 using Derecho.Hosting;
 using Derecho.Membership;
 using Derecho.Transport;
+using Derecho.Wire;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Derecho.Tests.Support;
@@ -25,7 +26,7 @@ internal sealed class VanishingJoiner : ITransportHandler, IAsyncDisposable
         {
             LocalId = id,
             Endpoints = new Dictionary<int, IPEndPoint> { [id] = _endpoint },
-            GroupFingerprint = ValidatedOptions.FingerprintOf(groupOptions.GroupName, groupOptions.RingBytes, groupOptions.MaxPayloadBytes),
+            GroupFingerprint = GroupFingerprint.Of(groupOptions.GroupName, groupOptions.RingBytes, groupOptions.MaxPayloadBytes),
         }, this, NullLogger.Instance);
     }
 
@@ -36,7 +37,7 @@ internal sealed class VanishingJoiner : ITransportHandler, IAsyncDisposable
     public void AskToJoin(int contact, IPEndPoint contactEndpoint)
     {
         _transport.AddPeer(contact, contactEndpoint);
-        _transport.Send(contact, MembershipMessages.JoinRequest(_id, PackedEndpoint.Pack(_endpoint)));
+        _transport.Send(contact, JoinMessages.JoinRequest(_id, PackedEndpoint.Pack(_endpoint)));
         _transport.Flush();
     }
 
@@ -44,7 +45,7 @@ internal sealed class VanishingJoiner : ITransportHandler, IAsyncDisposable
 
     public void OnMessage(int peerId, ReadOnlySpan<byte> message)
     {
-        if (message[0] == (byte)MembershipMessageKind.ViewProposal) Interlocked.Increment(ref _proposals);
+        if (message[0] == (byte)MessageKind.ViewProposal) Interlocked.Increment(ref _proposals);
     }
 
     public void OnPeerDisconnected(int peerId, string reason) { }

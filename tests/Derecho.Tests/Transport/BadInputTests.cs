@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using Derecho.Tests.Support;
 using Derecho.Transport;
+using Derecho.Wire;
 using Microsoft.Extensions.Logging;
 
 namespace Derecho.Tests.Transport;
@@ -45,7 +46,7 @@ public class BadInputTests
         var log = new CapturingLoggerProvider();
         await using var group = await InProcessGroup.StartAsync(loggers: log);
         var options = InProcessGroup.Options(0, group.Ports);
-        var fingerprint = Derecho.Hosting.ValidatedOptions.FingerprintOf(options.GroupName, options.RingBytes, options.MaxPayloadBytes);
+        var fingerprint = GroupFingerprint.Of(options.GroupName, options.RingBytes, options.MaxPayloadBytes);
 
         using var liar = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await liar.ConnectAsync(IPAddress.Loopback, group.Ports[0]);

@@ -1,13 +1,15 @@
 using System.Runtime.CompilerServices;
+using Derecho.Membership;
 using MemoryPack;
 
-namespace Derecho.Membership;
+namespace Derecho.Wire;
 
 /// <summary>
-/// Membership messages whose body is MemoryPack: <c>[kind][body]</c> (restart and state transfer). Every body
-/// type's formatter is registered when this assembly loads, on one thread, before any transport thread can
-/// decode: registering on first use from several threads at once (a type's static constructor racing
-/// MemoryPack's formatter cache) left a formatter unset and threw inside Serialize/Deserialize.
+/// Messages whose body is MemoryPack: <c>[kind][body]</c> (restart and state transfer). Every body type's
+/// formatter (and the view log's <see cref="LoggedView"/>) is registered when this assembly loads, on one
+/// thread, before any transport thread can decode: registering on first use from several threads at once
+/// (a type's static constructor racing MemoryPack's formatter cache) left a formatter unset and threw inside
+/// Serialize/Deserialize.
 /// </summary>
 internal static class MessageBodies
 {
@@ -32,8 +34,9 @@ internal static class MessageBodies
     {
         var body = MemoryPackSerializer.Serialize(message);
         var bytes = new byte[1 + body.Length];
-        bytes[0] = kind;
-        body.CopyTo(bytes, 1);
+        var writer = new WireWriter(bytes);
+        writer.WriteByte(kind);
+        writer.WriteBytes(body);
         return bytes;
     }
 
