@@ -69,7 +69,7 @@ public sealed class DerechoGroup : IAsyncDisposable
         var dispatcher = new ReplicaDispatcher(MyId, _replicas, calls, _transport, o.ReplyWhenPersisted, _loop.Wake, _logger);
         _views = new ViewSlot(MyId, _transport, _specs, new MulticastOptions { RingBytes = o.RingBytes, MaxPayloadBytes = o.MaxPayloadBytes },
             key => new ShardDelivery(dispatcher, _replicas.ReplicaFor(key.TypeId, key.Shard, key.Members), key.Members, key.ViewId), _loop.Wake);
-        _engine = new RpcEngine(MyId, o.MaxPayloadBytes, _views, _replicas, calls, dispatcher, _transport, _loop.Wake, _logger);
+        _engine = new RpcEngine(MyId, o.MaxPayloadBytes, _views, _replicas.NameOf, calls, dispatcher, _transport, _loop.Wake, _logger);
         _states = new StateTransfer(MyId, _replicas, _views, _transport, _lifetime, _loop.Wake, _logger);
         _durability = new Durability(_replicas, _views);
         _joins = new JoinCoordinator(MyId, _endpoints, _views, _transport, _replicas.JoinRefusal, _replicas.NameOf, _loop.Wake, _logger);

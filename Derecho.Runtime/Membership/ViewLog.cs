@@ -1,5 +1,6 @@
 using Derecho.Layout;
 using Derecho.Persistence;
+using Derecho.Wire;
 using MemoryPack;
 using Microsoft.Extensions.Logging;
 

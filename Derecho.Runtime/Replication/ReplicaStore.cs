@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Derecho.Layout;
 using Derecho.Persistence;
 using Derecho.Rpc;
+using Derecho.Wire;
 
 namespace Derecho.Replication;
 
@@ -11,9 +12,6 @@ namespace Derecho.Replication;
 /// </summary>
 internal sealed class ReplicaStore
 {
-    /// <summary>Reserved replicated-type id of the time barrier (an ordered no-op that moves a shard's stable time frontier).</summary>
-    public const uint TimeBarrierTypeId = 0;
-
     private readonly int _myId;
     private readonly Dictionary<uint, SubgroupRegistration> _registrations = new();
     private readonly ConcurrentDictionary<(uint TypeId, int Shard), ShardReplica> _replicas = new();
@@ -35,7 +33,7 @@ internal sealed class ReplicaStore
         _durable = durable;
         foreach (var registration in registrations)
         {
-            if (registration.TypeId == TimeBarrierTypeId) throw new InvalidOperationException($"{registration.Name}: type id 0 is reserved");
+            if (registration.TypeId == RpcHeaders.TimeBarrierTypeId) throw new InvalidOperationException($"{registration.Name}: type id 0 is reserved");
             if (!_registrations.TryAdd(registration.TypeId, registration))
                 throw new InvalidOperationException($"{registration.Name}: a replicated type with id {registration.TypeId:X8} is already registered ({_registrations[registration.TypeId].Name})");
         }

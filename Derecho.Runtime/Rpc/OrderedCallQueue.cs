@@ -1,5 +1,4 @@
 using Derecho.Membership;
-using Derecho.Replication;
 using Derecho.Wire;
 
 namespace Derecho.Rpc;
@@ -13,7 +12,7 @@ namespace Derecho.Rpc;
 /// Bound: every queued call is a call whose task its caller holds, so callers that await their calls (or
 /// keep a fixed number in flight) bound the queue. It refuses nothing and no thread ever waits on it.
 /// </summary>
-internal sealed class OrderedCallQueue(int myId, int maxPayloadBytes, ViewSlot views, PendingCalls calls, ReplicaStore replicas, Action wake)
+internal sealed class OrderedCallQueue(int myId, int maxPayloadBytes, ViewSlot views, PendingCalls calls, Func<uint, string> nameOf, Action wake)
 {
     private readonly object _shardsGate = new();
     // Read by the protocol thread every iteration: an array, replaced when a shard gets its first queue.
@@ -122,7 +121,7 @@ internal sealed class OrderedCallQueue(int myId, int maxPayloadBytes, ViewSlot v
     }
 
     private InvalidOperationException NotInShard(uint typeId, int shard, ActiveView view) =>
-        new($"member {myId} is not in shard {shard} of {replicas.NameOf(typeId)} in view {view.View.Id}");
+        new($"member {myId} is not in shard {shard} of {nameOf(typeId)} in view {view.View.Id}");
 
     /// <summary>One shard's queued calls (whole ordered-call payloads), oldest first; locked while read or changed.</summary>
     private sealed record ShardQueue(uint TypeId, int Shard)

@@ -225,9 +225,6 @@ internal sealed class PendingRelayedCall<T>(int via) : PendingCall, IRelayedCall
     public override void Fail(Exception error) => _completion.TrySetException(error);
 }
 
-/// <summary>One replica's reply as bytes, for relaying to an external client that decodes it.</summary>
-internal readonly record struct RawReply(int MemberId, ReplyStatus Status, byte[] Payload);
-
 /// <summary>An ordered call relayed for an external client: every replica's reply travels on undecoded.</summary>
 internal sealed class PendingRelayCall(int[] memberIds, Action<IReadOnlyList<RawReply>> completed) : PendingReplicaSetCall<RawReply>(memberIds)
 {

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Derecho.Layout;
-using Derecho.Replication;
 using Microsoft.Extensions.Logging;
 using Derecho.Wire;
 
@@ -57,7 +56,7 @@ internal sealed class PendingCalls(int myId, ILogger logger)
     {
         foreach (var (id, call) in _pending)
         {
-            var shardMembers = call.TypeId != ReplicaStore.TimeBarrierTypeId && layout.Find(call.TypeId) is { } s && call.Shard < s.Shards.Length ? s.Shards[call.Shard] : members;
+            var shardMembers = call.TypeId != RpcHeaders.TimeBarrierTypeId && layout.Find(call.TypeId) is { } s && call.Shard < s.Shards.Length ? s.Shards[call.Shard] : members;
             if (call.OnViewChange(departed, shardMembers, resentRequests.Contains(id)))
                 _pending.TryRemove(id, out _);
         }

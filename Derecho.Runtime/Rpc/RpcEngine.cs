@@ -1,6 +1,5 @@
 using Derecho.Layout;
 using Derecho.Membership;
-using Derecho.Replication;
 using Derecho.Transport;
 using Microsoft.Extensions.Logging;
 using Derecho.Wire;
@@ -10,7 +9,7 @@ namespace Derecho.Rpc;
 /// <summary>
 /// The caller side of calls: ordered calls go into the shard's ring (or its queue) when this member is in the
 /// shard and are relayed through a shard member when it is not; P2P calls go to one member. Replies come
-/// back through <see cref="PendingCalls"/>; <see cref="ReplicaDispatcher"/> runs the calls that reach us.
+/// back through <see cref="PendingCalls"/>; the replica side (<see cref="IP2PRequests"/> here) runs the calls that reach us.
 /// </summary>
 internal sealed class RpcEngine : IRpcInvoker
 {
@@ -18,25 +17,25 @@ internal sealed class RpcEngine : IRpcInvoker
 
     private readonly int _myId;
     private readonly ViewSlot _views;
-    private readonly ReplicaStore _replicas;
+    private readonly Func<uint, string> _nameOf;
     private readonly PendingCalls _calls;
-    private readonly ReplicaDispatcher _dispatcher;
+    private readonly IP2PRequests _local;
     private readonly OrderedCallQueue _queue;
     private readonly ITransport _transport;
     private readonly ILogger _logger;
     private readonly TimeProvider _clock = TimeProvider.System;
     private volatile Exception? _stopped;
 
-    public RpcEngine(int myId, int maxPayloadBytes, ViewSlot views, ReplicaStore replicas, PendingCalls calls, ReplicaDispatcher dispatcher, ITransport transport, Action wake, ILogger logger)
+    public RpcEngine(int myId, int maxPayloadBytes, ViewSlot views, Func<uint, string> nameOf, PendingCalls calls, IP2PRequests local, ITransport transport, Action wake, ILogger logger)
     {
         _myId = myId;
         _views = views;
-        _replicas = replicas;
+        _nameOf = nameOf;
         _calls = calls;
-        _dispatcher = dispatcher;
+        _local = local;
         _transport = transport;
         _logger = logger;
-        _queue = new OrderedCallQueue(myId, maxPayloadBytes, views, calls, replicas, wake);
+        _queue = new OrderedCallQueue(myId, maxPayloadBytes, views, calls, nameOf, wake);
     }
 
     public IReadOnlyList<int> MemberIds => _views.Current?.View.Members ?? [];
@@ -64,10 +63,10 @@ internal sealed class RpcEngine : IRpcInvoker
         var requestId = _calls.NextRequestId();
         if (Array.IndexOf(members, _myId) < 0)
         {
-            if (barrier) throw new InvalidOperationException($"member {_myId} is not in shard {shard} of {_replicas.NameOf(typeId)}");
+            if (barrier) throw new InvalidOperationException($"member {_myId} is not in shard {shard} of {_nameOf(typeId)}");
             return Relay<T>(typeId, shard, methodId, requestId, request, members);
         }
-        RpcHeaders.WriteOrderedHeader(request.WrittenSpanMutable, barrier ? ReplicaStore.TimeBarrierTypeId : typeId, methodId, requestId, _clock.GetUtcNow().UtcTicks);
+        RpcHeaders.WriteOrderedHeader(request.WrittenSpanMutable, barrier ? RpcHeaders.TimeBarrierTypeId : typeId, methodId, requestId, _clock.GetUtcNow().UtcTicks);
         var call = new PendingOrderedCall<T>(members) { TypeId = typeId, Shard = shard };
         _calls.Add(requestId, call);
         try
@@ -89,7 +88,7 @@ internal sealed class RpcEngine : IRpcInvoker
     /// </summary>
     private Task<QueryResults<T>> Relay<T>(uint typeId, int shard, uint methodId, long requestId, PooledBufferWriter request, int[] members)
     {
-        if (members.Length == 0) return Task.FromException<QueryResults<T>>(new InvalidOperationException($"shard {shard} of {_replicas.NameOf(typeId)} has no members in this view"));
+        if (members.Length == 0) return Task.FromException<QueryResults<T>>(new InvalidOperationException($"shard {shard} of {_nameOf(typeId)} has no members in this view"));
         var via = members[_myId % members.Length];
         RpcHeaders.WriteRelayHeader(request.WrittenSpanMutable, typeId, shard, methodId, requestId);
         var call = new PendingRelayedCall<T>(via) { TypeId = typeId, Shard = shard };
@@ -112,7 +111,7 @@ internal sealed class RpcEngine : IRpcInvoker
         if (_stopped is { } reason) { call.Fail(reason); return; }
         if (Array.IndexOf(members, _myId) < 0)
         {
-            call.Fail(new InvalidOperationException($"member {_myId} is not in shard {shard} of {_replicas.NameOf(typeId)}; ask one of its members ({string.Join(", ", members)})"));
+            call.Fail(new InvalidOperationException($"member {_myId} is not in shard {shard} of {_nameOf(typeId)}; ask one of its members ({string.Join(", ", members)})"));
             return;
         }
         var requestId = _calls.NextRequestId();
@@ -135,12 +134,12 @@ internal sealed class RpcEngine : IRpcInvoker
         if (!members.Contains(memberId))
             return Task.FromException<T>(new ArgumentException($"member {memberId} is not in this group (members: {string.Join(", ", members)})", nameof(memberId)));
         if (shard < 0 && (shard = Layout.ShardOfMember(typeId, memberId)) < 0)
-            return Task.FromException<T>(new ArgumentException($"member {memberId} holds no shard of {_replicas.NameOf(typeId)}", nameof(memberId)));
+            return Task.FromException<T>(new ArgumentException($"member {memberId} holds no shard of {_nameOf(typeId)}", nameof(memberId)));
         var requestId = _calls.NextRequestId();
         RpcHeaders.WriteP2PHeader(request.WrittenSpanMutable, typeId, shard, methodId, requestId);
         var call = new PendingP2PCall<T>(memberId);
         _calls.Add(requestId, call);
-        if (memberId == _myId) _dispatcher.EnqueueP2P(_myId, request.WrittenSpan);
+        if (memberId == _myId) _local.EnqueueP2P(_myId, request.WrittenSpan);
         else
         {
             _transport.Send(memberId, request.WrittenSpan);
@@ -159,7 +158,7 @@ internal sealed class RpcEngine : IRpcInvoker
                 _calls.OnReply(peer, message);
                 break;
             case MessageKind.P2PRequest:
-                _dispatcher.EnqueueP2P(peer, message);
+                _local.EnqueueP2P(peer, message);
                 break;
             default:
                 _logger.LogWarning("RPC message of unknown kind {Kind} from member {Peer} ignored", message[0], peer);

@@ -1,4 +1,3 @@
-using Derecho.Rpc;
 
 namespace Derecho.Wire;
 
@@ -63,3 +62,6 @@ internal static class ClientMessages
         return reader.AtEnd;
     }
 }
+
+/// <summary>One replica's reply as bytes, for relaying to an external client that decodes it.</summary>
+internal readonly record struct RawReply(int MemberId, ReplyStatus Status, byte[] Payload);

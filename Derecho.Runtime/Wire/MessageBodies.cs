@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using Derecho.Membership;
 using MemoryPack;
 
 namespace Derecho.Wire;

@@ -18,6 +18,9 @@ internal enum ReplyStatus : byte
 /// </summary>
 internal static class RpcHeaders
 {
+    /// <summary>Reserved replicated-type id of the time barrier (an ordered no-op that moves a shard's stable time frontier).</summary>
+    public const uint TimeBarrierTypeId = 0;
+
     public const int OrderedHeaderSize = 24;
     public const int P2PHeaderSize = 24;
     public const int RelayHeaderSize = P2PHeaderSize;

@@ -1,19 +1,19 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Text;
-using Derecho.Replication;
+using Derecho.Rpc;
 using Derecho.Transport;
 using Microsoft.Extensions.Logging;
 using Derecho.Wire;
 
-namespace Derecho.Rpc;
+namespace Derecho.Replication;
 
 /// <summary>
 /// The replica side of calls: turns each shard's delivered multicasts into handler calls and replies, and P2P
 /// requests into handler calls and replies. All handlers, ordered and P2P, run on the protocol thread, so a
 /// replica never sees two calls at once and P2P reads observe a state between two ordered updates.
 /// </summary>
-internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, PendingCalls calls, ITransport transport, bool replyWhenPersisted, Action wake, ILogger logger)
+internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, PendingCalls calls, ITransport transport, bool replyWhenPersisted, Action wake, ILogger logger) : IP2PRequests
 {
     private readonly ConcurrentQueue<(int From, byte[] Buffer, int Length)> _p2pInbox = new();
     private readonly PooledBufferWriter _reply = new();
@@ -31,8 +31,8 @@ internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, Pending
         _reply.Advance(RpcHeaders.ReplyHeaderSize);
         ReplyStatus status;
         // The agreed time: the sender's clock, forced monotonic in the shard's delivery order, so every replica computes the same.
-        if (typeId == ReplicaStore.TimeBarrierTypeId || typeId == target.TypeId) target.Agree(senderTicks);
-        if (typeId == ReplicaStore.TimeBarrierTypeId)
+        if (typeId == RpcHeaders.TimeBarrierTypeId || typeId == target.TypeId) target.Agree(senderTicks);
+        if (typeId == RpcHeaders.TimeBarrierTypeId)
         {
             MemoryPack.MemoryPackSerializer.Serialize(_reply, true);
             status = ReplyStatus.Ok;
