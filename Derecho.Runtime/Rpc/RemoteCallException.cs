@@ -1,4 +1,4 @@
-namespace Derecho;
+namespace Derecho.Rpc;
 
 /// <summary>A replicated call failed on a member; says which member, which call and why.</summary>
 public sealed class RemoteCallException(int memberId, string message) : Exception($"member {memberId}: {message}")

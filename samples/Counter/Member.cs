@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Derecho.Hosting;
+using Derecho.Rpc;
 using Microsoft.Extensions.Logging;
 
 namespace Derecho.Samples.Counter;
