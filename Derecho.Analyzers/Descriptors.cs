@@ -34,7 +34,7 @@ internal static class Descriptors
         "Derecho.Marshalling", DiagnosticSeverity.Warning, isEnabledByDefault: true, description: "See docs/diagnostics.md in the Derecho repository.");
 
     public static readonly DiagnosticDescriptor NoStateTransfer = new("DER0009", "Replicated type has state a joining member cannot receive",
-        "'{0}' keeps state outside versioned fields ({1}) but is neither [MemoryPackable] nor an IReplicaState; a member that joins could never be given it, so running members refuse every join. Mark it [MemoryPackable] or implement Derecho.IReplicaState.",
+        "'{0}' keeps state outside versioned fields ({1}) but is neither [MemoryPackable] nor an IReplicaState; a member that joins could never be given it, so running members refuse every join. Mark it [MemoryPackable] or implement Derecho.Rpc.IReplicaState.",
         "Derecho.StateTransfer", DiagnosticSeverity.Warning, isEnabledByDefault: true, description: "See docs/diagnostics.md in the Derecho repository.");
 
     private static DiagnosticDescriptor Rule(string id, string title, string message) =>

@@ -11,7 +11,7 @@ internal sealed record Finding(DiagnosticDescriptor Descriptor, Location Locatio
 internal static class DeterminismRules
 {
     public const string ReplacementKey = "Replacement";
-    private const string Timestamp = "global::Derecho.OrderedContext.Timestamp";
+    private const string Timestamp = "global::Derecho.Rpc.OrderedContext.Timestamp";
     private const string UseTimestamp = "; use OrderedContext.Timestamp, the call's agreed time";
     private const string UseRandom = "; use OrderedContext.Random, seeded from the call's place in the total order";
 
@@ -55,7 +55,7 @@ internal static class DeterminismRules
         if (ClockProperties.TryGetValue(name, out var clock))
             findings.Add(Ordered(Descriptors.WallClock, operation, ShortName(property), clock.Advice, clock.Replacement));
         else if (name == "System.Random.Shared")
-            findings.Add(Ordered(Descriptors.Randomness, operation, "Random.Shared", UseRandom, "global::Derecho.OrderedContext.Random"));
+            findings.Add(Ordered(Descriptors.Randomness, operation, "Random.Shared", UseRandom, "global::Derecho.Rpc.OrderedContext.Random"));
         else if (KnownSymbols.NameOf(property.ContainingType) == "System.Diagnostics.Stopwatch")
             findings.Add(Ordered(Descriptors.WallClock, operation, ShortName(property), "", null));
     }
@@ -68,7 +68,7 @@ internal static class DeterminismRules
         switch (type)
         {
             case "System.Guid" when method.Name == "NewGuid":
-                findings.Add(Ordered(Descriptors.Randomness, operation, what, "; use OrderedContext.NewGuid()", "global::Derecho.OrderedContext.NewGuid()"));
+                findings.Add(Ordered(Descriptors.Randomness, operation, what, "; use OrderedContext.NewGuid()", "global::Derecho.Rpc.OrderedContext.NewGuid()"));
                 return;
             case "System.Security.Cryptography.RandomNumberGenerator":
                 findings.Add(Ordered(Descriptors.Randomness, operation, what, UseRandom, null));
@@ -97,7 +97,7 @@ internal static class DeterminismRules
         var type = KnownSymbols.NameOf(operation.Type);
         var what = "new " + (operation.Type?.Name ?? "?") + "(...)";
         if (type == "System.Random" && operation.Arguments.Length == 0)
-            findings.Add(Ordered(Descriptors.Randomness, operation, "new Random()", UseRandom, "global::Derecho.OrderedContext.Random"));
+            findings.Add(Ordered(Descriptors.Randomness, operation, "new Random()", UseRandom, "global::Derecho.Rpc.OrderedContext.Random"));
         else if (type is "System.Threading.Thread" or "System.Threading.Timer" or "System.Timers.Timer")
             findings.Add(Ordered(Descriptors.Concurrency, operation, what, null, null));
         else if (type == "System.Diagnostics.Stopwatch")
@@ -134,7 +134,7 @@ internal static class DeterminismRules
     public static void VersionedUpdate(IInvocationOperation operation, List<Finding> findings)
     {
         var type = KnownSymbols.NameOf(operation.TargetMethod.ContainingType);
-        if (type is "Derecho.Persistent" or "Derecho.Volatile" or "Derecho.Versioned" && operation.TargetMethod.Name is "Update" or "Set" or "Append" or "TrimBefore")
+        if (type is "Derecho.Persistence.Persistent" or "Derecho.Persistence.Volatile" or "Derecho.Persistence.Versioned" && operation.TargetMethod.Name is "Update" or "Set" or "Append" or "TrimBefore")
             findings.Add(new Finding(Descriptors.P2PMutation, operation.Syntax.GetLocation(), operation.Syntax.ToString(), null, null, ForP2P: true));
     }
 

@@ -7,9 +7,9 @@ internal sealed class KnownSymbols
 {
     private KnownSymbols(Compilation compilation)
     {
-        Replicated = compilation.GetTypeByMetadataName("Derecho.ReplicatedAttribute");
-        Ordered = compilation.GetTypeByMetadataName("Derecho.OrderedAttribute");
-        P2PCallable = compilation.GetTypeByMetadataName("Derecho.P2PCallableAttribute");
+        Replicated = compilation.GetTypeByMetadataName("Derecho.Rpc.ReplicatedAttribute");
+        Ordered = compilation.GetTypeByMetadataName("Derecho.Rpc.OrderedAttribute");
+        P2PCallable = compilation.GetTypeByMetadataName("Derecho.Rpc.P2PCallableAttribute");
         MemoryPackable = compilation.GetTypeByMetadataName("MemoryPack.MemoryPackableAttribute");
         MemoryPackUnion = compilation.GetTypeByMetadataName("MemoryPack.MemoryPackUnionAttribute");
     }

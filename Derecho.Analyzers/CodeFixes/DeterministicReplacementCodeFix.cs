@@ -14,7 +14,7 @@ namespace Derecho.Analyzers.CodeFixes;
 
 /// <summary>
 /// Replaces a clock or random source flagged by DER0001/DER0002 with its deterministic counterpart on
-/// <c>Derecho.OrderedContext</c>; the analyzer puts the replacement text in the diagnostic's properties.
+/// <c>Derecho.Rpc.OrderedContext</c>; the analyzer puts the replacement text in the diagnostic's properties.
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(DeterministicReplacementCodeFix))]
 public sealed class DeterministicReplacementCodeFix : CodeFixProvider
@@ -31,7 +31,7 @@ public sealed class DeterministicReplacementCodeFix : CodeFixProvider
         foreach (var diagnostic in context.Diagnostics)
         {
             if (!diagnostic.Properties.TryGetValue(DeterminismRules.ReplacementKey, out var replacement) || replacement is null) continue;
-            var title = "Use " + replacement.Replace("global::", "").Replace("Derecho.", "");
+            var title = "Use " + replacement.Replace("global::", "").Replace("Derecho.Rpc.", "");
             context.RegisterCodeFix(
                 CodeAction.Create(title, ct => ReplaceAsync(context.Document, diagnostic.Location.SourceSpan, replacement, ct), equivalenceKey: diagnostic.Id + replacement),
                 diagnostic);

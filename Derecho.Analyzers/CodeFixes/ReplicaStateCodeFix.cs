@@ -109,7 +109,7 @@ public sealed class ReplicaStateCodeFix : CodeFixProvider
     /// <summary>Adds IReplicaState to the base list, moving the trivia after the name (the line break) behind it.</summary>
     private static ClassDeclarationSyntax WithReplicaStateBase(ClassDeclarationSyntax declaration)
     {
-        var baseType = SyntaxFactory.SimpleBaseType(SyntaxFactory.ParseTypeName("global::Derecho.IReplicaState").WithAdditionalAnnotations(Simplifier.Annotation));
+        var baseType = SyntaxFactory.SimpleBaseType(SyntaxFactory.ParseTypeName("global::Derecho.Rpc.IReplicaState").WithAdditionalAnnotations(Simplifier.Annotation));
         if (declaration.BaseList is { } existing) return declaration.WithBaseList(existing.AddTypes(baseType));
         var beforeBase = declaration.Identifier.TrailingTrivia; // [Replicated] types are not generic (DER1004)
         var baseList = SyntaxFactory.BaseList(SyntaxFactory.SingletonSeparatedList<BaseTypeSyntax>(baseType))

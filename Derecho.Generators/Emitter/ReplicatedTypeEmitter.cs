@@ -56,9 +56,9 @@ internal static class ReplicatedTypeEmitter
         switch (type.StateTransfer)
         {
             case StateTransfer.Custom:
-                w.Line($"{write} => ((global::Derecho.IReplicaState)this).WriteState(writer);");
+                w.Line($"{write} => ((global::Derecho.Rpc.IReplicaState)this).WriteState(writer);");
                 w.Line();
-                w.Line($"{read} => ((global::Derecho.IReplicaState)this).ReadState(state);");
+                w.Line($"{read} => ((global::Derecho.Rpc.IReplicaState)this).ReadState(state);");
                 break;
             case StateTransfer.MemoryPack:
                 w.Line($"{write} => {Pack}MemoryPackSerializer.Serialize(writer, this);");
@@ -76,7 +76,7 @@ internal static class ReplicatedTypeEmitter
                 w.Line($"{read} {{ }}");
                 break;
             default:
-                var message = $"{type.Name} has no state transfer: mark it [MemoryPackable] or implement Derecho.IReplicaState so a joining member can receive its state";
+                var message = $"{type.Name} has no state transfer: mark it [MemoryPackable] or implement Derecho.Rpc.IReplicaState so a joining member can receive its state";
                 w.Line($"{write} => throw new global::System.NotSupportedException(\"{message}\");");
                 w.Line();
                 w.Line($"{read} => throw new global::System.NotSupportedException(\"{message}\");");
@@ -90,17 +90,10 @@ internal static class ReplicatedTypeEmitter
         var arguments = string.Join(", ", method.Parameters.Select((_, i) => $"__a{i}"));
         if (method.Parameters.Count > 0)
         {
+            w.Line("var __arguments = new global::Derecho.Rpc.ArgumentReader(arguments);");
             for (var i = 0; i < method.Parameters.Count; i++)
-                w.Line($"{method.Parameters[i].Type} __a{i};");
-            w.Line($"var __state = {Pack}MemoryPackReaderOptionalStatePool.Rent(null);");
-            w.Line($"var __reader = new {Pack}MemoryPackReader(arguments, __state);");
-            w.Open("try");
-            for (var i = 0; i < method.Parameters.Count; i++)
-                w.Line($"__a{i} = __reader.ReadValue<{method.Parameters[i].Type}>()!;");
-            w.Close();
-            w.Open("finally");
-            w.Line("__reader.Dispose();").Line("((global::System.IDisposable)__state).Dispose();");
-            w.Close();
+                w.Line($"var __a{i} = __arguments.Read<{method.Parameters[i].Type}>();");
+            w.Line("__arguments.Dispose();");
         }
         if (method.ReturnType is null)
         {
@@ -137,11 +130,11 @@ internal static class ReplicatedTypeEmitter
     {
         foreach (var line in method.DocumentationLines) w.Line(("/// " + line).TrimEnd());
         var ordered = method.Kind == CallKind.Ordered;
-        var handle = ordered ? $"global::Derecho.OrderedHandle<{type.FullyQualifiedName}>" : $"global::Derecho.P2PHandle<{type.FullyQualifiedName}>";
+        var handle = ordered ? $"global::Derecho.Rpc.OrderedHandle<{type.FullyQualifiedName}>" : $"global::Derecho.Rpc.P2PHandle<{type.FullyQualifiedName}>";
         string returnType = (ordered, method.ReturnType) switch
         {
-            (true, null) => "global::System.Threading.Tasks.Task<global::Derecho.QueryResults>",
-            (true, var result) => $"global::System.Threading.Tasks.Task<global::Derecho.QueryResults<{result}>>",
+            (true, null) => "global::System.Threading.Tasks.Task<global::Derecho.Rpc.QueryResults>",
+            (true, var result) => $"global::System.Threading.Tasks.Task<global::Derecho.Rpc.QueryResults<{result}>>",
             (false, null) => "global::System.Threading.Tasks.Task",
             (false, var result) => $"global::System.Threading.Tasks.Task<{result}>",
         };

@@ -21,7 +21,7 @@ internal enum StateTransfer
     None,
     /// <summary>The type is [MemoryPackable]: serialize it whole, deserialize over the existing instance.</summary>
     MemoryPack,
-    /// <summary>The type implements Derecho.IReplicaState.</summary>
+    /// <summary>The type implements Derecho.Rpc.IReplicaState.</summary>
     Custom,
     /// <summary>All instance state is in versioned fields, which the runtime transfers itself.</summary>
     VersionedFieldsOnly,

@@ -13,9 +13,9 @@ namespace Derecho.Generators.Parser;
 /// <summary>Turns a [Replicated] type symbol into a <see cref="ReplicatedTypeDescription"/> or diagnostics.</summary>
 internal static class ReplicatedTypeParser
 {
-    public const string ReplicatedAttribute = "Derecho.ReplicatedAttribute";
-    private const string OrderedAttribute = "Derecho.OrderedAttribute";
-    private const string P2PAttribute = "Derecho.P2PCallableAttribute";
+    public const string ReplicatedAttribute = "Derecho.Rpc.ReplicatedAttribute";
+    private const string OrderedAttribute = "Derecho.Rpc.OrderedAttribute";
+    private const string P2PAttribute = "Derecho.Rpc.P2PCallableAttribute";
 
     private static readonly SymbolDisplayFormat TypeFormat = SymbolDisplayFormat.FullyQualifiedFormat
         .AddMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);

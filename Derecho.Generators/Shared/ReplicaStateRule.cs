@@ -12,7 +12,7 @@ namespace Derecho.CodeAnalysis;
 internal static class ReplicaStateRule
 {
     public static bool ImplementsReplicaState(INamedTypeSymbol type) =>
-        type.AllInterfaces.Any(i => i.ToDisplayString() == "Derecho.IReplicaState");
+        type.AllInterfaces.Any(i => i.ToDisplayString() == "Derecho.Rpc.IReplicaState");
 
     public static bool IsMemoryPackable(INamedTypeSymbol type) =>
         type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == "MemoryPack.MemoryPackableAttribute");
@@ -25,5 +25,5 @@ internal static class ReplicaStateRule
         type.GetMembers().OfType<IFieldSymbol>().Where(f => !f.IsStatic && !f.IsConst && !(f.IsReadOnly && IsRuntimeManaged(f.Type)));
 
     private static bool IsRuntimeManaged(ITypeSymbol type) =>
-        type.OriginalDefinition.ToDisplayString() is "Derecho.Persistent<T>" or "Derecho.Volatile<T>" or "Derecho.Versioned<T>" or "Derecho.IReplicaContext";
+        type.OriginalDefinition.ToDisplayString() is "Derecho.Persistence.Persistent<T>" or "Derecho.Persistence.Volatile<T>" or "Derecho.Persistence.Versioned<T>" or "Derecho.Rpc.IReplicaContext";
 }

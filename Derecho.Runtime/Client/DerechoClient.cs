@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using Derecho.Errors;
 using Derecho.Hosting;
 using Derecho.Layout;
 using Derecho.Membership;
@@ -97,7 +98,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
         int[] members;
         try { members = _layout.MembersOf(typeId, shard); }
         catch (ArgumentException e) { return Task.FromException<QueryResults<T>>(e); }
-        if (members.Length == 0) return Task.FromException<QueryResults<T>>(new InvalidOperationException($"shard {shard} has no members in the current view"));
+        if (members.Length == 0) return Task.FromException<QueryResults<T>>(new ShardUnavailableException($"shard {shard} has no members in the current view"));
         // The contact relays when it holds the shard; otherwise a member of the shard does (spread by request).
         var id = Interlocked.Increment(ref _nextRequest);
         var contact = Array.IndexOf(members, _contact) >= 0 ? _contact : members[(int)((ulong)id % (ulong)members.Length)];
@@ -207,7 +208,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
         catch (TimeoutException)
         {
             _pending.TryRemove(id, out _);
-            throw new TimeoutException($"{what} got no reply within {_options.RequestTimeout.TotalSeconds:0.#}s");
+            throw new CallTimeoutException($"{what} got no reply within {_options.RequestTimeout.TotalSeconds:0.#}s");
         }
     }
 }

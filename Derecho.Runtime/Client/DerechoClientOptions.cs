@@ -20,7 +20,7 @@ public sealed class DerechoClientOptions
     /// <summary>Same as the members' <see cref="DerechoOptions.MaxPayloadBytes"/> (part of the group fingerprint).</summary>
     public int MaxPayloadBytes { get; set; } = 1 << 20;
 
-    /// <summary>How long a call may wait for its replies before failing with a TimeoutException.</summary>
+    /// <summary>How long a call may wait for its replies before failing with a <see cref="Errors.CallTimeoutException"/>.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How long to try the contacts before giving up.</summary>

@@ -1,3 +1,5 @@
+using Derecho.Errors;
+
 namespace Derecho.Hosting;
 
 /// <summary>
@@ -84,4 +86,4 @@ public sealed class MemberOptions
 }
 
 /// <summary>The configuration is unusable; the message names the setting and the problem.</summary>
-public sealed class DerechoConfigurationException(string message) : Exception(message);
+public sealed class DerechoConfigurationException(string message) : DerechoException(message);

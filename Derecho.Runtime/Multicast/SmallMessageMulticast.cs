@@ -1,3 +1,4 @@
+using Derecho.Errors;
 using Derecho.Sst;
 using Derecho.Transport;
 
@@ -122,7 +123,7 @@ public sealed unsafe class SmallMessageMulticast : IDisposable
     /// </summary>
     public void Send(ReadOnlySpan<byte> payload)
     {
-        if (!SendUnlessWedged(payload)) throw new InvalidOperationException("multicast is wedged for a view change");
+        if (!SendUnlessWedged(payload)) throw new ViewChangedException("multicast is wedged for a view change");
     }
 
     /// <summary>As <see cref="Send"/>, but returns false instead of sending once this view is wedged (resend in the next view).</summary>
@@ -135,7 +136,7 @@ public sealed unsafe class SmallMessageMulticast : IDisposable
             while (!TryAppend(RingEntryKind.Data, payload))
             {
                 if (_wedged) return false;
-                if (_stopped) throw new InvalidOperationException($"multicast stopped: {_stopReason}");
+                if (_stopped) throw new MemberStoppedException(_memberIds[_me], $"multicast stopped: {_stopReason}");
                 Monitor.Wait(_sendLock, 100);
             }
         }

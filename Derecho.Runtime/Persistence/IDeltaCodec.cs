@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace Derecho;
+namespace Derecho.Persistence;
 
 /// <summary>
 /// Lets a <see cref="Persistent{T}"/> log what changed instead of the whole value: a large value that

@@ -1,3 +1,5 @@
+using Derecho.Rpc;
+
 namespace Derecho.Persistence;
 
 /// <summary>

@@ -1,7 +1,6 @@
-using Derecho.Persistence;
 using MemoryPack;
 
-namespace Derecho;
+namespace Derecho.Persistence;
 
 /// <summary>
 /// A versioned field whose versions also go to its replica's durable log (MemoryPack-encoded, CRC-checked,

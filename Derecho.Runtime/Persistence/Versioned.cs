@@ -1,4 +1,6 @@
-namespace Derecho;
+using Derecho.Rpc;
+
+namespace Derecho.Persistence;
 
 /// <summary>One version of a versioned field.</summary>
 public readonly record struct VersionedValue<T>(long Version, DateTime Timestamp, T Value);

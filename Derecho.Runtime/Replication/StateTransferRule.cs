@@ -12,7 +12,7 @@ internal static class StateTransferRule
     /// <summary>Why <paramref name="typeName"/>'s state cannot be sent to a new member, and what to change.</summary>
     public static string CannotTransfer(string typeName) =>
         $"replicated type {typeName} has state outside its versioned fields (Persistent<T>, Volatile<T>) and no state transfer, " +
-        "so a new member can never be given it: mark the type [MemoryPackable] or implement Derecho.IReplicaState";
+        "so a new member can never be given it: mark the type [MemoryPackable] or implement Derecho.Rpc.IReplicaState";
 
     /// <summary>
     /// Why no process can join a group hosting <paramref name="registrations"/>, or null. Any such type counts,

@@ -1,4 +1,4 @@
-namespace Derecho;
+namespace Derecho.Rpc;
 
 /// <summary>Marks a partial class whose <see cref="OrderedAttribute"/> methods are replicated by state machine replication.</summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false)]

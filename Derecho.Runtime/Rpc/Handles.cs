@@ -1,8 +1,8 @@
+using System.ComponentModel;
 using Derecho.Layout;
-using Derecho.Rpc;
 using Derecho.Wire;
 
-namespace Derecho;
+namespace Derecho.Rpc;
 
 /// <summary>
 /// Access to one replicated subgroup. The generated extension methods on <see cref="Ordered"/> and
@@ -91,12 +91,14 @@ public readonly struct OrderedHandle<T> where T : class, IReplicatedType
     }
 
     /// <summary>Starts a request: a buffer with room for the call header; write the arguments after it.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     public PooledBufferWriter BeginCall() => RequestBuffers.Rent(RpcHeaders.OrderedHeaderSize);
 
     /// <summary>
     /// Multicasts the call and returns every replica's reply. Cancelling stops the wait, not the call:
     /// once sent, an ordered call is applied by every replica.
     /// </summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     public Task<QueryResults<TResult>> Invoke<TResult>(uint methodId, PooledBufferWriter request, CancellationToken cancellationToken = default)
     {
         try
@@ -109,6 +111,7 @@ public readonly struct OrderedHandle<T> where T : class, IReplicatedType
     }
 
     /// <summary>As <see cref="Invoke{TResult}"/> for methods without a result.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     public async Task<QueryResults> InvokeVoid(uint methodId, PooledBufferWriter request, CancellationToken cancellationToken = default) =>
         await Invoke<bool>(methodId, request, cancellationToken).ConfigureAwait(false);
 }
@@ -130,9 +133,11 @@ public readonly struct P2PHandle<T> where T : class, IReplicatedType
     public int MemberId { get; }
 
     /// <summary>Starts a request: a buffer with room for the call header; write the arguments after it.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     public PooledBufferWriter BeginCall() => RequestBuffers.Rent(RpcHeaders.P2PHeaderSize);
 
     /// <summary>Sends the call to <see cref="MemberId"/> and returns its reply; cancelling stops the wait.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     public Task<TResult> Invoke<TResult>(uint methodId, PooledBufferWriter request, CancellationToken cancellationToken = default)
     {
         try
@@ -145,6 +150,7 @@ public readonly struct P2PHandle<T> where T : class, IReplicatedType
     }
 
     /// <summary>As <see cref="Invoke{TResult}"/> for methods without a result.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
     public Task InvokeVoid(uint methodId, PooledBufferWriter request, CancellationToken cancellationToken = default) =>
         Invoke<bool>(methodId, request, cancellationToken);
 }

@@ -1,4 +1,6 @@
-namespace Derecho;
+using Derecho.Persistence;
+
+namespace Derecho.Rpc;
 
 /// <summary>What a replica knows about where it runs and about the message it is handling.</summary>
 public interface IReplicaContext

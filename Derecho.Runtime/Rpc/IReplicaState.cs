@@ -1,4 +1,4 @@
-namespace Derecho;
+namespace Derecho.Rpc;
 
 /// <summary>
 /// Implement on a <c>[Replicated]</c> type to control its state transfer; otherwise mark the type

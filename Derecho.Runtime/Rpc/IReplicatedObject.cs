@@ -1,9 +1,12 @@
+using System.ComponentModel;
+
 namespace Derecho.Rpc;
 
 /// <summary>
 /// Implemented by the source generator on every <c>[Replicated]</c> type: a switch over stable method
 /// ids that unmarshals arguments, calls the handler and marshals its result. No reflection.
 /// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public interface IReplicatedObject
 {
     /// <summary>Runs an <c>[Ordered]</c> method; returns false when the id is unknown.</summary>
@@ -20,6 +23,7 @@ public interface IReplicatedObject
 }
 
 /// <summary>Static identity of a generated replicated type, used as a generic constraint.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public interface IReplicatedType : IReplicatedObject
 {
     /// <summary>Stable id of the type (a hash of its full name), the same in every process.</summary>

@@ -1,4 +1,4 @@
-namespace Derecho;
+namespace Derecho.Rpc;
 
 /// <summary>
 /// Deterministic replacements for clocks and randomness inside <c>[Ordered]</c> handlers: every replica

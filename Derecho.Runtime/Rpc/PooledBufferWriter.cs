@@ -1,8 +1,10 @@
+using System.ComponentModel;
 using System.Buffers;
 
 namespace Derecho.Rpc;
 
 /// <summary>An <see cref="IBufferWriter{T}"/> over a pooled array, reused across calls so marshalling does not allocate.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
 {
     private byte[] _buffer;

@@ -1,6 +1,6 @@
 using System.Collections;
 
-namespace Derecho;
+namespace Derecho.Rpc;
 
 /// <summary>One replica's reply to an ordered call.</summary>
 public readonly record struct Reply<T>(int MemberId, T Value);

@@ -1,3 +1,6 @@
+using Derecho.Persistence;
+using Derecho.Rpc;
+
 namespace Derecho.Benchmarks;
 
 /// <summary>The replicated object of the restart benchmark: every ordered Put is a durable version of one blob field.</summary>

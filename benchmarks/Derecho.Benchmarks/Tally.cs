@@ -1,3 +1,5 @@
+using Derecho.Rpc;
+
 namespace Derecho.Benchmarks;
 
 /// <summary>The replicated object of the view-change benchmark: a running sum ([MemoryPackable] for state transfer).</summary>

@@ -1,3 +1,6 @@
+using Derecho.Persistence;
+using Derecho.Rpc;
+
 namespace Derecho.Samples.Counter;
 
 /// <summary>

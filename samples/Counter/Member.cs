@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using Derecho.Errors;
 using Derecho.Hosting;
+using Derecho.Rpc;
 using Microsoft.Extensions.Logging;
 
 namespace Derecho.Samples.Counter;
@@ -44,7 +46,7 @@ internal static class Member
         {
             return await SendAndReportAsync(group, arguments, () => replica!);
         }
-        catch (InvalidOperationException) when (group.Failed.IsCompleted)
+        catch (Exception e) when (e is DerechoException or InvalidOperationException && group.Failed.IsCompleted)
         {
             // This side lost the majority or was excluded: it stops without delivering anything more.
             Console.WriteLine($"STOPPED member={group.MyId} reason={group.Failed.Result}");

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Derecho.Client;
+using Derecho.Errors;
 using Derecho.Hosting;
 using Derecho.Rpc;
 using Microsoft.Extensions.Logging;
@@ -62,7 +63,7 @@ internal static class ClientWorkload
                             if (acknowledged.Count % arguments.ProgressEvery == 0) Console.WriteLine($"PROGRESS acknowledged={acknowledged.Count} contact={client.Contact}");
                             return;
                         }
-                        catch (Exception e) when (e is RemoteCallException or TimeoutException or InvalidOperationException && attempt < Attempts)
+                        catch (Exception e) when (e is RemoteCallException or CallTimeoutException or ShardUnavailableException && attempt < Attempts)
                         {
                             if (Interlocked.Increment(ref retried) <= 3) Console.WriteLine($"RETRY key={key} attempt={attempt}: {e.Message}");
                             await Task.Delay(200);

@@ -1,5 +1,7 @@
 using System.IO.Hashing;
 using System.Text;
+using Derecho.Persistence;
+using Derecho.Rpc;
 using MemoryPack;
 
 namespace Derecho.Samples.KvStore;

@@ -1,3 +1,4 @@
+using Derecho.Rpc;
 using MemoryPack;
 
 namespace Derecho.Samples.KvStore;

@@ -20,7 +20,7 @@ internal static class References
         var paths = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
             .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "mscorlib.dll" or "netstandard.dll")
             .ToList();
-        paths.Add(typeof(Derecho.ReplicatedAttribute).Assembly.Location);
+        paths.Add(typeof(Derecho.Rpc.ReplicatedAttribute).Assembly.Location);
         paths.Add(typeof(MemoryPack.MemoryPackSerializer).Assembly.Location);
         paths.Add(typeof(Microsoft.Extensions.Logging.ILogger).Assembly.Location);
         return paths.Distinct().Select(p => (MetadataReference)MetadataReference.CreateFromFile(p)).ToImmutableArray();

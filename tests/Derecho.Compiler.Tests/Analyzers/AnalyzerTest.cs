@@ -17,7 +17,8 @@ internal static class AnalyzerTest
         using System.Linq;
         using System.Threading;
         using System.Threading.Tasks;
-        using Derecho;
+        using Derecho.Persistence;
+        using Derecho.Rpc;
         using MemoryPack;
 
         """;

@@ -12,7 +12,7 @@ public class GeneratorDiagnosticTests
 {
     [Fact]
     public Task Non_partial_class_is_reported() => Expect("""
-        using Derecho;
+        using Derecho.Rpc;
         [Replicated]
         public class {|DER1001:Counter|}
         {
@@ -22,7 +22,7 @@ public class GeneratorDiagnosticTests
 
     [Fact]
     public Task Nested_in_non_partial_class_is_reported() => Expect("""
-        using Derecho;
+        using Derecho.Rpc;
         public class Outer
         {
             [Replicated]
@@ -38,7 +38,7 @@ public class GeneratorDiagnosticTests
     [InlineData("out")]
     [InlineData("in")]
     public Task By_reference_parameters_are_reported(string modifier) => Expect($$"""
-        using Derecho;
+        using Derecho.Rpc;
         [Replicated]
         public partial class Counter
         {
@@ -48,7 +48,7 @@ public class GeneratorDiagnosticTests
 
     [Fact]
     public Task Generic_method_is_reported() => Expect("""
-        using Derecho;
+        using Derecho.Rpc;
         [Replicated]
         public partial class Counter
         {
@@ -58,7 +58,7 @@ public class GeneratorDiagnosticTests
 
     [Fact]
     public Task Generic_type_is_reported() => Expect("""
-        using Derecho;
+        using Derecho.Rpc;
         [Replicated]
         public partial class {|DER1004:Box|}<T>
         {
@@ -69,7 +69,7 @@ public class GeneratorDiagnosticTests
     [Fact]
     public Task Task_returning_handler_is_reported() => Expect("""
         using System.Threading.Tasks;
-        using Derecho;
+        using Derecho.Rpc;
         [Replicated]
         public partial class Counter
         {
@@ -79,7 +79,7 @@ public class GeneratorDiagnosticTests
 
     [Fact]
     public Task Method_marked_twice_is_reported() => Expect("""
-        using Derecho;
+        using Derecho.Rpc;
         [Replicated]
         public partial class Counter
         {
@@ -89,7 +89,7 @@ public class GeneratorDiagnosticTests
 
     [Fact]
     public Task Static_and_private_methods_are_reported() => Expect("""
-        using Derecho;
+        using Derecho.Rpc;
         [Replicated]
         public partial class Counter
         {
@@ -100,7 +100,7 @@ public class GeneratorDiagnosticTests
 
     [Fact]
     public Task Struct_is_reported() => Expect("""
-        using Derecho;
+        using Derecho.Rpc;
         [{|CS0592:Replicated|}]
         public partial struct {|DER1009:Counter|}
         {

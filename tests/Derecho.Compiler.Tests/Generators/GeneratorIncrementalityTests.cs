@@ -11,7 +11,7 @@ using Derecho.Generators;
 public partial class GeneratorIncrementalityTests
 {
     private const string Counter = """
-        using Derecho;
+        using Derecho.Rpc;
         namespace App;
         [Replicated]
         public partial class Counter

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Derecho.Rpc;
 using Derecho.Tests.Support;
 
 namespace Derecho.Tests.Hosting;

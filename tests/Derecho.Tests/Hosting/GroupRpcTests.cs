@@ -1,3 +1,4 @@
+using Derecho.Rpc;
 using Derecho.Tests.Support;
 
 namespace Derecho.Tests.Hosting;

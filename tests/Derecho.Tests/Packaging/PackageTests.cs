@@ -10,7 +10,7 @@ namespace Derecho.Tests.Packaging;
 public class PackageTests
 {
     private const string Program = """
-        using Derecho;
+        using Derecho.Rpc;
         using Derecho.Hosting;
 
         var port = int.Parse(args[0]);
@@ -34,7 +34,7 @@ public class PackageTests
         """;
 
     private const string NonDeterministic = """
-        using Derecho;
+        using Derecho.Rpc;
 
         [Replicated]
         public partial class Clocked

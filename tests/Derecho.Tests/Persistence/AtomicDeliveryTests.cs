@@ -1,4 +1,6 @@
 using Derecho.Hosting;
+using Derecho.Persistence;
+using Derecho.Rpc;
 using Derecho.Tests.Support;
 
 namespace Derecho.Tests.Persistence;

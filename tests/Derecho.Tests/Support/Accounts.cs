@@ -1,3 +1,6 @@
+using Derecho.Persistence;
+using Derecho.Rpc;
+
 namespace Derecho.Tests.Support;
 
 /// <summary>Two persistent fields that one ordered call always changes together: their sum is always zero.</summary>

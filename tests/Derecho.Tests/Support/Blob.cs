@@ -1,3 +1,5 @@
+using Derecho.Rpc;
+
 namespace Derecho.Tests.Support;
 
 /// <summary>A replicated type whose state is as large as a test asks (1 MB pieces of seeded random bytes), for state transfer tests.</summary>

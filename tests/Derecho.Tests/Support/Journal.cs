@@ -1,3 +1,6 @@
+using Derecho.Persistence;
+using Derecho.Rpc;
+
 namespace Derecho.Tests.Support;
 
 /// <summary>A replicated type with a persistent, versioned total, for in-process persistence tests.</summary>

@@ -1,3 +1,5 @@
+using Derecho.Rpc;
+
 namespace Derecho.Tests.Support;
 
 /// <summary>A small replicated type for in-process group tests; [MemoryPackable] for state transfer to joiners.</summary>

@@ -1,3 +1,5 @@
+using Derecho.Rpc;
+
 namespace Derecho.Tests.Support;
 
 #pragma warning disable DER0009 // on purpose: a group hosting it must refuse joiners instead of failing

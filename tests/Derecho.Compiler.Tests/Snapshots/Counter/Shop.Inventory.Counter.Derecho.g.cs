@@ -15,37 +15,18 @@ namespace Shop.Inventory
             {
                 case 0x224CDC31u: // Add(long)
                 {
-                    long __a0;
-                    var __state = global::MemoryPack.MemoryPackReaderOptionalStatePool.Rent(null);
-                    var __reader = new global::MemoryPack.MemoryPackReader(arguments, __state);
-                    try
-                    {
-                        __a0 = __reader.ReadValue<long>()!;
-                    }
-                    finally
-                    {
-                        __reader.Dispose();
-                        ((global::System.IDisposable)__state).Dispose();
-                    }
+                    var __arguments = new global::Derecho.Rpc.ArgumentReader(arguments);
+                    var __a0 = __arguments.Read<long>();
+                    __arguments.Dispose();
                     global::MemoryPack.MemoryPackSerializer.Serialize(reply, this.Add(__a0));
                     return true;
                 }
                 case 0xD2503B7Eu: // Reset(string,bool)
                 {
-                    string __a0;
-                    bool __a1;
-                    var __state = global::MemoryPack.MemoryPackReaderOptionalStatePool.Rent(null);
-                    var __reader = new global::MemoryPack.MemoryPackReader(arguments, __state);
-                    try
-                    {
-                        __a0 = __reader.ReadValue<string>()!;
-                        __a1 = __reader.ReadValue<bool>()!;
-                    }
-                    finally
-                    {
-                        __reader.Dispose();
-                        ((global::System.IDisposable)__state).Dispose();
-                    }
+                    var __arguments = new global::Derecho.Rpc.ArgumentReader(arguments);
+                    var __a0 = __arguments.Read<string>();
+                    var __a1 = __arguments.Read<bool>();
+                    __arguments.Dispose();
                     this.Reset(__a0, __a1);
                     global::MemoryPack.MemoryPackSerializer.Serialize(reply, true);
                     return true;
@@ -70,9 +51,9 @@ namespace Shop.Inventory
             }
         }
 
-        void global::Derecho.Rpc.IReplicatedObject.WriteState(global::Derecho.Rpc.PooledBufferWriter writer) => throw new global::System.NotSupportedException("Counter has no state transfer: mark it [MemoryPackable] or implement Derecho.IReplicaState so a joining member can receive its state");
+        void global::Derecho.Rpc.IReplicatedObject.WriteState(global::Derecho.Rpc.PooledBufferWriter writer) => throw new global::System.NotSupportedException("Counter has no state transfer: mark it [MemoryPackable] or implement Derecho.Rpc.IReplicaState so a joining member can receive its state");
 
-        void global::Derecho.Rpc.IReplicatedObject.ReadState(global::System.ReadOnlySpan<byte> state) => throw new global::System.NotSupportedException("Counter has no state transfer: mark it [MemoryPackable] or implement Derecho.IReplicaState so a joining member can receive its state");
+        void global::Derecho.Rpc.IReplicatedObject.ReadState(global::System.ReadOnlySpan<byte> state) => throw new global::System.NotSupportedException("Counter has no state transfer: mark it [MemoryPackable] or implement Derecho.Rpc.IReplicaState so a joining member can receive its state");
     }
 
     /// <summary>
@@ -84,7 +65,7 @@ namespace Shop.Inventory
     {
         /// <summary>Adds to the counter.</summary>
         /// <param name="delta">How much.</param>
-        public static global::System.Threading.Tasks.Task<global::Derecho.QueryResults<long>> Add(this global::Derecho.OrderedHandle<global::Shop.Inventory.Counter> __handle, long delta = 1L, global::System.Threading.CancellationToken cancellationToken = default)
+        public static global::System.Threading.Tasks.Task<global::Derecho.Rpc.QueryResults<long>> Add(this global::Derecho.Rpc.OrderedHandle<global::Shop.Inventory.Counter> __handle, long delta = 1L, global::System.Threading.CancellationToken cancellationToken = default)
         {
             var __request = __handle.BeginCall();
             var __state = global::MemoryPack.MemoryPackWriterOptionalStatePool.Rent(null);
@@ -101,7 +82,7 @@ namespace Shop.Inventory
             return __handle.Invoke<long>(0x224CDC31u, __request, cancellationToken);
         }
 
-        public static global::System.Threading.Tasks.Task<global::Derecho.QueryResults> Reset(this global::Derecho.OrderedHandle<global::Shop.Inventory.Counter> __handle, string reason = "manual", bool @checked = false, global::System.Threading.CancellationToken cancellationToken = default)
+        public static global::System.Threading.Tasks.Task<global::Derecho.Rpc.QueryResults> Reset(this global::Derecho.Rpc.OrderedHandle<global::Shop.Inventory.Counter> __handle, string reason = "manual", bool @checked = false, global::System.Threading.CancellationToken cancellationToken = default)
         {
             var __request = __handle.BeginCall();
             var __state = global::MemoryPack.MemoryPackWriterOptionalStatePool.Rent(null);
@@ -119,7 +100,7 @@ namespace Shop.Inventory
             return __handle.InvokeVoid(0xD2503B7Eu, __request, cancellationToken);
         }
 
-        public static global::System.Threading.Tasks.Task<long> Read(this global::Derecho.P2PHandle<global::Shop.Inventory.Counter> __handle, global::System.Threading.CancellationToken cancellationToken = default)
+        public static global::System.Threading.Tasks.Task<long> Read(this global::Derecho.Rpc.P2PHandle<global::Shop.Inventory.Counter> __handle, global::System.Threading.CancellationToken cancellationToken = default)
         {
             var __request = __handle.BeginCall();
             return __handle.Invoke<long>(0x50C6E5BAu, __request, cancellationToken);

@@ -1,4 +1,4 @@
-using Derecho;
+using Derecho.Rpc;
 
 namespace Shop.Inventory
 {

@@ -15,37 +15,18 @@ partial class Outer
             {
                 case 0x0B6E37C0u: // Put(Item)
                 {
-                    global::Item __a0;
-                    var __state = global::MemoryPack.MemoryPackReaderOptionalStatePool.Rent(null);
-                    var __reader = new global::MemoryPack.MemoryPackReader(arguments, __state);
-                    try
-                    {
-                        __a0 = __reader.ReadValue<global::Item>()!;
-                    }
-                    finally
-                    {
-                        __reader.Dispose();
-                        ((global::System.IDisposable)__state).Dispose();
-                    }
+                    var __arguments = new global::Derecho.Rpc.ArgumentReader(arguments);
+                    var __a0 = __arguments.Read<global::Item>();
+                    __arguments.Dispose();
                     global::MemoryPack.MemoryPackSerializer.Serialize(reply, this.Put(__a0));
                     return true;
                 }
                 case 0x5377D815u: // Put(string,int)
                 {
-                    string __a0;
-                    int __a1;
-                    var __state = global::MemoryPack.MemoryPackReaderOptionalStatePool.Rent(null);
-                    var __reader = new global::MemoryPack.MemoryPackReader(arguments, __state);
-                    try
-                    {
-                        __a0 = __reader.ReadValue<string>()!;
-                        __a1 = __reader.ReadValue<int>()!;
-                    }
-                    finally
-                    {
-                        __reader.Dispose();
-                        ((global::System.IDisposable)__state).Dispose();
-                    }
+                    var __arguments = new global::Derecho.Rpc.ArgumentReader(arguments);
+                    var __a0 = __arguments.Read<string>();
+                    var __a1 = __arguments.Read<int>();
+                    __arguments.Dispose();
                     global::MemoryPack.MemoryPackSerializer.Serialize(reply, this.Put(__a0, __a1));
                     return true;
                 }
@@ -61,35 +42,17 @@ partial class Outer
             {
                 case 0x1FA5A94Bu: // Get(string)
                 {
-                    string __a0;
-                    var __state = global::MemoryPack.MemoryPackReaderOptionalStatePool.Rent(null);
-                    var __reader = new global::MemoryPack.MemoryPackReader(arguments, __state);
-                    try
-                    {
-                        __a0 = __reader.ReadValue<string>()!;
-                    }
-                    finally
-                    {
-                        __reader.Dispose();
-                        ((global::System.IDisposable)__state).Dispose();
-                    }
+                    var __arguments = new global::Derecho.Rpc.ArgumentReader(arguments);
+                    var __a0 = __arguments.Read<string>();
+                    __arguments.Dispose();
                     global::MemoryPack.MemoryPackSerializer.Serialize(reply, this.Get(__a0));
                     return true;
                 }
                 case 0xD8135DAEu: // Names(int?)
                 {
-                    int? __a0;
-                    var __state = global::MemoryPack.MemoryPackReaderOptionalStatePool.Rent(null);
-                    var __reader = new global::MemoryPack.MemoryPackReader(arguments, __state);
-                    try
-                    {
-                        __a0 = __reader.ReadValue<int?>()!;
-                    }
-                    finally
-                    {
-                        __reader.Dispose();
-                        ((global::System.IDisposable)__state).Dispose();
-                    }
+                    var __arguments = new global::Derecho.Rpc.ArgumentReader(arguments);
+                    var __a0 = __arguments.Read<int?>();
+                    __arguments.Dispose();
                     global::MemoryPack.MemoryPackSerializer.Serialize(reply, this.Names(__a0));
                     return true;
                 }
@@ -98,9 +61,9 @@ partial class Outer
             }
         }
 
-        void global::Derecho.Rpc.IReplicatedObject.WriteState(global::Derecho.Rpc.PooledBufferWriter writer) => throw new global::System.NotSupportedException("Store has no state transfer: mark it [MemoryPackable] or implement Derecho.IReplicaState so a joining member can receive its state");
+        void global::Derecho.Rpc.IReplicatedObject.WriteState(global::Derecho.Rpc.PooledBufferWriter writer) => throw new global::System.NotSupportedException("Store has no state transfer: mark it [MemoryPackable] or implement Derecho.Rpc.IReplicaState so a joining member can receive its state");
 
-        void global::Derecho.Rpc.IReplicatedObject.ReadState(global::System.ReadOnlySpan<byte> state) => throw new global::System.NotSupportedException("Store has no state transfer: mark it [MemoryPackable] or implement Derecho.IReplicaState so a joining member can receive its state");
+        void global::Derecho.Rpc.IReplicatedObject.ReadState(global::System.ReadOnlySpan<byte> state) => throw new global::System.NotSupportedException("Store has no state transfer: mark it [MemoryPackable] or implement Derecho.Rpc.IReplicaState so a joining member can receive its state");
     }
 }
 
@@ -111,7 +74,7 @@ partial class Outer
 [global::System.CodeDom.Compiler.GeneratedCode("Derecho.Generators", "1.0.0")]
 internal static class Outer_StoreProxy
 {
-    public static global::System.Threading.Tasks.Task<global::Derecho.QueryResults<bool>> Put(this global::Derecho.OrderedHandle<global::Outer.Store> __handle, global::Item item, global::System.Threading.CancellationToken cancellationToken = default)
+    public static global::System.Threading.Tasks.Task<global::Derecho.Rpc.QueryResults<bool>> Put(this global::Derecho.Rpc.OrderedHandle<global::Outer.Store> __handle, global::Item item, global::System.Threading.CancellationToken cancellationToken = default)
     {
         var __request = __handle.BeginCall();
         var __state = global::MemoryPack.MemoryPackWriterOptionalStatePool.Rent(null);
@@ -128,7 +91,7 @@ internal static class Outer_StoreProxy
         return __handle.Invoke<bool>(0x0B6E37C0u, __request, cancellationToken);
     }
 
-    public static global::System.Threading.Tasks.Task<global::Derecho.QueryResults<bool>> Put(this global::Derecho.OrderedHandle<global::Outer.Store> __handle, string name, int quantity, global::System.Threading.CancellationToken cancellationToken = default)
+    public static global::System.Threading.Tasks.Task<global::Derecho.Rpc.QueryResults<bool>> Put(this global::Derecho.Rpc.OrderedHandle<global::Outer.Store> __handle, string name, int quantity, global::System.Threading.CancellationToken cancellationToken = default)
     {
         var __request = __handle.BeginCall();
         var __state = global::MemoryPack.MemoryPackWriterOptionalStatePool.Rent(null);
@@ -146,7 +109,7 @@ internal static class Outer_StoreProxy
         return __handle.Invoke<bool>(0x5377D815u, __request, cancellationToken);
     }
 
-    public static global::System.Threading.Tasks.Task<global::Item?> Get(this global::Derecho.P2PHandle<global::Outer.Store> __handle, string name, global::System.Threading.CancellationToken cancellationToken = default)
+    public static global::System.Threading.Tasks.Task<global::Item?> Get(this global::Derecho.Rpc.P2PHandle<global::Outer.Store> __handle, string name, global::System.Threading.CancellationToken cancellationToken = default)
     {
         var __request = __handle.BeginCall();
         var __state = global::MemoryPack.MemoryPackWriterOptionalStatePool.Rent(null);
@@ -163,7 +126,7 @@ internal static class Outer_StoreProxy
         return __handle.Invoke<global::Item?>(0x1FA5A94Bu, __request, cancellationToken);
     }
 
-    public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.List<string>> Names(this global::Derecho.P2PHandle<global::Outer.Store> __handle, int? limit, global::System.Threading.CancellationToken cancellationToken = default)
+    public static global::System.Threading.Tasks.Task<global::System.Collections.Generic.List<string>> Names(this global::Derecho.Rpc.P2PHandle<global::Outer.Store> __handle, int? limit, global::System.Threading.CancellationToken cancellationToken = default)
     {
         var __request = __handle.BeginCall();
         var __state = global::MemoryPack.MemoryPackWriterOptionalStatePool.Rent(null);

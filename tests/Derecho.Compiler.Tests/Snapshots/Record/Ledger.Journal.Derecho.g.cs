@@ -15,20 +15,10 @@ namespace Ledger
             {
                 case 0x71C42A00u: // Append(string,Ledger.Kind)
                 {
-                    string __a0;
-                    global::Ledger.Kind __a1;
-                    var __state = global::MemoryPack.MemoryPackReaderOptionalStatePool.Rent(null);
-                    var __reader = new global::MemoryPack.MemoryPackReader(arguments, __state);
-                    try
-                    {
-                        __a0 = __reader.ReadValue<string>()!;
-                        __a1 = __reader.ReadValue<global::Ledger.Kind>()!;
-                    }
-                    finally
-                    {
-                        __reader.Dispose();
-                        ((global::System.IDisposable)__state).Dispose();
-                    }
+                    var __arguments = new global::Derecho.Rpc.ArgumentReader(arguments);
+                    var __a0 = __arguments.Read<string>();
+                    var __a1 = __arguments.Read<global::Ledger.Kind>();
+                    __arguments.Dispose();
                     global::MemoryPack.MemoryPackSerializer.Serialize(reply, this.Append(__a0, __a1));
                     return true;
                 }
@@ -44,20 +34,10 @@ namespace Ledger
             {
                 case 0x51F3FF4Du: // Lines(int,double)
                 {
-                    int __a0;
-                    double __a1;
-                    var __state = global::MemoryPack.MemoryPackReaderOptionalStatePool.Rent(null);
-                    var __reader = new global::MemoryPack.MemoryPackReader(arguments, __state);
-                    try
-                    {
-                        __a0 = __reader.ReadValue<int>()!;
-                        __a1 = __reader.ReadValue<double>()!;
-                    }
-                    finally
-                    {
-                        __reader.Dispose();
-                        ((global::System.IDisposable)__state).Dispose();
-                    }
+                    var __arguments = new global::Derecho.Rpc.ArgumentReader(arguments);
+                    var __a0 = __arguments.Read<int>();
+                    var __a1 = __arguments.Read<double>();
+                    __arguments.Dispose();
                     global::MemoryPack.MemoryPackSerializer.Serialize(reply, this.Lines(__a0, __a1));
                     return true;
                 }
@@ -66,9 +46,9 @@ namespace Ledger
             }
         }
 
-        void global::Derecho.Rpc.IReplicatedObject.WriteState(global::Derecho.Rpc.PooledBufferWriter writer) => throw new global::System.NotSupportedException("Journal has no state transfer: mark it [MemoryPackable] or implement Derecho.IReplicaState so a joining member can receive its state");
+        void global::Derecho.Rpc.IReplicatedObject.WriteState(global::Derecho.Rpc.PooledBufferWriter writer) => throw new global::System.NotSupportedException("Journal has no state transfer: mark it [MemoryPackable] or implement Derecho.Rpc.IReplicaState so a joining member can receive its state");
 
-        void global::Derecho.Rpc.IReplicatedObject.ReadState(global::System.ReadOnlySpan<byte> state) => throw new global::System.NotSupportedException("Journal has no state transfer: mark it [MemoryPackable] or implement Derecho.IReplicaState so a joining member can receive its state");
+        void global::Derecho.Rpc.IReplicatedObject.ReadState(global::System.ReadOnlySpan<byte> state) => throw new global::System.NotSupportedException("Journal has no state transfer: mark it [MemoryPackable] or implement Derecho.Rpc.IReplicaState so a joining member can receive its state");
     }
 
     /// <summary>
@@ -78,7 +58,7 @@ namespace Ledger
     [global::System.CodeDom.Compiler.GeneratedCode("Derecho.Generators", "1.0.0")]
     public static class JournalProxy
     {
-        public static global::System.Threading.Tasks.Task<global::Derecho.QueryResults<int>> Append(this global::Derecho.OrderedHandle<global::Ledger.Journal> __handle, string line, global::Ledger.Kind kind = (global::Ledger.Kind)0, global::System.Threading.CancellationToken cancellationToken = default)
+        public static global::System.Threading.Tasks.Task<global::Derecho.Rpc.QueryResults<int>> Append(this global::Derecho.Rpc.OrderedHandle<global::Ledger.Journal> __handle, string line, global::Ledger.Kind kind = (global::Ledger.Kind)0, global::System.Threading.CancellationToken cancellationToken = default)
         {
             var __request = __handle.BeginCall();
             var __state = global::MemoryPack.MemoryPackWriterOptionalStatePool.Rent(null);
@@ -96,7 +76,7 @@ namespace Ledger
             return __handle.Invoke<int>(0x71C42A00u, __request, cancellationToken);
         }
 
-        public static global::System.Threading.Tasks.Task<string[]> Lines(this global::Derecho.P2PHandle<global::Ledger.Journal> __handle, int from = 0, double scale = 1.5, global::System.Threading.CancellationToken cancellationToken = default)
+        public static global::System.Threading.Tasks.Task<string[]> Lines(this global::Derecho.Rpc.P2PHandle<global::Ledger.Journal> __handle, int from = 0, double scale = 1.5, global::System.Threading.CancellationToken cancellationToken = default)
         {
             var __request = __handle.BeginCall();
             var __state = global::MemoryPack.MemoryPackWriterOptionalStatePool.Rent(null);

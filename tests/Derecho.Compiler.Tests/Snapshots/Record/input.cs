@@ -1,5 +1,5 @@
 using System.Collections.Generic;
-using Derecho;
+using Derecho.Rpc;
 
 namespace Ledger;
 

@@ -15,18 +15,9 @@ namespace Bank
             {
                 case 0x0A85D6F8u: // Deposit(long)
                 {
-                    long __a0;
-                    var __state = global::MemoryPack.MemoryPackReaderOptionalStatePool.Rent(null);
-                    var __reader = new global::MemoryPack.MemoryPackReader(arguments, __state);
-                    try
-                    {
-                        __a0 = __reader.ReadValue<long>()!;
-                    }
-                    finally
-                    {
-                        __reader.Dispose();
-                        ((global::System.IDisposable)__state).Dispose();
-                    }
+                    var __arguments = new global::Derecho.Rpc.ArgumentReader(arguments);
+                    var __a0 = __arguments.Read<long>();
+                    __arguments.Dispose();
                     global::MemoryPack.MemoryPackSerializer.Serialize(reply, this.Deposit(__a0));
                     return true;
                 }
@@ -62,7 +53,7 @@ namespace Bank
     [global::System.CodeDom.Compiler.GeneratedCode("Derecho.Generators", "1.0.0")]
     public static class AccountProxy
     {
-        public static global::System.Threading.Tasks.Task<global::Derecho.QueryResults<long>> Deposit(this global::Derecho.OrderedHandle<global::Bank.Account> __handle, long amount, global::System.Threading.CancellationToken cancellationToken = default)
+        public static global::System.Threading.Tasks.Task<global::Derecho.Rpc.QueryResults<long>> Deposit(this global::Derecho.Rpc.OrderedHandle<global::Bank.Account> __handle, long amount, global::System.Threading.CancellationToken cancellationToken = default)
         {
             var __request = __handle.BeginCall();
             var __state = global::MemoryPack.MemoryPackWriterOptionalStatePool.Rent(null);

@@ -34,9 +34,9 @@ namespace Bank
             }
         }
 
-        void global::Derecho.Rpc.IReplicatedObject.WriteState(global::Derecho.Rpc.PooledBufferWriter writer) => ((global::Derecho.IReplicaState)this).WriteState(writer);
+        void global::Derecho.Rpc.IReplicatedObject.WriteState(global::Derecho.Rpc.PooledBufferWriter writer) => ((global::Derecho.Rpc.IReplicaState)this).WriteState(writer);
 
-        void global::Derecho.Rpc.IReplicatedObject.ReadState(global::System.ReadOnlySpan<byte> state) => ((global::Derecho.IReplicaState)this).ReadState(state);
+        void global::Derecho.Rpc.IReplicatedObject.ReadState(global::System.ReadOnlySpan<byte> state) => ((global::Derecho.Rpc.IReplicaState)this).ReadState(state);
     }
 
     /// <summary>
@@ -46,7 +46,7 @@ namespace Bank
     [global::System.CodeDom.Compiler.GeneratedCode("Derecho.Generators", "1.0.0")]
     public static class MeterProxy
     {
-        public static global::System.Threading.Tasks.Task<global::Derecho.QueryResults> Tick(this global::Derecho.OrderedHandle<global::Bank.Meter> __handle, global::System.Threading.CancellationToken cancellationToken = default)
+        public static global::System.Threading.Tasks.Task<global::Derecho.Rpc.QueryResults> Tick(this global::Derecho.Rpc.OrderedHandle<global::Bank.Meter> __handle, global::System.Threading.CancellationToken cancellationToken = default)
         {
             var __request = __handle.BeginCall();
             return __handle.InvokeVoid(0x8F250657u, __request, cancellationToken);

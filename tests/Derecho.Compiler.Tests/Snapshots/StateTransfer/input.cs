@@ -1,7 +1,8 @@
 using System;
 using System.Buffers;
 using System.Buffers.Binary;
-using Derecho;
+using Derecho.Persistence;
+using Derecho.Rpc;
 using MemoryPack;
 
 namespace Bank;

@@ -1,0 +1,47 @@
+using System.ComponentModel;
+using MemoryPack;
+
+namespace Derecho.Rpc;
+
+/// <summary>
+/// Reads a call's MemoryPack-encoded arguments in order, for the generated dispatch cases:
+/// <c>var r = new ArgumentReader(arguments); var a0 = r.Read&lt;long&gt;(); r.Dispose();</c>.
+/// Public only because generated code in the user's assembly calls it.
+/// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public ref struct ArgumentReader
+{
+    private readonly MemoryPackReaderOptionalState _state;
+    private MemoryPackReader _reader;
+
+    /// <summary>Starts reading <paramref name="arguments"/> with pooled reader state.</summary>
+    public ArgumentReader(ReadOnlySpan<byte> arguments)
+    {
+        _state = MemoryPackReaderOptionalStatePool.Rent(null);
+        _reader = new MemoryPackReader(arguments, _state);
+    }
+
+    /// <summary>
+    /// Reads the next argument. A read that throws (a malformed request) returns the pooled state first,
+    /// so the generated case needs no try/finally of its own.
+    /// </summary>
+    public T Read<T>()
+    {
+        try
+        {
+            return _reader.ReadValue<T>()!;
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Returns the pooled reader state; call once, after the last <see cref="Read{T}"/>.</summary>
+    public void Dispose()
+    {
+        _reader.Dispose();
+        ((IDisposable)_state).Dispose();
+    }
+}
