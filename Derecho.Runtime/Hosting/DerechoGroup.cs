@@ -10,6 +10,7 @@ using Derecho.Sst;
 using Derecho.Transport;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Derecho.Errors;
 
 namespace Derecho.Hosting;
 
@@ -117,8 +118,8 @@ public sealed class DerechoGroup : IAsyncDisposable
     /// <summary>Whether a view change is under way: the current view is wedged and the next not yet installed.</summary>
     public bool IsChangingView => _views.Installed.IsWedged && !_lifetime.HasFailed;
 
-    /// <summary>Completes with the reason if this member stopped: excluded by the others, or cut off from a majority.</summary>
-    public Task<string> Failed => _lifetime.Failed;
+    /// <summary>Completes, with why, if this member stopped: excluded by the others, or cut off from a majority.</summary>
+    public Task<MemberStoppedException> Failed => _lifetime.Failed;
 
     /// <summary>The installed view's layout: which members hold which shard of which replicated type.</summary>
     public GroupLayout Layout => _views.Installed.Layout;
@@ -202,7 +203,7 @@ public sealed class DerechoGroup : IAsyncDisposable
         var deadline = DateTime.UtcNow + _options.Options.ConnectTimeout;
         while (StateTransfer.IsAwaiting(_views.Installed))
         {
-            if (_lifetime.HasFailed) throw new InvalidOperationException($"member {MyId} cannot join: {_lifetime.Failed.Result}");
+            if (_lifetime.HasFailed) throw new JoinRefusedException(MyId, _lifetime.Failed.Result.Reason);
             if (DateTime.UtcNow > deadline)
             {
                 await DisposeAsync().ConfigureAwait(false);
@@ -232,7 +233,7 @@ public sealed class DerechoGroup : IAsyncDisposable
             _logger.LogWarning("Member {Id}: the others did not install a view without it within {Timeout}; closing anyway", MyId, _options.Options.LeaveTimeout);
         await DisposeAsync().ConfigureAwait(false);
         if (_lifetime.HasFailed && !_lifetime.LeftAlone.IsCompleted)
-            throw new InvalidOperationException($"member {MyId} could not leave cleanly: {_lifetime.Failed.Result}");
+            throw new MemberStoppedException(MyId, $"could not leave cleanly: {_lifetime.Failed.Result.Reason}");
     }
 
     /// <summary>
@@ -315,7 +316,7 @@ public sealed class DerechoGroup : IAsyncDisposable
         while (StableTime.Ticks <= ticks)
         {
             var barriers = _views.Installed.MyShards.Select(s => _engine.SendTimeBarrier(s.TypeId, s.Shard)).ToList();
-            if (barriers.Count == 0) throw new InvalidOperationException($"member {MyId} holds no shard in view {View.Id}");
+            if (barriers.Count == 0) throw new ShardUnavailableException($"member {MyId} holds no shard in view {View.Id}");
             await Task.WhenAll(barriers).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }

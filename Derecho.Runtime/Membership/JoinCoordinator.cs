@@ -4,6 +4,7 @@ using Derecho.Layout;
 using Derecho.Transport;
 using Microsoft.Extensions.Logging;
 using Derecho.Wire;
+using Derecho.Errors;
 
 namespace Derecho.Membership;
 
@@ -159,7 +160,7 @@ internal sealed class JoinCoordinator(int myId, MemberEndpoints endpoints, ViewS
     private void OnJoinRefused(int member, string reason)
     {
         if (!_joining || member == myId || _joined.Task.IsCompleted) return;
-        _joined.TrySetException(new InvalidOperationException($"member {myId} cannot join: {reason}"));
+        _joined.TrySetException(new JoinRefusedException(myId, reason));
     }
 
     /// <summary>Joiner: prepare the proposed view (connect to its members, register its memory), then acknowledge.</summary>

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Derecho.Errors;
 
 namespace Derecho.Membership;
 
@@ -9,15 +10,15 @@ namespace Derecho.Membership;
 /// </summary>
 internal sealed class MemberLifetime(int myId, ILogger logger)
 {
-    private readonly TaskCompletionSource<string> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<MemberStoppedException> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _leftAlone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _leavingAlone;
 
-    /// <summary>Raised on the failing thread: the reason to stop the view with, and the exception pending calls fail with.</summary>
+    /// <summary>Raised on the failing thread: the reason to stop the view with, and what pending calls fail with.</summary>
     public event Action<string, Exception>? Stopping;
 
-    /// <summary>Completes with the reason once this member failed.</summary>
-    public Task<string> Failed => _failed.Task;
+    /// <summary>Completes with why, once this member failed.</summary>
+    public Task<MemberStoppedException> Failed => _failed.Task;
 
     /// <summary>Completes once the view change that removes this member (asked for by <see cref="BeginLeavingAlone"/>) happened.</summary>
     public Task LeftAlone => _leftAlone.Task;
@@ -32,12 +33,13 @@ internal sealed class MemberLifetime(int myId, ILogger logger)
         if (_leavingAlone)
         {
             logger.LogInformation("Member {Id} left the group: {Reason}", myId, reason);
-            Stopping?.Invoke("this member left the group", new InvalidOperationException($"member {myId} left the group"));
+            Stopping?.Invoke("this member left the group", new MemberStoppedException(myId, "it left the group"));
             _leftAlone.TrySetResult();
             return;
         }
-        if (!_failed.TrySetResult(reason)) return;
+        var stopped = new MemberStoppedException(myId, reason);
+        if (!_failed.TrySetResult(stopped)) return;
         logger.LogError("Member {Id} stops: {Reason}", myId, reason);
-        Stopping?.Invoke(reason, new InvalidOperationException($"member {myId} stopped: {reason}"));
+        Stopping?.Invoke(reason, stopped);
     }
 }

@@ -1,5 +1,6 @@
 using Derecho.Membership;
 using Derecho.Wire;
+using Derecho.Errors;
 
 namespace Derecho.Rpc;
 
@@ -31,14 +32,14 @@ internal sealed class OrderedCallQueue(int myId, int maxPayloadBytes, ViewSlot v
         var queue = QueueOf(typeId, shard);
         lock (queue)
         {
-            if (_stopped is { } reason) throw new InvalidOperationException($"member {myId} stopped: {reason}");
+            if (_stopped is { } reason) throw new MemberStoppedException(myId, reason);
             if (queue.Calls.Count == 0)
             {
                 var view = views.Installed;
                 var target = view.Find(typeId, shard);
                 if (target is null && view.Layout.IsAdequate) throw NotInShard(typeId, shard, view);
                 if (target is not null && target.Multicast.TrySend(payload)) return target.Members;
-                if (target?.Multicast.StopReason is { } stopped) throw new InvalidOperationException($"multicast stopped: {stopped}");
+                if (target?.Multicast.StopReason is { } stopped) throw new MemberStoppedException(myId, $"multicast stopped: {stopped}");
             }
             queue.Calls.Enqueue(payload.ToArray());
             Interlocked.Increment(ref _queued);
@@ -120,7 +121,7 @@ internal sealed class OrderedCallQueue(int myId, int maxPayloadBytes, ViewSlot v
         }
     }
 
-    private InvalidOperationException NotInShard(uint typeId, int shard, ActiveView view) =>
+    private ShardUnavailableException NotInShard(uint typeId, int shard, ActiveView view) =>
         new($"member {myId} is not in shard {shard} of {nameOf(typeId)} in view {view.View.Id}");
 
     /// <summary>One shard's queued calls (whole ordered-call payloads), oldest first; locked while read or changed.</summary>

@@ -3,6 +3,7 @@ using Derecho.Membership;
 using Derecho.Transport;
 using Microsoft.Extensions.Logging;
 using Derecho.Wire;
+using Derecho.Errors;
 
 namespace Derecho.Rpc;
 
@@ -88,7 +89,7 @@ internal sealed class RpcEngine : IRpcInvoker
     /// </summary>
     private Task<QueryResults<T>> Relay<T>(uint typeId, int shard, uint methodId, long requestId, PooledBufferWriter request, int[] members)
     {
-        if (members.Length == 0) return Task.FromException<QueryResults<T>>(new InvalidOperationException($"shard {shard} of {_nameOf(typeId)} has no members in this view"));
+        if (members.Length == 0) return Task.FromException<QueryResults<T>>(new ShardUnavailableException($"shard {shard} of {_nameOf(typeId)} has no members in this view"));
         var via = members[_myId % members.Length];
         RpcHeaders.WriteRelayHeader(request.WrittenSpanMutable, typeId, shard, methodId, requestId);
         var call = new PendingRelayedCall<T>(via) { TypeId = typeId, Shard = shard };
@@ -111,7 +112,7 @@ internal sealed class RpcEngine : IRpcInvoker
         if (_stopped is { } reason) { call.Fail(reason); return; }
         if (Array.IndexOf(members, _myId) < 0)
         {
-            call.Fail(new InvalidOperationException($"member {_myId} is not in shard {shard} of {_nameOf(typeId)}; ask one of its members ({string.Join(", ", members)})"));
+            call.Fail(new ShardUnavailableException($"member {_myId} is not in shard {shard} of {_nameOf(typeId)}; ask one of its members ({string.Join(", ", members)})"));
             return;
         }
         var requestId = _calls.NextRequestId();
@@ -176,6 +177,6 @@ internal sealed class RpcEngine : IRpcInvoker
 
     private void ThrowIfStopped()
     {
-        if (_stopped is { } reason) throw new InvalidOperationException($"group is stopped: {reason.Message}", reason);
+        if (_stopped is { } reason) throw reason as MemberStoppedException ?? new MemberStoppedException(_myId, reason.Message, reason);
     }
 }

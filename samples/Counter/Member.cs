@@ -49,7 +49,7 @@ internal static class Member
         catch (Exception e) when (e is DerechoException or InvalidOperationException && group.Failed.IsCompleted)
         {
             // This side lost the majority or was excluded: it stops without delivering anything more.
-            Console.WriteLine($"STOPPED member={group.MyId} reason={group.Failed.Result}");
+            Console.WriteLine($"STOPPED member={group.MyId} reason={group.Failed.Result.Reason}");
             Console.WriteLine($"FINAL member={group.MyId} value={replica!.Value} calls={replica.Calls} history={replica.History:X16}");
             await group.DisposeAsync();
             return 3;

@@ -92,7 +92,7 @@ public class JoinTests
         options.Members.Add(new MemberOptions { Id = 3, Endpoint = $"127.0.0.1:{Ports.Free(1)[0]}" });
         options.Join = true;
         options.ConnectTimeout = TimeSpan.FromSeconds(15);
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => DerechoGroup.JoinAsync(options, Layout, log));
+        var error = await Assert.ThrowsAsync<Derecho.Errors.JoinRefusedException>(() => DerechoGroup.JoinAsync(options, Layout, log));
         Assert.Contains(typeof(Unsendable).FullName!, error.Message);
         Assert.Contains("[MemoryPackable]", error.Message);
         Assert.Contains("IReplicaState", error.Message);

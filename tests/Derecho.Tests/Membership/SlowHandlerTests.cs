@@ -31,7 +31,7 @@ public class SlowHandlerTests
         {
             Assert.Equal(0, m.View.Id);
             Assert.Equal([0, 1, 2], m.View.Members);
-            Assert.False(m.Failed.IsCompleted, m.Failed.IsCompleted ? m.Failed.Result : "");
+            Assert.False(m.Failed.IsCompleted, m.Failed.IsCompleted ? m.Failed.Result.Reason : "");
         });
         Assert.Equal(0, viewChanges);
     }

@@ -100,9 +100,9 @@ public class ViewChangeTests
         // Both others vanish: member 0 alone is not a majority of 3.
         await group.Members[1].DisposeAsync();
         await group.Members[2].DisposeAsync();
-        var reason = await lonely.Failed.WaitAsync(TimeSpan.FromSeconds(60));
+        var reason = (await lonely.Failed.WaitAsync(TimeSpan.FromSeconds(60))).Reason;
         Assert.Contains("fewer than a majority of 2", reason);
-        var error = await Assert.ThrowsAnyAsync<InvalidOperationException>(() => lonely.Subgroup<Register>().Ordered.Set(1));
+        var error = await Assert.ThrowsAsync<Derecho.Errors.MemberStoppedException>(() => lonely.Subgroup<Register>().Ordered.Set(1));
         Assert.Contains("stopped", error.Message);
         await lonely.DisposeAsync();
     }
