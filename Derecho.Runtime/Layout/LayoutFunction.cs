@@ -3,7 +3,7 @@ using Derecho.Membership;
 namespace Derecho.Layout;
 
 /// <summary>One subgroup to lay out: its replicated type and its policy.</summary>
-public sealed record SubgroupSpec(uint TypeId, string Name, ShardPolicy Policy);
+internal sealed record SubgroupSpec(uint TypeId, string Name, ShardPolicy Policy);
 
 /// <summary>
 /// The layout function: view (+ last adequate layout) → subgroups → shards → members. Deterministic, so
@@ -12,7 +12,7 @@ public sealed record SubgroupSpec(uint TypeId, string Name, ShardPolicy Policy);
 /// still short, members move from shards above their minimum (fewest moves); then free members fill
 /// shards up to their maximum. A shard left below its minimum makes the view inadequate.
 /// </summary>
-public static class LayoutFunction
+internal static class LayoutFunction
 {
     /// <summary>Lays out <paramref name="specs"/> over <paramref name="view"/>, moving as few members from <paramref name="previous"/> as the policies allow.</summary>
     public static GroupLayout Compute(View view, IReadOnlyList<SubgroupSpec> specs, GroupLayout? previous)

@@ -6,7 +6,7 @@ namespace Derecho.Sst;
 /// whatever must be visible before a column is read (a trim before the proposal that carries it, an
 /// echoed trim before the leader acknowledgement, an endpoint before the join request) sits lower.
 /// </summary>
-public sealed class SstLayout
+internal sealed class SstLayout
 {
     /// <summary>Largest view: removal proposals are a 64-bit mask over ranks.</summary>
     public const int MaxMembers = 64;
@@ -172,7 +172,7 @@ public sealed class SstLayout
 /// One shard's columns: what each row's owner received from each shard member (by shard-local sender
 /// index), delivered and has on disk, and the shard's part of the ragged trim.
 /// </summary>
-public sealed record ShardColumns(int Size, int ReceivedBase, int Delivered, int Persisted, int TrimBase)
+internal sealed record ShardColumns(int Size, int ReceivedBase, int Delivered, int Persisted, int TrimBase)
 {
     /// <summary>How many messages of the shard's <paramref name="sender"/>-th member the row's owner has received.</summary>
     public int Received(int sender) => ReceivedBase + sender;
@@ -183,7 +183,7 @@ public sealed record ShardColumns(int Size, int ReceivedBase, int Delivered, int
 
 /// <summary>Bits of the status column.</summary>
 [Flags]
-public enum MemberStatus : long
+internal enum MemberStatus : long
 {
     /// <summary>Running normally.</summary>
     Active = 0,

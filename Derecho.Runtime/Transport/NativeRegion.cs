@@ -6,7 +6,7 @@ namespace Derecho.Transport;
 /// A block of unmanaged, pinned, 64-byte-aligned memory that a transport may copy remote writes into.
 /// Unmanaged so the address never moves: RDMA and shared memory transports register the same block.
 /// </summary>
-public sealed unsafe class NativeRegion : IDisposable
+internal sealed unsafe class NativeRegion : IDisposable
 {
     private byte* _pointer;
 
