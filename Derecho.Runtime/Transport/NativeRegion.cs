@@ -13,7 +13,7 @@ internal sealed unsafe class NativeRegion : IDisposable
     /// <summary>Allocates <paramref name="length"/> zeroed bytes.</summary>
     public NativeRegion(long length)
     {
-        if (length <= 0) throw new ArgumentOutOfRangeException(nameof(length));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
         Length = length;
         _pointer = (byte*)NativeMemory.AlignedAlloc((nuint)length, 64);
         NativeMemory.Clear(_pointer, (nuint)length);

@@ -104,7 +104,8 @@ public class LeaderTakeoverTests
         // A trim computed afresh over the survivors' rows would be larger for sender 3.
         for (var r = 0; r < 60 && members.Skip(1).Take(3).Any(m => m.Installed is null); r++) Round();
         Round();
-        var fresh = Enumerable.Range(0, 5).Select(j => new[] { 1, 2, 3 }.Min(r => members[1].View.Sst.Get(r, members[1].View.Sst.Layout.Received(j)))).ToArray();
+        var survivorRanks = new[] { 1, 2, 3 };
+        var fresh = Enumerable.Range(0, 5).Select(j => survivorRanks.Min(r => members[1].View.Sst.Get(r, members[1].View.Sst.Layout.Received(j)))).ToArray();
 
         var survivors = members.Skip(1).Take(3).ToArray();
         string State(SteppedMember m)
