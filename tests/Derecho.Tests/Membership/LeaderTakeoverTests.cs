@@ -113,7 +113,7 @@ public class LeaderTakeoverTests
             var sst = m.View.Sst;
             var l = sst.Layout;
             return string.Join(" | ", Enumerable.Range(0, 5).Select(r =>
-                $"row{r}: wedged={sst.Get(r, l.Wedged)} follows={sst.Get(r, l.LeaderAck)} trimP={sst.Get(r, l.TrimProposal)} P={sst.Get(r, l.ProposalId)} ack={sst.Get(r, l.Ack)} commit={sst.Get(r, l.Commit)} susp={string.Concat(Enumerable.Range(0, 5).Select(j => sst.Get(r, l.Suspected(j))))}"));
+                $"row{r}: wedged={sst.Get(r, l.Wedged)} follows={sst.FollowedLeader(r)} trimP={sst.Get(r, l.TrimProposal)} P={sst.Get(r, l.ProposalId)} ack={sst.Get(r, l.Ack)} commit={sst.Get(r, l.Commit)} susp={string.Concat(Enumerable.Range(0, 5).Select(j => sst.Get(r, l.Suspected(j))))}"));
         }
         Assert.All(survivors, m => Assert.True(m.Installed is not null, $"member {m.View.View.Members[m.View.Rank]} did not install: {State(m)}"));
         Assert.All(survivors, m => Assert.Equal([1, 2, 3], m.Installed!.Members));
