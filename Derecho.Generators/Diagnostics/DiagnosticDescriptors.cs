@@ -54,10 +54,10 @@ internal static class DiagnosticDescriptors
         "'{0}' is not a class; [Replicated] applies to classes",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
-    private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = new[]
+    private static readonly Dictionary<string, DiagnosticDescriptor> DescriptorsById = new[]
     {
         NotPartial, ByRefParameter, GenericMethod, GenericType, AsyncHandler, DuplicateMethodId, BothKinds, StaticOrInaccessible, NotAClass,
     }.ToDictionary(d => d.Id);
 
-    public static DiagnosticDescriptor ById(string id) => s_byId[id];
+    public static DiagnosticDescriptor ById(string id) => DescriptorsById[id];
 }

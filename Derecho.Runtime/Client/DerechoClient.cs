@@ -30,7 +30,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
     private readonly ConcurrentDictionary<int, IPEndPoint> _endpoints = new();
     private readonly ConcurrentDictionary<int, bool> _greeted = new();
     private readonly object _gate = new();
-    private TaskCompletionSource _viewKnown = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _viewKnown = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile int[] _members = [];
     private volatile GroupLayout _layout = new([], "no view yet");
     private volatile int _contact = -1;

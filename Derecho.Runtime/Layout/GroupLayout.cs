@@ -35,7 +35,7 @@ public sealed record GroupLayout(IReadOnlyList<SubgroupLayout> Subgroups, string
     }
 
     /// <summary>Global number of shard <paramref name="shard"/> of subgroup <paramref name="subgroup"/>.</summary>
-    public int GlobalIndex(int subgroup, int shard)
+    internal int GlobalIndex(int subgroup, int shard)
     {
         var index = 0;
         for (var g = 0; g < subgroup; g++) index += Subgroups[g].Shards.Length;
@@ -70,7 +70,7 @@ public sealed record GroupLayout(IReadOnlyList<SubgroupLayout> Subgroups, string
     }
 
     /// <summary>Encodes the layout for a joiner or a client: [inadequate u8][count i32] then per subgroup [type u32][shards i32] then per shard [n i32][ids i32…].</summary>
-    public byte[] Serialize()
+    internal byte[] Serialize()
     {
         var size = 5 + Subgroups.Sum(s => 8 + s.Shards.Sum(m => 4 + 4 * m.Length));
         var bytes = new byte[size];
@@ -97,7 +97,7 @@ public sealed record GroupLayout(IReadOnlyList<SubgroupLayout> Subgroups, string
     }
 
     /// <summary>Decodes <see cref="Serialize"/>; names come from <paramref name="nameOf"/>. Null if the bytes are malformed.</summary>
-    public static GroupLayout? TryDeserialize(ReadOnlySpan<byte> bytes, Func<uint, string> nameOf)
+    internal static GroupLayout? TryDeserialize(ReadOnlySpan<byte> bytes, Func<uint, string> nameOf)
     {
         if (bytes.Length < 5) return null;
         var inadequate = bytes[0] != 0;

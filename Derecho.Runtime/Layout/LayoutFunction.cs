@@ -1,7 +1,7 @@
 namespace Derecho.Layout;
 
 /// <summary>One subgroup to lay out: its replicated type and its policy.</summary>
-public sealed record SubgroupSpec(uint TypeId, string Name, ShardPolicy Policy);
+internal sealed record SubgroupSpec(uint TypeId, string Name, ShardPolicy Policy);
 
 /// <summary>
 /// The layout function: a view's members (+ last adequate layout) → subgroups → shards → members. Deterministic, so
@@ -10,7 +10,7 @@ public sealed record SubgroupSpec(uint TypeId, string Name, ShardPolicy Policy);
 /// still short, members move from shards above their minimum (fewest moves); then free members fill
 /// shards up to their maximum. A shard left below its minimum makes the view inadequate.
 /// </summary>
-public static class LayoutFunction
+internal static class LayoutFunction
 {
     /// <summary>
     /// Lays out <paramref name="specs"/> over a view's <paramref name="members"/> (in rank order), moving as few

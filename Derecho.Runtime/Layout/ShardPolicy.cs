@@ -26,7 +26,7 @@ public sealed record ShardPolicy
     public static ShardPolicy Fixed(int shards, int replicas) => new() { Shards = shards, MinReplicas = replicas, MaxReplicas = replicas };
 
     /// <summary>Checks the numbers fit together; returns the problem or null.</summary>
-    public string? Validate()
+    internal string? Validate()
     {
         if (Shards is < 1 or > 250) return $"Shards must be 1 to 250 (got {Shards})";
         if (MinReplicas < 1) return $"MinReplicas must be at least 1 (got {MinReplicas})";

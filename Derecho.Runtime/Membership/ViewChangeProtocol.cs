@@ -162,9 +162,9 @@ internal sealed class ViewChangeProtocol
     private bool FollowLeaderStep()
     {
         if (_done) return false;
-        var leader = Leader() + 1;
-        if (_sst.Get(_me, _c.LeaderAck) == leader) return false;
-        _sst.Set(_c.LeaderAck, leader);
+        var leader = Leader();
+        if (_sst.FollowedLeader(_me) == leader) return false;
+        _sst.FollowLeader(leader);
         return true;
     }
 
@@ -181,7 +181,7 @@ internal sealed class ViewChangeProtocol
         {
             highest = Math.Max(highest, _sst.Get(r, _c.ProposalId));
             if (!Live(r)) continue;
-            if (_sst.Get(r, _c.Wedged) == 0 || _sst.Get(r, _c.LeaderAck) != _me + 1) return false;
+            if (_sst.Get(r, _c.Wedged) == 0 || _sst.FollowedLeader(r) != _me) return false;
             if (_sst.Get(r, _c.Commit) != 0) return false; // a commit is already out: members install it
         }
         var trim = _deliveredTrim ?? LatestEchoedTrim() ?? ComputeTrim();
@@ -193,9 +193,8 @@ internal sealed class ViewChangeProtocol
         var refused = _refused.Order().Take(SstLayout.MaxJoinersPerView).ToList();
         for (var i = 0; i < SstLayout.MaxJoinersPerView; i++)
         {
-            _sst.Set(_c.ProposalJoinerEndpoint(i), i < joiners.Count ? joiners[i].Endpoint : 0);
-            _sst.Set(_c.ProposalJoinerId(i), i < joiners.Count ? joiners[i].Id + 1 : 0);
-            _sst.Set(_c.ProposalRefusedId(i), i < refused.Count ? refused[i] + 1 : 0);
+            _sst.ProposeJoiner(i, i < joiners.Count ? joiners[i] : null);
+            _sst.ProposeRefusal(i, i < refused.Count ? refused[i] : null);
         }
         foreach (var (joiner, _) in joiners) _joinerProposedAt.TryAdd(joiner, Environment.TickCount64);
         _sst.Set(_c.ProposalId, id);
@@ -237,8 +236,7 @@ internal sealed class ViewChangeProtocol
         _echoedTrim = trim;
         for (var i = 0; i < SstLayout.MaxJoinersPerView; i++)
         {
-            var refused = _sst.Get(leader, _c.ProposalRefusedId(i)) - 1;
-            if (refused >= 0) Refuse((int)refused);
+            if (_sst.ProposedRefusal(leader, i) is { } refused) Refuse(refused);
         }
 
         var joiners = ReadJoiners(leader);
@@ -332,7 +330,7 @@ internal sealed class ViewChangeProtocol
     private void Refuse(int joiner)
     {
         if (!_refused.Add(joiner)) return;
-        if (_sst.Get(_me, _c.JoinRequestId) == joiner + 1) _sst.Set(_c.JoinRequestId, 0);
+        if (_sst.JoinRequest(_me)?.Id == joiner) _sst.WithdrawJoinRequest();
         _host.ForgetJoiner(joiner);
     }
 
@@ -380,8 +378,7 @@ internal sealed class ViewChangeProtocol
     {
         for (var r = 0; r < _n; r++)
         {
-            var id = _sst.Get(r, _c.JoinRequestId) - 1;
-            if (id >= 0 && Live(r) && _view.View.RankOf((int)id) < 0 && !_refused.Contains((int)id)) return true;
+            if (_sst.JoinRequest(r) is { } request && Live(r) && _view.View.RankOf(request.Id) < 0 && !_refused.Contains(request.Id)) return true;
         }
         return false;
     }
@@ -393,9 +390,8 @@ internal sealed class ViewChangeProtocol
         for (var r = 0; r < _n && joiners.Count < SstLayout.MaxJoinersPerView; r++)
         {
             if (!Live(r)) continue;
-            var id = _sst.Get(r, _c.JoinRequestId) - 1;
-            if (id < 0 || _view.View.RankOf((int)id) >= 0 || _refused.Contains((int)id) || joiners.Any(j => j.Id == id)) continue;
-            joiners.Add(((int)id, _sst.Get(r, _c.JoinRequestEndpoint)));
+            if (_sst.JoinRequest(r) is not { } request || _view.View.RankOf(request.Id) >= 0 || _refused.Contains(request.Id) || joiners.Any(j => j.Id == request.Id)) continue;
+            joiners.Add(request);
         }
         return joiners.OrderBy(j => j.Id).ToList();
     }
@@ -405,8 +401,7 @@ internal sealed class ViewChangeProtocol
         var joiners = new List<(int Id, long Endpoint)>();
         for (var i = 0; i < SstLayout.MaxJoinersPerView; i++)
         {
-            var id = _sst.Get(row, _c.ProposalJoinerId(i)) - 1;
-            if (id >= 0) joiners.Add(((int)id, _sst.Get(row, _c.ProposalJoinerEndpoint(i))));
+            if (_sst.ProposedJoiner(row, i) is { } joiner) joiners.Add(joiner);
         }
         return joiners;
     }

@@ -1,7 +1,7 @@
 namespace Derecho.Multicast;
 
 /// <summary>Receives messages in the agreed total order, on the protocol thread.</summary>
-public interface IDeliveryHandler
+internal interface IDeliveryHandler
 {
     /// <summary>
     /// Message <paramref name="index"/> of the sender at <paramref name="senderRank"/>, globally the

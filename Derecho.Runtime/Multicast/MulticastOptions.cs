@@ -1,7 +1,7 @@
 namespace Derecho.Multicast;
 
 /// <summary>Sizes of the small-message multicast.</summary>
-public sealed record MulticastOptions
+internal sealed record MulticastOptions
 {
     /// <summary>Bytes of each sender's ring. Bounds the data in flight per sender; must hold two largest messages.</summary>
     public int RingBytes { get; init; } = 8 << 20;

@@ -11,7 +11,7 @@ namespace Derecho.Multicast;
 /// SST, small-message multicast and the protocol thread, without RPC or membership changes. Build it, then
 /// <see cref="ConnectAsync"/>, then <see cref="Start"/>; deliveries go to the handler on the protocol thread.
 /// </summary>
-public sealed class RawMulticastGroup : ITransportHandler, IAsyncDisposable
+internal sealed class RawMulticastGroup : ITransportHandler, IAsyncDisposable
 {
     /// <summary>Creates member <paramref name="myId"/> of the members in <paramref name="endpoints"/>.</summary>
     public RawMulticastGroup(int myId, IReadOnlyDictionary<int, IPEndPoint> endpoints, MulticastOptions options, IDeliveryHandler handler, ILogger? logger = null)

@@ -12,7 +12,7 @@ namespace Derecho.Multicast;
 /// with null messages. Delivery and acknowledgement are per batch: one counter update covers everything
 /// that arrived since the last loop iteration (receiver-side batching).
 /// </summary>
-public sealed unsafe class SmallMessageMulticast : IDisposable
+internal sealed unsafe class SmallMessageMulticast : IDisposable
 {
     private readonly SharedStateTable _sst;
     private readonly ShardColumns _columns;

@@ -24,7 +24,7 @@ public sealed class Persistent<T> : Versioned<T>, ReplicaLog.ILoggedField
     internal Persistent(string name, T initial, ReplicaLog log, IDeltaCodec<T>? deltas = null, int checkpointEvery = 64)
         : base(name, initial)
     {
-        if (checkpointEvery < 1) throw new ArgumentOutOfRangeException(nameof(checkpointEvery));
+        ArgumentOutOfRangeException.ThrowIfLessThan(checkpointEvery, 1);
         _deltas = deltas;
         _checkpointEvery = checkpointEvery;
         _log = log;

@@ -15,7 +15,7 @@ namespace Derecho.Persistence;
 /// record after them) is truncated, and anything else that fails a check is reported with its file and offset.
 /// Creating or deleting a segment (and creating the directory) also fsyncs the directory that names it.
 /// </summary>
-public sealed class PersistentLog : IDisposable
+internal sealed class PersistentLog : IDisposable
 {
     private readonly string _directory;
     private readonly PersistentLogOptions _options;

@@ -1,7 +1,7 @@
 namespace Derecho.Persistence;
 
 /// <summary>Sizes and policies of a persistent log.</summary>
-public sealed record PersistentLogOptions
+internal sealed record PersistentLogOptions
 {
     /// <summary>A segment file is closed and a new one started past this size.</summary>
     public long SegmentBytes { get; init; } = 64L << 20;

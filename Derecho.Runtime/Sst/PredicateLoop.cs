@@ -9,7 +9,7 @@ namespace Derecho.Sst;
 /// row if any trigger changed it, flushes the transport, and sleeps on a doorbell when nothing moved.
 /// It spins only as long as SemaphoreSlim does before blocking, so idle members cost no CPU.
 /// </summary>
-public sealed class PredicateLoop : IDisposable
+internal sealed class PredicateLoop : IDisposable
 {
     /// <summary>A predicate and its trigger in one: returns true when it acted.</summary>
     public delegate bool Step();

@@ -6,7 +6,7 @@ namespace Derecho.Sst;
 /// whatever must be visible before a column is read (a trim before the proposal that carries it, an
 /// echoed trim before the leader acknowledgement, an endpoint before the join request) sits lower.
 /// </summary>
-public sealed class SstLayout
+internal sealed class SstLayout
 {
     /// <summary>Largest view: removal proposals are a 64-bit mask over ranks.</summary>
     public const int MaxMembers = 64;
@@ -85,7 +85,7 @@ public sealed class SstLayout
     /// <summary>
     /// The word holding bit <c>global % 64</c>: set when the row's owner holds the state of shard
     /// <paramref name="global"/> (of the layout, even in an inadequate view). Read by every member, so a
-    /// shard's state can be sent by a holder to whoever lacks it.
+    /// shard's state can be sent by a holder to whoever lacks it. Use <see cref="SharedStateTable.HoldsShardState"/>.
     /// </summary>
     public int HoldsState(int global) => _holdsState + global / 64;
 
@@ -122,10 +122,10 @@ public sealed class SstLayout
     /// <summary>Flags: see <see cref="MemberStatus"/>.</summary>
     public int Status { get; }
 
-    /// <summary>Endpoint (IPv4 and port, packed) of the process asking this member to be let in.</summary>
+    /// <summary>Endpoint (IPv4 and port, packed) of the process asking this member to be let in (see <see cref="SharedStateTable.JoinRequest"/>).</summary>
     public int JoinRequestEndpoint { get; }
 
-    /// <summary>Id + 1 of the process asking this member to be let in (0: none).</summary>
+    /// <summary>The process asking this member to be let in, encoded: use <see cref="SharedStateTable.JoinRequest"/>.</summary>
     public int JoinRequestId { get; }
 
     /// <summary>1 when the row's owner suspects the member at <paramref name="rank"/> has failed. Never reset in a view.</summary>
@@ -140,21 +140,21 @@ public sealed class SstLayout
     /// <summary>Entry <paramref name="i"/> of the ragged trim (shard after shard, sender after sender).</summary>
     public int Trim(int i) => _trimStart + i;
 
-    /// <summary>Rank + 1 of the member the row's owner follows as leader.</summary>
+    /// <summary>The member the row's owner follows as leader, encoded: use <see cref="SharedStateTable.FollowedLeader"/>.</summary>
     public int LeaderAck { get; }
 
     /// <summary>Bit r set: the leader's proposal removes the member at rank r.</summary>
     public int ProposalRemoved { get; }
 
-    /// <summary>Id + 1 of the i-th member the leader's proposal adds (0: none).</summary>
+    /// <summary>The i-th member the leader's proposal adds, encoded: use <see cref="SharedStateTable.ProposedJoiner"/>.</summary>
     public int ProposalJoinerId(int i) => _proposalJoiner + 2 * i + 1;
 
     /// <summary>Packed endpoint of the i-th member the leader's proposal adds.</summary>
     public int ProposalJoinerEndpoint(int i) => _proposalJoiner + 2 * i;
 
     /// <summary>
-    /// Id + 1 of the i-th process this view change dropped from its proposals (0: none): it did not acknowledge
-    /// in time, so members stop forwarding its join request.
+    /// The i-th process this view change dropped from its proposals: it did not acknowledge in time, so members
+    /// stop forwarding its join request. Encoded: use <see cref="SharedStateTable.ProposedRefusal"/>.
     /// </summary>
     public int ProposalRefusedId(int i) => _proposalRefused + i;
 
@@ -170,9 +170,10 @@ public sealed class SstLayout
 
 /// <summary>
 /// One shard's columns: what each row's owner received from each shard member (by shard-local sender
-/// index), delivered and has on disk, and the shard's part of the ragged trim.
+/// index), delivered and has on disk (<see cref="Persisted"/>, encoded: use <see cref="SharedStateTable.PersistedVersion"/>),
+/// and the shard's part of the ragged trim.
 /// </summary>
-public sealed record ShardColumns(int Size, int ReceivedBase, int Delivered, int Persisted, int TrimBase)
+internal sealed record ShardColumns(int Size, int ReceivedBase, int Delivered, int Persisted, int TrimBase)
 {
     /// <summary>How many messages of the shard's <paramref name="sender"/>-th member the row's owner has received.</summary>
     public int Received(int sender) => ReceivedBase + sender;
@@ -183,7 +184,7 @@ public sealed record ShardColumns(int Size, int ReceivedBase, int Delivered, int
 
 /// <summary>Bits of the status column.</summary>
 [Flags]
-public enum MemberStatus : long
+internal enum MemberStatus : long
 {
     /// <summary>Running normally.</summary>
     Active = 0,

@@ -1,7 +1,7 @@
 namespace Derecho.Transport;
 
 /// <summary>Receives what arrives from peers. Called on transport threads; must not block.</summary>
-public interface ITransportHandler
+internal interface ITransportHandler
 {
     /// <summary>One or more one-sided writes from <paramref name="peerId"/> are now visible in local memory.</summary>
     void OnWritesApplied(int peerId);
@@ -19,7 +19,7 @@ public interface ITransportHandler
 /// caller to one peer are applied in the order issued; that order is what makes "ring bytes, then the
 /// counter that covers them" safe.
 /// </summary>
-public interface ITransport : IAsyncDisposable
+internal interface ITransport : IAsyncDisposable
 {
     /// <summary>This member's id.</summary>
     int LocalId { get; }

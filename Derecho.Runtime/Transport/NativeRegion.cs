@@ -6,14 +6,14 @@ namespace Derecho.Transport;
 /// A block of unmanaged, pinned, 64-byte-aligned memory that a transport may copy remote writes into.
 /// Unmanaged so the address never moves: RDMA and shared memory transports register the same block.
 /// </summary>
-public sealed unsafe class NativeRegion : IDisposable
+internal sealed unsafe class NativeRegion : IDisposable
 {
     private byte* _pointer;
 
     /// <summary>Allocates <paramref name="length"/> zeroed bytes.</summary>
     public NativeRegion(long length)
     {
-        if (length <= 0) throw new ArgumentOutOfRangeException(nameof(length));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
         Length = length;
         _pointer = (byte*)NativeMemory.AlignedAlloc((nuint)length, 64);
         NativeMemory.Clear(_pointer, (nuint)length);

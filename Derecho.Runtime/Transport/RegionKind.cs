@@ -5,7 +5,7 @@ namespace Derecho.Transport;
 /// writes to <see cref="SstRow"/> land in row j of our table copy and nowhere else, so a member can only
 /// ever change its own row, as the SST requires.
 /// </summary>
-public enum RegionKind : byte
+internal enum RegionKind : byte
 {
     /// <summary>The writer's row of the shared state table.</summary>
     SstRow = 0,
@@ -14,7 +14,7 @@ public enum RegionKind : byte
 }
 
 /// <summary>Region ids of shard rings.</summary>
-public static class Regions
+internal static class Regions
 {
     /// <summary>Most shards (over all subgroups) one view can hold: every ring needs a region id.</summary>
     public const int MaxShards = 255 - (int)RegionKind.MulticastRing;

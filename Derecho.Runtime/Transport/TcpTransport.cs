@@ -10,7 +10,7 @@ namespace Derecho.Transport;
 /// inbound from every peer (theirs). A one-sided write is a frame that the receiver copies into the
 /// memory registered for that peer and region, so the protocol above sees the same thing RDMA gives it.
 /// </summary>
-public sealed class TcpTransport : ITransport
+internal sealed class TcpTransport : ITransport
 {
     private const int SocketBufferBytes = 4 << 20;
 

@@ -3,7 +3,7 @@ using System.Net;
 namespace Derecho.Transport;
 
 /// <summary>Where every member listens and how long to wait for them.</summary>
-public sealed record TcpTransportOptions
+internal sealed record TcpTransportOptions
 {
     /// <summary>This member's id.</summary>
     public required int LocalId { get; init; }

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace Derecho.Transport.Verbs;
 
 /// <summary>What the RDMA probe found: the devices, or why there are none.</summary>
-public sealed record VerbsProbe(IReadOnlyList<string> Devices, string? Unavailable)
+internal sealed record VerbsProbe(IReadOnlyList<string> Devices, string? Unavailable)
 {
     /// <summary>Whether at least one RDMA device can be used.</summary>
     public bool HasDevices => Devices.Count > 0;
@@ -14,7 +14,7 @@ public sealed record VerbsProbe(IReadOnlyList<string> Devices, string? Unavailab
 /// <see cref="NativeLibrary"/>), so the library is optional: without it, or without a device, the probe
 /// says why and the group uses TCP.
 /// </summary>
-public static unsafe class VerbsDevices
+internal static unsafe class VerbsDevices
 {
     private static readonly string[] LibraryNames = ["libibverbs.so.1", "libibverbs.so", "ibverbs"];
 

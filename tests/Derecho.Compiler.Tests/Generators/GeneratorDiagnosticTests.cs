@@ -1,11 +1,10 @@
+using Derecho.Compiler.Tests;
+using Derecho.Generators;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Testing;
 using Microsoft.CodeAnalysis.Testing;
 
 namespace Derecho.Compiler.Tests.Generators;
-
-using Derecho.Compiler.Tests;
-using Derecho.Generators;
 
 /// <summary>Unsupported shapes give a DER1xxx diagnostic at the offending symbol and no generated code.</summary>
 public class GeneratorDiagnosticTests

@@ -1,11 +1,10 @@
-using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp;
 using System.Text.RegularExpressions;
-
-namespace Derecho.Compiler.Tests.Generators;
-
 using Derecho.Compiler.Tests;
 using Derecho.Generators;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+
+namespace Derecho.Compiler.Tests.Generators;
 
 /// <summary>The pipeline caches, and method ids are stable across builds and edits.</summary>
 public partial class GeneratorIncrementalityTests

@@ -1,12 +1,11 @@
 using System.Text;
+using Derecho.Compiler.Tests;
+using Derecho.Generators;
 using Microsoft.CodeAnalysis.CSharp.Testing;
 using Microsoft.CodeAnalysis.Testing;
 using Microsoft.CodeAnalysis.Text;
 
 namespace Derecho.Compiler.Tests.Generators;
-
-using Derecho.Compiler.Tests;
-using Derecho.Generators;
 
 /// <summary>
 /// Generated source compared with checked-in expected files (Snapshots/&lt;case&gt;/*.g.cs) through the

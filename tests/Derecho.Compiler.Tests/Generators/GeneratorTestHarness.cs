@@ -1,12 +1,11 @@
 using System.Collections.Immutable;
 using System.Runtime.CompilerServices;
+using Derecho.Compiler.Tests;
+using Derecho.Generators;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 
 namespace Derecho.Compiler.Tests.Generators;
-
-using Derecho.Compiler.Tests;
-using Derecho.Generators;
 
 /// <summary>Runs the generator with Roslyn's driver directly: for step tracking and snapshot updates.</summary>
 internal static class GeneratorTestHarness

@@ -116,7 +116,8 @@ public class BackPressureTests
         {
             try { done.SetResult(work()); }
             catch (Exception e) { done.SetException(e); }
-        }) { IsBackground = true, Name = "test-caller" };
+        })
+        { IsBackground = true, Name = "test-caller" };
         thread.Start();
         var finished = await Task.WhenAny(done.Task, Task.Delay(CallingThreadLimit));
         Assert.True(finished == done.Task, $"the calling thread was still inside the calls after {CallingThreadLimit.TotalSeconds:0} s");

@@ -22,7 +22,9 @@ public class GenericHostTests
     {
         var settings = new Dictionary<string, string?>
         {
-            ["Derecho:MyId"] = myId.ToString(), ["Derecho:FailureTimeout"] = "00:00:02", ["Derecho:DataDirectory"] = InProcessGroup.GroupDirectory(ports),
+            ["Derecho:MyId"] = myId.ToString(),
+            ["Derecho:FailureTimeout"] = "00:00:02",
+            ["Derecho:DataDirectory"] = InProcessGroup.GroupDirectory(ports),
         };
         for (var i = 0; i < ports.Length; i++)
         {

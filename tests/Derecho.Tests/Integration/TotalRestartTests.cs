@@ -8,7 +8,7 @@ namespace Derecho.Tests.Integration;
 /// started again on the same data directories. Every version any member reported as globally persisted
 /// must be back, with the same total, identical on all replicas.
 /// </summary>
-public partial class TotalRestartTests : IDisposable
+public sealed partial class TotalRestartTests : IDisposable
 {
     private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("derecho-restart-");
 

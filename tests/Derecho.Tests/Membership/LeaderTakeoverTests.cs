@@ -104,7 +104,8 @@ public class LeaderTakeoverTests
         // A trim computed afresh over the survivors' rows would be larger for sender 3.
         for (var r = 0; r < 60 && members.Skip(1).Take(3).Any(m => m.Installed is null); r++) Round();
         Round();
-        var fresh = Enumerable.Range(0, 5).Select(j => new[] { 1, 2, 3 }.Min(r => members[1].View.Sst.Get(r, members[1].View.Sst.Layout.Received(j)))).ToArray();
+        var survivorRanks = new[] { 1, 2, 3 };
+        var fresh = Enumerable.Range(0, 5).Select(j => survivorRanks.Min(r => members[1].View.Sst.Get(r, members[1].View.Sst.Layout.Received(j)))).ToArray();
 
         var survivors = members.Skip(1).Take(3).ToArray();
         string State(SteppedMember m)
@@ -112,7 +113,7 @@ public class LeaderTakeoverTests
             var sst = m.View.Sst;
             var l = sst.Layout;
             return string.Join(" | ", Enumerable.Range(0, 5).Select(r =>
-                $"row{r}: wedged={sst.Get(r, l.Wedged)} follows={sst.Get(r, l.LeaderAck)} trimP={sst.Get(r, l.TrimProposal)} P={sst.Get(r, l.ProposalId)} ack={sst.Get(r, l.Ack)} commit={sst.Get(r, l.Commit)} susp={string.Concat(Enumerable.Range(0, 5).Select(j => sst.Get(r, l.Suspected(j))))}"));
+                $"row{r}: wedged={sst.Get(r, l.Wedged)} follows={sst.FollowedLeader(r)} trimP={sst.Get(r, l.TrimProposal)} P={sst.Get(r, l.ProposalId)} ack={sst.Get(r, l.Ack)} commit={sst.Get(r, l.Commit)} susp={string.Concat(Enumerable.Range(0, 5).Select(j => sst.Get(r, l.Suspected(j))))}"));
         }
         Assert.All(survivors, m => Assert.True(m.Installed is not null, $"member {m.View.View.Members[m.View.Rank]} did not install: {State(m)}"));
         Assert.All(survivors, m => Assert.Equal([1, 2, 3], m.Installed!.Members));
