@@ -2,8 +2,8 @@ using System.Collections.Concurrent;
 using Derecho.Membership;
 using Derecho.Rpc;
 using Derecho.Transport;
-using Microsoft.Extensions.Logging;
 using Derecho.Wire;
+using Microsoft.Extensions.Logging;
 
 namespace Derecho.Client;
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using Derecho.Client;
+using Derecho.Errors;
 using Derecho.Layout;
 using Derecho.Membership;
 using Derecho.Multicast;
@@ -10,7 +11,6 @@ using Derecho.Sst;
 using Derecho.Transport;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Derecho.Errors;
 
 namespace Derecho.Hosting;
 
@@ -34,6 +34,7 @@ public sealed class DerechoGroup : IAsyncDisposable
     private readonly ViewLog _viewLog;
     private readonly ReplicaStore _replicas;
     private readonly RpcEngine _engine;
+    private readonly ReplicaDispatcher _dispatcher;
     private readonly StateTransfer _states;
     private readonly Durability _durability;
     private readonly JoinCoordinator _joins;
@@ -67,7 +68,7 @@ public sealed class DerechoGroup : IAsyncDisposable
         _endpoints = new MemberEndpoints(MyId, options.Endpoints[MyId], _transport, options.Endpoints);
         _replicas = new ReplicaStore(MyId, layout.Registrations, relative => Path.Combine(storage, relative), o.RetainVersions, _loop.Wake);
         var calls = new PendingCalls(MyId, _logger);
-        var dispatcher = new ReplicaDispatcher(MyId, _replicas, calls, _transport, o.ReplyWhenPersisted, _loop.Wake, _logger);
+        var dispatcher = _dispatcher = new ReplicaDispatcher(MyId, _replicas, calls, _transport, o.ReplyWhenPersisted, _loop.Wake, _logger);
         _views = new ViewSlot(MyId, _transport, _specs, new MulticastOptions { RingBytes = o.RingBytes, MaxPayloadBytes = o.MaxPayloadBytes },
             key => new ShardDelivery(dispatcher, _replicas.ReplicaFor(key.TypeId, key.Shard, key.Members), key.Members, key.ViewId), _loop.Wake);
         _engine = new RpcEngine(MyId, o.MaxPayloadBytes, _views, _replicas.NameOf, calls, dispatcher, _transport, _loop.Wake, _logger);
@@ -263,6 +264,7 @@ public sealed class DerechoGroup : IAsyncDisposable
         _loop.Dispose();
         await _transport.DisposeAsync().ConfigureAwait(false);
         _engine.Stop("group disposed", new ObjectDisposedException(nameof(DerechoGroup), $"member {MyId} has left the group"));
+        _dispatcher.Dispose();
         _views.Dispose(); // the protocol thread and the transport's threads have stopped
         _joins.Close(view);
         _replicas.CloseLogs();

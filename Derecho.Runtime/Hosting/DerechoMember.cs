@@ -1,5 +1,5 @@
-using Derecho.Replication;
 using Derecho.Layout;
+using Derecho.Replication;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

@@ -1,5 +1,5 @@
-using Derecho.Replication;
 using Derecho.Layout;
+using Derecho.Replication;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;

@@ -5,8 +5,8 @@ using Derecho.Replication;
 using Derecho.Rpc;
 using Derecho.Sst;
 using Derecho.Transport;
-using Microsoft.Extensions.Logging;
 using Derecho.Wire;
+using Microsoft.Extensions.Logging;
 
 namespace Derecho.Hosting;
 

@@ -5,8 +5,8 @@ using Derecho.Membership;
 using Derecho.Persistence;
 using Derecho.Replication;
 using Derecho.Transport;
-using Microsoft.Extensions.Logging;
 using Derecho.Wire;
+using Microsoft.Extensions.Logging;
 
 namespace Derecho.Hosting;
 

@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
 using System.Net;
+using Derecho.Errors;
 using Derecho.Layout;
 using Derecho.Transport;
-using Microsoft.Extensions.Logging;
 using Derecho.Wire;
-using Derecho.Errors;
+using Microsoft.Extensions.Logging;
 
 namespace Derecho.Membership;
 
@@ -91,12 +91,11 @@ internal sealed class JoinCoordinator(int myId, MemberEndpoints endpoints, ViewS
     {
         var view = views.Installed;
         var sst = view.Sst;
-        if (_pendingJoins.IsEmpty || sst.Get(sst.MyRank, sst.Layout.JoinRequestId) != 0) return false;
+        if (_pendingJoins.IsEmpty || sst.JoinRequest(sst.MyRank) is not null) return false;
         foreach (var (id, endpoint) in _pendingJoins)
         {
             if (view.View.RankOf(id) >= 0) continue; // an old incarnation is still a member: wait for its removal
-            sst.Set(sst.Layout.JoinRequestEndpoint, endpoint);
-            sst.Set(sst.Layout.JoinRequestId, id + 1);
+            sst.PostJoinRequest(id, endpoint);
             return true;
         }
         return false;

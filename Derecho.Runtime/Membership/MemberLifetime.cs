@@ -1,5 +1,5 @@
-using Microsoft.Extensions.Logging;
 using Derecho.Errors;
+using Microsoft.Extensions.Logging;
 
 namespace Derecho.Membership;
 

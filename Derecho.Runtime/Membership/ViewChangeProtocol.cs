@@ -184,7 +184,7 @@ internal sealed class ViewChangeProtocol
             if (_sst.Get(r, _c.Wedged) == 0 || _sst.FollowedLeader(r) != _me) return false;
             if (_sst.Get(r, _c.Commit) != 0) return false; // a commit is already out: members install it
         }
-        var trim = _deliveredTrim ?? LatestEchoedTrim() ?? ComputeTrim();
+        var trim = _deliveredTrim ?? RaggedTrim.LatestEchoed(_view, Live) ?? RaggedTrim.Compute(_view, Live);
         var id = ((highest >> 8) + 1) << 8 | (long)(_me + 1);
         LogOnce(trim);
         for (var i = 0; i < trim.Length; i++) _sst.Set(_c.Trim(i), trim[i]);
@@ -215,7 +215,7 @@ internal sealed class ViewChangeProtocol
         var proposal = _sst.Get(leader, _c.ProposalId);
         if (proposal == 0 || proposal == _sst.Get(_me, _c.Ack) || _sst.Get(leader, _c.TrimProposal) != proposal) return false;
         var removed = _sst.Get(leader, _c.ProposalRemoved);
-        var trim = ReadTrim(leader);
+        var trim = RaggedTrim.Read(_sst, leader);
         if ((removed & (1L << _me)) != 0)
         {
             Stop($"the leader's proposal for view {_view.View.Id + 1} removes this member");
@@ -404,47 +404,6 @@ internal sealed class ViewChangeProtocol
             if (_sst.ProposedJoiner(row, i) is { } joiner) joiners.Add(joiner);
         }
         return joiners;
-    }
-
-    /// <summary>The trim of the newest proposal a live row echoed (the leader's own row included), or null.</summary>
-    private long[]? LatestEchoedTrim()
-    {
-        var newest = -1;
-        long newestProposal = 0;
-        for (var r = 0; r < _n; r++)
-        {
-            var echoed = _sst.Get(r, _c.TrimProposal);
-            if (!Live(r) || echoed <= newestProposal) continue;
-            newest = r;
-            newestProposal = echoed;
-        }
-        return newest < 0 ? null : ReadTrim(newest);
-    }
-
-    private long[] ReadTrim(int row)
-    {
-        var trim = new long[_c.TrimWidth];
-        for (var i = 0; i < trim.Length; i++) trim[i] = _sst.Get(row, _c.Trim(i));
-        return trim;
-    }
-
-    /// <summary>Per shard, per sender: the fewest messages any live member of the shard received (0 if none is live).</summary>
-    private long[] ComputeTrim()
-    {
-        var trim = new long[_c.TrimWidth];
-        for (var g = 0; g < _view.ShardCount; g++)
-        {
-            var columns = _c.Shard(g);
-            var ranks = _view.ShardRanks(g);
-            for (var j = 0; j < ranks.Length; j++)
-            {
-                var min = long.MaxValue;
-                foreach (var r in ranks)
-                    if (Live(r)) min = Math.Min(min, _sst.Get(r, columns.Received(j)));
-                trim[_view.TrimOffset(g) + j] = min == long.MaxValue ? 0 : min;
-            }
-        }
-        return trim;
     }
 
     private static IEnumerable<int> RanksOf(long mask)

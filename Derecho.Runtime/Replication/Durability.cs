@@ -27,7 +27,7 @@ internal sealed class Durability(ReplicaStore replicas, ViewSlot views)
     {
         var view = views.Installed;
         if (view.Find(typeId, shard) is not { } active) return -1;
-        return view.Sst.Min(view.Sst.Layout.Shard(active.Global).Persisted, active.Ranks) - 1;
+        return view.Sst.PersistedEverywhere(active.Global, active.Ranks);
     }
 
     /// <summary>Whether every version the wedged view's replicas logged here, the trim's deliveries included, is on disk.</summary>
@@ -52,16 +52,13 @@ internal sealed class Durability(ReplicaStore replicas, ViewSlot views)
             var replica = replicas.ReplicaFor(shard.TypeId, shard.Shard, shard.Members);
             if (replica.Context.Log is null) continue;
             var mine = replica.PersistedVersion;
-            var columns = sst.Layout.Shard(shard.Global);
-            if (mine > sst.Get(sst.MyRank, columns.Persisted) - 1)
+            if (mine > sst.PersistedVersion(sst.MyRank, shard.Global))
             {
-                sst.Set(columns.Persisted, mine + 1); // +1: a fresh row (0) reads as "nothing yet"
+                sst.PublishPersistedVersion(shard.Global, mine);
                 progress = true;
             }
             mineLeast = Math.Min(mineLeast, mine);
-            var everywhere = long.MaxValue;
-            foreach (var rank in shard.Ranks) everywhere = Math.Min(everywhere, sst.Get(rank, columns.Persisted) - 1);
-            everywhereLeast = Math.Min(everywhereLeast, everywhere);
+            everywhereLeast = Math.Min(everywhereLeast, sst.PersistedEverywhere(shard.Global, shard.Ranks)); // Ranks holds us: never empty
         }
         if (mineLeast != long.MaxValue && mineLeast > _lastPersisted)
         {

@@ -3,8 +3,8 @@ using System.Collections.Concurrent;
 using System.Text;
 using Derecho.Rpc;
 using Derecho.Transport;
-using Microsoft.Extensions.Logging;
 using Derecho.Wire;
+using Microsoft.Extensions.Logging;
 
 namespace Derecho.Replication;
 
@@ -13,10 +13,13 @@ namespace Derecho.Replication;
 /// requests into handler calls and replies. All handlers, ordered and P2P, run on the protocol thread, so a
 /// replica never sees two calls at once and P2P reads observe a state between two ordered updates.
 /// </summary>
-internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, PendingCalls calls, ITransport transport, bool replyWhenPersisted, Action wake, ILogger logger) : IP2PRequests
+internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, PendingCalls calls, ITransport transport, bool replyWhenPersisted, Action wake, ILogger logger) : IP2PRequests, IDisposable
 {
     private readonly ConcurrentQueue<(int From, byte[] Buffer, int Length)> _p2pInbox = new();
     private readonly PooledBufferWriter _reply = new();
+
+    /// <summary>Returns the reply buffer's pooled memory (after the protocol thread stopped).</summary>
+    public void Dispose() => _reply.Dispose();
 
     /// <summary>Runs one delivered ordered call of a shard (on the protocol thread) and replies to its sender.</summary>
     public void Deliver(ShardReplica target, int caller, long index, long sequence, long viewId, ReadOnlySpan<byte> payload)

@@ -3,8 +3,8 @@ using Derecho.Layout;
 using Derecho.Membership;
 using Derecho.Persistence;
 using Derecho.Transport;
-using Microsoft.Extensions.Logging;
 using Derecho.Wire;
+using Microsoft.Extensions.Logging;
 
 namespace Derecho.Replication;
 
@@ -99,7 +99,7 @@ internal sealed class StateTransfer(int myId, ReplicaStore replicas, ViewSlot vi
 
             if ((old is null && !restart) || Array.IndexOf(survivors, myId) < 0 || replicas.TryGetReplica(typeId, shard) is not { HasState: true } held) continue;
             bool Holds(int id) => id == myId || (old is null ? _restartHolders.TryGetValue((typeId, shard), out var holders) && Array.IndexOf(holders, id) >= 0
-                : old.View.RankOf(id) is var rank and >= 0 && (old.Sst.Get(rank, old.Sst.Layout.HoldsState(global)) & (1L << (global % 64))) != 0);
+                : old.View.RankOf(id) is var rank and >= 0 && old.Sst.HoldsShardState(rank, global));
             if (survivors.First(Holds) != myId) continue;
             var recipients = members.Where(id => id != myId && !(Array.IndexOf(survivors, id) >= 0 && Holds(id))).ToArray();
             if (recipients.Length == 0 || WithholdForTest) continue;
@@ -139,12 +139,7 @@ internal sealed class StateTransfer(int myId, ReplicaStore replicas, ViewSlot vi
         var global = 0;
         foreach (var (subgroup, shard, _) in view.Layout.AllShards())
         {
-            var column = view.Sst.Layout.HoldsState(global);
-            var bit = 1L << (global % 64);
-            var word = view.Sst.Get(view.Sst.MyRank, column);
-            var holds = replicas.TryGetReplica(view.Layout.Subgroups[subgroup].TypeId, shard) is { HasState: true };
-            var updated = holds ? word | bit : word & ~bit;
-            if (updated != word) view.Sst.Set(column, updated);
+            view.Sst.PublishHoldsShardState(global, replicas.TryGetReplica(view.Layout.Subgroups[subgroup].TypeId, shard) is { HasState: true });
             global++;
         }
     }

@@ -1,6 +1,6 @@
+using Derecho.Errors;
 using Derecho.Membership;
 using Derecho.Wire;
-using Derecho.Errors;
 
 namespace Derecho.Rpc;
 

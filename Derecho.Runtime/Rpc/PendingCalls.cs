@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Derecho.Layout;
-using Microsoft.Extensions.Logging;
 using Derecho.Wire;
+using Microsoft.Extensions.Logging;
 
 namespace Derecho.Rpc;
 

@@ -1,9 +1,9 @@
+using Derecho.Errors;
 using Derecho.Layout;
 using Derecho.Membership;
 using Derecho.Transport;
-using Microsoft.Extensions.Logging;
 using Derecho.Wire;
-using Derecho.Errors;
+using Microsoft.Extensions.Logging;
 
 namespace Derecho.Rpc;
 

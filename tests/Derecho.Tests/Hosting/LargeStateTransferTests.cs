@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using Derecho.Replication;
 using Derecho.Hosting;
 using Derecho.Layout;
+using Derecho.Replication;
 using Derecho.Tests.Support;
 using Xunit.Abstractions;
 

@@ -1,7 +1,7 @@
-using Derecho.Replication;
 using Derecho.Client;
 using Derecho.Hosting;
 using Derecho.Layout;
+using Derecho.Replication;
 using Derecho.Rpc;
 using Derecho.Tests.Support;
 

@@ -1,6 +1,6 @@
-using Derecho.Replication;
 using Derecho.Hosting;
 using Derecho.Layout;
+using Derecho.Replication;
 using Derecho.Tests.Support;
 
 namespace Derecho.Tests.Membership;
