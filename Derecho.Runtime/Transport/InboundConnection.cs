@@ -33,17 +33,30 @@ internal sealed unsafe class InboundConnection
 
     private Thread? _thread;
 
+    // Start and Stop may race (a connection accepted while the transport closes): the thread is created and
+    // started under this lock, so Stop never joins a thread that is not started yet (ThreadStateException).
+    private readonly object _threadGate = new();
+
     public void Start()
     {
-        _thread = new Thread(Run) { IsBackground = true, Name = "derecho-recv" };
-        _thread.Start();
+        lock (_threadGate)
+        {
+            if (_closing) return;
+            _thread = new Thread(Run) { IsBackground = true, Name = "derecho-recv" };
+            _thread.Start();
+        }
     }
 
     /// <summary>Closes the socket and waits for the reader thread, so registered memory can be freed safely.</summary>
     public void Stop()
     {
-        Close();
-        if (_thread is { } thread && thread != Thread.CurrentThread) thread.Join(TimeSpan.FromSeconds(5));
+        Thread? thread;
+        lock (_threadGate)
+        {
+            Close();
+            thread = _thread;
+        }
+        if (thread is not null && thread != Thread.CurrentThread) thread.Join(TimeSpan.FromSeconds(5));
     }
 
     public void Close()

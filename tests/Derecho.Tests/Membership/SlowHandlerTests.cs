@@ -12,15 +12,16 @@ public class SlowHandlerTests
         var replicas = new ConcurrentDictionary<int, Turnstile>();
         await using var group = await InProcessGroup.StartAsync(layout: l => l.Subgroup(c => replicas[c.MyId] = new Turnstile()), configure: o =>
         {
+            // Long enough that a start under a loaded suite (2 cores, groups starting at once) is not a failure.
             o.HeartbeatInterval = TimeSpan.FromMilliseconds(100);
-            o.FailureTimeout = TimeSpan.FromMilliseconds(500);
+            o.FailureTimeout = TimeSpan.FromMilliseconds(1000);
         });
         var viewChanges = 0;
         foreach (var member in group.Members) member.ViewChanged += (_, _, _) => Interlocked.Increment(ref viewChanges);
         foreach (var replica in replicas.Values) replica.Gate.Reset(); // Hold waits its full time
 
-        // Every member's protocol thread spends 2 s in this handler, four times the failure timeout.
-        var slow = group.Members[0].Subgroup<Turnstile>().Ordered.Hold(2000);
+        // Every member's protocol thread spends 4 s in this handler, four times the failure timeout.
+        var slow = group.Members[0].Subgroup<Turnstile>().Ordered.Hold(4000);
         var after = group.Members.Select(m => m.Subgroup<Turnstile>().Ordered.Add(m.MyId)).ToArray();
 
         var held = await slow.WaitAsync(TimeSpan.FromSeconds(30));
