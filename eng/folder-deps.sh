@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prints, for each folder of Derecho.Runtime, the other folders (namespaces) its files use, and any cycle.
-# A folder's namespace is Derecho.<Folder>; a use is a `using Derecho.X;` or a qualified `Derecho.X.` / `X.` reference.
+# A folder's namespace is Derecho.<Folder>; a use is `using Derecho.X;`, `Derecho.X.…`, or `X.T` for a type T declared in X.
 set -euo pipefail
 cd "$(dirname "$0")/../Derecho.Runtime"
 folders=$(find . -mindepth 1 -maxdepth 1 -type d ! -name bin ! -name obj -printf '%f\n' | sort)
@@ -9,7 +9,9 @@ for f in $folders; do
   uses=""
   for g in $folders; do
     [ "$f" = "$g" ] && continue
-    if grep -rqE "using Derecho\.$g(\.[A-Za-z]+)?;|[^A-Za-z.]Derecho\.$g\.|[^A-Za-z.\"]$g\.[A-Z][A-Za-z]+[.(<]" --include=*.cs "$f" 2>/dev/null; then uses="$uses $g"; fi
+    # the types folder g declares, so that `g.Type` counts and a property that happens to be called g does not
+    types=$(grep -rhoE "(class|struct|record|interface|enum)( struct)? [A-Z][A-Za-z0-9]*" --include=*.cs "$g" | awk '{print $NF}' | sort -u | paste -sd'|' -)
+    if grep -rqE "using Derecho\.$g(\.[A-Za-z]+)?;|[^A-Za-z.]Derecho\.$g\.|[^A-Za-z.\"]$g\.($types)\b" --include=*.cs "$f" 2>/dev/null; then uses="$uses $g"; fi
   done
   deps[$f]="$uses"
   echo "$f ->${uses:- (nothing)}"

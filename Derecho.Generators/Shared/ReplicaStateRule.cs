@@ -25,5 +25,5 @@ internal static class ReplicaStateRule
         type.GetMembers().OfType<IFieldSymbol>().Where(f => !f.IsStatic && !f.IsConst && !(f.IsReadOnly && IsRuntimeManaged(f.Type)));
 
     private static bool IsRuntimeManaged(ITypeSymbol type) =>
-        type.OriginalDefinition.ToDisplayString() is "Derecho.Persistence.Persistent<T>" or "Derecho.Persistence.Volatile<T>" or "Derecho.Persistence.Versioned<T>" or "Derecho.Rpc.IReplicaContext";
+        type.OriginalDefinition.ToDisplayString() is "Derecho.Persistence.Persistent<T>" or "Derecho.Persistence.Volatile<T>" or "Derecho.Persistence.Versioned<T>" or "Derecho.Persistence.IReplicaContext";
 }

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
 using Derecho.Errors;
-using Derecho.Hosting;
 using Derecho.Layout;
 using Derecho.Membership;
 using Derecho.Rpc;

@@ -1,4 +1,4 @@
-using Derecho.Hosting;
+using Derecho.Membership;
 
 namespace Derecho.Client;
 
@@ -11,13 +11,13 @@ public sealed class DerechoClientOptions
     /// <summary>Where this client listens for replies ("host:port", port 0 = any free port).</summary>
     public string ListenEndpoint { get; set; } = "127.0.0.1:0";
 
-    /// <summary>Same as the members' <see cref="DerechoOptions.GroupName"/>.</summary>
+    /// <summary>Same as the members' <c>Derecho:GroupName</c>.</summary>
     public string GroupName { get; set; } = "derecho";
 
-    /// <summary>Same as the members' <see cref="DerechoOptions.RingBytes"/> (part of the group fingerprint).</summary>
+    /// <summary>Same as the members' <c>Derecho:RingBytes</c> (part of the group fingerprint).</summary>
     public int RingBytes { get; set; } = 8 << 20;
 
-    /// <summary>Same as the members' <see cref="DerechoOptions.MaxPayloadBytes"/> (part of the group fingerprint).</summary>
+    /// <summary>Same as the members' <c>Derecho:MaxPayloadBytes</c> (part of the group fingerprint).</summary>
     public int MaxPayloadBytes { get; set; } = 1 << 20;
 
     /// <summary>How long a call may wait for its replies before failing with a <see cref="Errors.CallTimeoutException"/>.</summary>

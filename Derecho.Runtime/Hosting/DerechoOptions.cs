@@ -1,4 +1,5 @@
 using Derecho.Errors;
+using Derecho.Membership;
 
 namespace Derecho.Hosting;
 
@@ -74,16 +75,3 @@ public sealed class DerechoOptions
     /// </summary>
     public TimeSpan FailureTimeout { get; set; } = TimeSpan.FromSeconds(2);
 }
-
-/// <summary>One member of the configured group.</summary>
-public sealed class MemberOptions
-{
-    /// <summary>Unique, non-negative member id.</summary>
-    public int Id { get; set; }
-
-    /// <summary>Where the member listens, as "host:port" (IPv6 as "[::1]:port").</summary>
-    public string Endpoint { get; set; } = "";
-}
-
-/// <summary>The configuration is unusable; the message names the setting and the problem.</summary>
-public sealed class DerechoConfigurationException(string message) : DerechoException(message);

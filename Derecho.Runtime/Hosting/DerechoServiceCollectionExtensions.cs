@@ -1,3 +1,4 @@
+using Derecho.Errors;
 using Derecho.Layout;
 using Derecho.Replication;
 using Microsoft.Extensions.Configuration;

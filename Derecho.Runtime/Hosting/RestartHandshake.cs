@@ -286,7 +286,7 @@ internal sealed class RestartHandshake
         if (_replicas.TryGetReplica(chunk.TypeId, chunk.Shard) is not { } replica || replica.Context.Log is null) return;
         try
         {
-            if (LogTail.Apply(replica.Context, new LogTailBatch(chunk.Complete, chunk.Versions, chunk.Ticks, chunk.Payloads)))
+            if (replica.Context.ApplyTail(new LogTailBatch(chunk.Complete, chunk.Versions, chunk.Ticks, chunk.Payloads)))
                 _logger.LogWarning("Member {Id}: member {Peer} no longer has every record after ours for shard {Shard} of {Type} (trimmed); took its whole log instead",
                     _myId, peer, chunk.Shard, _replicas.NameOf(chunk.TypeId));
             if (chunk.Last) done.TrySetResult();

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using Derecho.Errors;
 using Derecho.Multicast;
 using Derecho.Wire;
 

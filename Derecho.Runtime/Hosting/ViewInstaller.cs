@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Derecho.Client;
+using Derecho.Errors;
 using Derecho.Membership;
 using Derecho.Replication;
 using Derecho.Rpc;
@@ -101,8 +102,8 @@ internal sealed class ViewInstaller(
             var target = next.Find(shard.TypeId, shard.Shard);
             if (target is null)
             {
-                calls.FailCutOff(undelivered.Select(p => RpcHeaders.RequestIdOf(p)),
-                    $"the view change to view {next.View.Id} cut this call off and moved member {myId} out of shard {shard.Shard} of {replicas.NameOf(shard.TypeId)}; it was not applied");
+                calls.FailUnsent(undelivered.Select(p => RpcHeaders.RequestIdOf(p)), new ViewChangedException(
+                    $"the view change to view {next.View.Id} cut this call off and moved member {myId} out of shard {shard.Shard} of {replicas.NameOf(shard.TypeId)}; it was not applied"));
                 continue;
             }
             foreach (var payload in undelivered)

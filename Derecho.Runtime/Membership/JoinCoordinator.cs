@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using Derecho.Errors;
 using Derecho.Layout;
+using Derecho.Sst;
 using Derecho.Transport;
 using Derecho.Wire;
 using Microsoft.Extensions.Logging;

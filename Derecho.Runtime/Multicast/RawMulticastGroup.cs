@@ -21,9 +21,9 @@ internal sealed class RawMulticastGroup : ITransportHandler, IAsyncDisposable
         Transport = TcpTransport.Listen(new TcpTransportOptions { LocalId = myId, Endpoints = endpoints, GroupFingerprint = 0x5241574D43 }, this, logger);
         Sst = new SharedStateTable(ids, Array.IndexOf(ids, myId));
         Sst.RegisterWith(Transport);
-        Multicast = new SmallMessageMulticast(Sst, Transport, ids, options, handler);
+        Multicast = new SmallMessageMulticast(Sst, 0, Enumerable.Range(0, ids.Length).ToArray(), Transport, options, handler); // one shard of every member
         Loop = new PredicateLoop(Transport, logger, TimeSpan.FromMilliseconds(50)) { Table = Sst };
-        Multicast.AddPredicates(Loop);
+        foreach (var (name, step) in Multicast.Predicates()) Loop.Add(name, step);
         Multicast.OnQueued = Loop.Wake;
         Loop.Faulted += e => Fault = e;
     }

@@ -42,12 +42,6 @@ internal sealed unsafe class SmallMessageMulticast : IDisposable
     private bool _trimmed;
     private string? _stopReason;
 
-    /// <summary>Creates the multicast of a view with one shard of all members; <paramref name="memberIds"/>[rank] is the member at that rank.</summary>
-    public SmallMessageMulticast(SharedStateTable sst, ITransport transport, IReadOnlyList<int> memberIds, MulticastOptions options, IDeliveryHandler handler)
-        : this(sst, 0, Enumerable.Range(0, memberIds.Count).ToArray(), transport, options, handler)
-    {
-    }
-
     /// <summary>
     /// Creates the multicast of shard <paramref name="shard"/> (global number) of a view: its members are the
     /// SST rows <paramref name="shardRanks"/>, in shard order, and this member is one of them.
@@ -82,9 +76,6 @@ internal sealed unsafe class SmallMessageMulticast : IDisposable
 
     /// <summary>Global number of the shard this multicast orders.</summary>
     public int Shard { get; }
-
-    /// <summary>Member ids of the shard, in shard order (sender index → member).</summary>
-    public IReadOnlyList<int> MemberIds => _memberIds;
 
     /// <summary>This member's sender index in the shard.</summary>
     public int MyIndex => _me;
@@ -241,12 +232,6 @@ internal sealed unsafe class SmallMessageMulticast : IDisposable
             _stopReason = reason;
             Monitor.PulseAll(_sendLock);
         }
-    }
-
-    /// <summary>Adds the protocol's predicates to the loop, in the order they must run.</summary>
-    public void AddPredicates(PredicateLoop loop)
-    {
-        foreach (var (name, step) in Predicates()) loop.Add(name, step);
     }
 
     /// <summary>The protocol's predicates, in the order they must run.</summary>

@@ -54,17 +54,4 @@ internal static class LogTail
         }
         if (first || versions.Count > 0) yield return Take();
     }
-
-    /// <summary>
-    /// Appends a batch to the replica's log and replays it into its fields (records it has already are
-    /// skipped). An incomplete batch first drops the replica's own history; returns whether it did.
-    /// </summary>
-    public static bool Apply(ReplicaContext context, LogTailBatch batch)
-    {
-        if (context.Log is not { } log) return false;
-        if (!batch.Complete) context.TruncateAfter(-1);
-        for (var i = 0; i < batch.Versions.Length; i++)
-            if (batch.Versions[i] > log.LastVersion) log.AppendReplicated(batch.Versions[i], batch.Ticks[i], batch.Payloads[i]);
-        return !batch.Complete;
-    }
 }

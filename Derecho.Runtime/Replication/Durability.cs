@@ -1,4 +1,5 @@
 using Derecho.Membership;
+using Derecho.Sst;
 
 namespace Derecho.Replication;
 

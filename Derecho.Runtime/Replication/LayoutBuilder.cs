@@ -1,4 +1,5 @@
 using Derecho.Layout;
+using Derecho.Persistence;
 using Derecho.Rpc;
 
 namespace Derecho.Replication;

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Derecho.Layout;
 using Derecho.Membership;
 using Derecho.Persistence;
+using Derecho.Sst;
 using Derecho.Transport;
 using Derecho.Wire;
 using Microsoft.Extensions.Logging;
@@ -191,7 +192,7 @@ internal sealed class StateTransfer(int myId, ReplicaStore replicas, ViewSlot vi
         {
             if (body is ShardStateTail tail)
             {
-                if (LogTail.Apply(replica.Context, new LogTailBatch(tail.Complete, tail.Versions, tail.Ticks, tail.Payloads)))
+                if (replica.Context.ApplyTail(new LogTailBatch(tail.Complete, tail.Versions, tail.Ticks, tail.Payloads)))
                     logger.LogWarning("Member {Id}: member {From} no longer has our newest record of shard {Shard} of {Type} (trimmed); our history is replaced by its whole log",
                         myId, from, shard, replicas.NameOf(typeId));
                 incoming.Records += tail.Versions.Length;

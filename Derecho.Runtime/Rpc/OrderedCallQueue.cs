@@ -63,12 +63,12 @@ internal sealed class OrderedCallQueue(int myId, int maxPayloadBytes, ViewSlot v
                 if (target is null)
                 {
                     // An inadequate view runs no shard: wait for one that does. An adequate one without us in the shard never will.
-                    if (view.Layout.IsAdequate) progress |= FailAll(queue, NotInShard(queue.TypeId, queue.Shard, view).Message);
+                    if (view.Layout.IsAdequate) progress |= FailAll(queue, NotInShard(queue.TypeId, queue.Shard, view));
                     continue;
                 }
                 if (target.Multicast.StopReason is { } stopped)
                 {
-                    progress |= FailAll(queue, $"multicast stopped: {stopped}");
+                    progress |= FailAll(queue, new MemberStoppedException(myId, $"multicast stopped: {stopped}"));
                     continue;
                 }
                 // TrySendNow, not TrySend: this runs on the protocol thread, whose next steps push the ring anyway.
@@ -98,12 +98,12 @@ internal sealed class OrderedCallQueue(int myId, int maxPayloadBytes, ViewSlot v
         }
     }
 
-    private bool FailAll(ShardQueue queue, string reason)
+    private bool FailAll(ShardQueue queue, Exception reason)
     {
         var requests = queue.Calls.Select(call => RpcHeaders.RequestIdOf(call)).ToList();
         Interlocked.Add(ref _queued, -queue.Calls.Count);
         queue.Calls.Clear();
-        calls.FailCutOff(requests, reason);
+        calls.FailUnsent(requests, reason);
         return true;
     }
 

@@ -62,11 +62,11 @@ internal sealed class PendingCalls(int myId, ILogger logger)
         }
     }
 
-    /// <summary>Fails calls that a view change cut off and this member cannot re-send (it left their shard).</summary>
-    public void FailCutOff(IEnumerable<long> requests, string reason)
+    /// <summary>Fails calls that were never applied anywhere and cannot be sent (a view change cut them off, or they can never go in).</summary>
+    public void FailUnsent(IEnumerable<long> requests, Exception reason)
     {
         foreach (var id in requests)
-            if (_pending.TryRemove(id, out var call)) call.Fail(new RemoteCallException(myId, reason));
+            if (_pending.TryRemove(id, out var call)) call.Fail(reason);
     }
 
     /// <summary>A peer is gone: relayed calls it was multicasting may or may not have been applied.</summary>

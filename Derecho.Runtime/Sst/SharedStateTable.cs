@@ -7,7 +7,7 @@ namespace Derecho.Sst;
 /// pushes the changed bytes to every peer as one one-sided write; peers' rows arrive the same way. Reads
 /// are plain volatile loads, so protocol predicates never take a lock.
 /// </summary>
-internal sealed unsafe partial class SharedStateTable : IDisposable
+internal sealed unsafe class SharedStateTable : IDisposable
 {
     private readonly NativeRegion _memory;
     private readonly int[] _memberIds;

@@ -85,7 +85,7 @@ internal sealed class SstLayout
     /// <summary>
     /// The word holding bit <c>global % 64</c>: set when the row's owner holds the state of shard
     /// <paramref name="global"/> (of the layout, even in an inadequate view). Read by every member, so a
-    /// shard's state can be sent by a holder to whoever lacks it. Use <see cref="SharedStateTable.HoldsShardState"/>.
+    /// shard's state can be sent by a holder to whoever lacks it. Use <see cref="SstColumns.HoldsShardState"/>.
     /// </summary>
     public int HoldsState(int global) => _holdsState + global / 64;
 
@@ -122,10 +122,10 @@ internal sealed class SstLayout
     /// <summary>Flags: see <see cref="MemberStatus"/>.</summary>
     public int Status { get; }
 
-    /// <summary>Endpoint (IPv4 and port, packed) of the process asking this member to be let in (see <see cref="SharedStateTable.JoinRequest"/>).</summary>
+    /// <summary>Endpoint (IPv4 and port, packed) of the process asking this member to be let in (see <see cref="SstColumns.JoinRequest"/>).</summary>
     public int JoinRequestEndpoint { get; }
 
-    /// <summary>The process asking this member to be let in, encoded: use <see cref="SharedStateTable.JoinRequest"/>.</summary>
+    /// <summary>The process asking this member to be let in, encoded: use <see cref="SstColumns.JoinRequest"/>.</summary>
     public int JoinRequestId { get; }
 
     /// <summary>1 when the row's owner suspects the member at <paramref name="rank"/> has failed. Never reset in a view.</summary>
@@ -140,13 +140,13 @@ internal sealed class SstLayout
     /// <summary>Entry <paramref name="i"/> of the ragged trim (shard after shard, sender after sender).</summary>
     public int Trim(int i) => _trimStart + i;
 
-    /// <summary>The member the row's owner follows as leader, encoded: use <see cref="SharedStateTable.FollowedLeader"/>.</summary>
+    /// <summary>The member the row's owner follows as leader, encoded: use <see cref="SstColumns.FollowedLeader"/>.</summary>
     public int LeaderAck { get; }
 
     /// <summary>Bit r set: the leader's proposal removes the member at rank r.</summary>
     public int ProposalRemoved { get; }
 
-    /// <summary>The i-th member the leader's proposal adds, encoded: use <see cref="SharedStateTable.ProposedJoiner"/>.</summary>
+    /// <summary>The i-th member the leader's proposal adds, encoded: use <see cref="SstColumns.ProposedJoiner"/>.</summary>
     public int ProposalJoinerId(int i) => _proposalJoiner + 2 * i + 1;
 
     /// <summary>Packed endpoint of the i-th member the leader's proposal adds.</summary>
@@ -154,7 +154,7 @@ internal sealed class SstLayout
 
     /// <summary>
     /// The i-th process this view change dropped from its proposals: it did not acknowledge in time, so members
-    /// stop forwarding its join request. Encoded: use <see cref="SharedStateTable.ProposedRefusal"/>.
+    /// stop forwarding its join request. Encoded: use <see cref="SstColumns.ProposedRefusal"/>.
     /// </summary>
     public int ProposalRefusedId(int i) => _proposalRefused + i;
 
@@ -170,7 +170,7 @@ internal sealed class SstLayout
 
 /// <summary>
 /// One shard's columns: what each row's owner received from each shard member (by shard-local sender
-/// index), delivered and has on disk (<see cref="Persisted"/>, encoded: use <see cref="SharedStateTable.PersistedVersion"/>),
+/// index), delivered and has on disk (<see cref="Persisted"/>, encoded: use <see cref="SstColumns.PersistedVersion"/>),
 /// and the shard's part of the ragged trim.
 /// </summary>
 internal sealed record ShardColumns(int Size, int ReceivedBase, int Delivered, int Persisted, int TrimBase)

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Derecho.Client;
 using Derecho.Hosting;
+using Derecho.Membership;
 using Derecho.Samples.KvStore;
 using dotnet_etcd;
 

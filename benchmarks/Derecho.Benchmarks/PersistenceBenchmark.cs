@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Derecho.Persistence;
+using Derecho.Replication;
 using Derecho.Rpc;
 
 namespace Derecho.Benchmarks;

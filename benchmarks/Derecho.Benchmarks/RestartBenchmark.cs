@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Derecho.Hosting;
+using Derecho.Membership;
 
 namespace Derecho.Benchmarks;
 

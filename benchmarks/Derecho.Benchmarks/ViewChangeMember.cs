@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Derecho.Hosting;
+using Derecho.Membership;
 
 namespace Derecho.Benchmarks;
 

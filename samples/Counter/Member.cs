@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Derecho.Errors;
 using Derecho.Hosting;
+using Derecho.Membership;
 using Derecho.Rpc;
 using Microsoft.Extensions.Logging;
 

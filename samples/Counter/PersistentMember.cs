@@ -1,4 +1,5 @@
 using Derecho.Hosting;
+using Derecho.Membership;
 using Microsoft.Extensions.Logging;
 
 namespace Derecho.Samples.Counter;

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Derecho.Client;
 using Derecho.Errors;
 using Derecho.Hosting;
+using Derecho.Membership;
 using Derecho.Rpc;
 using Microsoft.Extensions.Logging;
 

@@ -1,5 +1,6 @@
 using Derecho.Client;
 using Derecho.Hosting;
+using Derecho.Membership;
 using Derecho.Rpc;
 using Derecho.Tests.Support;
 

@@ -1,4 +1,6 @@
+using Derecho.Errors;
 using Derecho.Hosting;
+using Derecho.Membership;
 using Derecho.Tests.Support;
 using Derecho.Transport;
 

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Derecho.Client;
 using Derecho.Hosting;
+using Derecho.Membership;
 using Derecho.Samples.KvStore;
 using Derecho.Tests.Support;
 

@@ -1,6 +1,7 @@
 using Derecho.Client;
 using Derecho.Hosting;
 using Derecho.Layout;
+using Derecho.Membership;
 using Derecho.Replication;
 using Derecho.Rpc;
 using Derecho.Tests.Support;

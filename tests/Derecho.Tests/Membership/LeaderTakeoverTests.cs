@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Derecho.Membership;
+using Derecho.Sst;
 using Derecho.Tests.Support;
 
 namespace Derecho.Tests.Membership;

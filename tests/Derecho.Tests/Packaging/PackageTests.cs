@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Derecho.Membership;
 using Derecho.Tests.Support;
 
 namespace Derecho.Tests.Packaging;

@@ -1,5 +1,7 @@
 using Derecho.Hosting;
+using Derecho.Membership;
 using Derecho.Persistence;
+using Derecho.Replication;
 using Derecho.Rpc;
 using Derecho.Tests.Support;
 

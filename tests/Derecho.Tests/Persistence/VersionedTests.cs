@@ -1,5 +1,6 @@
 using Derecho.Hosting;
 using Derecho.Persistence;
+using Derecho.Replication;
 using Derecho.Rpc;
 using Derecho.Tests.Support;
 

@@ -1,5 +1,6 @@
 using Derecho.Hosting;
 using Derecho.Layout;
+using Derecho.Membership;
 using Derecho.Replication;
 using Microsoft.Extensions.Logging;
 

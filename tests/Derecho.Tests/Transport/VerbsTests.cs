@@ -1,3 +1,4 @@
+using Derecho.Errors;
 using Derecho.Hosting;
 using Derecho.Tests.Support;
 using Derecho.Transport.Verbs;

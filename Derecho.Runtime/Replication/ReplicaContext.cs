@@ -1,48 +1,9 @@
 using Derecho.Persistence;
+using Derecho.Rpc;
 
-namespace Derecho.Rpc;
+namespace Derecho.Replication;
 
-/// <summary>What a replica knows about where it runs and about the message it is handling.</summary>
-public interface IReplicaContext
-{
-    /// <summary>This member's id.</summary>
-    int MyId { get; }
-
-    /// <summary>Members of this replica's shard, in rank order.</summary>
-    IReadOnlyList<int> Members { get; }
-
-    /// <summary>The ordered call being handled (valid inside an <c>[Ordered]</c> handler).</summary>
-    DeliveryInfo CurrentDelivery { get; }
-
-    /// <summary>A field that keeps every version in memory; <paramref name="name"/> is unique within the type.</summary>
-    Volatile<T> Volatile<T>(string name, T initial = default!);
-
-    /// <summary>
-    /// A field that keeps every version in memory and in a durable log under the member's data directory;
-    /// after a restart it comes back with its versions.
-    /// </summary>
-    Persistent<T> Persistent<T>(string name, T initial = default!);
-
-    /// <summary>
-    /// A persistent field that logs deltas through <paramref name="deltas"/>, with a full value every
-    /// <paramref name="checkpointEvery"/> versions.
-    /// </summary>
-    Persistent<T> Persistent<T>(string name, T initial, IDeltaCodec<T> deltas, int checkpointEvery = 64);
-}
-
-/// <summary>Identity of a delivered ordered call, the same at every replica.</summary>
-/// <param name="SenderId">Member that multicast the call.</param>
-/// <param name="SenderIndex">The sender's own message counter for it.</param>
-/// <param name="Sequence">Global position in the total order.</param>
-/// <param name="Timestamp">Agreed UTC time of the call: the sender's clock, made monotonic in delivery order.</param>
-/// <param name="ViewId">The view that delivered the call.</param>
-public readonly record struct DeliveryInfo(int SenderId, long SenderIndex, long Sequence, DateTime Timestamp, long ViewId = 0)
-{
-    /// <summary>Version number of updates made by this call: (view, sequence), increasing along the total order.</summary>
-    public long Version => (ViewId << 40) | Sequence;
-}
-
-internal sealed class ReplicaContext(int myId, int[] members, string typeName, Func<string, string> storage, Action<Persistence.ReplicaLog> logCreated, int retainVersions = 0, Persistence.PersistentLogOptions? logOptions = null) : IReplicaContext, IDisposable
+internal sealed class ReplicaContext(int myId, int[] members, string typeName, Func<string, string> storage, Action<ReplicaLog> logCreated, int retainVersions = 0, PersistentLogOptions? logOptions = null) : IReplicaContext, IDisposable
 {
     private readonly HashSet<string> _names = new();
     private volatile int[] _members = members;
@@ -59,7 +20,7 @@ internal sealed class ReplicaContext(int myId, int[] members, string typeName, F
     }
 
     /// <summary>The replica's one durable log, shared by its persistent fields (null while it has none).</summary>
-    public Persistence.ReplicaLog? Log { get; private set; }
+    public ReplicaLog? Log { get; private set; }
 
     public DeliveryInfo CurrentDelivery { get; set; }
 
@@ -84,7 +45,7 @@ internal sealed class ReplicaContext(int myId, int[] members, string typeName, F
         Claim(name);
         if (Log is null)
         {
-            Log = new Persistence.ReplicaLog(storage(Sanitize(typeName)), logOptions);
+            Log = new ReplicaLog(storage(Sanitize(typeName)), logOptions);
             logCreated(Log);
         }
         var field = new Persistent<T>(name, initial, Log, deltas, checkpointEvery) { RetainVersions = retainVersions };
@@ -97,6 +58,19 @@ internal sealed class ReplicaContext(int myId, int[] members, string typeName, F
 
     /// <summary>Logs what the delivery just handled changed, as one record; false if it changed no persistent field.</summary>
     public bool CommitDelivery() => Log?.Commit() ?? false;
+
+    /// <summary>
+    /// Appends a log tail batch to the replica's log and replays it into its fields (records it has already
+    /// are skipped). An incomplete batch first drops the replica's own history; returns whether it did.
+    /// </summary>
+    public bool ApplyTail(LogTailBatch batch)
+    {
+        if (Log is not { } log) return false;
+        if (!batch.Complete) TruncateAfter(-1);
+        for (var i = 0; i < batch.Versions.Length; i++)
+            if (batch.Versions[i] > log.LastVersion) log.AppendReplicated(batch.Versions[i], batch.Ticks[i], batch.Payloads[i]);
+        return !batch.Complete;
+    }
 
     /// <summary>Drops every version after <paramref name="version"/> from the log and from every versioned field.</summary>
     public void TruncateAfter(long version)
