@@ -52,6 +52,8 @@ public sealed class DerechoGroup : IAsyncDisposable
         var storage = Path.GetFullPath(Path.Combine(o.DataDirectory, $"member-{o.MyId}"));
         _specs = layout.Specs;
         _viewLog = new ViewLog(Path.Combine(storage, "_views"), _logger);
+        // Before the port is taken: a layout the store refuses (a reserved or duplicate type id) leaves nothing open.
+        _replicas = new ReplicaStore(MyId, layout.Registrations, relative => Path.Combine(storage, relative), o.RetainVersions, () => _loop?.Wake()); // the loop is made below; logs flush only once it runs
         if (o.Transport == "rdma") ReportRdma();
         _transport = TcpTransport.Bind(new TcpTransportOptions
         {
@@ -66,7 +68,6 @@ public sealed class DerechoGroup : IAsyncDisposable
         _loop = new PredicateLoop(_transport, _logger, o.HeartbeatInterval);
         _lifetime = new MemberLifetime(MyId, _logger);
         _endpoints = new MemberEndpoints(MyId, options.Endpoints[MyId], _transport, options.Endpoints);
-        _replicas = new ReplicaStore(MyId, layout.Registrations, relative => Path.Combine(storage, relative), o.RetainVersions, _loop.Wake);
         var calls = new PendingCalls(MyId, _logger);
         var dispatcher = _dispatcher = new ReplicaDispatcher(MyId, _replicas, calls, _transport, o.ReplyWhenPersisted, _loop.Wake, _logger);
         _views = new ViewSlot(MyId, _transport, _specs, new MulticastOptions { RingBytes = o.RingBytes, MaxPayloadBytes = o.MaxPayloadBytes },
@@ -195,8 +196,8 @@ public sealed class DerechoGroup : IAsyncDisposable
     }
 
     /// <summary>Asks the contacts to be let in; installs the view the leader commits.</summary>
-    private async Task JoinRunningGroupAsync(IReadOnlyList<KeyValuePair<int, IPEndPoint>> contacts, CancellationToken cancellationToken) =>
-        _installer.InstallFirst(await _joins.JoinAsync(contacts, _options.Options.ConnectTimeout, cancellationToken).ConfigureAwait(false));
+    private Task JoinRunningGroupAsync(IReadOnlyList<KeyValuePair<int, IPEndPoint>> contacts, CancellationToken cancellationToken) =>
+        _joins.JoinAsync(contacts, _options.Options.ConnectTimeout, view => _installer.InstallFirst(view), cancellationToken);
 
     /// <summary>A joiner's replicas are ready once every shard it entered has loaded its state: only then does JoinAsync return.</summary>
     private async Task WaitForShardStatesAsync(CancellationToken cancellationToken)
@@ -257,6 +258,7 @@ public sealed class DerechoGroup : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
+        _joins.StopAnswering();
         _states.Stop();
         var view = _views.Current;
         view?.Stop("group disposed");
@@ -264,7 +266,7 @@ public sealed class DerechoGroup : IAsyncDisposable
         _loop.Dispose();
         await _transport.DisposeAsync().ConfigureAwait(false);
         _engine.Stop("group disposed", new ObjectDisposedException(nameof(DerechoGroup), $"member {MyId} has left the group"));
-        _dispatcher.Dispose();
+        if (_loop.HasStopped) _dispatcher.Dispose(); // else a handler may still write into its pooled reply buffer
         _views.Dispose(); // the protocol thread and the transport's threads have stopped
         _joins.Close(view);
         _replicas.CloseLogs();

@@ -29,6 +29,7 @@ internal sealed class ViewInstaller(
     /// <summary>Makes the first view of this process current (a start, a restart or a join).</summary>
     public void InstallFirst(ActiveView view, bool restart = false)
     {
+        views.AddressBy(view);
         calls.OnViewInstalled(view.View.Members.ToArray(), view.Layout, [], []);
         replicas.OnViewInstalled(view.Layout);
         var before = views.AdoptLayout(view);
@@ -58,6 +59,7 @@ internal sealed class ViewInstaller(
         transport.Flush();
 
         var resent = ResendTrimmed(old, next, trim);
+        views.AddressBy(next);
         calls.OnViewInstalled(next.View.Members.ToArray(), next.Layout, departed, resent);
         replicas.OnViewInstalled(next.Layout);
         var before = views.AdoptLayout(next);

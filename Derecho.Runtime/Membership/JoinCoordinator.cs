@@ -24,18 +24,21 @@ internal sealed class JoinCoordinator(int myId, MemberEndpoints endpoints, ViewS
 
     // Joiner side: the view prepared for the leader's proposal, until the commit makes it this member's first.
     private readonly object _gate = new();
-    private readonly TaskCompletionSource<ActiveView> _joined = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _joined = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ActiveView? _prepared;
+    private Action<ActiveView>? _install;
     private bool _closed;
     // Set while this process asks to be let in (told to join, or told to rejoin by a restart): only then is a refusal heeded.
     private volatile bool _joining;
 
     /// <summary>
     /// Asks the listed members to be let in, then waits for the leader's proposal (prepare, acknowledge) and
-    /// commit; returns the committed view, to be installed. Requests are repeated until admitted.
+    /// commit. <paramref name="install"/> makes the committed view current, on the thread that read the commit,
+    /// before it reads the next message (the leader may already send in the view). Requests are repeated until admitted.
     /// </summary>
-    public async Task<ActiveView> JoinAsync(IReadOnlyList<KeyValuePair<int, IPEndPoint>> contacts, TimeSpan timeout, CancellationToken cancellationToken)
+    public async Task JoinAsync(IReadOnlyList<KeyValuePair<int, IPEndPoint>> contacts, TimeSpan timeout, Action<ActiveView> install, CancellationToken cancellationToken)
     {
+        lock (_gate) _install = install;
         _joining = true;
         var request = JoinMessages.JoinRequest(myId, PackedEndpoint.Pack(endpoints.Mine));
         var deadline = DateTime.UtcNow + timeout;
@@ -51,7 +54,7 @@ internal sealed class JoinCoordinator(int myId, MemberEndpoints endpoints, ViewS
             transport.Flush();
             await Task.WhenAny(_joined.Task, Task.Delay(TimeSpan.FromSeconds(1), cancellationToken)).ConfigureAwait(false);
         }
-        return await _joined.Task.ConfigureAwait(false);
+        await _joined.Task.ConfigureAwait(false);
     }
 
     /// <summary>Join traffic: requests at any member, acknowledgements at the leader, proposal, commit and refusal at the joiner.</summary>
@@ -136,7 +139,13 @@ internal sealed class JoinCoordinator(int myId, MemberEndpoints endpoints, ViewS
         _joinAcks.Clear();
     }
 
-    /// <summary>Shutdown: a view prepared for a proposal and never installed is freed.</summary>
+    /// <summary>Shutdown begins: proposals and commits are ignored from now on.</summary>
+    public void StopAnswering()
+    {
+        lock (_gate) _closed = true;
+    }
+
+    /// <summary>Shutdown, once the transport stopped: a view prepared for a proposal and never installed is freed.</summary>
     public void Close(ActiveView? installed)
     {
         lock (_gate)
@@ -190,14 +199,15 @@ internal sealed class JoinCoordinator(int myId, MemberEndpoints endpoints, ViewS
         }
     }
 
-    /// <summary>Joiner: the view is committed; it becomes this member's first (each shard's state comes from an old member of the shard).</summary>
+    /// <summary>Joiner: the view is committed; it becomes this member's first here and now (each shard's state comes from an old member of the shard).</summary>
     private void OnJoinCommit(long proposal)
     {
         lock (_gate)
         {
-            if (_joined.Task.IsCompleted || _closed || _prepared is null || _prepared.ProposalId != proposal) return;
+            if (_joined.Task.IsCompleted || _closed || _install is null || _prepared is null || _prepared.ProposalId != proposal) return;
             logger.LogInformation("Member {Id} installs view {View}", myId, _prepared.View.Id);
-            _joined.TrySetResult(_prepared);
+            _install(_prepared);
+            _joined.TrySetResult();
         }
     }
 }

@@ -16,12 +16,23 @@ internal sealed class ViewSlot(int myId, ITransport transport, IReadOnlyList<Sub
     private ActiveView? _current;
     private ActiveView? _retired;
     private ActiveView? _prepared;
+    private ActiveView? _addressing;
 
     /// <summary>The installed view; null until the first is (a start, a restart or a join).</summary>
     public ActiveView? Current => Volatile.Read(ref _current);
 
     /// <summary>The installed view, for code that runs only once there is one (the protocol thread, handles).</summary>
     public ActiveView Installed => Volatile.Read(ref _current) ?? throw new InvalidOperationException($"member {myId} is not in a view yet");
+
+    /// <summary>
+    /// The view whose layout and members new calls are addressed by. An installation switches it first, before
+    /// the calls waiting for replies are moved to the new view, so no call made meanwhile targets a shard member
+    /// or a member the new view no longer has (such a call would wait for a reply that never comes).
+    /// </summary>
+    public ActiveView? Addressing => Volatile.Read(ref _addressing);
+
+    /// <summary>New calls are addressed by <paramref name="next"/> from now on (it is about to be installed).</summary>
+    public void AddressBy(ActiveView next) => Volatile.Write(ref _addressing, next);
 
     /// <summary>The layout of the last adequate view (null before any): new layouts keep its assignments.</summary>
     public GroupLayout? LastAdequate { get; set; }

@@ -7,7 +7,7 @@ namespace Derecho.Replication;
 /// What is on disk where: each member publishes, per shard, the newest version it has on disk (the SST's
 /// persisted column); a version every member of the shard has on disk is globally persisted. A view change
 /// finishes only once the trim's deliveries are on disk here. The rule for "on disk" is
-/// <see cref="ShardReplica.PersistedVersion"/>.
+/// <see cref="ShardReplica.IsDurable"/>.
 /// </summary>
 internal sealed class Durability(ReplicaStore replicas, ViewSlot views)
 {

@@ -78,8 +78,7 @@ internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, Pending
         {
             var deferred = replica.DeferredReplies;
             if (deferred.Count == 0) continue;
-            var persisted = replica.PersistedVersion;
-            while (deferred.TryPeek(out var reply) && reply.Version <= persisted)
+            while (deferred.TryPeek(out var reply) && replica.IsDurable(reply.Version))
             {
                 deferred.Dequeue();
                 var bytes = reply.Buffer.AsSpan(0, reply.Length);

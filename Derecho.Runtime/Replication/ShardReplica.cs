@@ -37,14 +37,18 @@ internal sealed class ShardReplica(uint typeId, int shard, string name, IReplica
     /// <summary>Replies of calls whose versions are not yet on disk, in version order (protocol thread only).</summary>
     public Queue<DeferredReply> DeferredReplies { get; } = new();
 
-    /// <summary>
-    /// The durability rule, in one place: every version up to this one is on disk here (-1: none yet; a replica
-    /// without persistent fields has nothing to wait for).
-    /// </summary>
+    /// <summary>Every version up to this one is on disk here (-1: none yet), as the SST publishes it.</summary>
     public long PersistedVersion => Context.Log is { } log ? log.PersistedVersion : long.MaxValue;
 
+    /// <summary>
+    /// The durability rule, in one place: <paramref name="version"/> needs no more waiting for the disk here. It is
+    /// on disk, or everything the log holds is (a version beyond it was cut off when the log took another
+    /// member's history, and waiting for it would never end), or the replica has no persistent fields.
+    /// </summary>
+    public bool IsDurable(long version) => Context.Log is not { } log || version <= log.PersistedVersion || log.PersistedVersion >= log.LastVersion;
+
     /// <summary>Whether every version the replica's persistent fields logged is on disk.</summary>
-    public bool AllLoggedDurable => Context.Log is not { } log || log.PersistedVersion >= log.LastVersion;
+    public bool AllLoggedDurable => Context.Log is not { } log || IsDurable(log.LastVersion);
 
     /// <summary>Advances the agreed time along the shard's total order (protocol thread only).</summary>
     public void Agree(long senderTicks) =>

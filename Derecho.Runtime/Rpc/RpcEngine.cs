@@ -39,9 +39,9 @@ internal sealed class RpcEngine : IRpcInvoker
         _queue = new OrderedCallQueue(myId, maxPayloadBytes, views, calls, nameOf, wake);
     }
 
-    public IReadOnlyList<int> MemberIds => _views.Current?.View.Members ?? [];
+    public IReadOnlyList<int> MemberIds => _views.Addressing?.View.Members ?? [];
 
-    public GroupLayout Layout => _views.Current?.Layout ?? NotInView;
+    public GroupLayout Layout => _views.Addressing?.Layout ?? NotInView;
 
     /// <summary>The protocol-thread step that moves queued ordered calls into their rings.</summary>
     public bool SendQueuedStep() => _queue.SendQueuedStep();

@@ -64,6 +64,9 @@ internal sealed class PredicateLoop : IDisposable
     /// <summary>Something changed (a remote write landed, a message was queued): evaluate again soon.</summary>
     public void Wake() => _doorbell.Ring();
 
+    /// <summary>Whether the loop thread is not running (never started, or ended).</summary>
+    public bool HasStopped => !_thread.IsAlive;
+
     /// <summary>Stops the thread after its current iteration.</summary>
     public void Dispose()
     {

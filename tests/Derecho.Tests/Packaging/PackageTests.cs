@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Derecho.Membership;
 using Derecho.Tests.Support;
 
 namespace Derecho.Tests.Packaging;
@@ -13,6 +12,7 @@ public class PackageTests
     private const string Program = """
         using Derecho.Rpc;
         using Derecho.Hosting;
+        using Derecho.Membership;
 
         var port = int.Parse(args[0]);
         var options = new DerechoOptions { MyId = 0, Members = [new MemberOptions { Id = 0, Endpoint = $"127.0.0.1:{port}" }] };
