@@ -28,6 +28,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
     private readonly ConcurrentDictionary<long, (PendingCall Call, int Via)> _pending = new();
     private readonly ConcurrentDictionary<int, IPEndPoint> _endpoints = new();
     private readonly ConcurrentDictionary<int, bool> _greeted = new();
+    private readonly object _greetGate = new();
     private readonly object _gate = new();
     private readonly TaskCompletionSource _viewKnown = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile int[] _members = [];
@@ -126,8 +127,15 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
     private void Send(int member, long id, PendingCall call, ReadOnlySpan<byte> request)
     {
         _pending[id] = (call, member);
-        _transport.Send(member, request);
-        _transport.Flush();
+        try
+        {
+            _transport.Send(member, request);
+            _transport.Flush();
+        }
+        catch (InvalidOperationException e) // the member is no peer (any more): the caller may retry another
+        {
+            if (_pending.TryRemove(id, out _)) call.Fail(new TransportException($"client {_id} cannot reach member {member}: {e.Message}", e));
+        }
     }
 
     void ITransportHandler.OnWritesApplied(int peerId) { }
@@ -189,13 +197,22 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
         IPEndPoint.TryParse(text, out var endpoint) ? endpoint
             : throw new DerechoConfigurationException($"Derecho client: {key}: '{text}' is not an IP address and port");
 
+    /// <summary>
+    /// Says hello to a member the first time a call goes to it. Marked greeted only once it is a peer: a second
+    /// caller that saw the mark before the first made it a peer sent into nothing ("not a connected peer").
+    /// </summary>
     private void Greet(int member)
     {
-        if (!_greeted.TryAdd(member, true)) return;
-        if (!_endpoints.TryGetValue(member, out var endpoint)) throw new ArgumentException($"no endpoint known for member {member}");
-        _transport.AddPeer(member, endpoint);
-        _transport.Send(member, ClientMessages.Hello(_id, _packedEndpoint));
-        _transport.Flush();
+        if (_greeted.ContainsKey(member)) return;
+        lock (_greetGate)
+        {
+            if (_greeted.ContainsKey(member)) return;
+            if (!_endpoints.TryGetValue(member, out var endpoint)) throw new ArgumentException($"no endpoint known for member {member}");
+            _transport.AddPeer(member, endpoint);
+            _transport.Send(member, ClientMessages.Hello(_id, _packedEndpoint));
+            _transport.Flush();
+            _greeted[member] = true;
+        }
     }
 
     private async Task<T> WithTimeout<T>(Task<T> call, long id, string what)

@@ -5,6 +5,7 @@ using Derecho.Errors;
 using Derecho.Hosting;
 using Derecho.Membership;
 using Derecho.Rpc;
+using Derecho.Transport;
 using Microsoft.Extensions.Logging;
 
 namespace Derecho.Samples.KvStore;
@@ -64,7 +65,7 @@ internal static class ClientWorkload
                             if (acknowledged.Count % arguments.ProgressEvery == 0) Console.WriteLine($"PROGRESS acknowledged={acknowledged.Count} contact={client.Contact}");
                             return;
                         }
-                        catch (Exception e) when (e is RemoteCallException or CallTimeoutException or ShardUnavailableException && attempt < Attempts)
+                        catch (Exception e) when (e is RemoteCallException or CallTimeoutException or ShardUnavailableException or TransportException && attempt < Attempts)
                         {
                             if (Interlocked.Increment(ref retried) <= 3) Console.WriteLine($"RETRY key={key} attempt={attempt}: {e.Message}");
                             await Task.Delay(200);
