@@ -16,8 +16,17 @@ for f in $folders; do
   deps[$f]="$uses"
   echo "$f ->${uses:- (nothing)}"
 done
-status=0
-for f in $folders; do for g in ${deps[$f]}; do
-  case " ${deps[$g]:-} " in *" $f "*) [ "$f" \< "$g" ] && { echo "cycle: $f <-> $g"; status=1; } ;; esac
-done; done
-exit $status
+# Any cycle, of any length: repeatedly remove folders that use nothing left; whatever remains is on a cycle.
+remaining="$folders"
+while :; do
+  next=""; removed=0
+  for f in $remaining; do
+    blocked=0
+    for g in ${deps[$f]}; do case " $remaining " in *" $g "*) blocked=1 ;; esac; done
+    if [ $blocked = 1 ]; then next="$next $f"; else removed=1; fi
+  done
+  remaining=$(echo $next)
+  [ $removed = 1 ] && [ -n "$remaining" ] || break
+done
+if [ -n "$remaining" ]; then echo "cycle among: $remaining"; exit 1; fi
+echo "no cycles"

@@ -5,6 +5,7 @@ using Derecho.Errors;
 using Derecho.Layout;
 using Derecho.Membership;
 using Derecho.Multicast;
+using Derecho.Persistence;
 using Derecho.Replication;
 using Derecho.Rpc;
 using Derecho.Sst;

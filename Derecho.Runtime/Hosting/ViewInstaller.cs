@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Derecho.Client;
 using Derecho.Errors;
 using Derecho.Membership;
+using Derecho.Persistence;
 using Derecho.Replication;
 using Derecho.Rpc;
 using Derecho.Sst;

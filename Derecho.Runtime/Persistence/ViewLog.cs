@@ -1,10 +1,10 @@
 using Derecho.Layout;
-using Derecho.Persistence;
+using Derecho.Membership;
 using Derecho.Wire;
 using MemoryPack;
 using Microsoft.Extensions.Logging;
 
-namespace Derecho.Membership;
+namespace Derecho.Persistence;
 
 /// <summary>
 /// Every view this member installed, and every ragged trim it applied, on disk before anything is delivered
