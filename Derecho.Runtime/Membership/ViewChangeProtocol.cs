@@ -175,7 +175,7 @@ internal sealed class ViewChangeProtocol
         var removed = SuspectedMask();
         var joiners = PendingJoiners();
         var current = _sst.Get(_me, _c.ProposalId);
-        if (current != 0 && _sst.Get(_me, _c.ProposalRemoved) == removed && ReadJoiners(_me).SequenceEqual(joiners)) return false;
+        if (current != 0 && _sst.Get(_me, _c.ProposalRemoved) == removed && _sst.ProposedJoiners(_me).SequenceEqual(joiners)) return false;
         long highest = 0;
         for (var r = 0; r < _n; r++)
         {
@@ -199,7 +199,7 @@ internal sealed class ViewChangeProtocol
         foreach (var (joiner, _) in joiners) _joinerProposedAt.TryAdd(joiner, Environment.TickCount64);
         _sst.Set(_c.ProposalId, id);
         _logger.LogInformation("Member {Me} (leader) proposes view {Next}: removes [{Removed}], adds [{Joiners}]; ragged trim [{Trim}]",
-            _view.View.Members[_me], _view.View.Id + 1, string.Join(", ", RanksOf(removed).Select(r => _view.View.Members[r])),
+            _view.View.Members[_me], _view.View.Id + 1, string.Join(", ", RankMask.Ranks(removed).Select(r => _view.View.Members[r])),
             string.Join(", ", joiners.Select(j => j.Id)), string.Join(", ", trim));
         return true;
     }
@@ -239,7 +239,7 @@ internal sealed class ViewChangeProtocol
             if (_sst.ProposedRefusal(leader, i) is { } refused) Refuse(refused);
         }
 
-        var joiners = ReadJoiners(leader);
+        var joiners = _sst.ProposedJoiners(leader);
         var members = Enumerable.Range(0, _n).Where(r => (removed & (1L << r)) == 0).Select(r => _view.View.Members[r])
             .Concat(joiners.Select(j => j.Id)).ToArray();
         _prepared = _host.Prepare(new View(_view.View.Id + 1, members), proposal, joiners, _prepared, isLeader: leader == _me);
@@ -293,7 +293,7 @@ internal sealed class ViewChangeProtocol
         if (proposal == 0 || _sst.Get(_me, _c.Commit) == proposal) return false;
         for (var r = 0; r < _n; r++)
             if (Live(r) && _sst.Get(r, _c.Ack) != proposal) return false;
-        var joiners = ReadJoiners(_me);
+        var joiners = _sst.ProposedJoiners(_me);
         if (!EveryJoinerAcknowledged(joiners, proposal)) return DropLateJoiners(joiners, proposal);
         _sst.Set(_c.Commit, proposal);
         return true;
@@ -394,21 +394,5 @@ internal sealed class ViewChangeProtocol
             joiners.Add(request);
         }
         return joiners.OrderBy(j => j.Id).ToList();
-    }
-
-    private List<(int Id, long Endpoint)> ReadJoiners(int row)
-    {
-        var joiners = new List<(int Id, long Endpoint)>();
-        for (var i = 0; i < SstLayout.MaxJoinersPerView; i++)
-        {
-            if (_sst.ProposedJoiner(row, i) is { } joiner) joiners.Add(joiner);
-        }
-        return joiners;
-    }
-
-    private static IEnumerable<int> RanksOf(long mask)
-    {
-        for (var r = 0; r < 64; r++)
-            if ((mask & (1L << r)) != 0) yield return r;
     }
 }

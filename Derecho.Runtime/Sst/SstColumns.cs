@@ -57,6 +57,15 @@ internal static class SstColumns
         return id < 0 ? null : ((int)id, sst.Get(rank, sst.Layout.ProposalJoinerEndpoint(i)));
     }
 
+    /// <summary>Every process the proposal in the row at <paramref name="row"/> adds, in slot order.</summary>
+    public static List<(int Id, long Endpoint)> ProposedJoiners(this SharedStateTable sst, int row)
+    {
+        var joiners = new List<(int Id, long Endpoint)>();
+        for (var i = 0; i < SstLayout.MaxJoinersPerView; i++)
+            if (sst.ProposedJoiner(row, i) is { } joiner) joiners.Add(joiner);
+        return joiners;
+    }
+
     /// <summary>Fills slot <paramref name="i"/> of our proposal's joiners (null: empty).</summary>
     public static void ProposeJoiner(this SharedStateTable sst, int i, (int Id, long Endpoint)? joiner)
     {
