@@ -41,7 +41,7 @@ internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints en
                 Relay(peer, typeId, shard, methodId, clientRequest, message[RpcHeaders.RelayHeaderSize..]);
                 break;
             case MessageKind.RelayResult when ClientMessages.TryReadRelayResult(message, out var request, out var replies):
-                calls.OnRelayResult(request, replies);
+                calls.OnRelayResult(peer, request, replies);
                 break;
             default:
                 logger.LogWarning("Malformed or unexpected client message (kind {Kind}, {Length} bytes) from {Peer} ignored", message[0], message.Length, peer);

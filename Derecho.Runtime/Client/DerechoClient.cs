@@ -145,12 +145,15 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
         if (message.IsEmpty) return;
         switch (message[0])
         {
+            // A reply counts only from the member the call went to, on that member's own connection.
             case (byte)MessageKind.Reply when RpcHeaders.TryReadReplyHeader(message, out var status, out var member, out var request):
-                if (_pending.TryGetValue(request, out var p2p) && p2p.Call.OnReply(member, status, message[RpcHeaders.ReplyHeaderSize..]))
+                if (_pending.TryGetValue(request, out var p2p) && !FromExpected(peerId, member, p2p.Via, "reply", request)) break;
+                if (p2p.Call is not null && p2p.Call.OnReply(member, status, message[RpcHeaders.ReplyHeaderSize..]))
                     _pending.TryRemove(request, out _);
                 break;
             case (byte)MessageKind.RelayResult when ClientMessages.TryReadRelayResult(message, out var request, out var replies):
-                if (_pending.TryRemove(request, out var relayed) && relayed.Call is IRelayedCall call) call.Complete(replies);
+                if (_pending.TryGetValue(request, out var relayed) && FromExpected(peerId, peerId, relayed.Via, "relay result", request)
+                    && _pending.TryRemove(request, out _) && relayed.Call is IRelayedCall call) call.Complete(replies);
                 break;
             case (byte)MessageKind.ViewInfo when JoinMessages.TryReadViewProposal(message, out var viewId, out _, out var members, out var layoutBytes):
                 if (GroupLayout.TryDeserialize(layoutBytes, typeId => $"type {typeId:X8}") is not { } layout)
@@ -191,6 +194,15 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
         await _transport.DisposeAsync().ConfigureAwait(false);
         foreach (var (id, (call, _)) in _pending)
             if (_pending.TryRemove(id, out _)) call.Fail(new ObjectDisposedException(nameof(DerechoClient)));
+    }
+
+    /// <summary>Whether an answer to <paramref name="request"/> came from the member it was sent to; else it is logged and dropped.</summary>
+    private bool FromExpected(int peer, int claimed, int expected, string what, long request)
+    {
+        if (peer == expected && claimed == expected) return true;
+        _logger.LogWarning("Client {Id}: {What} for request {Request} from {Peer} (claiming member {Claimed}) ignored: the call went to member {Expected}",
+            _id, what, request, peer, claimed, expected);
+        return false;
     }
 
     private static IPEndPoint ParseEndpoint(string text, string key) =>

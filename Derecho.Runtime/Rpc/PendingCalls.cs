@@ -42,10 +42,16 @@ internal sealed class PendingCalls(int myId, ILogger logger)
             _pending.TryRemove(requestId, out _);
     }
 
-    /// <summary>A relaying member answered with every replica's reply.</summary>
-    public void OnRelayResult(long requestId, IReadOnlyList<RawReply> replies)
+    /// <summary>A relaying member answered with every replica's reply; counted only from the member the call was relayed through.</summary>
+    public void OnRelayResult(int peer, long requestId, IReadOnlyList<RawReply> replies)
     {
-        if (_pending.TryRemove(requestId, out var call) && call is IRelayedCall relayed) relayed.Complete(replies);
+        if (!_pending.TryGetValue(requestId, out var call) || call is not IRelayedCall relayed) return;
+        if (relayed.Via != peer)
+        {
+            logger.LogWarning("Relay result for request {Request} from {Peer} ignored: the call was relayed through member {Via}", requestId, peer, relayed.Via);
+            return;
+        }
+        if (_pending.TryRemove(requestId, out _)) relayed.Complete(replies);
     }
 
     /// <summary>

@@ -1,8 +1,12 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
 using Derecho.Client;
 using Derecho.Hosting;
 using Derecho.Membership;
 using Derecho.Rpc;
 using Derecho.Tests.Support;
+using Derecho.Wire;
 
 namespace Derecho.Tests.Client;
 
@@ -72,5 +76,33 @@ public class ClientTests
         };
         var error = await Assert.ThrowsAsync<Derecho.Transport.TransportException>(() => DerechoClient.ConnectAsync(options));
         Assert.Contains($"member 0 (127.0.0.1:{ports[0]})", error.Message);
+    }
+
+    [Fact]
+    public async Task A_stranger_on_the_clients_port_cannot_answer_its_call_for_the_members()
+    {
+        var replicas = new ConcurrentDictionary<int, Turnstile>();
+        await using var group = await InProcessGroup.StartAsync(layout: l => l.Subgroup(c => replicas[c.MyId] = new Turnstile()));
+        var port = Ports.Free(1)[0];
+        var options = Options(group);
+        options.ListenEndpoint = $"127.0.0.1:{port}";
+        await using var client = await DerechoClient.ConnectAsync(options);
+        foreach (var replica in replicas.Values) replica.Gate.Reset(); // the call waits in every replica
+        var held = client.Subgroup<Turnstile>().Ordered.Hold(10_000);
+
+        // Tried: a process with the group's fingerprint connects to the client's port and sends a relay result,
+        // "from members 0, 1, 2", for every request id the client can have used so far.
+        using var stranger = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await stranger.ConnectAsync(IPAddress.Loopback, port);
+        await stranger.SendAsync(RawFrames.HelloFrom(memberId: 4242, fingerprint: GroupFingerprint.Of(options.GroupName, options.RingBytes, options.MaxPayloadBytes)));
+        RawReply[] forged = [new(0, ReplyStatus.Ok, []), new(1, ReplyStatus.Ok, []), new(2, ReplyStatus.Ok, [])];
+        for (long request = 1; request <= 5; request++)
+            await stranger.SendAsync(RawFrames.MessageOf(ClientMessages.RelayResult(request, forged)));
+        await Task.Delay(500);
+        Assert.False(held.IsCompleted, "a stranger's relay result completed the call");
+
+        foreach (var replica in replicas.Values) replica.Gate.Set();
+        var results = await held.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal([0, 1, 2], results.MemberIds);
     }
 }
