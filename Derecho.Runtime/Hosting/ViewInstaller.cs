@@ -28,18 +28,7 @@ internal sealed class ViewInstaller(
     public event Action<View, IReadOnlyList<int>, IReadOnlyList<int>>? ViewChanged;
 
     /// <summary>Makes the first view of this process current (a start, a restart or a join).</summary>
-    public void InstallFirst(ActiveView view, bool restart = false)
-    {
-        views.AddressBy(view);
-        calls.OnViewInstalled(view.View.Members.ToArray(), view.Layout, [], []);
-        replicas.OnViewInstalled(view.Layout);
-        var before = views.AdoptLayout(view);
-        if (!view.Layout.IsAdequate) ReportInadequate(view);
-        LogView(view.View);
-        views.MakeCurrent(view);
-        states.Begin(view, before, old: null, restart);
-        loop.Replace(view.Sst, StepsFor(view));
-    }
+    public void InstallFirst(ActiveView view, bool restart = false) => MakeCurrent(view, old: null, departed: [], resent: [], restart);
 
     ActiveView IViewChangeHost.Prepare(View next, long proposalId, IReadOnlyList<(int Id, long Endpoint)> joiners, ActiveView? previous, bool isLeader)
     {
@@ -60,16 +49,7 @@ internal sealed class ViewInstaller(
         transport.Flush();
 
         var resent = ResendTrimmed(old, next, trim);
-        views.AddressBy(next);
-        calls.OnViewInstalled(next.View.Members.ToArray(), next.Layout, departed, resent);
-        replicas.OnViewInstalled(next.Layout);
-        var before = views.AdoptLayout(next);
-        if (!next.Layout.IsAdequate) ReportInadequate(next);
-        LogView(next.View); // on disk before anything is delivered in it
-        views.MakeCurrent(next);
-        // The trim is delivered and nothing of the new view is: this is the state members new to a shard need.
-        states.Begin(next, before, old);
-        loop.Replace(next.Sst, StepsFor(next));
+        MakeCurrent(next, old, departed, resent);
         foreach (var member in departed) transport.ForgetPeer(member);
         transport.RetireEpochsBefore(checked((int)next.View.Id));
         views.Retire(old);
@@ -80,6 +60,25 @@ internal sealed class ViewInstaller(
             myId, next.View.Id, string.Join(", ", next.View.Members), string.Join(", ", joined), string.Join(", ", departed), resent.Count);
         var handlers = ViewChanged;
         if (handlers is not null) ThreadPool.QueueUserWorkItem(_ => handlers(next.View, joined, departed));
+    }
+
+    /// <summary>
+    /// What every installation does, the first view's too: new calls are addressed by the view, pending calls
+    /// and replicas move to it, it goes on disk before anything is delivered in it, becomes current, begins
+    /// state transfer (the old view's trim is delivered and nothing of the new one is: the state new shard
+    /// members need) and gives the protocol thread its steps.
+    /// </summary>
+    private void MakeCurrent(ActiveView next, ActiveView? old, int[] departed, IReadOnlyCollection<long> resent, bool restart = false)
+    {
+        views.AddressBy(next);
+        calls.OnViewInstalled(next.View.Members.ToArray(), next.Layout, departed, resent);
+        replicas.OnViewInstalled(next.Layout);
+        var before = views.AdoptLayout(next);
+        if (!next.Layout.IsAdequate) ReportInadequate(next);
+        LogView(next.View);
+        views.MakeCurrent(next);
+        states.Begin(next, before, old, restart);
+        loop.Replace(next.Sst, StepsFor(next));
     }
 
     void IViewChangeHost.LogTrim(long viewId, long[] trim) => viewLog.AppendTrim(viewId, trim);

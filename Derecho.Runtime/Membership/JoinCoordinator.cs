@@ -26,10 +26,9 @@ internal sealed class JoinCoordinator(int myId, MemberEndpoints endpoints, ViewS
     private readonly object _gate = new();
     private readonly TaskCompletionSource _joined = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ActiveView? _prepared;
+    // Set while this process asks to be let in (told to join, or told to rejoin by a restart): only then is a refusal heeded.
     private Action<ActiveView>? _install;
     private bool _closed;
-    // Set while this process asks to be let in (told to join, or told to rejoin by a restart): only then is a refusal heeded.
-    private volatile bool _joining;
 
     /// <summary>
     /// Asks the listed members to be let in, then waits for the leader's proposal (prepare, acknowledge) and
@@ -39,7 +38,6 @@ internal sealed class JoinCoordinator(int myId, MemberEndpoints endpoints, ViewS
     public async Task JoinAsync(IReadOnlyList<KeyValuePair<int, IPEndPoint>> contacts, TimeSpan timeout, Action<ActiveView> install, CancellationToken cancellationToken)
     {
         lock (_gate) _install = install;
-        _joining = true;
         var request = JoinMessages.JoinRequest(myId, PackedEndpoint.Pack(endpoints.Mine));
         var deadline = DateTime.UtcNow + timeout;
         while (!_joined.Task.IsCompleted)
@@ -168,7 +166,8 @@ internal sealed class JoinCoordinator(int myId, MemberEndpoints endpoints, ViewS
     /// <summary>Joiner: a member we asked will not let us in; JoinAsync fails with its reason.</summary>
     private void OnJoinRefused(int member, string reason)
     {
-        if (!_joining || member == myId || _joined.Task.IsCompleted) return;
+        lock (_gate)
+            if (_install is null || member == myId || _joined.Task.IsCompleted) return;
         _joined.TrySetException(new JoinRefusedException(myId, reason));
     }
 
