@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Derecho.Membership;
 using Derecho.Rpc;
+using Derecho.Security;
 using Derecho.Transport;
 using Derecho.Wire;
 using Microsoft.Extensions.Logging;
@@ -13,9 +14,40 @@ namespace Derecho.Client;
 /// replica's reply. Clients are not members: one that goes away is forgotten, with no view change.
 /// </summary>
 internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints endpoints, TcpTransport transport, RpcEngine engine, PendingCalls calls,
-    int maxPayloadBytes, ILogger logger)
+    int maxPayloadBytes, ClientAccess access, Func<uint, string> nameOf, ILogger logger)
 {
     private readonly ConcurrentDictionary<int, bool> _clients = new();
+
+    /// <summary>
+    /// Whether a message from client <paramref name="peer"/> may go on. A client may say hello, have calls relayed and
+    /// make P2P calls, on the types it is authorized for; never membership, state, restart or SST traffic. A call it
+    /// may not make is answered with the reason (nothing applied).
+    /// </summary>
+    public bool Admit(int peer, ReadOnlySpan<byte> message)
+    {
+        switch ((MessageKind)message[0])
+        {
+            case MessageKind.ClientHello:
+                return true;
+            case MessageKind.Relay when RpcHeaders.TryReadRelayHeader(message, out var typeId, out _, out _, out var request):
+                if (access.Refusal(transport.IdentityOf(peer), nameOf(typeId)) is not { } refused) return true;
+                transport.Send(peer, ClientMessages.RelayResult(request, [new RawReply(myId, ReplyStatus.Unauthorized, System.Text.Encoding.UTF8.GetBytes(refused))]));
+                transport.Flush();
+                return false;
+            case MessageKind.P2PRequest when RpcHeaders.TryReadP2PHeader(message, out var typeId, out _, out _, out var request):
+                if (access.Refusal(transport.IdentityOf(peer), nameOf(typeId)) is not { } denied) return true;
+                var reply = new byte[RpcHeaders.ReplyHeaderSize + System.Text.Encoding.UTF8.GetByteCount(denied)];
+                RpcHeaders.WriteReplyHeader(reply, ReplyStatus.Unauthorized, myId, request);
+                System.Text.Encoding.UTF8.GetBytes(denied, reply.AsSpan(RpcHeaders.ReplyHeaderSize));
+                transport.Send(peer, reply);
+                transport.Flush();
+                return false;
+            default:
+                logger.LogWarning("Member {Id}: client {Client} sent a message of kind {Kind} ({Length} bytes), which clients may not send; ignored",
+                    myId, peer, message[0], message.Length);
+                return false;
+        }
+    }
 
     public void OnMessage(int peer, ReadOnlySpan<byte> message)
     {

@@ -4,6 +4,7 @@ using Derecho.Errors;
 using Derecho.Layout;
 using Derecho.Membership;
 using Derecho.Rpc;
+using Derecho.Security;
 using Derecho.Transport;
 using Derecho.Wire;
 using MemoryPack;
@@ -28,6 +29,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
     private readonly ConcurrentDictionary<long, (PendingCall Call, int Via)> _pending = new();
     private readonly ConcurrentDictionary<int, IPEndPoint> _endpoints = new();
     private readonly ConcurrentDictionary<int, bool> _greeted = new();
+    private readonly ConcurrentDictionary<int, string> _lastFailure = new(); // why each member was lost, for the error of a failed connect
     private readonly object _greetGate = new();
     private readonly object _gate = new();
     private readonly TaskCompletionSource _viewKnown = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -43,11 +45,20 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
         _id = Random.Shared.Next(1 << 30, int.MaxValue);
         var listen = ParseEndpoint(options.ListenEndpoint, "ListenEndpoint");
         var fingerprint = GroupFingerprint.Of(options.GroupName, options.RingBytes, options.MaxPayloadBytes);
+        var tls = options.Tls is { } t ? TlsCredentials.Load(t, "Derecho client: Tls", identity =>
+            identity.Role == PeerRole.Client ? null : $"the certificate identifies {identity}; a client needs a client certificate (derecho://client/<name>)", trustedBySelf: false) : null;
+        if (tls is null && ListenPolicy.Insecure(listen) is { } exposed)
+        {
+            if (!options.AllowInsecure)
+                throw new DerechoConfigurationException($"Derecho client: Tls: {exposed} without TLS: replies would travel in the clear. Configure Tls, or set AllowInsecure = true to accept that");
+            logger.LogWarning("Client is {Exposed} without TLS (AllowInsecure)", exposed);
+        }
         _transport = TcpTransport.Listen(new TcpTransportOptions
         {
             LocalId = _id,
             Endpoints = new Dictionary<int, IPEndPoint> { [_id] = listen },
             GroupFingerprint = fingerprint,
+            Tls = tls,
             ConnectTimeout = options.ConnectTimeout,
             MaxMessageBytes = Math.Max(options.MaxPayloadBytes + 4096, 256 << 20),
         }, this, logger);
@@ -83,9 +94,12 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
                 client._contact = contact.Id;
                 return client;
             }
+            // Every contact refused us (wrong group, certificate, TLS): asking again gets the same answers.
+            if (options.Contacts.All(c => client._lastFailure.TryGetValue(c.Id, out var why) && why.Contains("refused", StringComparison.Ordinal))) break;
         }
         await client.DisposeAsync().ConfigureAwait(false);
-        throw new TransportException($"client could not reach any of {string.Join(", ", options.Contacts.Select(c => $"member {c.Id} ({c.Endpoint})"))} within {options.ConnectTimeout.TotalSeconds:0.#}s");
+        var reasons = options.Contacts.Select(c => $"member {c.Id} ({c.Endpoint}): {client._lastFailure.GetValueOrDefault(c.Id, "no answer")}");
+        throw new TransportException($"client could not connect to the group: {string.Join("; ", reasons)}");
     }
 
     /// <summary>The typed handle of a replicated type; the generated extension methods make the calls.</summary>
@@ -176,6 +190,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
     /// <summary>A member went away: fail what waited on it; if it was our contact, move to another member.</summary>
     void ITransportHandler.OnPeerDisconnected(int peerId, string reason)
     {
+        _lastFailure[peerId] = reason;
         _greeted.TryRemove(peerId, out _);
         _transport.ForgetPeer(peerId);
         foreach (var (id, (call, via)) in _pending)

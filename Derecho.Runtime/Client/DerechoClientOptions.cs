@@ -1,4 +1,5 @@
 using Derecho.Membership;
+using Derecho.Security;
 
 namespace Derecho.Client;
 
@@ -10,6 +11,12 @@ public sealed class DerechoClientOptions
 
     /// <summary>Where this client listens for replies ("host:port", port 0 = any free port).</summary>
     public string ListenEndpoint { get; set; } = "127.0.0.1:0";
+
+    /// <summary>Mutual TLS with the members: this client's certificate (naming it <c>derecho://client/&lt;name&gt;</c>) and whom it trusts.</summary>
+    public TlsOptions? Tls { get; set; }
+
+    /// <summary>Listen on a non-loopback address without <see cref="Tls"/> (members without TLS accept anyone; replies travel in the clear).</summary>
+    public bool AllowInsecure { get; set; }
 
     /// <summary>Same as the members' <c>Derecho:GroupName</c>.</summary>
     public string GroupName { get; set; } = "derecho";

@@ -56,12 +56,15 @@ public sealed class DerechoGroup : IAsyncDisposable
         // Before the port is taken: a layout the store refuses (a reserved or duplicate type id) leaves nothing open.
         _replicas = new ReplicaStore(MyId, layout.Registrations, relative => Path.Combine(storage, relative), o.RetainVersions, () => _loop?.Wake()); // the loop is made below; logs flush only once it runs
         if (o.Transport == "rdma") ReportRdma();
+        if (options.Tls is null && Security.ListenPolicy.Insecure(options.Endpoints[MyId]) is { } exposed)
+            _logger.LogWarning("Member {Id} is {Exposed} without TLS (Derecho:AllowInsecure): anyone who can reach it can join, call and read state", MyId, exposed);
         _transport = TcpTransport.Bind(new TcpTransportOptions
         {
             LocalId = MyId,
             // A joiner waits for nobody at start: the group tells it whom to talk to.
             Endpoints = o.Join ? new Dictionary<int, IPEndPoint> { [MyId] = options.Endpoints[MyId] } : options.Endpoints,
             GroupFingerprint = options.Fingerprint,
+            Tls = options.Tls,
             ConnectTimeout = o.ConnectTimeout,
             // Room for a large log record in a log tail (a persistent field's full value); state travels in parts.
             MaxMessageBytes = Math.Max(o.MaxPayloadBytes + 4096, 256 << 20),
@@ -77,7 +80,8 @@ public sealed class DerechoGroup : IAsyncDisposable
         _states = new StateTransfer(MyId, _replicas, _views, _transport, _lifetime, _loop.Wake, _logger);
         _durability = new Durability(_replicas, _views);
         _joins = new JoinCoordinator(MyId, _endpoints, _views, _transport, _replicas.JoinRefusal, _replicas.NameOf, _loop.Wake, _logger);
-        var clients = new ClientGateway(MyId, _views, _endpoints, _transport, _engine, calls, o.MaxPayloadBytes, _logger);
+        var clients = new ClientGateway(MyId, _views, _endpoints, _transport, _engine, calls, o.MaxPayloadBytes,
+            new Security.ClientAccess(o.AuthorizedClients), _replicas.NameOf, _logger);
         _installer = new ViewInstaller(MyId, o, _views, _endpoints, _transport, _loop, _replicas, calls, _engine, dispatcher, _states, _durability,
             _joins, clients, _leave, _viewLog, _lifetime, _failureReports, _logger);
         _router = new MessageRouter(_views, _endpoints, _transport, _loop, _replicas, calls, _engine, _states, _joins, clients, _leave,

@@ -1,5 +1,6 @@
 using Derecho.Errors;
 using Derecho.Membership;
+using Derecho.Security;
 
 namespace Derecho.Hosting;
 
@@ -44,6 +45,25 @@ public sealed class DerechoOptions
     /// has no verbs data path yet, so "rdma" reports what the probe found and runs over TCP.
     /// </summary>
     public string Transport { get; set; } = "tcp";
+
+    /// <summary>
+    /// Mutual TLS for every connection (members and clients), with member ids bound to certificates. Required when
+    /// this member listens on an address other than loopback, unless <see cref="AllowInsecure"/> is set.
+    /// </summary>
+    public TlsOptions? Tls { get; set; }
+
+    /// <summary>
+    /// Listen on a non-loopback address without <see cref="Tls"/>: anyone who can reach the port can then join, call
+    /// and read state. Logged as a warning on every start.
+    /// </summary>
+    public bool AllowInsecure { get; set; }
+
+    /// <summary>
+    /// Which external clients (by the name in their certificate) may call which replicated types (by type name, or
+    /// "*" for all), checked before a call is relayed or served. Empty: every client with a trusted certificate may
+    /// call every type. Needs <see cref="Tls"/>.
+    /// </summary>
+    public Dictionary<string, List<string>> AuthorizedClients { get; set; } = new();
 
     /// <summary>Name of the group; members of different groups refuse each other's connections.</summary>
     public string GroupName { get; set; } = "derecho";

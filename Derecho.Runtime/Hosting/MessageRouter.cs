@@ -3,6 +3,7 @@ using Derecho.Client;
 using Derecho.Membership;
 using Derecho.Replication;
 using Derecho.Rpc;
+using Derecho.Security;
 using Derecho.Sst;
 using Derecho.Transport;
 using Derecho.Wire;
@@ -32,6 +33,7 @@ internal sealed class MessageRouter(ViewSlot views, MemberEndpoints endpoints, T
 
     public void OnMessage(int peerId, ReadOnlySpan<byte> message)
     {
+        if (PeerIds.IsClient(peerId) && (message.IsEmpty || !clients.Admit(peerId, message))) return;
         switch (message.IsEmpty ? MessageFamily.Unknown : MessageKinds.FamilyOf(message[0]))
         {
             case MessageFamily.Client:

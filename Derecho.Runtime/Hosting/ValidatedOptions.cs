@@ -2,12 +2,14 @@ using System.Globalization;
 using System.Net;
 using Derecho.Errors;
 using Derecho.Multicast;
+using Derecho.Security;
 using Derecho.Wire;
 
 namespace Derecho.Hosting;
 
 /// <summary>Options that passed validation, with endpoints resolved and the group fingerprint computed.</summary>
-internal sealed record ValidatedOptions(DerechoOptions Options, IReadOnlyDictionary<int, IPEndPoint> Endpoints, int[] MemberIds, ulong Fingerprint)
+internal sealed record ValidatedOptions(DerechoOptions Options, IReadOnlyDictionary<int, IPEndPoint> Endpoints, int[] MemberIds, ulong Fingerprint,
+    TlsCredentials? Tls)
 {
     /// <summary>Checks every setting; throws <see cref="DerechoConfigurationException"/> naming the first problem.</summary>
     public static ValidatedOptions From(DerechoOptions options)
@@ -19,6 +21,7 @@ internal sealed record ValidatedOptions(DerechoOptions Options, IReadOnlyDiction
         {
             var member = options.Members[i];
             if (member.Id < 0) throw Problem($"Members[{i}].Id", $"member id {member.Id} is negative");
+            if (!PeerIds.IsMember(member.Id)) throw Problem($"Members[{i}].Id", $"member id {member.Id} is not below {PeerIds.FirstClientId} (higher ids are external clients')");
             if (firstIndex.TryGetValue(member.Id, out var first))
                 throw Problem($"Members[{i}].Id", $"duplicate member id {member.Id} (also Members[{first}])");
             firstIndex[member.Id] = i;
@@ -27,7 +30,7 @@ internal sealed record ValidatedOptions(DerechoOptions Options, IReadOnlyDiction
         var duplicateEndpoint = endpoints.GroupBy(e => e.Value).FirstOrDefault(g => g.Count() > 1);
         if (duplicateEndpoint is not null)
             throw Problem("Members", $"members {string.Join(" and ", duplicateEndpoint.Select(e => e.Key))} share the endpoint {duplicateEndpoint.Key}");
-        if (!endpoints.ContainsKey(options.MyId))
+        if (!endpoints.TryGetValue(options.MyId, out var mine))
             throw Problem("MyId", $"member id {options.MyId} is not in Members ({string.Join(", ", endpoints.Keys.Order())})");
         if (options.ConnectTimeout <= TimeSpan.Zero) throw Problem("ConnectTimeout", "must be positive");
         if (options.LeaveTimeout <= TimeSpan.Zero) throw Problem("LeaveTimeout", "must be positive");
@@ -44,8 +47,16 @@ internal sealed record ValidatedOptions(DerechoOptions Options, IReadOnlyDiction
         if (string.IsNullOrWhiteSpace(options.GroupName)) throw Problem("GroupName", "must not be empty");
         if (options.RetainVersions < 0) throw Problem("RetainVersions", $"{options.RetainVersions} is negative (0 keeps every version)");
         if (options.Transport is not ("tcp" or "rdma")) throw Problem("Transport", $"'{options.Transport}' is not a transport (tcp or rdma)");
-        return new ValidatedOptions(options, endpoints, ids, ComputeFingerprint(options));
+        var tls = options.Tls is { } t ? TlsCredentials.Load(t, "Derecho:Tls", MustName(options.MyId), trustedBySelf: true) : null;
+        if (tls is null && !options.AllowInsecure && ListenPolicy.Insecure(mine) is { } exposed)
+            throw Problem("Tls", $"{exposed} without TLS: anyone who can reach it could join and read every replica. Configure Derecho:Tls, or set Derecho:AllowInsecure=true to accept that");
+        if (options.AuthorizedClients.Count > 0 && tls is null)
+            throw Problem("AuthorizedClients", "client names come from their certificates: configure Derecho:Tls");
+        return new ValidatedOptions(options, endpoints, ids, ComputeFingerprint(options), tls);
     }
+
+    private static Func<PeerIdentity, string?> MustName(int myId) => identity =>
+        identity == PeerIdentity.Member(myId) ? null : $"the certificate identifies {identity}, but this is member {myId} (Derecho:MyId)";
 
     private static IPEndPoint ParseEndpoint(string text, string key)
     {

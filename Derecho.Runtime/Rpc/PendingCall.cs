@@ -1,4 +1,5 @@
 using System.Text;
+using Derecho.Errors;
 using Derecho.Wire;
 using MemoryPack;
 
@@ -33,6 +34,7 @@ internal abstract class PendingCall
         ReplyStatus.HandlerFailed => new RemoteCallException(memberId, $"handler threw {Encoding.UTF8.GetString(payload)}"),
         ReplyStatus.UnknownMethod => new RemoteCallException(memberId, $"unknown replicated type or method: {Encoding.UTF8.GetString(payload)}"),
         ReplyStatus.MalformedRequest => new RemoteCallException(memberId, $"request could not be read: {Encoding.UTF8.GetString(payload)}"),
+        ReplyStatus.Unauthorized => new UnauthorizedCallException(memberId, Encoding.UTF8.GetString(payload)),
         _ => new RemoteCallException(memberId, $"unknown reply status {(int)status}"),
     };
 }

@@ -11,6 +11,10 @@ internal enum FrameType : byte
     Write = 2,
     /// <summary>Two-sided message handed to the receiver's message handler (P2P calls, replies).</summary>
     Message = 3,
+    /// <summary>The acceptor's answer to a hello: accepted, frames may follow.</summary>
+    Welcome = 4,
+    /// <summary>Either side during the handshake: refused, and why (UTF-8); the connection closes after it.</summary>
+    Refused = 5,
 }
 
 /// <summary>
@@ -40,7 +44,7 @@ internal readonly record struct FrameHeader(FrameType Type, byte Region, int Len
         var magic = BinaryPrimitives.ReadUInt16LittleEndian(source);
         if (magic != Magic) return $"bad frame magic 0x{magic:X4} (expected 0x{Magic:X4})";
         var type = (FrameType)source[2];
-        if (type is not (FrameType.Hello or FrameType.Write or FrameType.Message))
+        if (type is not (FrameType.Hello or FrameType.Write or FrameType.Message or FrameType.Welcome or FrameType.Refused))
             return $"unknown frame type {source[2]}";
         var length = BinaryPrimitives.ReadInt32LittleEndian(source[4..]);
         var offset = BinaryPrimitives.ReadInt32LittleEndian(source[8..]);

@@ -6,7 +6,7 @@ namespace Derecho.Transport;
 internal readonly record struct HelloMessage(int Version, int MemberId, ulong GroupFingerprint)
 {
     public const int Size = 16;
-    public const int CurrentVersion = 1;
+    public const int CurrentVersion = 2; // 2: the acceptor answers Welcome or Refused
 
     public void WriteTo(Span<byte> destination)
     {

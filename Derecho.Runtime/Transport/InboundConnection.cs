@@ -15,6 +15,7 @@ internal sealed unsafe class InboundConnection
     private const int BufferSize = 256 << 10;
 
     private readonly Socket _socket;
+    private Stream _stream = Stream.Null; // set by the handshake: the socket's stream, or TLS over it
     private readonly TcpTransport _owner;
     private readonly ILogger _logger;
     private readonly byte[] _buffer = new byte[BufferSize];
@@ -30,6 +31,9 @@ internal sealed unsafe class InboundConnection
     }
 
     public int PeerId { get; private set; } = -1;
+
+    /// <summary>Whom the peer's certificate names (TLS only).</summary>
+    public Security.PeerIdentity? Identity { get; private set; }
 
     private Thread? _thread;
 
@@ -63,6 +67,7 @@ internal sealed unsafe class InboundConnection
     {
         _closing = true;
         try { _socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
+        try { _stream.Dispose(); } catch (IOException) { } catch (ObjectDisposedException) { }
         _socket.Dispose();
     }
 
@@ -72,7 +77,7 @@ internal sealed unsafe class InboundConnection
         string? reason;
         try
         {
-            reason = Handshake();
+            reason = Greet();
             if (reason is null)
             {
                 _owner.OnInboundReady(this);
@@ -84,6 +89,7 @@ internal sealed unsafe class InboundConnection
             reason = _closing ? null : $"socket error: {e.Message}";
         }
 
+        _owner.OnConnectionClosed(this);
         if (_closing) { Close(); return; }
         if (reason is null)
         {
@@ -105,26 +111,14 @@ internal sealed unsafe class InboundConnection
         try { return _socket.RemoteEndPoint?.ToString() ?? "?"; } catch (ObjectDisposedException) { return "?"; }
     }
 
-    private string? Handshake()
+    private string? Greet()
     {
-        _socket.ReceiveTimeout = (int)_owner.Options.HelloTimeout.TotalMilliseconds;
-        var error = Fill(FrameHeader.Size, out var eofReason);
-        if (error is not null) return error;
-        if (eofReason is not null) return "closed before saying hello";
-        var headerError = FrameHeader.TryRead(_buffer.AsSpan(_start, FrameHeader.Size), out var header);
-        if (headerError is not null) return headerError;
-        if (header.Type != FrameType.Hello) return $"first frame was {header.Type}, expected Hello";
-        if (header.Length != HelloMessage.Size) return $"hello of {header.Length} bytes, expected {HelloMessage.Size}";
-        _start += FrameHeader.Size;
-        error = Fill(HelloMessage.Size, out eofReason);
-        if (error is not null) return error;
-        if (eofReason is not null) return "truncated hello";
-        var hello = HelloMessage.Read(_buffer.AsSpan(_start, HelloMessage.Size));
-        _start += HelloMessage.Size;
-        var refusal = _owner.ValidateHello(hello);
-        if (refusal is not null) return refusal;
+        var link = Handshake.Accept(_socket, _owner, out var hello, out var identity, out var refusal);
+        _owner.OnHandshakeDone();
+        if (link is null) return refusal;
+        _stream = link.Stream;
+        Identity = identity;
         PeerId = hello.MemberId;
-        _socket.ReceiveTimeout = 0;
         return null;
     }
 
@@ -146,6 +140,8 @@ internal sealed unsafe class InboundConnection
             _start += FrameHeader.Size;
             string? frameError = header.Type switch
             {
+                // A client may call, never write an SST row or a ring: only members make one-sided writes.
+                FrameType.Write when Security.PeerIds.IsClient(PeerId) => $"client {PeerId} sent a one-sided write; only members write SST rows and rings",
                 FrameType.Write => ApplyWrite(header),
                 FrameType.Message => DeliverMessage(header),
                 _ => $"unexpected {header.Type} frame after hello",
@@ -224,7 +220,7 @@ internal sealed unsafe class InboundConnection
         var written = buffered;
         while (remaining > 0)
         {
-            var read = _socket.Receive(new Span<byte>(destination + written, remaining));
+            var read = _stream.Read(new Span<byte>(destination + written, remaining));
             if (read == 0) return $"truncated write frame: connection closed after {written} of {header.Length} payload bytes";
             written += read;
             remaining -= read;
@@ -255,7 +251,7 @@ internal sealed unsafe class InboundConnection
             var written = buffered;
             while (written < header.Length)
             {
-                var read = _socket.Receive(large.AsSpan(written, header.Length - written));
+                var read = _stream.Read(large.AsSpan(written, header.Length - written));
                 if (read == 0) return $"truncated message frame: connection closed after {written} of {header.Length} bytes";
                 written += read;
             }
@@ -282,7 +278,7 @@ internal sealed unsafe class InboundConnection
         }
         while (_end < count)
         {
-            var read = _socket.Receive(_buffer.AsSpan(_end));
+            var read = _stream.Read(_buffer.AsSpan(_end));
             if (read == 0)
             {
                 eof = $"truncated frame: connection closed with {_end} of {count} expected bytes";

@@ -14,9 +14,9 @@ internal sealed unsafe class OutboundConnection : IDisposable
     /// <summary>Payloads at least this large that sit in stable memory are sent from where they are, not copied.</summary>
     public const int ZeroCopyThreshold = 32 << 10;
 
-    private readonly Func<Socket> _connect;
+    private readonly Func<PeerLink> _connect;
     private readonly Action<string> _onFailure;
-    private Socket? _socket;
+    private PeerLink? _link;
     private readonly object _gate = new();
     private readonly Doorbell _doorbell = new();
     private readonly Thread _thread;
@@ -33,7 +33,7 @@ internal sealed unsafe class OutboundConnection : IDisposable
     /// Starts the sending thread; it first calls <paramref name="connect"/> (dial and say hello), so frames can
     /// be queued at once, even for a peer that is still being dialled.
     /// </summary>
-    public OutboundConnection(int peerId, Func<Socket> connect, Action<string> onFailure)
+    public OutboundConnection(int peerId, Func<PeerLink> connect, Action<string> onFailure)
     {
         PeerId = peerId;
         _connect = connect;
@@ -88,10 +88,7 @@ internal sealed unsafe class OutboundConnection : IDisposable
         _closing = true;
         _doorbell.Ring();
         _thread.Join(drainTimeout);
-        var socket = Volatile.Read(ref _socket);
-        if (socket is null) return;
-        try { socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
-        socket.Dispose();
+        Volatile.Read(ref _link)?.Close();
     }
 
     public void Dispose() => Close(TimeSpan.FromSeconds(5));
@@ -108,7 +105,7 @@ internal sealed unsafe class OutboundConnection : IDisposable
     {
         try
         {
-            Volatile.Write(ref _socket, _connect());
+            Volatile.Write(ref _link, _connect());
             while (true)
             {
                 int length;
@@ -136,7 +133,7 @@ internal sealed unsafe class OutboundConnection : IDisposable
                 _doorbell.Wait(100);
             }
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException or TransportException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException or TransportException)
         {
             _failed = true;
             if (!_closing) _onFailure($"send to member {PeerId} failed: {e.Message}");
@@ -145,10 +142,6 @@ internal sealed unsafe class OutboundConnection : IDisposable
 
     private void SendAll(ReadOnlySpan<byte> data)
     {
-        while (!data.IsEmpty)
-        {
-            var sent = _socket!.Send(data);
-            data = data[sent..];
-        }
+        _link!.Stream.Write(data);
     }
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using Derecho.Security;
 using Microsoft.Extensions.Logging;
 
 namespace Derecho.Transport;
@@ -26,7 +27,10 @@ internal sealed class TcpTransport : ITransport
     private readonly ConcurrentDictionary<int, bool> _forgotten = new();
     private int _oldestEpoch;
     private long _droppedWrites;
-    private readonly ConcurrentBag<InboundConnection> _connections = new();
+    private readonly ConcurrentDictionary<InboundConnection, bool> _connections = new();
+    private readonly ConcurrentDictionary<int, PeerIdentity> _identities = new();
+    private int _handshaking;
+    private long _lastFloodWarning;
     private volatile bool _closing;
 
     private TcpTransport(TcpTransportOptions options, ILogger logger)
@@ -140,7 +144,7 @@ internal sealed class TcpTransport : ITransport
         AddOutbound(peerId, () =>
         {
             var deadline = DateTime.UtcNow + Options.ConnectTimeout;
-            return DialAsync(peerId, endpoint, deadline, CancellationToken.None).GetAwaiter().GetResult().Item2;
+            return DialAsync(peerId, endpoint, deadline, CancellationToken.None).GetAwaiter().GetResult().Link;
         });
     }
 
@@ -158,7 +162,7 @@ internal sealed class TcpTransport : ITransport
         AddPeer(peerId, endpoint);
     }
 
-    private void AddOutbound(int peer, Func<Socket> connect)
+    private void AddOutbound(int peer, Func<PeerLink> connect)
     {
         var connection = new OutboundConnection(peer, connect, reason =>
         {
@@ -175,7 +179,7 @@ internal sealed class TcpTransport : ITransport
     {
         if (_closing) return;
         var connection = new OutboundConnection(peerId,
-            () => DialAsync(peerId, endpoint, DateTime.UtcNow + Options.ConnectTimeout, CancellationToken.None).GetAwaiter().GetResult().Item2,
+            () => DialAsync(peerId, endpoint, DateTime.UtcNow + Options.ConnectTimeout, CancellationToken.None).GetAwaiter().GetResult().Link,
             reason => _logger.LogDebug("Member {Id}: message to {Peer} not delivered: {Reason}", LocalId, peerId, reason));
         connection.Append(new FrameHeader(FrameType.Message, 0, message.Length, 0), message);
         connection.Kick();
@@ -197,8 +201,8 @@ internal sealed class TcpTransport : ITransport
         var deadline = DateTime.UtcNow + Options.ConnectTimeout;
         var dials = Options.Endpoints.Where(e => e.Key != LocalId)
             .Select(e => DialAsync(e.Key, e.Value, deadline, cancellationToken)).ToArray();
-        var sockets = await Task.WhenAll(dials).ConfigureAwait(false);
-        foreach (var (peer, socket) in sockets) AddOutbound(peer, () => socket);
+        var links = await Task.WhenAll(dials).ConfigureAwait(false);
+        foreach (var (peer, link) in links) AddOutbound(peer, () => link);
 
         var remaining = deadline - DateTime.UtcNow;
         var all = Task.WhenAll(_inboundReady.Values.Select(t => t.Task));
@@ -245,7 +249,7 @@ internal sealed class TcpTransport : ITransport
         _closing = true;
         foreach (var connection in _outbound.Values) connection.Close(TimeSpan.FromSeconds(5));
         _listener.Dispose();
-        foreach (var connection in _connections) connection.Stop();
+        foreach (var connection in _connections.Keys) connection.Stop();
         return ValueTask.CompletedTask;
     }
 
@@ -276,21 +280,46 @@ internal sealed class TcpTransport : ITransport
             LocalId, length, peerId, kind, epoch);
     }
 
-    internal string? ValidateHello(HelloMessage hello)
+    /// <summary>Why a hello is refused (version, group, an id its certificate does not name, a role it cannot have), or null.</summary>
+    internal string? ValidateHello(HelloMessage hello, PeerIdentity? identity)
     {
         if (hello.Version != HelloMessage.CurrentVersion) return $"protocol version {hello.Version}, expected {HelloMessage.CurrentVersion}";
         if (hello.GroupFingerprint != Options.GroupFingerprint)
-            return $"member {hello.MemberId} has group fingerprint {hello.GroupFingerprint:X16}, ours is {Options.GroupFingerprint:X16} (different group name or sizes?)";
-        if (hello.MemberId == LocalId || hello.MemberId < 0) return $"member id {hello.MemberId} cannot be a peer of member {LocalId}";
-        if (_inbound.ContainsKey(hello.MemberId)) return $"member {hello.MemberId} is already connected";
+            return $"peer {hello.MemberId} has group fingerprint {hello.GroupFingerprint:X16}, ours is {Options.GroupFingerprint:X16} (different group name, RingBytes or MaxPayloadBytes?)";
+        if (hello.MemberId == LocalId || hello.MemberId < 0) return $"id {hello.MemberId} cannot be a peer of {LocalId}";
+        if (PeerIds.IsClient(LocalId) && !PeerIds.IsMember(hello.MemberId)) return $"client {LocalId} accepts connections from members only, not from {hello.MemberId}";
+        if (identity is { } named)
+        {
+            var claimed = PeerIds.IsClient(hello.MemberId) ? "an external client" : $"member {hello.MemberId}";
+            if (PeerIds.IsClient(hello.MemberId) ? named.Role != PeerRole.Client : named != PeerIdentity.Member(hello.MemberId))
+                return $"the hello claims to be {claimed}, but its certificate identifies {named}";
+        }
+        if (_inbound.ContainsKey(hello.MemberId)) return $"peer {hello.MemberId} is already connected";
         return null;
     }
 
+    /// <summary>Why the certificate of the peer we dialled is not the one of <paramref name="peer"/>, or null.</summary>
+    internal string? ExpectedIdentity(int peer, PeerIdentity identity)
+    {
+        if (PeerIds.IsMember(peer)) return identity == PeerIdentity.Member(peer) ? null : $"we dialled member {peer}, its certificate identifies {identity}";
+        if (identity.Role != PeerRole.Client) return $"we dialled client {peer}, its certificate identifies {identity}";
+        // A client's id is chosen at random; the certificate it connected with is the one it must answer with.
+        return !_identities.TryGetValue(peer, out var known) || known == identity ? null : $"client {peer} connected as {known}, but answers as {identity}";
+    }
+
+    /// <summary>Whom the certificate of <paramref name="peer"/>'s connection names; null without TLS.</summary>
+    internal PeerIdentity? IdentityOf(int peer) => _identities.TryGetValue(peer, out var identity) ? identity : null;
+
+    internal void OnHandshakeDone() => Interlocked.Decrement(ref _handshaking);
+
     internal void OnInboundReady(InboundConnection connection)
     {
+        if (connection.Identity is { } identity) _identities[connection.PeerId] = identity;
         _inbound[connection.PeerId] = connection;
         if (_inboundReady.TryGetValue(connection.PeerId, out var ready)) ready.TrySetResult();
     }
+
+    internal void OnConnectionClosed(InboundConnection connection) => _connections.TryRemove(connection, out _);
 
     internal void OnInboundFailed(InboundConnection connection, string reason)
     {
@@ -320,14 +349,22 @@ internal sealed class TcpTransport : ITransport
                 if (!_closing) _logger.LogError(e, "Member {Id} stopped accepting connections", LocalId);
                 return;
             }
+            // Each connection is a thread until it said hello: a flood of strangers gets a bounded number.
+            if (Interlocked.Increment(ref _handshaking) > Options.MaxPendingHandshakes)
+            {
+                Interlocked.Decrement(ref _handshaking);
+                WarnFlood(socket);
+                socket.Dispose();
+                continue;
+            }
             Tune(socket);
             var connection = new InboundConnection(socket, this, _logger);
-            _connections.Add(connection);
+            _connections[connection] = true;
             connection.Start();
         }
     }
 
-    private async Task<(int, Socket)> DialAsync(int peer, IPEndPoint endpoint, DateTime deadline, CancellationToken cancellationToken)
+    private async Task<(int Peer, PeerLink Link)> DialAsync(int peer, IPEndPoint endpoint, DateTime deadline, CancellationToken cancellationToken)
     {
         Exception? last = null;
         while (DateTime.UtcNow < deadline)
@@ -337,11 +374,7 @@ internal sealed class TcpTransport : ITransport
             {
                 Tune(socket);
                 await socket.ConnectAsync(endpoint, cancellationToken).ConfigureAwait(false);
-                var hello = new byte[FrameHeader.Size + HelloMessage.Size];
-                new FrameHeader(FrameType.Hello, 0, HelloMessage.Size, 0).WriteTo(hello);
-                new HelloMessage(HelloMessage.CurrentVersion, LocalId, Options.GroupFingerprint).WriteTo(hello.AsSpan(FrameHeader.Size));
-                await socket.SendAsync(hello, cancellationToken).ConfigureAwait(false);
-                return (peer, socket);
+                return (peer, await Handshake.DialAsync(socket, peer, endpoint, this, cancellationToken).ConfigureAwait(false));
             }
             catch (SocketException e)
             {
@@ -349,9 +382,32 @@ internal sealed class TcpTransport : ITransport
                 last = e;
                 await Task.Delay(100, cancellationToken).ConfigureAwait(false);
             }
+            catch (Handshake.RefusedException e) // asking again gets the same answer
+            {
+                socket.Dispose();
+                throw new TransportException($"{LocalName}: {e.Message}", e);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
         }
         throw new TransportException(
-            $"member {LocalId}: member {peer} at {endpoint} is unreachable after {Options.ConnectTimeout.TotalSeconds:0.#}s: {last?.Message ?? "timed out"}", last);
+            $"{LocalName}: member {peer} at {endpoint} is unreachable after {Options.ConnectTimeout.TotalSeconds:0.#}s: {last?.Message ?? "timed out"}", last);
+    }
+
+    private string LocalName => PeerIds.IsClient(LocalId) ? $"client {LocalId}" : $"member {LocalId}";
+
+    private void WarnFlood(Socket socket)
+    {
+        var now = Environment.TickCount64;
+        var last = Interlocked.Read(ref _lastFloodWarning);
+        if (now - last < 10_000 || Interlocked.CompareExchange(ref _lastFloodWarning, now, last) != last) return;
+        string remote;
+        try { remote = socket.RemoteEndPoint?.ToString() ?? "?"; } catch (SocketException) { remote = "?"; }
+        _logger.LogWarning("{Local} refuses new connections (the latest from {Remote}): {Count} are still in their handshake (the limit; a flood?). Said at most every 10 s",
+            LocalName, remote, Options.MaxPendingHandshakes);
     }
 
     private static void Tune(Socket socket)

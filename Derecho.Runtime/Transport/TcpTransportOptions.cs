@@ -20,6 +20,12 @@ internal sealed record TcpTransportOptions
     /// <summary>Largest two-sided message accepted; bigger frames are a protocol violation.</summary>
     public int MaxMessageBytes { get; init; } = 16 << 20;
 
-    /// <summary>Time a new connection gets to introduce itself.</summary>
+    /// <summary>Time a new connection gets for its handshake (TLS and hello).</summary>
     public TimeSpan HelloTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Connections accepted and not through their handshake yet; more are closed at once (a flood of strangers).</summary>
+    public int MaxPendingHandshakes { get; init; } = 64;
+
+    /// <summary>This process's certificate and whom it trusts; null: plaintext (loopback, or AllowInsecure).</summary>
+    public Security.TlsCredentials? Tls { get; init; }
 }

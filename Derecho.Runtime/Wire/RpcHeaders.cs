@@ -9,6 +9,8 @@ internal enum ReplyStatus : byte
     MalformedRequest = 3,
     /// <summary>The replica was loading the shard's state and did not apply the call; it reaches it with the state.</summary>
     NotApplied = 4,
+    /// <summary>The caller may not make this call (a client outside Derecho:AuthorizedClients for the type); nothing was applied.</summary>
+    Unauthorized = 5,
 }
 
 /// <summary>

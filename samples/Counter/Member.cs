@@ -28,6 +28,7 @@ internal static class Member
         {
             MyId = arguments.MemberId,
             Members = arguments.Ports.Select((_, id) => new MemberOptions { Id = id, Endpoint = arguments.Endpoint(id) }).ToList(),
+            Tls = arguments.Tls,
             Join = arguments.Join,
             DataDirectory = dataDirectory,
         };

@@ -19,6 +19,7 @@ internal static class PersistentMember
         {
             MyId = arguments.MemberId,
             Members = arguments.Ports.Select((_, id) => new MemberOptions { Id = id, Endpoint = arguments.Endpoint(id) }).ToList(),
+            Tls = arguments.Tls,
             DataDirectory = dataDirectory,
         };
         Ledger? ledger = null;

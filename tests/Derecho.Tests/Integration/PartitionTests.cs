@@ -6,7 +6,8 @@ namespace Derecho.Tests.Integration;
 /// <summary>
 /// Three members on three network-namespace hosts; one host's link is cut mid-stream. The majority side
 /// must detect it by heartbeat timeout, install a view without it and finish identically; the cut-off
-/// member must stop with a clear reason and must not have applied more than the majority did.
+/// member must stop with a clear reason and must not have applied more than the majority did. The hosts are not
+/// loopback, so the group runs with mutual TLS (plaintext there needs AllowInsecure).
 /// </summary>
 public partial class PartitionTests
 {
@@ -16,10 +17,12 @@ public partial class PartitionTests
         var unavailable = NetworkNamespaces.Unavailable();
         Skip.If(unavailable is not null, unavailable);
         using var hosts = new NetworkNamespaces(3);
+        using var pki = new TestPki();
+        foreach (var id in Enumerable.Range(0, 3)) pki.Member(id);
         var ports = new[] { 7100, 7101, 7102 };
         var addresses = string.Join(',', Enumerable.Range(0, 3).Select(hosts.Address));
         var members = Enumerable.Range(0, 3)
-            .Select(id => MemberProcess.Start(id, ports, calls: 200_000, faults: $"--hosts {addresses}", networkNamespace: hosts.Namespace(id)))
+            .Select(id => MemberProcess.Start(id, ports, calls: 200_000, faults: $"--hosts {addresses} --tls {pki.Folder}", networkNamespace: hosts.Namespace(id)))
             .ToArray();
         try
         {

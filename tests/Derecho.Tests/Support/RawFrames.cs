@@ -12,7 +12,7 @@ internal static class RawFrames
     public static byte[] HelloFrom(int memberId, ulong fingerprint)
     {
         var body = new byte[16];
-        BinaryPrimitives.WriteInt32LittleEndian(body, 1);
+        BinaryPrimitives.WriteInt32LittleEndian(body, 2); // protocol version
         BinaryPrimitives.WriteInt32LittleEndian(body.AsSpan(4), memberId);
         BinaryPrimitives.WriteUInt64LittleEndian(body.AsSpan(8), fingerprint);
         return Frame(Hello, 0, 16, 0, body);

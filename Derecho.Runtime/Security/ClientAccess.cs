@@ -1,0 +1,19 @@
+namespace Derecho.Security;
+
+/// <summary>
+/// Which external clients may call which replicated types (<c>Derecho:AuthorizedClients</c>): client name to type
+/// names, "*" for every type. With no rules every client with a trusted certificate (or, without TLS, any) may call.
+/// </summary>
+internal sealed class ClientAccess(IReadOnlyDictionary<string, List<string>> rules)
+{
+    private readonly Dictionary<string, HashSet<string>> _rules = rules.ToDictionary(r => r.Key, r => r.Value.ToHashSet(StringComparer.Ordinal), StringComparer.Ordinal);
+
+    /// <summary>Why <paramref name="client"/> may not call <paramref name="typeName"/>, or null if it may.</summary>
+    public string? Refusal(PeerIdentity? client, string typeName)
+    {
+        if (_rules.Count == 0) return null;
+        if (client is not { Role: PeerRole.Client } named) return "this client has no certificate identity, and Derecho:AuthorizedClients admits clients by name";
+        if (!_rules.TryGetValue(named.ClientName, out var types)) return $"{named} is not in Derecho:AuthorizedClients";
+        return types.Contains("*") || types.Contains(typeName) ? null : $"{named} may not call {typeName} (Derecho:AuthorizedClients:{named.ClientName})";
+    }
+}

@@ -1,0 +1,237 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Text;
+using Derecho.Security;
+
+namespace Derecho.Transport;
+
+/// <summary>
+/// The start of every connection. With TLS: the TLS 1.3 handshake (both sides present certificates), each side
+/// checks the other's certificate and identity. Then the dialler says hello (its id, the group's fingerprint) and
+/// the acceptor answers Welcome, or Refused with the reason, so a refused peer learns why instead of timing out.
+/// </summary>
+internal static class Handshake
+{
+    private const int MaxReasonBytes = 4096;
+    private const byte TlsHandshakeRecord = 0x16;
+
+    /// <summary>A refusal: not retried by the dialler (asking again gets the same answer).</summary>
+    internal sealed class RefusedException(string message) : IOException(message);
+
+    /// <summary>
+    /// The accepting side, on the connection's own thread. Returns the link, or null with <paramref name="reason"/>
+    /// (already told to the peer where it can be).
+    /// </summary>
+    public static PeerLink? Accept(Socket socket, TcpTransport owner, out HelloMessage hello, out PeerIdentity? identity, out string? reason)
+    {
+        hello = default;
+        identity = null;
+        var timeout = (int)owner.Options.HelloTimeout.TotalMilliseconds;
+        socket.ReceiveTimeout = socket.SendTimeout = timeout;
+        Stream stream = new NetworkStream(socket, ownsSocket: false);
+        try
+        {
+            if (owner.Options.Tls is { } tls)
+            {
+                if (PeekIsPlaintext(socket, timeout))
+                {
+                    reason = "a plaintext peer connected, but this member requires TLS";
+                    Send(stream, Refusal($"member {owner.LocalId} requires TLS: configure Tls (Derecho:Tls, or the client's Tls) with a trusted certificate"));
+                    return Fail(stream);
+                }
+                var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+                stream = ssl;
+                ssl.AuthenticateAsServer(tls.ServerOptions());
+                (identity, var refusal) = tls.Check(ssl.RemoteCertificate);
+                if (refusal is not null)
+                {
+                    reason = $"refused its certificate: {refusal}";
+                    Send(stream, Refusal($"member {owner.LocalId} refused your certificate: {refusal}"));
+                    return Fail(stream);
+                }
+            }
+            var header = ReadHeader(stream, out reason);
+            if (reason is not null) return Fail(stream);
+            if (header.Type == FrameType.Refused)
+            {
+                reason = $"it refused this member: {ReadReason(stream, header.Length)}";
+                return Fail(stream);
+            }
+            if (header.Type != FrameType.Hello || header.Length != HelloMessage.Size)
+            {
+                reason = $"first frame was {header.Type} of {header.Length} bytes, expected a hello of {HelloMessage.Size}";
+                return Fail(stream);
+            }
+            Span<byte> body = stackalloc byte[HelloMessage.Size];
+            try
+            {
+                stream.ReadExactly(body);
+            }
+            catch (EndOfStreamException)
+            {
+                reason = "truncated hello";
+                return Fail(stream);
+            }
+            hello = HelloMessage.Read(body);
+            reason = owner.ValidateHello(hello, identity);
+            if (reason is not null)
+            {
+                Send(stream, Refusal($"member {owner.LocalId} refused the connection: {reason}"));
+                return Fail(stream);
+            }
+            Send(stream, Frame(FrameType.Welcome, []));
+            socket.ReceiveTimeout = socket.SendTimeout = 0;
+            return new PeerLink(socket, stream);
+        }
+        catch (Exception e) when (e is IOException or AuthenticationException or SocketException or ObjectDisposedException)
+        {
+            reason = stream is SslStream { IsAuthenticated: false } ? $"TLS handshake failed: {e.Message}" : $"handshake failed: {e.Message}";
+            return Fail(stream);
+        }
+    }
+
+    /// <summary>
+    /// The dialling side, on a connected socket: TLS if configured, our hello, the acceptor's answer. Throws
+    /// <see cref="RefusedException"/> for a refusal either way (untrusted certificate, wrong identity, wrong group).
+    /// </summary>
+    public static async Task<PeerLink> DialAsync(Socket socket, int peer, IPEndPoint endpoint, TcpTransport owner, CancellationToken cancellationToken)
+    {
+        var who = $"member {peer} at {endpoint}";
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(owner.Options.HelloTimeout);
+        Stream stream = new NetworkStream(socket, ownsSocket: false);
+        try
+        {
+            if (owner.Options.Tls is { } tls)
+            {
+                var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+                stream = ssl;
+                try
+                {
+                    await ssl.AuthenticateAsClientAsync(tls.ClientOptions(peer), deadline.Token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is AuthenticationException or IOException)
+                {
+                    throw new RefusedException($"TLS handshake with {who} failed: {e.Message} (is it configured for TLS, and does it trust our certificate?)");
+                }
+                var (identity, refusal) = tls.Check(ssl.RemoteCertificate);
+                refusal ??= owner.ExpectedIdentity(peer, identity!.Value);
+                if (refusal is not null)
+                {
+                    await SendAsync(stream, Refusal($"member {owner.LocalId} refused your certificate: {refusal}"), deadline.Token).ConfigureAwait(false);
+                    throw new RefusedException($"{who} presented a certificate this process refuses: {refusal}");
+                }
+            }
+            var hello = new byte[FrameHeader.Size + HelloMessage.Size];
+            new FrameHeader(FrameType.Hello, 0, HelloMessage.Size, 0).WriteTo(hello);
+            new HelloMessage(HelloMessage.CurrentVersion, owner.LocalId, owner.Options.GroupFingerprint).WriteTo(hello.AsSpan(FrameHeader.Size));
+            await SendAsync(stream, hello, deadline.Token).ConfigureAwait(false);
+
+            var answer = new byte[FrameHeader.Size];
+            try
+            {
+                await stream.ReadExactlyAsync(answer, deadline.Token).ConfigureAwait(false);
+            }
+            catch (EndOfStreamException)
+            {
+                throw new RefusedException($"{who} closed the connection instead of answering our hello " +
+                    (owner.Options.Tls is null ? "(does it require TLS?)" : "(its log says why)"));
+            }
+            if (FrameHeader.TryRead(answer, out var header) is { } bad)
+                throw new RefusedException($"{who} answered our hello with something else ({bad}){(answer[0] == TlsHandshakeRecord ? ": it speaks TLS, and this process has no Tls configured" : "")}");
+            if (header.Type == FrameType.Refused) throw new RefusedException(await ReadReasonAsync(stream, header.Length, deadline.Token).ConfigureAwait(false));
+            if (header.Type != FrameType.Welcome) throw new RefusedException($"{who} answered our hello with a {header.Type} frame");
+            return new PeerLink(socket, stream);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            Fail(stream);
+            throw new RefusedException($"{who} did not finish the handshake within {owner.Options.HelloTimeout.TotalSeconds:0.#}s");
+        }
+        catch
+        {
+            Fail(stream);
+            throw;
+        }
+    }
+
+    /// <summary>Whether the first bytes are our frame magic: a plaintext dialler at a TLS member.</summary>
+    private static bool PeekIsPlaintext(Socket socket, int timeoutMs)
+    {
+        Span<byte> first = stackalloc byte[2];
+        var deadline = Environment.TickCount64 + timeoutMs;
+        while (socket.Available < 2 && Environment.TickCount64 < deadline)
+        {
+            if (!socket.Poll(TimeSpan.FromMilliseconds(50), SelectMode.SelectRead)) continue;
+            if (socket.Available == 0) return false; // readable with nothing to read: closed
+            Thread.Sleep(1); // one byte so far
+        }
+        return socket.Receive(first, SocketFlags.Peek) == 2 && BitConverter.ToUInt16(first) == FrameHeader.Magic;
+    }
+
+    private static FrameHeader ReadHeader(Stream stream, out string? reason)
+    {
+        Span<byte> bytes = stackalloc byte[FrameHeader.Size];
+        try
+        {
+            stream.ReadExactly(bytes);
+        }
+        catch (EndOfStreamException)
+        {
+            reason = "closed before saying hello";
+            return default;
+        }
+        reason = FrameHeader.TryRead(bytes, out var header);
+        if (reason is not null && bytes[0] == TlsHandshakeRecord && stream is not SslStream)
+            reason = "a TLS peer connected, but this process has no Tls configured";
+        return header;
+    }
+
+    private static string ReadReason(Stream stream, int length)
+    {
+        var bytes = new byte[Math.Min(length, MaxReasonBytes)];
+        stream.ReadExactly(bytes);
+        return Encoding.UTF8.GetString(bytes);
+    }
+
+    private static async Task<string> ReadReasonAsync(Stream stream, int length, CancellationToken cancellationToken)
+    {
+        var bytes = new byte[Math.Min(length, MaxReasonBytes)];
+        await stream.ReadExactlyAsync(bytes, cancellationToken).ConfigureAwait(false);
+        return Encoding.UTF8.GetString(bytes);
+    }
+
+    private static byte[] Refusal(string reason)
+    {
+        var text = Encoding.UTF8.GetBytes(reason);
+        return Frame(FrameType.Refused, text.AsSpan(0, Math.Min(text.Length, MaxReasonBytes)));
+    }
+
+    private static byte[] Frame(FrameType type, ReadOnlySpan<byte> payload)
+    {
+        var frame = new byte[FrameHeader.Size + payload.Length];
+        new FrameHeader(type, 0, payload.Length, 0).WriteTo(frame);
+        payload.CopyTo(frame.AsSpan(FrameHeader.Size));
+        return frame;
+    }
+
+    private static void Send(Stream stream, byte[] frame)
+    {
+        try { stream.Write(frame); stream.Flush(); }
+        catch (Exception e) when (e is IOException or ObjectDisposedException) { } // the peer is gone: nothing to tell
+    }
+
+    private static async Task SendAsync(Stream stream, byte[] frame, CancellationToken cancellationToken)
+    {
+        try { await stream.WriteAsync(frame, cancellationToken).ConfigureAwait(false); await stream.FlushAsync(cancellationToken).ConfigureAwait(false); }
+        catch (Exception e) when (e is IOException or ObjectDisposedException) { }
+    }
+
+    private static PeerLink? Fail(Stream stream)
+    {
+        try { stream.Dispose(); } catch (Exception e) when (e is IOException or ObjectDisposedException) { }
+        return null;
+    }
+}

@@ -1,0 +1,179 @@
+using Derecho.Client;
+using Derecho.Errors;
+using Derecho.Hosting;
+using Derecho.Membership;
+using Derecho.Security;
+using Derecho.Tests.Support;
+using Derecho.Transport;
+using Derecho.Wire;
+using Microsoft.Extensions.Logging;
+
+namespace Derecho.Tests.Security;
+
+/// <summary>
+/// Mutual TLS: a group whose members and clients present certificates naming them. Tried as an attacker would:
+/// untrusted, expired and misnamed certificates, a client certificate claiming a member id, joining or writing an
+/// SST row, plaintext to a TLS member. Each is refused with its reason (told to the peer and logged), nothing is
+/// applied, and the group keeps working in its first view.
+/// </summary>
+public class TlsTests
+{
+    private static async Task<InProcessGroup> StartTlsGroupAsync(TestPki pki, CapturingLoggerProvider? log = null, Action<DerechoOptions>? configure = null) =>
+        await InProcessGroup.StartAsync(loggers: log, configure: options =>
+        {
+            options.Tls = pki.Member(options.MyId);
+            configure?.Invoke(options);
+        });
+
+    private static DerechoClientOptions ClientOptions(InProcessGroup group, TlsOptions? tls) => new()
+    {
+        Contacts = group.Ports.Select((port, id) => new MemberOptions { Id = id, Endpoint = $"127.0.0.1:{port}" }).ToList(),
+        RingBytes = 1 << 20,
+        MaxPayloadBytes = 64 << 10,
+        Tls = tls,
+        ConnectTimeout = TimeSpan.FromSeconds(10),
+    };
+
+    private static ulong Fingerprint(InProcessGroup group)
+    {
+        var options = InProcessGroup.Options(0, group.Ports);
+        return GroupFingerprint.Of(options.GroupName, options.RingBytes, options.MaxPayloadBytes);
+    }
+
+    [Fact]
+    public async Task A_TLS_group_serves_ordered_and_P2P_calls_from_members_and_a_client()
+    {
+        using var pki = new TestPki();
+        await using var group = await StartTlsGroupAsync(pki);
+        var results = await group.Members[0].Subgroup<Register>().Ordered.Set(7);
+        Assert.Equal([0, 1, 2], results.Select(r => r.MemberId));
+
+        await using var client = await DerechoClient.ConnectAsync(ClientOptions(group, pki.Client("app")));
+        var register = client.Subgroup<Register>();
+        var relayed = await register.Ordered.Set(8);
+        Assert.Equal([0, 1, 2], relayed.Select(r => r.MemberId));
+        Assert.Equal(8, await register.On(2).Get());
+    }
+
+    [Fact]
+    public async Task Untrusted_expired_and_misnamed_certificates_are_refused_with_the_reason_and_nothing_changes()
+    {
+        using var pki = new TestPki();
+        using var other = new TestPki("a-stranger-ca");
+        var log = new CapturingLoggerProvider();
+        await using var group = await StartTlsGroupAsync(pki, log);
+        var port = group.Ports[0];
+        var fingerprint = Fingerprint(group);
+
+        // A certificate from an authority the group does not trust, naming a real member.
+        await using (var stranger = await TlsProbe.HelloAsync(port, DerechoCertificates.IssueMember(other.Authority, 1), 1, fingerprint))
+            Assert.Contains("is not trusted", stranger.Refusal);
+        // Issued by the right authority, but expired.
+        var now = DateTimeOffset.UtcNow;
+        var expired = DerechoCertificates.Issue(pki.Authority, PeerIdentity.Member(1), now.AddMinutes(-3), now.AddMinutes(-1));
+        await using (var late = await TlsProbe.HelloAsync(port, expired, 1, fingerprint))
+            Assert.Contains("expired on", late.Refusal);
+        // A valid member certificate claiming another member's id (its SST row).
+        await using (var impostor = await TlsProbe.HelloAsync(port, DerechoCertificates.IssueMember(pki.Authority, 1), 2, fingerprint))
+            Assert.Contains("claims to be member 2, but its certificate identifies member 1", impostor.Refusal);
+        // A client certificate claiming a member id (to join or write a row).
+        await using (var climber = await TlsProbe.HelloAsync(port, DerechoCertificates.IssueClient(pki.Authority, "app"), 5, fingerprint))
+            Assert.Contains("claims to be member 5, but its certificate identifies client 'app'", climber.Refusal);
+        // A member certificate without the Derecho identity in it.
+        await using (var anonymous = await TlsProbe.HelloAsync(port, pki.Authority, 5, fingerprint))
+            Assert.Contains("carries no Derecho identity", anonymous.Refusal);
+
+        // Plaintext to a TLS member: told, in plaintext, that TLS is required.
+        using (var plain = new System.Net.Sockets.TcpClient())
+        {
+            await plain.ConnectAsync(System.Net.IPAddress.Loopback, port);
+            await plain.GetStream().WriteAsync(RawFrames.HelloFrom(7, fingerprint));
+            var answer = new byte[512];
+            var read = 0;
+            for (int n; (n = await plain.GetStream().ReadAsync(answer.AsMemory(read))) > 0;) read += n;
+            Assert.Equal(5, answer[2]); // Refused
+            Assert.Contains("requires TLS", System.Text.Encoding.UTF8.GetString(answer, 16, read - 16));
+        }
+
+        foreach (var reason in new[] { "is not trusted", "expired on", "certificate identifies member 1", "certificate identifies client 'app'", "requires TLS" })
+            Assert.True(log.Contains(LogLevel.Warning, reason), $"no warning naming '{reason}'");
+        var results = await group.Members[0].Subgroup<Register>().Ordered.Set(3);
+        Assert.Equal([0, 1, 2], results.Select(r => r.MemberId));
+        Assert.All(group.Members, m => Assert.Equal(0, m.View.Id));
+        Assert.DoesNotContain(group.Members, m => m.Failed.IsCompleted);
+    }
+
+    [Fact]
+    public async Task A_client_certificate_cannot_join_write_an_SST_row_or_send_membership_frames()
+    {
+        using var pki = new TestPki();
+        var log = new CapturingLoggerProvider();
+        await using var group = await StartTlsGroupAsync(pki, log);
+        var fingerprint = Fingerprint(group);
+        var client = DerechoCertificates.IssueClient(pki.Authority, "app");
+
+        // Accepted as a client (a client id), it asks to join and claims a suspicion: both ignored.
+        await using (var asClient = await TlsProbe.HelloAsync(group.Ports[0], client, PeerIds.FirstClientId + 5, fingerprint))
+        {
+            Assert.Null(asClient.Refusal);
+            var join = new byte[16];
+            join[0] = (byte)MessageKind.JoinRequest;
+            await asClient.SendAsync(RawFrames.MessageOf(join));
+            await Eventually.True(() => log.Contains(LogLevel.Warning, "which clients may not send"), "the join request to be refused");
+            // One-sided write into member 0's copy of "its" SST row: the connection is dropped.
+            await asClient.SendAsync(RawFrames.WriteTo(region: 0, epoch: 0, offset: 0, payload: new byte[64]));
+            Assert.True(await asClient.ClosedAsync(TimeSpan.FromSeconds(10)), "the connection should be dropped");
+        }
+        Assert.True(log.Contains(LogLevel.Warning, "only members write SST rows and rings"));
+
+        var results = await group.Members[1].Subgroup<Register>().Ordered.Set(4);
+        Assert.Equal([0, 1, 2], results.Select(r => r.MemberId));
+        Assert.All(group.Members, m => Assert.Equal([0, 1, 2], m.View.Members));
+        Assert.DoesNotContain(group.Members, m => m.Failed.IsCompleted);
+    }
+
+    [Fact]
+    public async Task A_client_learns_why_it_is_refused()
+    {
+        using var pki = new TestPki();
+        using var other = new TestPki("a-stranger-ca");
+        await using var group = await StartTlsGroupAsync(pki);
+
+        var wrongGroup = ClientOptions(group, pki.Client("app"));
+        wrongGroup.GroupName = "another-group";
+        var error = await Assert.ThrowsAsync<TransportException>(() => DerechoClient.ConnectAsync(wrongGroup));
+        Assert.Contains("group fingerprint", error.Message);
+
+        var untrusted = ClientOptions(group, other.Client("app"));
+        untrusted.Tls!.TrustedCaPath = pki.AuthorityPath; // it trusts the group, the group does not trust it
+        error = await Assert.ThrowsAsync<TransportException>(() => DerechoClient.ConnectAsync(untrusted));
+        Assert.Contains("refused your certificate", error.Message);
+        Assert.Contains("is not trusted", error.Message);
+
+        var plaintext = ClientOptions(group, tls: null);
+        error = await Assert.ThrowsAsync<TransportException>(() => DerechoClient.ConnectAsync(plaintext));
+        Assert.Contains("requires TLS", error.Message);
+    }
+
+    [Fact]
+    public async Task AuthorizedClients_admits_each_client_to_its_types_only()
+    {
+        using var pki = new TestPki();
+        await using var group = await StartTlsGroupAsync(pki, configure: options =>
+            options.AuthorizedClients = new() { ["writer"] = ["*"], ["auditor"] = ["Ledger"] });
+
+        await using var writer = await DerechoClient.ConnectAsync(ClientOptions(group, pki.Client("writer")));
+        Assert.Equal([0, 1, 2], (await writer.Subgroup<Register>().Ordered.Set(11)).Select(r => r.MemberId));
+
+        await using var auditor = await DerechoClient.ConnectAsync(ClientOptions(group, pki.Client("auditor")));
+        var refused = await Assert.ThrowsAsync<UnauthorizedCallException>(() => auditor.Subgroup<Register>().Ordered.Set(99));
+        Assert.Contains("client 'auditor' may not call", refused.Message);
+        await Assert.ThrowsAsync<UnauthorizedCallException>(() => auditor.Subgroup<Register>().On(0).Get());
+
+        await using var stranger = await DerechoClient.ConnectAsync(ClientOptions(group, pki.Client("stranger")));
+        var unknown = await Assert.ThrowsAsync<UnauthorizedCallException>(() => stranger.Subgroup<Register>().Ordered.Set(98));
+        Assert.Contains("is not in Derecho:AuthorizedClients", unknown.Message);
+
+        Assert.Equal(11, await writer.Subgroup<Register>().On(1).Get()); // nothing the refused calls carried was applied
+    }
+}
