@@ -14,11 +14,12 @@ namespace Derecho.Multicast;
 internal sealed class RawMulticastGroup : ITransportHandler, IAsyncDisposable
 {
     /// <summary>Creates member <paramref name="myId"/> of the members in <paramref name="endpoints"/>.</summary>
-    public RawMulticastGroup(int myId, IReadOnlyDictionary<int, IPEndPoint> endpoints, MulticastOptions options, IDeliveryHandler handler, ILogger? logger = null)
+    public RawMulticastGroup(int myId, IReadOnlyDictionary<int, IPEndPoint> endpoints, MulticastOptions options, IDeliveryHandler handler, ILogger? logger = null,
+        Security.TlsCredentials? tls = null)
     {
         logger ??= NullLogger.Instance;
         var ids = endpoints.Keys.Order().ToArray();
-        Transport = TcpTransport.Listen(new TcpTransportOptions { LocalId = myId, Endpoints = endpoints, GroupFingerprint = 0x5241574D43 }, this, logger);
+        Transport = TcpTransport.Listen(new TcpTransportOptions { LocalId = myId, Endpoints = endpoints, GroupFingerprint = 0x5241574D43, Tls = tls }, this, logger);
         Sst = new SharedStateTable(ids, Array.IndexOf(ids, myId));
         Sst.RegisterWith(Transport);
         Multicast = new SmallMessageMulticast(Sst, 0, Enumerable.Range(0, ids.Length).ToArray(), Transport, options, handler); // one shard of every member

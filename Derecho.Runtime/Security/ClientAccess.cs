@@ -2,7 +2,7 @@ namespace Derecho.Security;
 
 /// <summary>
 /// Which external clients may call which replicated types (<c>Derecho:AuthorizedClients</c>): client name to type
-/// names, "*" for every type. With no rules every client with a trusted certificate (or, without TLS, any) may call.
+/// names (full, or without the namespace), "*" for every type. With no rules every client with a trusted certificate (or, without TLS, any) may call.
 /// </summary>
 internal sealed class ClientAccess(IReadOnlyDictionary<string, List<string>> rules)
 {
@@ -14,6 +14,7 @@ internal sealed class ClientAccess(IReadOnlyDictionary<string, List<string>> rul
         if (_rules.Count == 0) return null;
         if (client is not { Role: PeerRole.Client } named) return "this client has no certificate identity, and Derecho:AuthorizedClients admits clients by name";
         if (!_rules.TryGetValue(named.ClientName, out var types)) return $"{named} is not in Derecho:AuthorizedClients";
-        return types.Contains("*") || types.Contains(typeName) ? null : $"{named} may not call {typeName} (Derecho:AuthorizedClients:{named.ClientName})";
+        var simpleName = typeName[(typeName.LastIndexOf('.') + 1)..];
+        return types.Contains("*") || types.Contains(typeName) || types.Contains(simpleName) ? null : $"{named} may not call {typeName} (Derecho:AuthorizedClients:{named.ClientName})";
     }
 }

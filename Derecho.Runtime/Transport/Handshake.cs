@@ -41,7 +41,7 @@ internal static class Handshake
                     Send(stream, Refusal($"member {owner.LocalId} requires TLS: configure Tls (Derecho:Tls, or the client's Tls) with a trusted certificate"));
                     return Fail(stream);
                 }
-                var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+                var ssl = new SslStream(Coalesced(stream), leaveInnerStreamOpen: false);
                 stream = ssl;
                 ssl.AuthenticateAsServer(tls.ServerOptions());
                 (identity, var refusal) = tls.Check(ssl.RemoteCertificate);
@@ -106,7 +106,7 @@ internal static class Handshake
         {
             if (owner.Options.Tls is { } tls)
             {
-                var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+                var ssl = new SslStream(Coalesced(stream), leaveInnerStreamOpen: false);
                 stream = ssl;
                 try
                 {
@@ -156,6 +156,9 @@ internal static class Handshake
             throw;
         }
     }
+
+    /// <summary>TLS writes a record (16 KB at most) at a time: coalesced, a batch of records is one send.</summary>
+    private static CoalescingStream Coalesced(Stream socketStream) => new(socketStream);
 
     /// <summary>Whether the first bytes are our frame magic: a plaintext dialler at a TLS member.</summary>
     private static bool PeekIsPlaintext(Socket socket, int timeoutMs)

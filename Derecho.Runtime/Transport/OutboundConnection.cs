@@ -126,6 +126,7 @@ internal sealed unsafe class OutboundConnection : IDisposable
                         sent = at;
                     }
                     SendAll(_sending.AsSpan(sent, length - sent));
+                    _link!.Stream.Flush(); // TLS buffers records until the batch is complete
                     _sendingExternal.Clear();
                     continue; // more may have been staged while we were sending
                 }

@@ -30,19 +30,32 @@ internal static class KvBenchmark
         var duration = TimeSpan.FromSeconds(seconds);
         Console.WriteLine($"kv: {ValueBytes} B values, {inFlight} requests in flight, {seconds} s per phase, {Environment.ProcessorCount} cores");
 
+        // --tls: each layout runs again with mutual TLS on every connection (members and the client).
+        var tlsFolder = args.Contains("--tls") ? BenchmarkCertificates.Create(layouts.Max() * 3) : null;
         var derecho = new List<Dictionary<string, object>>();
+        var derechoTls = new List<Dictionary<string, object>>();
         foreach (var shards in layouts)
         {
-            var result = await RunDerechoAsync(shards, inFlight, duration);
-            Console.WriteLine($"derecho {shards} shard(s) x 3: puts {result.Puts.PerSecond:N0}/s (p50 {result.Puts.P50:N0} us, p99 {result.Puts.P99:N0} us), gets {result.Gets.PerSecond:N0}/s");
-            derecho.Add(new Dictionary<string, object>
+            foreach (var tls in tlsFolder is null ? new string?[] { null } : [null, tlsFolder])
             {
-                ["shards"] = shards,
-                ["puts_per_s"] = Math.Round(result.Puts.PerSecond),
-                ["gets_per_s"] = Math.Round(result.Gets.PerSecond),
-                ["put_p50_us"] = Math.Round(result.Puts.P50),
-                ["put_p99_us"] = Math.Round(result.Puts.P99),
-            });
+                var result = await RunDerechoAsync(shards, inFlight, duration, tls);
+                var row = new Dictionary<string, object>
+                {
+                    ["shards"] = shards,
+                    ["puts_per_s"] = Math.Round(result.Puts.PerSecond),
+                    ["gets_per_s"] = Math.Round(result.Gets.PerSecond),
+                    ["put_p50_us"] = Math.Round(result.Puts.P50),
+                    ["put_p99_us"] = Math.Round(result.Puts.P99),
+                };
+                var cost = "";
+                if (tls is not null)
+                {
+                    row["puts_of_plaintext"] = Math.Round(result.Puts.PerSecond / (double)derecho[^1]["puts_per_s"], 3);
+                    cost = $" ({100 * (double)row["puts_of_plaintext"]:F0}% of plaintext puts)";
+                }
+                Console.WriteLine($"derecho {shards} shard(s) x 3{(tls is null ? "" : " TLS")}: puts {result.Puts.PerSecond:N0}/s (p50 {result.Puts.P50:N0} us, p99 {result.Puts.P99:N0} us), gets {result.Gets.PerSecond:N0}/s{cost}");
+                (tls is null ? derecho : derechoTls).Add(row);
+            }
         }
 
         Dictionary<string, object>? etcd = null;
@@ -63,11 +76,11 @@ internal static class KvBenchmark
             Console.WriteLine($"derecho ({layouts[0]} shard(s)) / etcd puts: {ratio:0.0}x");
         }
         Console.WriteLine("durability: etcd fsyncs each commit batch on a majority before answering; derecho puts are answered by every replica after its fsync (ReplyWhenPersisted)");
-        if (json) Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?> { ["derecho"] = derecho, ["etcd"] = etcd, ["durable"] = true }));
+        if (json) Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?> { ["derecho"] = derecho, ["derecho_tls"] = derechoTls, ["etcd"] = etcd, ["durable"] = true }));
         return 0;
     }
 
-    private static async Task<(Phase Puts, Phase Gets)> RunDerechoAsync(int shards, int inFlight, TimeSpan duration)
+    private static async Task<(Phase Puts, Phase Gets)> RunDerechoAsync(int shards, int inFlight, TimeSpan duration, string? tls)
     {
         var members = shards * 3;
         var ports = ChildProcess.FreePorts(members);
@@ -80,6 +93,11 @@ internal static class KvBenchmark
             {
                 var arguments = $"--member --Derecho:MyId={id} --Derecho:DataDirectory={data.FullName} --KvStore:Shards={shards} --KvStore:Replicas=3 --Logging:LogLevel:Default=Warning " +
                                 string.Join(' ', ports.Select((port, i) => $"--Derecho:Members:{i}:Id={i} --Derecho:Members:{i}:Endpoint=127.0.0.1:{port}"));
+                if (tls is not null)
+                {
+                    var member = BenchmarkCertificates.Member(tls, id);
+                    arguments += $" --Derecho:Tls:CertificatePath={member.CertificatePath} --Derecho:Tls:KeyPath={member.KeyPath} --Derecho:Tls:TrustedCaPath={member.TrustedCaPath}";
+                }
                 var process = Samples.Start("KvStore", arguments);
                 process.OutputDataReceived += (_, e) => { if (e.Data?.StartsWith("READY", StringComparison.Ordinal) == true) ready.Signal(); };
                 process.BeginOutputReadLine();
@@ -91,6 +109,7 @@ internal static class KvBenchmark
             await using var client = await DerechoClient.ConnectAsync(new DerechoClientOptions
             {
                 Contacts = ports.Select((port, id) => new MemberOptions { Id = id, Endpoint = $"127.0.0.1:{port}" }).ToList(),
+                Tls = tls is null ? null : BenchmarkCertificates.Client(tls),
             });
             var kv = client.Subgroup<KvStore>();
             var value = new byte[ValueBytes];

@@ -5,7 +5,8 @@ namespace Derecho.Benchmarks;
 
 /// <summary>
 /// Ordered multicast among 3 member processes on loopback, all sending, per message size; and in the
-/// same run, loopback TCP bandwidth as the physical reference.
+/// same run, loopback TCP bandwidth as the physical reference. With --tls each size runs a second time with
+/// mutual TLS on every connection, and the cost of TLS is the ratio of the two.
 /// </summary>
 internal static class MulticastBenchmark
 {
@@ -16,6 +17,7 @@ internal static class MulticastBenchmark
         var json = args.Contains("--json");
         var seconds = Option(args, "--seconds", 3.0);
         var sizes = OptionList(args, "--sizes") ?? [100, 1_000, 10_000, 100_000, 1_000_000];
+        var tlsFolder = args.Contains("--tls") ? BenchmarkCertificates.Create(Members) : null;
 
         // The physical reference first, on a quiet machine, best of three: the ratio must not flatter us.
         var tcp = 0.0;
@@ -23,35 +25,52 @@ internal static class MulticastBenchmark
         Console.WriteLine($"Ordered multicast, {Members} processes on 127.0.0.1, all sending, {seconds:0.#}s per size ({Environment.ProcessorCount} cores)");
         Console.WriteLine($"{"size",10} {"msgs/s",12} {"MB/s",10} {"p50 us",10} {"p99 us",10} {"batch",8} {"alloc B/msg",12}");
         var results = new List<Dictionary<string, object>>();
+        var tlsResults = new List<Dictionary<string, object>>();
         foreach (var size in sizes)
         {
-            var r = await RunSizeAsync(size, seconds);
-            if (r is null) { Console.WriteLine($"{size,10} FAILED"); return 1; }
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{size,10} {r.Value.MsgsPerSecond,12:N0} {r.Value.MsgsPerSecond * size / 1e6,10:N1} {r.Value.P50,10:N0} {r.Value.P99,10:N0} {r.Value.Batch,8:N1} {r.Value.Allocated,12:N2}"));
-            results.Add(new()
+            foreach (var tls in tlsFolder is null ? new string?[] { null } : [null, tlsFolder])
             {
-                ["size_bytes"] = size,
-                ["msgs_per_s"] = Math.Round(r.Value.MsgsPerSecond),
-                ["mb_per_s"] = Math.Round(r.Value.MsgsPerSecond * size / 1e6, 2),
-                ["p50_us"] = Math.Round(r.Value.P50, 1),
-                ["p99_us"] = Math.Round(r.Value.P99, 1),
-                ["allocated_bytes_per_msg"] = Math.Round(r.Value.Allocated, 3),
-            });
+                var r = await RunSizeAsync(size, seconds, tls);
+                if (r is null) { Console.WriteLine($"{size,10} FAILED{(tls is null ? "" : " (TLS)")}"); return 1; }
+                var row = new Dictionary<string, object>
+                {
+                    ["size_bytes"] = size,
+                    ["msgs_per_s"] = Math.Round(r.Value.MsgsPerSecond),
+                    ["mb_per_s"] = Math.Round(r.Value.MsgsPerSecond * size / 1e6, 2),
+                    ["p50_us"] = Math.Round(r.Value.P50, 1),
+                    ["p99_us"] = Math.Round(r.Value.P99, 1),
+                    ["allocated_bytes_per_msg"] = Math.Round(r.Value.Allocated, 3),
+                };
+                var cost = tls is null ? "" : string.Create(CultureInfo.InvariantCulture,
+                    $"  TLS: {100 * r.Value.MsgsPerSecond / (double)results[^1]["msgs_per_s"]:F0}% of plaintext");
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{size,10} {r.Value.MsgsPerSecond,12:N0} {r.Value.MsgsPerSecond * size / 1e6,10:N1} {r.Value.P50,10:N0} {r.Value.P99,10:N0} {r.Value.Batch,8:N1} {r.Value.Allocated,12:N2}{cost}"));
+                if (tls is null) results.Add(row);
+                else
+                {
+                    row["of_plaintext"] = Math.Round(r.Value.MsgsPerSecond / (double)results[^1]["msgs_per_s"], 3);
+                    tlsResults.Add(row);
+                }
+            }
         }
         var largest = results.Count == 0 ? null : results.MaxBy(r => (int)r["size_bytes"]);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Loopback TCP reference (one stream, 1 MB writes, best of 3): {tcp:N0} MB/s; {largest?["size_bytes"]} B multicast reaches {100 * (largest?["mb_per_s"] is double mb ? mb : 0) / tcp:F0}% of it"));
         if (json)
-            Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object> { ["results"] = results, ["loopback_tcp_mb_per_s"] = Math.Round(tcp, 1) }));
+            Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["results"] = results,
+                ["tls"] = tlsResults,
+                ["loopback_tcp_mb_per_s"] = Math.Round(tcp, 1),
+            }));
         return 0;
     }
 
-    private static async Task<(double MsgsPerSecond, double P50, double P99, double Batch, double Allocated)?> RunSizeAsync(int size, double seconds)
+    private static async Task<(double MsgsPerSecond, double P50, double P99, double Batch, double Allocated)?> RunSizeAsync(int size, double seconds, string? tls)
     {
         var ports = ChildProcess.FreePorts(Members);
         var children = Enumerable.Range(0, Members)
-            .Select(rank => ChildProcess.Start(string.Create(CultureInfo.InvariantCulture, $"{rank} {string.Join(',', ports)} {size} {seconds}")))
+            .Select(rank => ChildProcess.Start(string.Create(CultureInfo.InvariantCulture, $"{rank} {string.Join(',', ports)} {size} {seconds}{(tls is null ? "" : $" {tls}")}")))
             .ToList();
         var lines = new List<string>();
         try

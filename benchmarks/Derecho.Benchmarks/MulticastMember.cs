@@ -38,15 +38,16 @@ internal sealed class MulticastMember : IDeliveryHandler
         var ports = args[1].Split(',').Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray();
         var size = int.Parse(args[2], CultureInfo.InvariantCulture);
         var seconds = double.Parse(args[3], CultureInfo.InvariantCulture);
+        var tls = args.Length > 4 ? BenchmarkCertificates.Load(args[4], rank) : null;
         var member = new MulticastMember(rank, ports.Length, 4_000_000);
-        return await member.RunAsync(ports, size, seconds);
+        return await member.RunAsync(ports, size, seconds, tls);
     }
 
-    private async Task<int> RunAsync(int[] ports, int size, double seconds)
+    private async Task<int> RunAsync(int[] ports, int size, double seconds, Security.TlsCredentials? tls)
     {
         var endpoints = ports.Select((p, i) => (p, i)).ToDictionary(x => x.i, x => new IPEndPoint(IPAddress.Loopback, x.p));
         var ring = Math.Max(4 << 20, 8 * (size + 64));
-        await using var group = new RawMulticastGroup(_rank, endpoints, new MulticastOptions { RingBytes = ring, MaxPayloadBytes = Math.Max(size, 64) }, this);
+        await using var group = new RawMulticastGroup(_rank, endpoints, new MulticastOptions { RingBytes = ring, MaxPayloadBytes = Math.Max(size, 64) }, this, tls: tls);
         var multicast = group.Multicast;
         await group.ConnectAsync();
         group.Start();

@@ -4,10 +4,22 @@ namespace Derecho.Samples.KvStore;
 
 /// <summary>
 /// Command line of the client: --contacts ID=HOST:PORT,... [--puts N] [--in-flight K] [--value-bytes B]
-/// [--progress-every N] (prints PROGRESS lines with the current contact: the tests kill it mid-stream).
+/// [--progress-every N] (prints PROGRESS lines with the current contact: the tests kill it mid-stream)
+/// [--tls DIR] (mutual TLS with the certificate DIR/client-kv-client.pem and the authority DIR/ca.pem).
 /// </summary>
-internal sealed record ClientArguments(IReadOnlyList<(int Id, string Endpoint)> Contacts, int Puts = 3000, int InFlight = 64, int ValueBytes = 100, int ProgressEvery = 1000)
+internal sealed record ClientArguments(IReadOnlyList<(int Id, string Endpoint)> Contacts, int Puts = 3000, int InFlight = 64, int ValueBytes = 100, int ProgressEvery = 1000,
+    string? TlsDirectory = null)
 {
+    public const string ClientName = "kv-client";
+
+    /// <summary>The TLS settings of --tls DIR, or null.</summary>
+    public Derecho.Security.TlsOptions? Tls => TlsDirectory is null ? null : new()
+    {
+        CertificatePath = Path.Combine(TlsDirectory, $"client-{ClientName}.pem"),
+        KeyPath = Path.Combine(TlsDirectory, $"client-{ClientName}.key"),
+        TrustedCaPath = Path.Combine(TlsDirectory, "ca.pem"),
+    };
+
     public static ClientArguments Parse(string[] args)
     {
         var contacts = new List<(int, string)>();
@@ -15,6 +27,7 @@ internal sealed record ClientArguments(IReadOnlyList<(int Id, string Endpoint)> 
         var inFlight = 64;
         var valueBytes = 100;
         var progressEvery = 1000;
+        string? tls = null;
         for (var i = 0; i < args.Length; i += 2)
         {
             if (i + 1 >= args.Length) throw new ArgumentException($"option {args[i]} needs a value");
@@ -34,14 +47,15 @@ internal sealed record ClientArguments(IReadOnlyList<(int Id, string Endpoint)> 
                 case "--in-flight": inFlight = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--value-bytes": valueBytes = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "--progress-every": progressEvery = int.Parse(value, CultureInfo.InvariantCulture); break;
+                case "--tls": tls = value; break;
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }
         if (contacts.Count == 0) throw new ArgumentException("usage: --client --contacts ID=HOST:PORT,... [--puts N] [--in-flight K]");
-        return new ClientArguments(contacts, puts, inFlight, valueBytes, progressEvery);
+        return new ClientArguments(contacts, puts, inFlight, valueBytes, progressEvery, tls);
     }
 
     public string ToCommandLine() =>
         $"--client --contacts {string.Join(',', Contacts.Select(c => $"{c.Id}={c.Endpoint}"))} --puts {Puts} --in-flight {InFlight} --value-bytes {ValueBytes}" +
-        $" --progress-every {ProgressEvery}";
+        $" --progress-every {ProgressEvery}" + (TlsDirectory is null ? "" : $" --tls {TlsDirectory}");
 }

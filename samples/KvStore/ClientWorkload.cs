@@ -25,6 +25,7 @@ internal static class ClientWorkload
         await using var client = await DerechoClient.ConnectAsync(new DerechoClientOptions
         {
             Contacts = arguments.Contacts.Select(c => new MemberOptions { Id = c.Id, Endpoint = c.Endpoint }).ToList(),
+            Tls = arguments.Tls,
         }, loggers);
         var kv = client.Subgroup<KvStore>();
         Console.WriteLine($"CONNECTED client={client.Id} contact={client.Contact} shards={kv.ShardCount} " +

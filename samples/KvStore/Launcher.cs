@@ -7,7 +7,9 @@ namespace Derecho.Samples.KvStore;
 /// <summary>
 /// The demo: 6 member processes on loopback (2 shards x 3 replicas), a client workload in a 7th process,
 /// then every member shuts down together. Exit code 0 when the client saw every put acknowledged by every
-/// replica, read every value back, and every shard's replicas ended identical.
+/// replica, read every value back, and every shard's replicas ended identical. With --tls every connection
+/// uses mutual TLS with a throwaway certificate authority made for the run (a certificate per member and one
+/// for the client, which only the two replicated types admit).
 /// </summary>
 internal static class Launcher
 {
@@ -17,15 +19,18 @@ internal static class Launcher
     {
         var ports = Enumerable.Range(0, Members).Select(_ => FreePort()).ToArray();
         var data = Path.Combine(Path.GetTempPath(), $"derecho-kvstore-{Environment.ProcessId}");
-        Console.WriteLine($"Starting {Members} members (2 shards x 3 replicas) on 127.0.0.1 ports {string.Join(", ", ports)}; logs under {data}");
+        var tls = args.Contains("--tls") ? ThrowawayCertificates.Create(Path.Combine(data, "tls"), Members, ClientArguments.ClientName) : null;
+        args = args.Where(a => a != "--tls").ToArray();
+        Console.WriteLine($"Starting {Members} members (2 shards x 3 replicas) on 127.0.0.1 ports {string.Join(", ", ports)}; logs under {data}" +
+                          (tls is null ? "" : $"; mutual TLS, certificates in {tls}"));
         var members = new List<Child>();
         try
         {
-            for (var id = 0; id < Members; id++) members.Add(Child.Start($"member {id}", MemberCommandLine(id, ports, data)));
+            for (var id = 0; id < Members; id++) members.Add(Child.Start($"member {id}", MemberCommandLine(id, ports, data, tls)));
             using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
             foreach (var member in members) await member.WaitForLineAsync("READY", timeout.Token);
 
-            var client = Child.Start("client", new ClientArguments(Enumerable.Range(0, Members).Select(id => (id, $"127.0.0.1:{ports[id]}")).ToList()).ToCommandLine() +
+            var client = Child.Start("client", new ClientArguments(Enumerable.Range(0, Members).Select(id => (id, $"127.0.0.1:{ports[id]}")).ToList(), TlsDirectory: tls).ToCommandLine() +
                                                string.Concat(args.Select(a => " " + a)));
             await client.Process.WaitForExitAsync(timeout.Token);
             var clientExit = client.Process.ExitCode;
@@ -52,9 +57,13 @@ internal static class Launcher
     }
 
     /// <summary>A member's settings, as configuration keys on its command line.</summary>
-    public static string MemberCommandLine(int id, int[] ports, string data) =>
+    public static string MemberCommandLine(int id, int[] ports, string data, string? tls = null) =>
         $"--member --Derecho:MyId={id} --Derecho:DataDirectory={data} " +
-        string.Join(' ', ports.Select((port, i) => $"--Derecho:Members:{i}:Id={i} --Derecho:Members:{i}:Endpoint=127.0.0.1:{port}"));
+        string.Join(' ', ports.Select((port, i) => $"--Derecho:Members:{i}:Id={i} --Derecho:Members:{i}:Endpoint=127.0.0.1:{port}")) +
+        (tls is null ? "" :
+            $" --Derecho:Tls:CertificatePath={Path.Combine(tls, $"member-{id}.pem")} --Derecho:Tls:KeyPath={Path.Combine(tls, $"member-{id}.key")}" +
+            $" --Derecho:Tls:TrustedCaPath={Path.Combine(tls, "ca.pem")}" +
+            $" --Derecho:AuthorizedClients:{ClientArguments.ClientName}:0=KvStore --Derecho:AuthorizedClients:{ClientArguments.ClientName}:1=Tally");
 
     private static int FreePort()
     {

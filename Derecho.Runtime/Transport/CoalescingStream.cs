@@ -1,0 +1,66 @@
+namespace Derecho.Transport;
+
+/// <summary>
+/// Under TLS: collects the records TLS writes (16 KB at most each) and sends them in one call on <see cref="Flush"/>
+/// or when the buffer fills, so a batch costs a few sends, not one per record. Reads pass straight through.
+/// Used by one writing thread at a time.
+/// </summary>
+internal sealed class CoalescingStream(Stream inner, int bufferBytes = 256 << 10) : Stream
+{
+    private readonly byte[] _buffer = new byte[bufferBytes];
+    private int _length;
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => true;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+    public override int Read(Span<byte> buffer) => inner.Read(buffer);
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.ReadAsync(buffer, offset, count, cancellationToken);
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> data)
+    {
+        if (_length + data.Length > _buffer.Length) Flush();
+        if (data.Length >= _buffer.Length) { inner.Write(data); return; }
+        data.CopyTo(_buffer.AsSpan(_length));
+        _length += data.Length;
+    }
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        // The handshake's writes: few and small, sent at once.
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        await inner.WriteAsync(data, cancellationToken).ConfigureAwait(false);
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void Flush()
+    {
+        if (_length == 0) return;
+        inner.Write(_buffer.AsSpan(0, _length));
+        _length = 0;
+    }
+
+    public override async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        if (_length == 0) return;
+        await inner.WriteAsync(_buffer.AsMemory(0, _length), cancellationToken).ConfigureAwait(false);
+        _length = 0;
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) inner.Dispose();
+        base.Dispose(disposing);
+    }
+}
