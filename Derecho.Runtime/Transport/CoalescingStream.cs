@@ -2,13 +2,17 @@ namespace Derecho.Transport;
 
 /// <summary>
 /// Under TLS: collects the records TLS writes (16 KB at most each) and sends them in one call on <see cref="Flush"/>
-/// or when the buffer fills, so a batch costs a few sends, not one per record. Reads pass straight through.
-/// Used by one writing thread at a time.
+/// or when the buffer fills, and reads what the socket has into a buffer TLS takes its records from, so a batch
+/// costs a few system calls, not one per record in each direction. Reads and writes keep separate buffers (TLS
+/// may write while records it has not read yet wait here). Used by one thread at a time.
 /// </summary>
 internal sealed class CoalescingStream(Stream inner, int bufferBytes = 256 << 10) : Stream
 {
     private readonly byte[] _buffer = new byte[bufferBytes];
     private int _length;
+    private readonly byte[] _received = new byte[bufferBytes];
+    private int _receivedStart;
+    private int _receivedEnd;
 
     public override bool CanRead => true;
     public override bool CanSeek => false;
@@ -16,10 +20,34 @@ internal sealed class CoalescingStream(Stream inner, int bufferBytes = 256 << 10
     public override long Length => throw new NotSupportedException();
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
-    public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
-    public override int Read(Span<byte> buffer) => inner.Read(buffer);
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.ReadAsync(buffer, offset, count, cancellationToken);
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> destination)
+    {
+        if (_receivedStart == _receivedEnd)
+        {
+            if (destination.Length >= _received.Length) return inner.Read(destination);
+            _receivedStart = 0;
+            _receivedEnd = inner.Read(_received);
+        }
+        var take = Math.Min(destination.Length, _receivedEnd - _receivedStart);
+        _received.AsSpan(_receivedStart, take).CopyTo(destination);
+        _receivedStart += take;
+        return take;
+    }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
+    {
+        // The handshake's reads: whatever is buffered first, then straight from the socket.
+        if (_receivedStart == _receivedEnd) return await inner.ReadAsync(destination, cancellationToken).ConfigureAwait(false);
+        var take = Math.Min(destination.Length, _receivedEnd - _receivedStart);
+        _received.AsMemory(_receivedStart, take).CopyTo(destination);
+        _receivedStart += take;
+        return take;
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
     public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
