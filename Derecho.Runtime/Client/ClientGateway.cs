@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Derecho.Internal;
 using Derecho.Membership;
 using Derecho.Rpc;
 using Derecho.Security;
@@ -14,7 +15,7 @@ namespace Derecho.Client;
 /// replica's reply. Clients are not members: one that goes away is forgotten, with no view change.
 /// </summary>
 internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints endpoints, TcpTransport transport, RpcEngine engine, PendingCalls calls,
-    int maxPayloadBytes, ClientAccess access, Func<uint, string> nameOf, ILogger logger)
+    int maxPayloadBytes, ClientAccess access, Func<uint, string> nameOf, PeerWarnings warnings, ILogger logger)
 {
     private readonly ConcurrentDictionary<int, bool> _clients = new();
 
@@ -43,8 +44,9 @@ internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints en
                 transport.Flush();
                 return false;
             default:
-                logger.LogWarning("Member {Id}: client {Client} sent a message of kind {Kind} ({Length} bytes), which clients may not send; ignored",
-                    myId, peer, message[0], message.Length);
+                if (warnings.ShouldLog(peer))
+                    logger.LogWarning("Member {Id}: client {Client} sent a message of kind {Kind} ({Length} bytes), which clients may not send; ignored",
+                        myId, peer, message[0], message.Length);
                 return false;
         }
     }
@@ -76,7 +78,7 @@ internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints en
                 calls.OnRelayResult(peer, request, replies);
                 break;
             default:
-                logger.LogWarning("Malformed or unexpected client message (kind {Kind}, {Length} bytes) from {Peer} ignored", message[0], message.Length, peer);
+                if (warnings.ShouldLog(peer)) logger.LogWarning("Malformed or unexpected client message (kind {Kind}, {Length} bytes) from {Peer} ignored", message[0], message.Length, peer);
                 break;
         }
     }

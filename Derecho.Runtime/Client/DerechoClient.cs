@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using Derecho.Errors;
+using Derecho.Internal;
 using Derecho.Layout;
 using Derecho.Membership;
 using Derecho.Rpc;
@@ -23,6 +24,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
 {
     private readonly DerechoClientOptions _options;
     private readonly ILogger _logger;
+    private readonly PeerWarnings _warnings;
     private readonly TcpTransport _transport;
     private readonly int _id;
     private readonly long _packedEndpoint;
@@ -43,6 +45,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
         _options = options;
         _logger = logger;
         _id = Random.Shared.Next(1 << 30, int.MaxValue);
+        _warnings = new PeerWarnings($"Client {_id}", logger);
         var listen = ParseEndpoint(options.ListenEndpoint, "ListenEndpoint");
         var fingerprint = GroupFingerprint.Of(options.GroupName, options.RingBytes, options.MaxPayloadBytes);
         var tls = options.Tls is { } t ? TlsCredentials.Load(t, "Derecho client: Tls", identity =>
@@ -172,7 +175,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
             case (byte)MessageKind.ViewInfo when JoinMessages.TryReadViewProposal(message, out var viewId, out _, out var members, out var layoutBytes):
                 if (GroupLayout.TryDeserialize(layoutBytes, typeId => $"type {typeId:X8}") is not { } layout)
                 {
-                    _logger.LogWarning("Client {Id}: view {View} from member {Peer} carries a malformed layout; ignored", _id, viewId, peerId);
+                    if (_warnings.ShouldLog(peerId)) _logger.LogWarning("Client {Id}: view {View} from member {Peer} carries a malformed layout; ignored", _id, viewId, peerId);
                     break;
                 }
                 foreach (var (id, endpoint) in members) _endpoints[id] = PackedEndpoint.Unpack(endpoint);
@@ -182,7 +185,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
                 _viewKnown.TrySetResult();
                 break;
             default:
-                _logger.LogWarning("Client {Id}: unexpected message kind {Kind} from member {Peer} ignored", _id, message[0], peerId);
+                if (_warnings.ShouldLog(peerId)) _logger.LogWarning("Client {Id}: unexpected message kind {Kind} from member {Peer} ignored", _id, message[0], peerId);
                 break;
         }
     }
@@ -192,6 +195,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
     {
         _lastFailure[peerId] = reason;
         _greeted.TryRemove(peerId, out _);
+        _warnings.Forget(peerId);
         _transport.ForgetPeer(peerId);
         foreach (var (id, (call, via)) in _pending)
             if (via == peerId && _pending.TryRemove(id, out _))
@@ -215,6 +219,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
     private bool FromExpected(int peer, int claimed, int expected, string what, long request)
     {
         if (peer == expected && claimed == expected) return true;
+        if (!_warnings.ShouldLog(peer)) return false;
         _logger.LogWarning("Client {Id}: {What} for request {Request} from {Peer} (claiming member {Claimed}) ignored: the call went to member {Expected}",
             _id, what, request, peer, claimed, expected);
         return false;

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using Derecho.Client;
 using Derecho.Errors;
+using Derecho.Internal;
 using Derecho.Layout;
 using Derecho.Membership;
 using Derecho.Multicast;
@@ -42,6 +43,7 @@ public sealed class DerechoGroup : IAsyncDisposable
     private readonly LeaveBarrier _leave = new();
     private readonly ViewInstaller _installer;
     private readonly MessageRouter _router;
+    private readonly PeerWarnings _warnings;
     private readonly ConcurrentQueue<(int, string)> _failureReports = new();
     private int _disposed;
 
@@ -72,20 +74,22 @@ public sealed class DerechoGroup : IAsyncDisposable
         _loop = new PredicateLoop(_transport, _logger, o.HeartbeatInterval);
         _lifetime = new MemberLifetime(MyId, _logger);
         _endpoints = new MemberEndpoints(MyId, options.Endpoints[MyId], _transport, options.Endpoints);
-        var calls = new PendingCalls(MyId, _logger);
-        var dispatcher = _dispatcher = new ReplicaDispatcher(MyId, _replicas, calls, _transport, o.ReplyWhenPersisted, _loop.Wake, _logger);
+        // One per member, shared by every part that reads what peers send: a peer's first bad message is logged, the rest counted.
+        _warnings = new PeerWarnings($"Member {MyId}", _logger);
+        var calls = new PendingCalls(MyId, _warnings, _logger);
+        var dispatcher = _dispatcher = new ReplicaDispatcher(MyId, _replicas, calls, _transport, o.ReplyWhenPersisted, _loop.Wake, _warnings, _logger);
         _views = new ViewSlot(MyId, _transport, _specs, new MulticastOptions { RingBytes = o.RingBytes, MaxPayloadBytes = o.MaxPayloadBytes },
             key => new ShardDelivery(dispatcher, _replicas.ReplicaFor(key.TypeId, key.Shard, key.Members), key.Members, key.ViewId), _loop.Wake);
-        _engine = new RpcEngine(MyId, o.MaxPayloadBytes, _views, _replicas.NameOf, calls, dispatcher, _transport, _loop.Wake, _logger);
-        _states = new StateTransfer(MyId, _replicas, _views, _transport, _lifetime, _loop.Wake, _logger);
+        _engine = new RpcEngine(MyId, o.MaxPayloadBytes, _views, _replicas.NameOf, calls, dispatcher, _transport, _loop.Wake, _warnings, _logger);
+        _states = new StateTransfer(MyId, _replicas, _views, _transport, _lifetime, _loop.Wake, _warnings, _logger);
         _durability = new Durability(_replicas, _views);
-        _joins = new JoinCoordinator(MyId, _endpoints, _views, _transport, _replicas.JoinRefusal, _replicas.NameOf, _loop.Wake, _logger);
+        _joins = new JoinCoordinator(MyId, _endpoints, _views, _transport, _replicas.JoinRefusal, _replicas.NameOf, _loop.Wake, _warnings, _logger);
         var clients = new ClientGateway(MyId, _views, _endpoints, _transport, _engine, calls, o.MaxPayloadBytes,
-            new Security.ClientAccess(o.AuthorizedClients), _replicas.NameOf, _logger);
+            new Security.ClientAccess(o.AuthorizedClients), _replicas.NameOf, _warnings, _logger);
         _installer = new ViewInstaller(MyId, o, _views, _endpoints, _transport, _loop, _replicas, calls, _engine, dispatcher, _states, _durability,
             _joins, clients, _leave, _viewLog, _lifetime, _failureReports, _logger);
         _router = new MessageRouter(_views, _endpoints, _transport, _loop, _replicas, calls, _engine, _states, _joins, clients, _leave,
-            () => IsClosed, _failureReports, _logger);
+            () => IsClosed, _failureReports, _warnings, _logger);
         _heartbeat = new HeartbeatThread(() => _views.Current?.Sst, _transport, o.HeartbeatInterval, () => !_lifetime.HasFailed, _logger);
         _loop.Faulted += e => _lifetime.Fail($"protocol failure: {e.Message}");
         _lifetime.Stopping += (reason, error) =>
@@ -171,7 +175,7 @@ public sealed class DerechoGroup : IAsyncDisposable
     /// </summary>
     private async Task StartAsync(CancellationToken cancellationToken)
     {
-        var restart = new RestartHandshake(MyId, _options, _transport, _replicas, _specs, _viewLog.Newest, _logger);
+        var restart = new RestartHandshake(MyId, _options, _transport, _replicas, _specs, _viewLog.Newest, _warnings, _logger);
         _router.Restart = restart;
         try
         {
@@ -344,5 +348,12 @@ public sealed class DerechoGroup : IAsyncDisposable
     {
         get => _states.StallAfterPartsForTest;
         set => _states.StallAfterPartsForTest = value;
+    }
+
+    /// <summary>Sends a hand-made message to a peer, as a member that lies would.</summary>
+    internal void SendForTest(int peer, byte[] message)
+    {
+        _transport.Send(peer, message);
+        _transport.Flush();
     }
 }

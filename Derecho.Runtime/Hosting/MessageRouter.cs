@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Derecho.Client;
+using Derecho.Internal;
 using Derecho.Membership;
 using Derecho.Replication;
 using Derecho.Rpc;
@@ -18,7 +19,7 @@ namespace Derecho.Hosting;
 /// </summary>
 internal sealed class MessageRouter(ViewSlot views, MemberEndpoints endpoints, TcpTransport transport, PredicateLoop loop,
     ReplicaStore replicas, PendingCalls calls, RpcEngine engine, StateTransfer states, JoinCoordinator joins, ClientGateway clients,
-    LeaveBarrier leave, Func<bool> closed, ConcurrentQueue<(int, string)> failureReports, ILogger logger) : ITransportHandler
+    LeaveBarrier leave, Func<bool> closed, ConcurrentQueue<(int, string)> failureReports, PeerWarnings warnings, ILogger logger) : ITransportHandler
 {
     private volatile RestartHandshake? _restart;
 
@@ -59,6 +60,7 @@ internal sealed class MessageRouter(ViewSlot views, MemberEndpoints endpoints, T
 
     public void OnPeerDisconnected(int peerId, string reason)
     {
+        warnings.Forget(peerId);
         _restart?.OnPeerFailed(peerId, reason);
         calls.OnPeerLost(peerId, reason);
         if (clients.Forget(peerId) || leave.Requested || closed() || views.Current is null) return;
@@ -82,7 +84,7 @@ internal sealed class MessageRouter(ViewSlot views, MemberEndpoints endpoints, T
                 states.OnArrived(peer, part.TypeId, part.Shard, part.ViewId, part);
                 break;
             default:
-                logger.LogWarning("Malformed state transfer message (kind {Kind}, {Length} bytes) from member {Peer} ignored", message[0], message.Length, peer);
+                if (warnings.ShouldLog(peer)) logger.LogWarning("Malformed state transfer message (kind {Kind}, {Length} bytes) from member {Peer} ignored", message[0], message.Length, peer);
                 break;
         }
     }
@@ -91,7 +93,7 @@ internal sealed class MessageRouter(ViewSlot views, MemberEndpoints endpoints, T
     {
         if (StateTransferMessages.TryReadShardStateUnavailable(message, out var typeId, out var shard, out var viewId, out var why))
             states.OnArrived(peer, typeId, shard, viewId, System.Text.Encoding.UTF8.GetString(why));
-        else
+        else if (warnings.ShouldLog(peer))
             logger.LogWarning("Malformed membership message (kind {Kind}, {Length} bytes) from member {Peer} ignored", message[0], message.Length, peer);
     }
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using Derecho.Internal;
 using Derecho.Layout;
 using Derecho.Membership;
 using Derecho.Persistence;
@@ -25,6 +26,7 @@ internal sealed class RestartHandshake
     private readonly TcpTransport _transport;
     private readonly ReplicaStore _replicas;
     private readonly IReadOnlyList<SubgroupSpec> _specs;
+    private readonly PeerWarnings _warnings;
     private readonly ILogger _logger;
     private readonly RestartReport _mine;
     private readonly Dictionary<int, IPEndPoint> _contacts = new();
@@ -37,13 +39,14 @@ internal sealed class RestartHandshake
     private readonly TaskCompletionSource<RestartViewMessage> _decided = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<RestartRejoin> _rejoin = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public RestartHandshake(int myId, ValidatedOptions options, TcpTransport transport, ReplicaStore replicas, IReadOnlyList<SubgroupSpec> specs, LoggedView? logged, ILogger logger)
+    public RestartHandshake(int myId, ValidatedOptions options, TcpTransport transport, ReplicaStore replicas, IReadOnlyList<SubgroupSpec> specs, LoggedView? logged, PeerWarnings warnings, ILogger logger)
     {
         _myId = myId;
         _options = options;
         _transport = transport;
         _replicas = replicas;
         _specs = specs;
+        _warnings = warnings;
         _logger = logger;
         var lastAdequate = logged is { LastAdequate.Length: > 0 } ? GroupLayout.TryDeserialize(logged.LastAdequate, replicas.NameOf) : null;
         var members = logged is null ? [] : logged.Ids.Zip(logged.Endpoints).ToArray();
@@ -178,7 +181,8 @@ internal sealed class RestartHandshake
             case MessageKind.LogTailRequest: // served by the group at any time (LogTails.Serve)
                 break;
             default:
-                _logger.LogWarning("Member {Id}: malformed restart message (kind {Kind}, {Length} bytes) from member {Peer} ignored", _myId, message[0], message.Length, peer);
+                if (_warnings.ShouldLog(peer))
+                    _logger.LogWarning("Member {Id}: malformed restart message (kind {Kind}, {Length} bytes) from member {Peer} ignored", _myId, message[0], message.Length, peer);
                 break;
         }
     }
@@ -281,7 +285,14 @@ internal sealed class RestartHandshake
 
     private void ApplyTail(int peer, LogTailChunk chunk)
     {
-        if (!_tails.TryGetValue((chunk.TypeId, chunk.Shard), out var tail) || tail.Source != peer || tail.Done.Task.IsCompleted) return;
+        if (!_tails.TryGetValue((chunk.TypeId, chunk.Shard), out var tail) || tail.Source != peer)
+        {
+            if (_warnings.ShouldLog(peer))
+                _logger.LogWarning("Member {Id}: log tail of shard {Shard} of {Type} from member {Peer} dropped: {Expected}", _myId, chunk.Shard, _replicas.NameOf(chunk.TypeId), peer,
+                    tail.Done is null ? "this member asked nobody for it" : $"it was asked of member {tail.Source}");
+            return;
+        }
+        if (tail.Done.Task.IsCompleted) return;
         var done = tail.Done;
         if (_replicas.TryGetReplica(chunk.TypeId, chunk.Shard) is not { } replica || replica.Context.Log is null) return;
         try

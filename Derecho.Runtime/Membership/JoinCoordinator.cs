@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using Derecho.Errors;
+using Derecho.Internal;
 using Derecho.Layout;
 using Derecho.Sst;
 using Derecho.Transport;
@@ -16,7 +17,7 @@ namespace Derecho.Membership;
 /// prepares the proposed view, acknowledges, and is done when the leader commits.
 /// </summary>
 internal sealed class JoinCoordinator(int myId, MemberEndpoints endpoints, ViewSlot views, TcpTransport transport, string? refusal,
-    Func<uint, string> nameOf, Action wake, ILogger logger)
+    Func<uint, string> nameOf, Action wake, PeerWarnings warnings, ILogger logger)
 {
     // Member side: requests forwarded by this member; the leader: joiners' acknowledgements of a proposal.
     private readonly ConcurrentDictionary<int, long> _pendingJoins = new();
@@ -83,7 +84,7 @@ internal sealed class JoinCoordinator(int myId, MemberEndpoints endpoints, ViewS
                 OnJoinRefused(peer, reason);
                 break;
             default:
-                logger.LogWarning("Malformed membership message (kind {Kind}, {Length} bytes) from member {Peer} ignored", message[0], message.Length, peer);
+                if (warnings.ShouldLog(peer)) logger.LogWarning("Malformed membership message (kind {Kind}, {Length} bytes) from member {Peer} ignored", message[0], message.Length, peer);
                 break;
         }
     }
@@ -180,7 +181,7 @@ internal sealed class JoinCoordinator(int myId, MemberEndpoints endpoints, ViewS
             GroupLayout? before = null;
             if (!lastAdequate.IsEmpty && (before = GroupLayout.TryDeserialize(lastAdequate, nameOf)) is null)
             {
-                logger.LogWarning("Member {Id}: the view proposal from member {Leader} carries a malformed layout; ignored", myId, leader);
+                if (warnings.ShouldLog(leader)) logger.LogWarning("Member {Id}: the view proposal from member {Leader} carries a malformed layout; ignored", myId, leader);
                 return;
             }
             foreach (var (id, packed) in members) endpoints.Learn(id, packed);

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Text;
+using Derecho.Internal;
 using Derecho.Rpc;
 using Derecho.Transport;
 using Derecho.Wire;
@@ -13,7 +14,7 @@ namespace Derecho.Replication;
 /// requests into handler calls and replies. All handlers, ordered and P2P, run on the protocol thread, so a
 /// replica never sees two calls at once and P2P reads observe a state between two ordered updates.
 /// </summary>
-internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, PendingCalls calls, ITransport transport, bool replyWhenPersisted, Action wake, ILogger logger) : IP2PRequests, IDisposable
+internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, PendingCalls calls, ITransport transport, bool replyWhenPersisted, Action wake, PeerWarnings warnings, ILogger logger) : IP2PRequests, IDisposable
 {
     private readonly ConcurrentQueue<(int From, byte[] Buffer, int Length)> _p2pInbox = new();
     private readonly PooledBufferWriter _reply = new();
@@ -119,7 +120,7 @@ internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, Pending
         _reply.Advance(RpcHeaders.ReplyHeaderSize);
         if (!RpcHeaders.TryReadP2PHeader(message, out var typeId, out var shard, out var methodId, out var requestId))
         {
-            logger.LogWarning("P2P request of {Length} bytes from member {Peer} is too short; ignored", message.Length, from);
+            if (warnings.ShouldLog(from)) logger.LogWarning("P2P request of {Length} bytes from member {Peer} is too short; ignored", message.Length, from);
             return;
         }
         var arguments = message[RpcHeaders.P2PHeaderSize..];
@@ -170,7 +171,10 @@ internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, Pending
     private void SendTo(int caller, ReadOnlySpan<byte> reply)
     {
         try { transport.Send(caller, reply); }
-        catch (InvalidOperationException e) { logger.LogWarning("Member {Id} cannot reply to {Caller}: {Reason}", myId, caller, e.Message); }
+        catch (InvalidOperationException e)
+        {
+            if (warnings.ShouldLog(caller)) logger.LogWarning("Member {Id} cannot reply to {Caller}: {Reason}", myId, caller, e.Message);
+        }
     }
 }
 

@@ -13,7 +13,8 @@ namespace Derecho.Replication;
 /// members new to it and offers the snapshot here; each receiver asks with its log's newest version (it may
 /// ask before we installed the view: the request waits for the offer). A background task then sends the
 /// log records the receiver lacks and the snapshot in parts, as fast as the connection takes them, so
-/// neither the protocol thread nor the transport's memory carries a large state. A new view cancels the
+/// neither the protocol thread nor the transport's memory carries a large state. A state that cannot be
+/// taken is answered, on request too, with why (so the receiver knows whom it hears from). A new view cancels the
 /// offers of older ones (their receivers ask again, whoever owes them the state then).
 /// </summary>
 internal sealed class ShardStateSender(int myId, TcpTransport transport, ILogger logger)
@@ -29,12 +30,15 @@ internal sealed class ShardStateSender(int myId, TcpTransport transport, ILogger
     /// <summary>Fault injection for tests: after this many parts of a state, stop sending it (as if about to crash); 0: never.</summary>
     public int StallAfterParts { get; set; }
 
-    private sealed record Offered(ShardReplica Replica, long ViewId, byte[] Snapshot, long UpTo, int[] Recipients, CancellationTokenSource Cancel);
+    private sealed record Offered(ShardReplica Replica, long ViewId, byte[]? Snapshot, string? Problem, long UpTo, int[] Recipients, CancellationTokenSource Cancel);
 
-    /// <summary>Protocol thread, at the start of view <paramref name="viewId"/>: <paramref name="snapshot"/> is the shard's state, its log up to <paramref name="upTo"/>.</summary>
-    public void Offer(ShardReplica replica, long viewId, byte[] snapshot, long upTo, int[] recipients)
+    /// <summary>
+    /// Protocol thread, at the start of view <paramref name="viewId"/>: <paramref name="snapshot"/> is the shard's
+    /// state, its log up to <paramref name="upTo"/>; or null, and <paramref name="problem"/> says why it cannot be sent.
+    /// </summary>
+    public void Offer(ShardReplica replica, long viewId, byte[]? snapshot, string? problem, long upTo, int[] recipients)
     {
-        var offer = new Offered(replica, viewId, snapshot, upTo, recipients, new CancellationTokenSource());
+        var offer = new Offered(replica, viewId, snapshot, problem, upTo, recipients, new CancellationTokenSource());
         lock (_gate)
         {
             _offers[(replica.TypeId, replica.Shard, viewId)] = offer;
@@ -82,6 +86,12 @@ internal sealed class ShardStateSender(int myId, TcpTransport transport, ILogger
         long records = 0;
         try
         {
+            if (offer.Snapshot is not { } snapshot)
+            {
+                transport.Send(to, StateTransferMessages.ShardStateUnavailable(replica.TypeId, replica.Shard, viewId, offer.Problem ?? "no state"));
+                transport.Flush();
+                return;
+            }
             foreach (var batch in LogTail.Read(replica.Context.Log, after, offer.UpTo))
             {
                 await WaitForRoomAsync(to, cancel).ConfigureAwait(false);
@@ -90,7 +100,6 @@ internal sealed class ShardStateSender(int myId, TcpTransport transport, ILogger
                 transport.Flush();
                 records += batch.Versions.Length;
             }
-            var snapshot = offer.Snapshot;
             for (var (offset, parts) = (0, 0); offset < snapshot.Length; offset += PartBytes, parts++)
             {
                 if (parts == StallAfterParts && parts > 0)

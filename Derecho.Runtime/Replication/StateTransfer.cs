@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Derecho.Internal;
 using Derecho.Layout;
 using Derecho.Membership;
 using Derecho.Persistence;
@@ -16,9 +17,13 @@ namespace Derecho.Replication;
 /// but delivers nothing until the state arrives; the first surviving old member of the shard that it sees
 /// holding the state sends it to every member it sees lacking it. Stale bits can only hide a holder, never
 /// invent one, so the true first holder always sends (others may send too: every holder's state is the
-/// same at the start of the view); the receiver takes the first from any old member of the shard.
+/// same at the start of the view). The receiver asks every surviving old member and takes the copy of the
+/// first one whose records or parts arrive; state transfer traffic from anyone else is dropped on arrival.
+/// Every message a sender sends (records, parts, or why it cannot) answers a request, so nothing arrives
+/// for a view before the receiver has installed it and knows whom it asked.
 /// </summary>
-internal sealed class StateTransfer(int myId, ReplicaStore replicas, ViewSlot views, TcpTransport transport, MemberLifetime lifetime, Action wake, ILogger logger)
+internal sealed class StateTransfer(int myId, ReplicaStore replicas, ViewSlot views, TcpTransport transport, MemberLifetime lifetime, Action wake,
+    PeerWarnings warnings, ILogger logger)
 {
     private readonly ShardStateSender _sender = new(myId, transport, logger);
     // The restart view's holders of each shard (a restart's first view has no old view to read the bits from).
@@ -26,9 +31,8 @@ internal sealed class StateTransfer(int myId, ReplicaStore replicas, ViewSlot vi
 
     // State transfer traffic as it arrived: a ShardStateTail, a ShardStatePart, or (a string) why the sender cannot send.
     private readonly ConcurrentQueue<(int From, uint TypeId, int Shard, long ViewId, object Body)> _stateInbox = new();
-    private List<(int From, uint TypeId, int Shard, long ViewId, object Body)> _earlyStates = new();
-    // Who may send each shard we wait for (its surviving old members): state from anyone else is refused.
-    private readonly ConcurrentDictionary<(uint TypeId, int Shard), int[]> _stateSources = new();
+    // Whom we asked for each shard we wait for (its surviving old members), by view: state from anyone else is dropped.
+    private readonly ConcurrentDictionary<(uint TypeId, int Shard), ExpectedStateSender> _expected = new();
     // Transfers under way to us (protocol thread only).
     private readonly Dictionary<(uint TypeId, int Shard), IncomingShardState> _incoming = new();
 
@@ -56,9 +60,22 @@ internal sealed class StateTransfer(int myId, ReplicaStore replicas, ViewSlot vi
     /// <summary>Transport thread: a member new to a shard asks for its state.</summary>
     public void OnRequest(int from, ShardStateRequest request) => _sender.OnRequest(from, request);
 
-    /// <summary>Transport thread: log records, a part of a snapshot, or (a string) why the sender cannot send; applied in order by <see cref="ReceiveStep"/>.</summary>
+    /// <summary>
+    /// Transport thread: log records, a part of a snapshot, or (a string) why the sender cannot send; applied in
+    /// order by <see cref="ReceiveStep"/> if it comes from the member we take the shard's state from, else dropped.
+    /// </summary>
     public void OnArrived(int from, uint typeId, int shard, long viewId, object body)
     {
+        var refusal = _expected.TryGetValue((typeId, shard), out var expected)
+            ? expected.Refuse(from, viewId, carriesState: body is not string)
+            : "this member awaits no state of it";
+        if (refusal is not null)
+        {
+            if (warnings.ShouldLog(from))
+                logger.LogWarning("Member {Id}: state for shard {Shard} of {Type} in view {View} from member {From} dropped: {Expected}",
+                    myId, shard, replicas.NameOf(typeId), viewId, from, refusal);
+            return;
+        }
         _stateInbox.Enqueue((from, typeId, shard, viewId, body));
         wake();
     }
@@ -77,6 +94,8 @@ internal sealed class StateTransfer(int myId, ReplicaStore replicas, ViewSlot vi
     public void Begin(ActiveView view, GroupLayout? before, ActiveView? old, bool restart = false)
     {
         _sender.ForgetBefore(view.View.Id);
+        foreach (var (key, expected) in _expected)
+            if (expected.ViewId < view.View.Id) _expected.TryRemove(key, out _);
         var global = -1;
         foreach (var (subgroup, shard, members) in view.Layout.AllShards())
         {
@@ -92,7 +111,8 @@ internal sealed class StateTransfer(int myId, ReplicaStore replicas, ViewSlot vi
                 else if (!replica.HasState)
                 {
                     mine.Multicast.AwaitingState = true;
-                    _stateSources[(typeId, shard)] = survivors;
+                    // Before the requests go out: the answers may arrive before RequestState returns.
+                    _expected[(typeId, shard)] = new ExpectedStateSender(view.View.Id, survivors.Where(id => id != myId).ToArray());
                     RequestState(replica, view.View.Id, survivors);
                 }
             }
@@ -104,18 +124,15 @@ internal sealed class StateTransfer(int myId, ReplicaStore replicas, ViewSlot vi
             if (survivors.First(Holds) != myId) continue;
             var recipients = members.Where(id => id != myId && !(Array.IndexOf(survivors, id) >= 0 && Holds(id))).ToArray();
             if (recipients.Length == 0 || WithholdForTest) continue;
+            // Taken here, between deliveries, so it is the state as the view began; sent from the background.
             var snapshot = ShardSnapshot.TryTake(held, out var problem);
+            _sender.Offer(held, view.View.Id, snapshot, problem, held.Context.Log?.LastVersion ?? -1, recipients);
             if (snapshot is not null)
             {
-                // Taken here, between deliveries, so it is the state as the view began; sent from the background.
-                _sender.Offer(held, view.View.Id, snapshot, held.Context.Log?.LastVersion ?? -1, recipients);
                 logger.LogInformation("Member {Id} owes shard {Shard} of {Type} ({Bytes} bytes of state) to member(s) {Recipients}",
                     myId, shard, held.Name, snapshot.Length, string.Join(", ", recipients));
                 continue;
             }
-            var unavailable = StateTransferMessages.ShardStateUnavailable(typeId, shard, view.View.Id, problem!);
-            foreach (var id in recipients) transport.Send(id, unavailable);
-            transport.Flush();
             logger.LogError("Member {Id} cannot send shard {Shard} of {Type} to member(s) {Recipients}: {Problem}",
                 myId, shard, held.Name, string.Join(", ", recipients), problem);
         }
@@ -147,21 +164,17 @@ internal sealed class StateTransfer(int myId, ReplicaStore replicas, ViewSlot vi
 
     /// <summary>
     /// Applies state transfer traffic for the current view in the order it came (log records, then the
-    /// snapshot's parts; the last part loads the state); keeps that of a view not installed yet.
+    /// snapshot's parts; the last part loads the state). Only what was asked for in a view installed here arrives.
     /// </summary>
     public bool ReceiveStep()
     {
-        if (_stateInbox.IsEmpty && _earlyStates.Count == 0) return false;
-        while (_stateInbox.TryDequeue(out var item)) _earlyStates.Add(item);
+        if (_stateInbox.IsEmpty) return false;
         var view = views.Installed;
         foreach (var key in _incoming.Where(i => i.Value.ViewId < view.View.Id).Select(i => i.Key).ToList()) _incoming.Remove(key);
-        var items = _earlyStates;
-        _earlyStates = new();
         var progress = false;
-        foreach (var item in items)
+        while (_stateInbox.TryDequeue(out var item))
         {
-            if (item.ViewId > view.View.Id) _earlyStates.Add(item);
-            else if (item.ViewId == view.View.Id && view.Find(item.TypeId, item.Shard) is { Multicast.AwaitingState: true } target)
+            if (item.ViewId == view.View.Id && view.Find(item.TypeId, item.Shard) is { Multicast.AwaitingState: true } target)
             {
                 progress = true;
                 if (!ReceiveState(view, target, item)) return true;
@@ -174,19 +187,13 @@ internal sealed class StateTransfer(int myId, ReplicaStore replicas, ViewSlot vi
     private bool ReceiveState(ActiveView view, ActiveShard target, (int From, uint TypeId, int Shard, long ViewId, object Body) item)
     {
         var (from, typeId, shard, viewId, body) = item;
-        if (!_stateSources.TryGetValue((typeId, shard), out var sources) || Array.IndexOf(sources, from) < 0)
-        {
-            logger.LogWarning("Member {Id}: state for shard {Shard} of {Type} from member {From} refused; it may come from {Sources}",
-                myId, shard, replicas.NameOf(typeId), from, sources is null ? "nobody" : string.Join(", ", sources));
-            return true;
-        }
         if (body is string unavailable)
         {
             lifetime.Fail($"the state of shard {shard} of {replicas.NameOf(typeId)} cannot be sent by member {from}: {unavailable}");
             return false;
         }
+        // OnArrived let through one sender's copy only.
         if (!_incoming.TryGetValue((typeId, shard), out var incoming)) _incoming[(typeId, shard)] = incoming = new IncomingShardState(from, viewId);
-        else if (incoming.From != from) return true; // another old member's copy (the same state) is already arriving
         var replica = replicas.ReplicaFor(typeId, shard, target.Members);
         try
         {
@@ -201,6 +208,7 @@ internal sealed class StateTransfer(int myId, ReplicaStore replicas, ViewSlot vi
             if (incoming.Add((ShardStatePart)body) is not { } state) return true;
             ShardSnapshot.Restore(replica, state);
             _incoming.Remove((typeId, shard));
+            _expected.TryRemove((typeId, shard), out _); // a second sender's copy is dropped on arrival
             replica.HasState = true;
             target.Multicast.AwaitingState = false;
             PublishHeldStates(view);

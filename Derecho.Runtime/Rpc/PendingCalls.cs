@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Derecho.Internal;
 using Derecho.Layout;
 using Derecho.Wire;
 using Microsoft.Extensions.Logging;
@@ -10,7 +11,7 @@ namespace Derecho.Rpc;
 /// answers), relayed ones (one member answers with every replica's reply) and P2P calls (one member answers).
 /// Views decide whom a call waits for; a stopped member fails them all.
 /// </summary>
-internal sealed class PendingCalls(int myId, ILogger logger)
+internal sealed class PendingCalls(int myId, PeerWarnings warnings, ILogger logger)
 {
     private readonly ConcurrentDictionary<long, PendingCall> _pending = new();
     private long _nextRequestId = (long)myId << 40;
@@ -35,7 +36,7 @@ internal sealed class PendingCalls(int myId, ILogger logger)
     {
         if (!RpcHeaders.TryReadReplyHeader(message, out var status, out var memberId, out var requestId) || memberId != peer)
         {
-            logger.LogWarning("Malformed reply from member {Peer} ignored", peer);
+            if (warnings.ShouldLog(peer)) logger.LogWarning("Malformed reply from member {Peer} ignored", peer);
             return;
         }
         if (_pending.TryGetValue(requestId, out var call) && call.OnReply(memberId, status, message[RpcHeaders.ReplyHeaderSize..]))
@@ -48,7 +49,8 @@ internal sealed class PendingCalls(int myId, ILogger logger)
         if (!_pending.TryGetValue(requestId, out var call) || call is not IRelayedCall relayed) return;
         if (relayed.Via != peer)
         {
-            logger.LogWarning("Relay result for request {Request} from {Peer} ignored: the call was relayed through member {Via}", requestId, peer, relayed.Via);
+            if (warnings.ShouldLog(peer))
+                logger.LogWarning("Relay result for request {Request} from {Peer} ignored: the call was relayed through member {Via}", requestId, peer, relayed.Via);
             return;
         }
         if (_pending.TryRemove(requestId, out _)) relayed.Complete(replies);

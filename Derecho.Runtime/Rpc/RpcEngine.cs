@@ -1,4 +1,5 @@
 using Derecho.Errors;
+using Derecho.Internal;
 using Derecho.Layout;
 using Derecho.Membership;
 using Derecho.Transport;
@@ -23,11 +24,12 @@ internal sealed class RpcEngine : IRpcInvoker
     private readonly IP2PRequests _local;
     private readonly OrderedCallQueue _queue;
     private readonly ITransport _transport;
+    private readonly PeerWarnings _warnings;
     private readonly ILogger _logger;
     private readonly TimeProvider _clock = TimeProvider.System;
     private volatile Exception? _stopped;
 
-    public RpcEngine(int myId, int maxPayloadBytes, ViewSlot views, Func<uint, string> nameOf, PendingCalls calls, IP2PRequests local, ITransport transport, Action wake, ILogger logger)
+    public RpcEngine(int myId, int maxPayloadBytes, ViewSlot views, Func<uint, string> nameOf, PendingCalls calls, IP2PRequests local, ITransport transport, Action wake, PeerWarnings warnings, ILogger logger)
     {
         _myId = myId;
         _views = views;
@@ -35,6 +37,7 @@ internal sealed class RpcEngine : IRpcInvoker
         _calls = calls;
         _local = local;
         _transport = transport;
+        _warnings = warnings;
         _logger = logger;
         _queue = new OrderedCallQueue(myId, maxPayloadBytes, views, calls, nameOf, wake);
     }
@@ -152,7 +155,11 @@ internal sealed class RpcEngine : IRpcInvoker
     /// <summary>A two-sided RPC message from a peer: a reply to one of our calls, or a P2P request for a replica here.</summary>
     public void OnMessage(int peer, ReadOnlySpan<byte> message)
     {
-        if (message.IsEmpty) { _logger.LogWarning("Empty RPC message from member {Peer} ignored", peer); return; }
+        if (message.IsEmpty)
+        {
+            if (_warnings.ShouldLog(peer)) _logger.LogWarning("Empty RPC message from member {Peer} ignored", peer);
+            return;
+        }
         switch ((MessageKind)message[0])
         {
             case MessageKind.Reply:
@@ -162,7 +169,7 @@ internal sealed class RpcEngine : IRpcInvoker
                 _local.EnqueueP2P(peer, message);
                 break;
             default:
-                _logger.LogWarning("RPC message of unknown kind {Kind} from member {Peer} ignored", message[0], peer);
+                if (_warnings.ShouldLog(peer)) _logger.LogWarning("RPC message of unknown kind {Kind} from member {Peer} ignored", message[0], peer);
                 break;
         }
     }

@@ -79,6 +79,34 @@ public class BadInputTests
         Assert.All(group.Members, m => Assert.Equal(0, m.View.Id));
     }
 
+    [Fact]
+    public async Task A_flood_of_malformed_messages_from_a_stranger_costs_one_warning_and_one_summary()
+    {
+        var log = new CapturingLoggerProvider();
+        await using var group = await InProcessGroup.StartAsync(loggers: log);
+        var options = InProcessGroup.Options(0, group.Ports);
+        var fingerprint = GroupFingerprint.Of(options.GroupName, options.RingBytes, options.MaxPayloadBytes);
+
+        using (var stranger = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            await stranger.ConnectAsync(IPAddress.Loopback, group.Ports[0]);
+            await stranger.SendAsync(RawFrames.HelloFrom(memberId: 4242, fingerprint: fingerprint));
+            // Every family, each read on the stranger's connection thread: no kind at all, a short reply, a short
+            // relay, a truncated state part, a short view proposal, a short ShardStateUnavailable.
+            byte[][] malformed = [[200], [2, 0], [34, 0, 0, 0, 1, 2], [31, 1], [17, 0], [22, 0]];
+            for (var i = 0; i < 48; i++) await stranger.SendAsync(RawFrames.MessageOf(malformed[i % malformed.Length]));
+            stranger.Shutdown(SocketShutdown.Send);
+            await Eventually.True(() => log.Contains(LogLevel.Warning, "47 more warning(s) about messages from peer 4242"), "the suppressed warnings to be summed up");
+        }
+
+        var aboutStranger = log.Entries.Where(e => e.Level == LogLevel.Warning && e.Message.Contains("4242", StringComparison.Ordinal)).Select(e => e.Message).ToList();
+        Assert.Equal(2, aboutStranger.Count);
+        Assert.Contains("RPC message of unknown kind 200 from member 4242 ignored", aboutStranger[0], StringComparison.Ordinal);
+        var results = await group.Members[0].Subgroup<Register>().Ordered.Set(7);
+        Assert.Equal([0, 1, 2], results.Select(r => r.MemberId));
+        Assert.DoesNotContain(group.Members, m => m.Failed.IsCompleted);
+    }
+
     [Theory]
     [InlineData("truncated", "truncated write frame")]
     [InlineData("overrun", "overruns region")]
