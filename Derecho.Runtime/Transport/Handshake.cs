@@ -87,7 +87,10 @@ internal static class Handshake
         }
         catch (Exception e) when (e is IOException or AuthenticationException or SocketException or ObjectDisposedException)
         {
-            reason = stream is SslStream { IsAuthenticated: false } ? $"TLS handshake failed: {e.Message}" : $"handshake failed: {e.Message}";
+            var timedOut = (e as SocketException ?? e.InnerException as SocketException)?.SocketErrorCode == SocketError.TimedOut;
+            var what = stream is SslStream { IsAuthenticated: false } ? "TLS handshake" : "handshake";
+            reason = timedOut ? $"{what} failed: not finished within the hello deadline of {owner.Options.HelloTimeout.TotalSeconds:0.#}s"
+                : $"{what} failed: {e.Message}";
             return Fail(stream);
         }
     }
