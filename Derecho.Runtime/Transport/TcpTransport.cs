@@ -191,6 +191,7 @@ internal sealed class TcpTransport : ITransport
     public void ForgetPeer(int peerId)
     {
         if (!_forgotten.TryAdd(peerId, true)) return;
+        _identities.TryRemove(peerId, out _);
         if (_outbound.Remove(peerId, out var outbound)) outbound.Close(TimeSpan.FromMilliseconds(100));
         if (_inbound.TryRemove(peerId, out var inbound)) inbound.Stop();
     }
@@ -304,7 +305,8 @@ internal sealed class TcpTransport : ITransport
         if (PeerIds.IsMember(peer)) return identity == PeerIdentity.Member(peer) ? null : $"we dialled member {peer}, its certificate identifies {identity}";
         if (identity.Role != PeerRole.Client) return $"we dialled client {peer}, its certificate identifies {identity}";
         // A client's id is chosen at random; the certificate it connected with is the one it must answer with.
-        return !_identities.TryGetValue(peer, out var known) || known == identity ? null : $"client {peer} connected as {known}, but answers as {identity}";
+        if (!_identities.TryGetValue(peer, out var known)) return $"client {peer} has not connected to this member with a certificate";
+        return known == identity ? null : $"client {peer} connected as {known}, but answers as {identity}";
     }
 
     /// <summary>Whom the certificate of <paramref name="peer"/>'s connection names; null without TLS.</summary>
