@@ -92,13 +92,17 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
         {
             if (DateTime.UtcNow > deadline) break;
             client.Greet(contact.Id);
-            if (await Task.WhenAny(client._viewKnown.Task, Task.Delay(TimeSpan.FromSeconds(1), cancellationToken)).ConfigureAwait(false) == client._viewKnown.Task)
+            // A second for the view; a contact that refuses us answers at once, so the next is tried at once.
+            var waitUntil = DateTime.UtcNow + TimeSpan.FromSeconds(1);
+            while (!client._viewKnown.Task.IsCompleted && !client._transport.WasRefusedBy(contact.Id) && DateTime.UtcNow < waitUntil)
+                await Task.WhenAny(client._viewKnown.Task, Task.Delay(20, cancellationToken)).ConfigureAwait(false);
+            if (client._viewKnown.Task.IsCompleted)
             {
                 client._contact = contact.Id;
                 return client;
             }
             // Every contact refused us (wrong group, certificate, TLS): asking again gets the same answers.
-            if (options.Contacts.All(c => client._lastFailure.TryGetValue(c.Id, out var why) && why.Contains("refused", StringComparison.Ordinal))) break;
+            if (options.Contacts.All(c => client._transport.WasRefusedBy(c.Id))) break;
         }
         await client.DisposeAsync().ConfigureAwait(false);
         var reasons = options.Contacts.Select(c => $"member {c.Id} ({c.Endpoint}): {client._lastFailure.GetValueOrDefault(c.Id, "no answer")}");

@@ -29,6 +29,7 @@ internal sealed class TcpTransport : ITransport
     private long _droppedWrites;
     private readonly ConcurrentDictionary<InboundConnection, bool> _connections = new();
     private readonly ConcurrentDictionary<int, PeerIdentity> _identities = new();
+    private readonly ConcurrentDictionary<int, bool> _refusedBy = new();
     private int _handshaking;
     private long _lastFloodWarning;
     private volatile bool _closing;
@@ -309,6 +310,9 @@ internal sealed class TcpTransport : ITransport
         return known == identity ? null : $"client {peer} connected as {known}, but answers as {identity}";
     }
 
+    /// <summary>Whether the last dial to <paramref name="peer"/> ended in a refusal (not a network failure): dialling again gets the same answer.</summary>
+    internal bool WasRefusedBy(int peer) => _refusedBy.ContainsKey(peer);
+
     /// <summary>Whom the certificate of <paramref name="peer"/>'s connection names; null without TLS.</summary>
     internal PeerIdentity? IdentityOf(int peer) => _identities.TryGetValue(peer, out var identity) ? identity : null;
 
@@ -376,7 +380,9 @@ internal sealed class TcpTransport : ITransport
             {
                 Tune(socket);
                 await socket.ConnectAsync(endpoint, cancellationToken).ConfigureAwait(false);
-                return (peer, await Handshake.DialAsync(socket, peer, endpoint, this, cancellationToken).ConfigureAwait(false));
+                var link = await Handshake.DialAsync(socket, peer, endpoint, this, cancellationToken).ConfigureAwait(false);
+                _refusedBy.TryRemove(peer, out _);
+                return (peer, link);
             }
             catch (SocketException e)
             {
@@ -386,6 +392,7 @@ internal sealed class TcpTransport : ITransport
             }
             catch (Handshake.RefusedException e) // asking again gets the same answer
             {
+                _refusedBy[peer] = true;
                 socket.Dispose();
                 throw new TransportException($"{LocalName}: {e.Message}", e);
             }
