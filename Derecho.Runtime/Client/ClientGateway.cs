@@ -32,16 +32,14 @@ internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints en
                 return true;
             case MessageKind.Relay when RpcHeaders.TryReadRelayHeader(message, out var typeId, out _, out _, out var request):
                 if (access.Refusal(transport.IdentityOf(peer), nameOf(typeId)) is not { } refused) return true;
-                transport.Send(peer, ClientMessages.RelayResult(request, [new RawReply(myId, ReplyStatus.Unauthorized, System.Text.Encoding.UTF8.GetBytes(refused))]));
-                transport.Flush();
+                Answer(peer, ClientMessages.RelayResult(request, [new RawReply(myId, ReplyStatus.Unauthorized, System.Text.Encoding.UTF8.GetBytes(refused))]));
                 return false;
             case MessageKind.P2PRequest when RpcHeaders.TryReadP2PHeader(message, out var typeId, out _, out _, out var request):
                 if (access.Refusal(transport.IdentityOf(peer), nameOf(typeId)) is not { } denied) return true;
                 var reply = new byte[RpcHeaders.ReplyHeaderSize + System.Text.Encoding.UTF8.GetByteCount(denied)];
                 RpcHeaders.WriteReplyHeader(reply, ReplyStatus.Unauthorized, myId, request);
                 System.Text.Encoding.UTF8.GetBytes(denied, reply.AsSpan(RpcHeaders.ReplyHeaderSize));
-                transport.Send(peer, reply);
-                transport.Flush();
+                Answer(peer, reply);
                 return false;
             default:
                 if (warnings.ShouldLog(peer))
@@ -67,8 +65,7 @@ internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints en
                 if (ClientMessages.TooLargeToRelay(message.Length, maxPayloadBytes) is { } error)
                 {
                     // Refused before it reaches the multicast: the caller gets a clear error, the group is unaffected.
-                    transport.Send(peer, ClientMessages.RelayResult(clientRequest, [new RawReply(myId, ReplyStatus.MalformedRequest, System.Text.Encoding.UTF8.GetBytes(error))]));
-                    transport.Flush();
+                    Answer(peer, ClientMessages.RelayResult(clientRequest, [new RawReply(myId, ReplyStatus.MalformedRequest, System.Text.Encoding.UTF8.GetBytes(error))]));
                     break;
                 }
                 // Into the ring, or queued behind a full ring or a view change: the reader thread never waits.
@@ -81,6 +78,17 @@ internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints en
                 if (warnings.ShouldLog(peer)) logger.LogWarning("Malformed or unexpected client message (kind {Kind}, {Length} bytes) from {Peer} ignored", message[0], message.Length, peer);
                 break;
         }
+    }
+
+    /// <summary>Answers a client if it is a peer (it said its ClientHello); one that skipped it gets nothing.</summary>
+    private void Answer(int client, byte[] message)
+    {
+        try
+        {
+            transport.Send(client, message);
+            transport.Flush();
+        }
+        catch (InvalidOperationException) { } // not a peer: no one to answer
     }
 
     /// <summary>Tells every client about a new view.</summary>

@@ -70,6 +70,7 @@ public sealed class DerechoGroup : IAsyncDisposable
             ConnectTimeout = o.ConnectTimeout,
             // Room for a large log record in a log tail (a persistent field's full value); state travels in parts.
             MaxMessageBytes = Math.Max(o.MaxPayloadBytes + 4096, 256 << 20),
+            MaxClientMessageBytes = o.MaxPayloadBytes + 4096,
         }, _logger);
         _loop = new PredicateLoop(_transport, _logger, o.HeartbeatInterval);
         _lifetime = new MemberLifetime(MyId, _logger);

@@ -18,11 +18,16 @@ internal sealed class TlsCredentials
     private readonly HashSet<string> _pinned;
     private readonly IReadOnlyDictionary<string, string> _identities;
 
-    private TlsCredentials(X509Certificate2 certificate, X509Certificate2Collection authorities, HashSet<string> pinned,
+    private const string ServerAuth = "1.3.6.1.5.5.7.3.1";
+    private const string ClientAuth = "1.3.6.1.5.5.7.3.2";
+    private const string AnyExtendedKeyUsage = "2.5.29.37.0";
+
+    private TlsCredentials(X509Certificate2 certificate, X509Certificate2Collection intermediates, X509Certificate2Collection authorities, HashSet<string> pinned,
         IReadOnlyDictionary<string, string> identities, PeerIdentity local)
     {
         Certificate = certificate;
-        _context = SslStreamCertificateContext.Create(certificate, additionalCertificates: null, offline: true);
+        // Intermediates in our PEM file go out with our certificate, so peers can chain it to the authority they trust.
+        _context = SslStreamCertificateContext.Create(certificate, intermediates, offline: true);
         _authorities = authorities;
         _pinned = pinned;
         _identities = identities;
@@ -43,6 +48,7 @@ internal sealed class TlsCredentials
     public static TlsCredentials Load(TlsOptions options, string section, Func<PeerIdentity, string?> expected, bool trustedBySelf)
     {
         var certificate = LoadCertificate(options, section);
+        var intermediates = Intermediates(options, certificate);
         if (!certificate.HasPrivateKey) throw Problem(section, "CertificatePath", "the certificate has no private key (set KeyPath, or use a PFX with its key)");
         var authorities = new X509Certificate2Collection();
         if (options.TrustedCaPath is { Length: > 0 } ca)
@@ -55,46 +61,53 @@ internal sealed class TlsCredentials
         var pinned = options.PinnedThumbprints.Select(Normalize).ToHashSet(StringComparer.Ordinal);
         if (authorities.Count == 0 && pinned.Count == 0)
             throw Problem(section, "TrustedCaPath", "no peer would be trusted: set TrustedCaPath or PinnedThumbprints");
-        var identities = options.Identities.ToDictionary(e => e.Key.Length is 40 or 64 ? Normalize(e.Key) : e.Key, e => e.Value, StringComparer.OrdinalIgnoreCase);
-        var draft = new TlsCredentials(certificate, authorities, pinned, identities, default);
-        var (local, refusal) = draft.CheckCertificate(certificate, trustedBySelf);
+        var identities = options.Identities.ToDictionary(e => IsThumbprint(e.Key) ? Normalize(e.Key) : e.Key, e => e.Value, StringComparer.OrdinalIgnoreCase);
+        var draft = new TlsCredentials(certificate, intermediates, authorities, pinned, identities, default);
+        var (local, refusal) = draft.CheckCertificate(certificate, intermediates, trustedBySelf);
         if (local is not { } identity) throw Problem(section, "CertificatePath", $"this process's own certificate would be refused by its peers: {refusal}");
         if (expected(identity) is { } mismatch) throw Problem(section, "CertificatePath", mismatch);
-        return new TlsCredentials(certificate, authorities, pinned, identities, identity);
+        return new TlsCredentials(certificate, intermediates, authorities, pinned, identities, identity);
     }
 
-    /// <summary>Options for the accepting side: TLS 1.3, a client certificate required (checked by <see cref="Check"/>).</summary>
-    public SslServerAuthenticationOptions ServerOptions() => new()
+    /// <summary>
+    /// Options for the accepting side: TLS 1.3, a client certificate required (checked by <see cref="Check"/>); the
+    /// intermediates the peer sent are collected into <paramref name="presented"/>.
+    /// </summary>
+    public SslServerAuthenticationOptions ServerOptions(X509Certificate2Collection presented) => new()
     {
         ServerCertificateContext = _context,
         ClientCertificateRequired = true,
         EnabledSslProtocols = SslProtocols.Tls13,
         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-        RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null,
+        CertificateChainPolicy = OfflinePolicy(),
+        RemoteCertificateValidationCallback = (_, certificate, chain, _) => Collect(certificate, chain, presented),
     };
 
     /// <summary>Options for the dialling side: our certificate always offered, the server's checked by <see cref="Check"/>.</summary>
-    public SslClientAuthenticationOptions ClientOptions(int peer) => new()
+    public SslClientAuthenticationOptions ClientOptions(int peer, X509Certificate2Collection presented) => new()
     {
         TargetHost = $"derecho-{peer}",
         ClientCertificateContext = _context,
         EnabledSslProtocols = SslProtocols.Tls13,
         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-        RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null,
+        CertificateChainPolicy = OfflinePolicy(),
+        RemoteCertificateValidationCallback = (_, certificate, chain, _) => Collect(certificate, chain, presented),
     };
 
-    /// <summary>Whom <paramref name="presented"/> belongs to, or why it is refused (untrusted, expired, no identity).</summary>
-    public (PeerIdentity? Identity, string? Refusal) Check(X509Certificate? presented) => CheckCertificate(presented, checkTrust: true);
+    /// <summary>Whom <paramref name="presented"/> belongs to, or why it is refused (untrusted, expired, not a leaf, no identity).</summary>
+    public (PeerIdentity? Identity, string? Refusal) Check(X509Certificate? presented, X509Certificate2Collection intermediates) =>
+        CheckCertificate(presented, intermediates, checkTrust: true);
 
-    private (PeerIdentity? Identity, string? Refusal) CheckCertificate(X509Certificate? presented, bool checkTrust)
+    private (PeerIdentity? Identity, string? Refusal) CheckCertificate(X509Certificate? presented, X509Certificate2Collection intermediates, bool checkTrust)
     {
         if (presented is null) return (null, "no certificate was presented");
         if (presented is not X509Certificate2 certificate) return (null, "the certificate presented cannot be read");
         var name = $"certificate '{certificate.Subject}' (SHA-256 {certificate.GetCertHashString(HashAlgorithmName.SHA256)[..16]}…)";
-        var now = DateTime.Now;
-        if (now < certificate.NotBefore) return (null, $"{name} is not valid before {certificate.NotBefore.ToUniversalTime():u}");
-        if (now > certificate.NotAfter) return (null, $"{name} expired on {certificate.NotAfter.ToUniversalTime():u}");
-        if (checkTrust && !IsPinned(certificate) && Untrusted(certificate) is { } why) return (null, $"{name} is not trusted: {why}");
+        var now = DateTime.UtcNow;
+        if (now < certificate.NotBefore.ToUniversalTime()) return (null, $"{name} is not valid before {certificate.NotBefore.ToUniversalTime():u}");
+        if (now > certificate.NotAfter.ToUniversalTime()) return (null, $"{name} expired on {certificate.NotAfter.ToUniversalTime():u}");
+        if (NotALeaf(certificate) is { } misuse) return (null, $"{name} {misuse}");
+        if (checkTrust && !IsPinned(certificate) && Untrusted(certificate, intermediates) is { } why) return (null, $"{name} is not trusted: {why}");
         var identity = CertificateIdentity.Of(certificate, _identities, out var problem);
         return identity is null ? (null, $"{name} is refused: {problem}") : (identity, null);
     }
@@ -102,16 +115,61 @@ internal sealed class TlsCredentials
     private bool IsPinned(X509Certificate2 certificate) =>
         _pinned.Contains(certificate.GetCertHashString(HashAlgorithmName.SHA256)) || _pinned.Contains(certificate.Thumbprint);
 
-    private string? Untrusted(X509Certificate2 certificate)
+    private string? Untrusted(X509Certificate2 certificate, X509Certificate2Collection intermediates)
     {
         if (_authorities.Count == 0) return "it is not pinned in PinnedThumbprints (and no TrustedCaPath is set)";
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(_authorities);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        using var chain = new X509Chain { ChainPolicy = OfflinePolicy() };
+        chain.ChainPolicy.ExtraStore.AddRange(intermediates);
         if (chain.Build(certificate)) return null;
         var status = chain.ChainStatus.Select(s => $"{s.Status}: {s.StatusInformation.Trim()}").Distinct();
         return $"not issued by an authority in TrustedCaPath ({string.Join("; ", status)})";
+    }
+
+    /// <summary>
+    /// Chains are built from what is here and what the peer sent, never fetched: a stranger's certificate must not
+    /// make the member download from addresses it names. No revocation check (see docs/security.md).
+    /// </summary>
+    private X509ChainPolicy OfflinePolicy()
+    {
+        var policy = new X509ChainPolicy
+        {
+            TrustMode = X509ChainTrustMode.CustomRootTrust,
+            RevocationMode = X509RevocationMode.NoCheck,
+            DisableCertificateDownloads = true,
+        };
+        policy.CustomTrustStore.AddRange(_authorities);
+        return policy;
+    }
+
+    private static bool Collect(X509Certificate? certificate, X509Chain? chain, X509Certificate2Collection presented)
+    {
+        if (chain is not null)
+            foreach (var extra in chain.ChainPolicy.ExtraStore)
+                presented.Add(extra);
+        return certificate is not null; // the decision is Check's, after the handshake, so the peer can be told why
+    }
+
+    /// <summary>Why a certificate cannot be a member's or a client's: an authority's, or one not meant for TLS both ways.</summary>
+    private static string? NotALeaf(X509Certificate2 certificate)
+    {
+        if (certificate.Extensions["2.5.29.19"] is X509BasicConstraintsExtension { CertificateAuthority: true })
+            return "belongs to a certificate authority, not to a member or client";
+        if (certificate.Extensions["2.5.29.37"] is not X509EnhancedKeyUsageExtension usage) return null;
+        var oids = usage.EnhancedKeyUsages.Cast<Oid>().Select(o => o.Value).ToHashSet();
+        // Every Derecho process both accepts and dials, so it is a TLS server and a TLS client.
+        return oids.Contains(AnyExtendedKeyUsage) || oids.Contains(ServerAuth) && oids.Contains(ClientAuth) ? null
+            : "is not meant for both TLS server and client authentication (extended key usage 1.3.6.1.5.5.7.3.1 and .2)";
+    }
+
+    private static X509Certificate2Collection Intermediates(TlsOptions options, X509Certificate2 leaf)
+    {
+        var found = new X509Certificate2Collection();
+        if (options.CertificatePath is not { Length: > 0 } path || !IsPem(path)) return found;
+        var all = new X509Certificate2Collection();
+        all.ImportFromPemFile(path);
+        foreach (var certificate in all)
+            if (certificate.Thumbprint != leaf.Thumbprint) found.Add(certificate);
+        return found;
     }
 
     private static X509Certificate2 LoadCertificate(TlsOptions options, string section)
@@ -155,6 +213,8 @@ internal sealed class TlsCredentials
         var read = file.Read(start);
         return System.Text.Encoding.ASCII.GetString(start[..read]).StartsWith("-----BEGIN", StringComparison.Ordinal);
     }
+
+    private static bool IsThumbprint(string key) => Normalize(key) is { Length: 40 or 64 } hex && hex.All(char.IsAsciiHexDigit);
 
     private static string Normalize(string thumbprint) => thumbprint.Replace(":", "", StringComparison.Ordinal).Replace(" ", "", StringComparison.Ordinal).ToUpperInvariant();
 

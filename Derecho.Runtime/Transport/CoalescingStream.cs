@@ -8,9 +8,10 @@ namespace Derecho.Transport;
 /// </summary>
 internal sealed class CoalescingStream(Stream inner, int bufferBytes = 256 << 10) : Stream
 {
-    private readonly byte[] _buffer = new byte[bufferBytes];
+    // Made on first use: an accepting link hardly writes, a dialling one hardly reads.
+    private byte[]? _buffer;
     private int _length;
-    private readonly byte[] _received = new byte[bufferBytes];
+    private byte[]? _received;
     private int _receivedStart;
     private int _receivedEnd;
 
@@ -26,12 +27,13 @@ internal sealed class CoalescingStream(Stream inner, int bufferBytes = 256 << 10
     {
         if (_receivedStart == _receivedEnd)
         {
-            if (destination.Length >= _received.Length) return inner.Read(destination);
+            if (destination.Length >= bufferBytes) return inner.Read(destination);
+            _received ??= new byte[bufferBytes];
             _receivedStart = 0;
             _receivedEnd = inner.Read(_received);
         }
         var take = Math.Min(destination.Length, _receivedEnd - _receivedStart);
-        _received.AsSpan(_receivedStart, take).CopyTo(destination);
+        _received!.AsSpan(_receivedStart, take).CopyTo(destination);
         _receivedStart += take;
         return take;
     }
@@ -41,7 +43,7 @@ internal sealed class CoalescingStream(Stream inner, int bufferBytes = 256 << 10
         // The handshake's reads: whatever is buffered first, then straight from the socket.
         if (_receivedStart == _receivedEnd) return await inner.ReadAsync(destination, cancellationToken).ConfigureAwait(false);
         var take = Math.Min(destination.Length, _receivedEnd - _receivedStart);
-        _received.AsMemory(_receivedStart, take).CopyTo(destination);
+        _received!.AsMemory(_receivedStart, take).CopyTo(destination);
         _receivedStart += take;
         return take;
     }
@@ -53,8 +55,9 @@ internal sealed class CoalescingStream(Stream inner, int bufferBytes = 256 << 10
 
     public override void Write(ReadOnlySpan<byte> data)
     {
-        if (_length + data.Length > _buffer.Length) Flush();
-        if (data.Length >= _buffer.Length) { inner.Write(data); return; }
+        if (_length + data.Length > bufferBytes) Flush();
+        if (data.Length >= bufferBytes) { inner.Write(data); return; }
+        _buffer ??= new byte[bufferBytes];
         data.CopyTo(_buffer.AsSpan(_length));
         _length += data.Length;
     }
@@ -72,14 +75,14 @@ internal sealed class CoalescingStream(Stream inner, int bufferBytes = 256 << 10
     public override void Flush()
     {
         if (_length == 0) return;
-        inner.Write(_buffer.AsSpan(0, _length));
+        inner.Write(_buffer!.AsSpan(0, _length));
         _length = 0;
     }
 
     public override async Task FlushAsync(CancellationToken cancellationToken)
     {
         if (_length == 0) return;
-        await inner.WriteAsync(_buffer.AsMemory(0, _length), cancellationToken).ConfigureAwait(false);
+        await inner.WriteAsync(_buffer!.AsMemory(0, _length), cancellationToken).ConfigureAwait(false);
         _length = 0;
     }
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Derecho.Security;
 
@@ -17,19 +18,30 @@ internal static class Handshake
     private const int MaxReasonBytes = 4096;
     private const byte TlsHandshakeRecord = 0x16;
 
-    /// <summary>A refusal: not retried by the dialler (asking again gets the same answer).</summary>
-    internal sealed class RefusedException(string message) : IOException(message);
+    /// <summary>
+    /// The handshake did not succeed. <see cref="Final"/>: the peer refused us, or we refused its certificate, so
+    /// asking again gets the same answer; otherwise (a dropped connection, a timeout, a busy peer) the dialler retries.
+    /// </summary>
+    internal sealed class RefusedException(string message, bool final) : IOException(message)
+    {
+        public bool Final { get; } = final;
+    }
+
+    private const byte TransientRefusal = 1; // in the Region byte of a Refused frame: try again later
 
     /// <summary>
     /// The accepting side, on the connection's own thread. Returns the link, or null with <paramref name="reason"/>
     /// (already told to the peer where it can be).
     /// </summary>
-    public static PeerLink? Accept(Socket socket, TcpTransport owner, out HelloMessage hello, out PeerIdentity? identity, out string? reason)
+    public static PeerLink? Accept(Socket socket, TcpTransport owner, InboundConnection connection, out HelloMessage hello, out PeerIdentity? identity, out string? reason)
     {
         hello = default;
         identity = null;
         var timeout = (int)owner.Options.HelloTimeout.TotalMilliseconds;
         socket.ReceiveTimeout = socket.SendTimeout = timeout;
+        // One deadline for the whole handshake: a peer trickling a byte per read timeout must not keep its slot.
+        var state = 0; // 0 running, 1 done, 2 expired
+        using var deadline = new Timer(_ => { if (Interlocked.CompareExchange(ref state, 2, 0) == 0) socket.Close(); }, null, timeout, Timeout.Infinite);
         Stream stream = new NetworkStream(socket, ownsSocket: false);
         try
         {
@@ -43,8 +55,9 @@ internal static class Handshake
                 }
                 var ssl = new SslStream(Coalesced(stream), leaveInnerStreamOpen: false);
                 stream = ssl;
-                ssl.AuthenticateAsServer(tls.ServerOptions());
-                (identity, var refusal) = tls.Check(ssl.RemoteCertificate);
+                var presented = new X509Certificate2Collection();
+                ssl.AuthenticateAsServer(tls.ServerOptions(presented));
+                (identity, var refusal) = tls.Check(ssl.RemoteCertificate, presented);
                 if (refusal is not null)
                 {
                     reason = $"refused its certificate: {refusal}";
@@ -75,22 +88,23 @@ internal static class Handshake
                 return Fail(stream);
             }
             hello = HelloMessage.Read(body);
-            reason = owner.ValidateHello(hello, identity);
+            (reason, var transient) = owner.ValidateHello(hello, identity, connection);
             if (reason is not null)
             {
-                Send(stream, Refusal($"member {owner.LocalId} refused the connection: {reason}"));
+                Send(stream, Refusal($"member {owner.LocalId} refused the connection: {reason}", transient));
                 return Fail(stream);
             }
-            Send(stream, Frame(FrameType.Welcome, []));
+            Send(stream, Frame(FrameType.Welcome, 0, []));
+            if (Interlocked.CompareExchange(ref state, 1, 0) != 0) throw new TimeoutException();
             socket.ReceiveTimeout = socket.SendTimeout = 0;
             return new PeerLink(socket, stream);
         }
-        catch (Exception e) when (e is IOException or AuthenticationException or SocketException or ObjectDisposedException)
+        catch (Exception e) // a stranger's bytes may break TLS or X.509 code in any way: the connection goes, the member stays
         {
-            var timedOut = (e as SocketException ?? e.InnerException as SocketException)?.SocketErrorCode == SocketError.TimedOut;
+            var timedOut = Volatile.Read(ref state) == 2 || (e as SocketException ?? e.InnerException as SocketException)?.SocketErrorCode == SocketError.TimedOut;
             var what = stream is SslStream { IsAuthenticated: false } ? "TLS handshake" : "handshake";
             reason = timedOut ? $"{what} failed: not finished within the hello deadline of {owner.Options.HelloTimeout.TotalSeconds:0.#}s"
-                : $"{what} failed: {e.Message}";
+                : $"{what} failed: {(e is IOException or AuthenticationException or SocketException ? "" : e.GetType().Name + ": ")}{e.Message}";
             return Fail(stream);
         }
     }
@@ -111,20 +125,22 @@ internal static class Handshake
             {
                 var ssl = new SslStream(Coalesced(stream), leaveInnerStreamOpen: false);
                 stream = ssl;
+                var presented = new X509Certificate2Collection();
                 try
                 {
-                    await ssl.AuthenticateAsClientAsync(tls.ClientOptions(peer), deadline.Token).ConfigureAwait(false);
+                    await ssl.AuthenticateAsClientAsync(tls.ClientOptions(peer, presented), deadline.Token).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is AuthenticationException or IOException)
                 {
-                    throw new RefusedException($"TLS handshake with {who} failed: {e.Message} (is it configured for TLS, and does it trust our certificate?)");
+                    // Also what a busy member that closed at once looks like: retried until the dial deadline.
+                    throw new RefusedException($"TLS handshake with {who} failed: {e.Message} (is it configured for TLS?)", final: false);
                 }
-                var (identity, refusal) = tls.Check(ssl.RemoteCertificate);
+                var (identity, refusal) = tls.Check(ssl.RemoteCertificate, presented);
                 refusal ??= owner.ExpectedIdentity(peer, identity!.Value);
                 if (refusal is not null)
                 {
                     await SendAsync(stream, Refusal($"member {owner.LocalId} refused your certificate: {refusal}"), deadline.Token).ConfigureAwait(false);
-                    throw new RefusedException($"{who} presented a certificate this process refuses: {refusal}");
+                    throw new RefusedException($"{who} presented a certificate this process refuses: {refusal}", final: true);
                 }
             }
             var hello = new byte[FrameHeader.Size + HelloMessage.Size];
@@ -140,18 +156,26 @@ internal static class Handshake
             catch (EndOfStreamException)
             {
                 throw new RefusedException($"{who} closed the connection instead of answering our hello " +
-                    (owner.Options.Tls is null ? "(does it require TLS?)" : "(its log says why)"));
+                    (owner.Options.Tls is null ? "(does it require TLS?)" : "(its log says why)"), final: false);
             }
             if (FrameHeader.TryRead(answer, out var header) is { } bad)
-                throw new RefusedException($"{who} answered our hello with something else ({bad}){(answer[0] == TlsHandshakeRecord ? ": it speaks TLS, and this process has no Tls configured" : "")}");
-            if (header.Type == FrameType.Refused) throw new RefusedException(await ReadReasonAsync(stream, header.Length, deadline.Token).ConfigureAwait(false));
-            if (header.Type != FrameType.Welcome) throw new RefusedException($"{who} answered our hello with a {header.Type} frame");
+                throw answer[0] == TlsHandshakeRecord
+                    ? new RefusedException($"{who} answered our hello in TLS, and this process has no Tls configured", final: true)
+                    : new RefusedException($"{who} answered our hello with something else ({bad})", final: false);
+            if (header.Type == FrameType.Refused)
+                throw new RefusedException(await ReadReasonAsync(stream, header.Length, deadline.Token).ConfigureAwait(false), final: header.Region != TransientRefusal);
+            if (header.Type != FrameType.Welcome) throw new RefusedException($"{who} answered our hello with a {header.Type} frame", final: false);
             return new PeerLink(socket, stream);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             Fail(stream);
-            throw new RefusedException($"{who} did not finish the handshake within {owner.Options.HelloTimeout.TotalSeconds:0.#}s");
+            throw new RefusedException($"{who} did not finish the handshake within {owner.Options.HelloTimeout.TotalSeconds:0.#}s", final: false);
+        }
+        catch (IOException e) when (e is not RefusedException)
+        {
+            Fail(stream);
+            throw new RefusedException($"handshake with {who} failed: {e.Message}", final: false);
         }
         catch
         {
@@ -172,7 +196,7 @@ internal static class Handshake
         {
             if (!socket.Poll(TimeSpan.FromMilliseconds(50), SelectMode.SelectRead)) continue;
             if (socket.Available == 0) return false; // readable with nothing to read: closed
-            Thread.Sleep(1); // one byte so far
+            Thread.Sleep(20); // one byte so far
         }
         return socket.Receive(first, SocketFlags.Peek) == 2 && BitConverter.ToUInt16(first) == FrameHeader.Magic;
     }
@@ -209,16 +233,16 @@ internal static class Handshake
         return Encoding.UTF8.GetString(bytes);
     }
 
-    private static byte[] Refusal(string reason)
+    private static byte[] Refusal(string reason, bool transient = false)
     {
         var text = Encoding.UTF8.GetBytes(reason);
-        return Frame(FrameType.Refused, text.AsSpan(0, Math.Min(text.Length, MaxReasonBytes)));
+        return Frame(FrameType.Refused, transient ? TransientRefusal : (byte)0, text.AsSpan(0, Math.Min(text.Length, MaxReasonBytes)));
     }
 
-    private static byte[] Frame(FrameType type, ReadOnlySpan<byte> payload)
+    private static byte[] Frame(FrameType type, byte region, ReadOnlySpan<byte> payload)
     {
         var frame = new byte[FrameHeader.Size + payload.Length];
-        new FrameHeader(type, 0, payload.Length, 0).WriteTo(frame);
+        new FrameHeader(type, region, payload.Length, 0).WriteTo(frame);
         payload.CopyTo(frame.AsSpan(FrameHeader.Size));
         return frame;
     }

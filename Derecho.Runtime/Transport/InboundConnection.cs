@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.Sockets;
+using Derecho.Security;
 using Microsoft.Extensions.Logging;
 
 namespace Derecho.Transport;
@@ -23,17 +24,21 @@ internal sealed unsafe class InboundConnection
     private int _end;
     private volatile bool _closing;
 
-    public InboundConnection(Socket socket, TcpTransport owner, ILogger logger)
+    private readonly System.Net.IPAddress? _from;
+
+    public InboundConnection(Socket socket, TcpTransport owner, System.Net.IPAddress? from, ILogger logger)
     {
+        _from = from;
         _socket = socket;
         _owner = owner;
         _logger = logger;
     }
 
-    public int PeerId { get; private set; } = -1;
+    /// <summary>The id the peer's hello claimed, once the transport let it hold it; -1 before.</summary>
+    public int PeerId { get; set; } = -1;
 
     /// <summary>Whom the peer's certificate names (TLS only).</summary>
-    public Security.PeerIdentity? Identity { get; private set; }
+    public PeerIdentity? Identity { get; private set; }
 
     private Thread? _thread;
 
@@ -88,6 +93,11 @@ internal sealed unsafe class InboundConnection
         {
             reason = _closing ? null : $"socket error: {e.Message}";
         }
+        catch (Exception e) // a handler's bug or a frame it could not take: this connection goes, the process stays
+        {
+            _logger.LogError(e, "Connection from {Peer} failed", PeerId >= 0 ? $"peer {PeerId}" : remote);
+            reason = $"{e.GetType().Name}: {e.Message}";
+        }
 
         _owner.OnConnectionClosed(this);
         if (_closing) { Close(); return; }
@@ -113,12 +123,20 @@ internal sealed unsafe class InboundConnection
 
     private string? Greet()
     {
-        var link = Handshake.Accept(_socket, _owner, out var hello, out var identity, out var refusal);
-        _owner.OnHandshakeDone();
+        PeerLink? link;
+        PeerIdentity? identity;
+        string? refusal;
+        try
+        {
+            link = Handshake.Accept(_socket, _owner, this, out _, out identity, out refusal);
+        }
+        finally
+        {
+            _owner.OnHandshakeDone(_from);
+        }
         if (link is null) return refusal;
         _stream = link.Stream;
         Identity = identity;
-        PeerId = hello.MemberId;
         return null;
     }
 
@@ -141,7 +159,7 @@ internal sealed unsafe class InboundConnection
             string? frameError = header.Type switch
             {
                 // A client may call, never write an SST row or a ring: only members make one-sided writes.
-                FrameType.Write when Security.PeerIds.IsClient(PeerId) => $"client {PeerId} sent a one-sided write; only members write SST rows and rings",
+                FrameType.Write when PeerIds.IsClient(PeerId) => $"client {PeerId} sent a one-sided write; only members write SST rows and rings",
                 FrameType.Write => ApplyWrite(header),
                 FrameType.Message => DeliverMessage(header),
                 _ => $"unexpected {header.Type} frame after hello",
@@ -230,8 +248,10 @@ internal sealed unsafe class InboundConnection
 
     private string? DeliverMessage(in FrameHeader header)
     {
-        if (header.Length > _owner.Options.MaxMessageBytes)
-            return $"message of {header.Length} bytes exceeds the limit of {_owner.Options.MaxMessageBytes}";
+        // A client's messages are calls: they need no room for a log tail, and a header must not pin a large buffer.
+        var limit = PeerIds.IsClient(PeerId) ? _owner.Options.MaxClientMessageBytes ?? _owner.Options.MaxMessageBytes : _owner.Options.MaxMessageBytes;
+        if (header.Length > limit)
+            return $"message of {header.Length} bytes exceeds the limit of {limit}";
         if (header.Length <= BufferSize)
         {
             var error = Fill(header.Length, out var eof);

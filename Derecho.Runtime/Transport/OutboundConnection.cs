@@ -130,7 +130,11 @@ internal sealed unsafe class OutboundConnection : IDisposable
                     _sendingExternal.Clear();
                     continue; // more may have been staged while we were sending
                 }
-                if (_closing) return;
+                if (_closing)
+                {
+                    Volatile.Read(ref _link)?.Close(); // Close may have looked before the dial finished
+                    return;
+                }
                 _doorbell.Wait(100);
             }
         }

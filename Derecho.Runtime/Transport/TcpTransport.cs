@@ -31,6 +31,7 @@ internal sealed class TcpTransport : ITransport
     private readonly ConcurrentDictionary<int, PeerIdentity> _identities = new();
     private readonly ConcurrentDictionary<int, bool> _refusedBy = new();
     private int _handshaking;
+    private readonly ConcurrentDictionary<IPAddress, int> _handshakingFrom = new();
     private long _lastFloodWarning;
     private volatile bool _closing;
 
@@ -282,22 +283,38 @@ internal sealed class TcpTransport : ITransport
             LocalId, length, peerId, kind, epoch);
     }
 
-    /// <summary>Why a hello is refused (version, group, an id its certificate does not name, a role it cannot have), or null.</summary>
-    internal string? ValidateHello(HelloMessage hello, PeerIdentity? identity)
+    /// <summary>
+    /// Why a hello is refused (version, group, an id its certificate does not name, a role it cannot have), or null
+    /// once <paramref name="connection"/> holds the id. A second connection for an id proven by its certificate
+    /// replaces the first (a restarted process, or a half-open old connection); without TLS it waits until the first
+    /// is gone (transient), so a stranger cannot cut a member's connection by claiming its id.
+    /// </summary>
+    internal (string? Reason, bool Transient) ValidateHello(HelloMessage hello, PeerIdentity? identity, InboundConnection connection)
     {
-        if (hello.Version != HelloMessage.CurrentVersion) return $"protocol version {hello.Version}, expected {HelloMessage.CurrentVersion}";
+        var id = hello.MemberId;
+        if (hello.Version != HelloMessage.CurrentVersion) return ($"protocol version {hello.Version}, expected {HelloMessage.CurrentVersion}", false);
         if (hello.GroupFingerprint != Options.GroupFingerprint)
-            return $"peer {hello.MemberId} has group fingerprint {hello.GroupFingerprint:X16}, ours is {Options.GroupFingerprint:X16} (different group name, RingBytes or MaxPayloadBytes?)";
-        if (hello.MemberId == LocalId || hello.MemberId < 0) return $"id {hello.MemberId} cannot be a peer of {LocalId}";
-        if (PeerIds.IsClient(LocalId) && !PeerIds.IsMember(hello.MemberId)) return $"client {LocalId} accepts connections from members only, not from {hello.MemberId}";
+            return ($"peer {id} has group fingerprint {hello.GroupFingerprint:X16}, ours is {Options.GroupFingerprint:X16} (different group name, RingBytes or MaxPayloadBytes?)", false);
+        if (id == LocalId || id < 0) return ($"id {id} cannot be a peer of {LocalId}", false);
+        if (PeerIds.IsClient(LocalId) && !PeerIds.IsMember(id)) return ($"client {LocalId} accepts connections from members only, not from {id}", false);
         if (identity is { } named)
         {
-            var claimed = PeerIds.IsClient(hello.MemberId) ? "an external client" : $"member {hello.MemberId}";
-            if (PeerIds.IsClient(hello.MemberId) ? named.Role != PeerRole.Client : named != PeerIdentity.Member(hello.MemberId))
-                return $"the hello claims to be {claimed}, but its certificate identifies {named}";
+            var claimed = PeerIds.IsClient(id) ? "an external client" : $"member {id}";
+            if (PeerIds.IsClient(id) ? named.Role != PeerRole.Client : named != PeerIdentity.Member(id))
+                return ($"the hello claims to be {claimed}, but its certificate identifies {named}", false);
+            if (_inbound.TryRemove(id, out var old))
+            {
+                _logger.LogWarning("{Local}: a new connection from {Peer} replaces its old one", LocalName, named);
+                old.Close();
+            }
         }
-        if (_inbound.ContainsKey(hello.MemberId)) return $"peer {hello.MemberId} is already connected";
-        return null;
+        connection.PeerId = id; // before it can be found: a connection that fails from here on is reported for this id
+        if (!_inbound.TryAdd(id, connection))
+        {
+            connection.PeerId = -1;
+            return ($"peer {id} is already connected; try again once that connection is gone", true);
+        }
+        return (null, false);
     }
 
     /// <summary>Why the certificate of the peer we dialled is not the one of <paramref name="peer"/>, or null.</summary>
@@ -316,12 +333,15 @@ internal sealed class TcpTransport : ITransport
     /// <summary>Whom the certificate of <paramref name="peer"/>'s connection names; null without TLS.</summary>
     internal PeerIdentity? IdentityOf(int peer) => _identities.TryGetValue(peer, out var identity) ? identity : null;
 
-    internal void OnHandshakeDone() => Interlocked.Decrement(ref _handshaking);
+    internal void OnHandshakeDone(IPAddress? from)
+    {
+        Interlocked.Decrement(ref _handshaking);
+        if (from is not null) _handshakingFrom.AddOrUpdate(from, 0, (_, n) => n - 1);
+    }
 
     internal void OnInboundReady(InboundConnection connection)
     {
         if (connection.Identity is { } identity) _identities[connection.PeerId] = identity;
-        _inbound[connection.PeerId] = connection;
         if (_inboundReady.TryGetValue(connection.PeerId, out var ready)) ready.TrySetResult();
     }
 
@@ -329,7 +349,8 @@ internal sealed class TcpTransport : ITransport
 
     internal void OnInboundFailed(InboundConnection connection, string reason)
     {
-        _inbound.TryRemove(new KeyValuePair<int, InboundConnection>(connection.PeerId, connection));
+        if (_inbound.TryRemove(new KeyValuePair<int, InboundConnection>(connection.PeerId, connection)) && PeerIds.IsClient(connection.PeerId))
+            _identities.TryRemove(connection.PeerId, out _); // a client is its connection: its id may be reused by another
         if (_closing || _forgotten.ContainsKey(connection.PeerId)) return;
         Handler.OnPeerDisconnected(connection.PeerId, reason);
     }
@@ -355,18 +376,30 @@ internal sealed class TcpTransport : ITransport
                 if (!_closing) _logger.LogError(e, "Member {Id} stopped accepting connections", LocalId);
                 return;
             }
-            // Each connection is a thread until it said hello: a flood of strangers gets a bounded number.
-            if (Interlocked.Increment(ref _handshaking) > Options.MaxPendingHandshakes)
+            // Each connection is a thread until it said hello: a flood of strangers gets a bounded number, and one
+            // address a smaller one, so a flood from one host does not lock out the others.
+            var from = (socket.RemoteEndPoint as IPEndPoint)?.Address;
+            var fromThere = from is null ? 0 : _handshakingFrom.AddOrUpdate(from, 1, (_, n) => n + 1);
+            if (Interlocked.Increment(ref _handshaking) > Options.MaxPendingHandshakes || fromThere > Options.MaxPendingHandshakesPerAddress)
             {
-                Interlocked.Decrement(ref _handshaking);
+                OnHandshakeDone(from);
                 WarnFlood(socket);
                 socket.Dispose();
                 continue;
             }
-            Tune(socket);
-            var connection = new InboundConnection(socket, this, _logger);
-            _connections[connection] = true;
-            connection.Start();
+            try
+            {
+                Tune(socket);
+                var connection = new InboundConnection(socket, this, from, _logger);
+                _connections[connection] = true;
+                connection.Start();
+            }
+            catch (SocketException e) // reset before we looked at it
+            {
+                OnHandshakeDone(from);
+                _logger.LogDebug(e, "{Local}: an accepted connection failed at once", LocalName);
+                socket.Dispose();
+            }
         }
     }
 
@@ -390,11 +423,17 @@ internal sealed class TcpTransport : ITransport
                 last = e;
                 await Task.Delay(100, cancellationToken).ConfigureAwait(false);
             }
-            catch (Handshake.RefusedException e) // asking again gets the same answer
+            catch (Handshake.RefusedException e) when (e.Final) // asking again gets the same answer
             {
                 _refusedBy[peer] = true;
                 socket.Dispose();
                 throw new TransportException($"{LocalName}: {e.Message}", e);
+            }
+            catch (Handshake.RefusedException e) // dropped, timed out or busy: dial again until the deadline
+            {
+                socket.Dispose();
+                last = e;
+                await Task.Delay(200, cancellationToken).ConfigureAwait(false);
             }
             catch
             {
@@ -415,8 +454,8 @@ internal sealed class TcpTransport : ITransport
         if (now - last < 10_000 || Interlocked.CompareExchange(ref _lastFloodWarning, now, last) != last) return;
         string remote;
         try { remote = socket.RemoteEndPoint?.ToString() ?? "?"; } catch (SocketException) { remote = "?"; }
-        _logger.LogWarning("{Local} refuses new connections (the latest from {Remote}): {Count} are still in their handshake (the limit; a flood?). Said at most every 10 s",
-            LocalName, remote, Options.MaxPendingHandshakes);
+        _logger.LogWarning("{Local} refuses new connections (the latest from {Remote}): {Count} are still in their handshake, or {PerAddress} from that address (the limits; a flood?). Said at most every 10 s",
+            LocalName, remote, Options.MaxPendingHandshakes, Options.MaxPendingHandshakesPerAddress);
     }
 
     private static void Tune(Socket socket)

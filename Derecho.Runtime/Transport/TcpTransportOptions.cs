@@ -26,6 +26,12 @@ internal sealed record TcpTransportOptions
     /// <summary>Connections accepted and not through their handshake yet; more are closed at once (a flood of strangers).</summary>
     public int MaxPendingHandshakes { get; init; } = 64;
 
+    /// <summary>Of those, how many may come from one address.</summary>
+    public int MaxPendingHandshakesPerAddress { get; init; } = 16;
+
+    /// <summary>Largest message an external client may send (a call and its arguments); null: <see cref="MaxMessageBytes"/>.</summary>
+    public int? MaxClientMessageBytes { get; init; }
+
     /// <summary>This process's certificate and whom it trusts; null: plaintext (loopback, or AllowInsecure).</summary>
     public Security.TlsCredentials? Tls { get; init; }
 }

@@ -34,6 +34,8 @@ public class TlsTests
         ConnectTimeout = TimeSpan.FromSeconds(10),
     };
 
+    private static uint TypeIdOf<T>() where T : Derecho.Rpc.IReplicatedType => T.ReplicatedTypeId;
+
     private static ulong Fingerprint(InProcessGroup group)
     {
         var options = InProcessGroup.Options(0, group.Ports);
@@ -79,9 +81,9 @@ public class TlsTests
         // A client certificate claiming a member id (to join or write a row).
         await using (var climber = await TlsProbe.HelloAsync(port, DerechoCertificates.IssueClient(pki.Authority, "app"), 5, fingerprint))
             Assert.Contains("claims to be member 5, but its certificate identifies client 'app'", climber.Refusal);
-        // A member certificate without the Derecho identity in it.
-        await using (var anonymous = await TlsProbe.HelloAsync(port, pki.Authority, 5, fingerprint))
-            Assert.Contains("carries no Derecho identity", anonymous.Refusal);
+        // The authority's own certificate (it chains, it is valid, but it is no member's or client's).
+        await using (var authority = await TlsProbe.HelloAsync(port, pki.Authority, 5, fingerprint))
+            Assert.Contains("belongs to a certificate authority", authority.Refusal);
 
         // Plaintext to a TLS member: told, in plaintext, that TLS is required.
         using (var plain = new System.Net.Sockets.TcpClient())
@@ -129,6 +131,32 @@ public class TlsTests
         var results = await group.Members[1].Subgroup<Register>().Ordered.Set(4);
         Assert.Equal([0, 1, 2], results.Select(r => r.MemberId));
         Assert.All(group.Members, m => Assert.Equal([0, 1, 2], m.View.Members));
+        Assert.DoesNotContain(group.Members, m => m.Failed.IsCompleted);
+    }
+
+    [Fact]
+    public async Task A_call_from_a_client_that_skipped_its_hello_costs_nothing_but_its_connection()
+    {
+        using var pki = new TestPki();
+        var log = new CapturingLoggerProvider();
+        await using var group = await StartTlsGroupAsync(pki, log, options => options.AuthorizedClients = new() { ["writer"] = ["*"] });
+        var fingerprint = Fingerprint(group);
+
+        // A trusted client, not authorized, says the transport hello but never the ClientHello, then calls: the refusal
+        // has no one to go to. It used to throw on the member's reader thread and end the member process.
+        await using (var rude = await TlsProbe.HelloAsync(group.Ports[0], DerechoCertificates.IssueClient(pki.Authority, "rude"), PeerIds.FirstClientId + 9, fingerprint))
+        {
+            Assert.Null(rude.Refusal);
+            var relay = new byte[RpcHeaders.RelayHeaderSize + 8];
+            RpcHeaders.WriteRelayHeader(relay, TypeIdOf<Register>(), 0, 1, 77);
+            await rude.SendAsync(RawFrames.MessageOf(relay));
+            var p2p = new byte[RpcHeaders.P2PHeaderSize + 8];
+            RpcHeaders.WriteP2PHeader(p2p, TypeIdOf<Register>(), 0, 1, 78);
+            await rude.SendAsync(RawFrames.MessageOf(p2p));
+            await Task.Delay(300);
+        }
+        var results = await group.Members[0].Subgroup<Register>().Ordered.Set(6);
+        Assert.Equal([0, 1, 2], results.Select(r => r.MemberId));
         Assert.DoesNotContain(group.Members, m => m.Failed.IsCompleted);
     }
 

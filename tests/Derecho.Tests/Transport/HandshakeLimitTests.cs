@@ -57,6 +57,31 @@ public class HandshakeLimitTests
         foreach (var socket in silent) socket.Dispose();
     }
 
+    [Fact]
+    public async Task A_peer_that_trickles_its_hello_is_dropped_at_the_deadline_not_at_each_read_timeout()
+    {
+        var ports = Ports.Free(1);
+        var endpoints = new Dictionary<int, IPEndPoint> { [0] = new(IPAddress.Loopback, ports[0]) };
+        var log = new CapturingLoggerProvider();
+        await using var member = TcpTransport.Listen(new TcpTransportOptions { LocalId = 0, Endpoints = endpoints, GroupFingerprint = 99, HelloTimeout = TimeSpan.FromSeconds(2) },
+            new Handler(), log.CreateLogger("member"));
+        using var trickle = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await trickle.ConnectAsync(endpoints[0]);
+        var hello = RawFrames.HelloFrom(memberId: 1, fingerprint: 99);
+        var started = DateTime.UtcNow;
+        var dropped = false;
+        for (var i = 0; i < hello.Length - 1 && !dropped; i++) // one byte a second: each read is well within the per-read timeout
+        {
+            try { await trickle.SendAsync(hello.AsMemory(i, 1)); }
+            catch (SocketException) { dropped = true; }
+            await Task.Delay(1000);
+            dropped |= trickle.Poll(0, SelectMode.SelectRead) && trickle.Available == 0;
+        }
+        Assert.True(dropped, "the trickling peer should have been dropped");
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(6), $"dropped after {(DateTime.UtcNow - started).TotalSeconds:0.0}s; the deadline is 2s");
+        await Eventually.True(() => log.Contains(LogLevel.Warning, "not finished within the hello deadline of 2s"), "the deadline to be logged");
+    }
+
     private static async Task<int> ReceiveOrClosed(Socket socket, TimeSpan timeout)
     {
         using var cancel = new CancellationTokenSource(timeout);
