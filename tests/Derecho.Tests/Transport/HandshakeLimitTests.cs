@@ -20,7 +20,11 @@ public class HandshakeLimitTests
         var log = new CapturingLoggerProvider();
         var options = new TcpTransportOptions
         {
-            LocalId = 0, Endpoints = endpoints, GroupFingerprint = 99, MaxPendingHandshakes = 4, HelloTimeout = TimeSpan.FromSeconds(2),
+            LocalId = 0,
+            Endpoints = endpoints,
+            GroupFingerprint = 99,
+            MaxPendingHandshakes = 4,
+            HelloTimeout = TimeSpan.FromSeconds(2),
         };
         var received = new Handler();
         await using var member = TcpTransport.Listen(options, received, log.CreateLogger("member"));
