@@ -38,7 +38,7 @@ internal sealed unsafe class InboundConnection
     public int PeerId { get; set; } = -1;
 
     /// <summary>Whom the peer's certificate names (TLS only).</summary>
-    public PeerIdentity? Identity { get; private set; }
+    public PeerIdentity? Identity { get; set; }
 
     private Thread? _thread;
 
@@ -136,7 +136,6 @@ internal sealed unsafe class InboundConnection
         }
         if (link is null) return refusal;
         _stream = link.Stream;
-        Identity = identity;
         return null;
     }
 

@@ -302,6 +302,9 @@ internal sealed class TcpTransport : ITransport
             var claimed = PeerIds.IsClient(id) ? "an external client" : $"member {id}";
             if (PeerIds.IsClient(id) ? named.Role != PeerRole.Client : named != PeerIdentity.Member(id))
                 return ($"the hello claims to be {claimed}, but its certificate identifies {named}", false);
+            // One client certificate may hold only so many connections: each costs a thread and buffers.
+            if (named.Role == PeerRole.Client && _inbound.Values.Count(c => c.Identity == named) >= Options.MaxConnectionsPerClient)
+                return ($"{named} already holds {Options.MaxConnectionsPerClient} connections to this member (the limit)", false);
             if (_inbound.TryRemove(id, out var old))
             {
                 _logger.LogWarning("{Local}: a new connection from {Peer} replaces its old one", LocalName, named);
@@ -309,6 +312,7 @@ internal sealed class TcpTransport : ITransport
             }
         }
         connection.PeerId = id; // before it can be found: a connection that fails from here on is reported for this id
+        connection.Identity = identity;
         if (!_inbound.TryAdd(id, connection))
         {
             connection.PeerId = -1;

@@ -29,6 +29,9 @@ internal sealed record TcpTransportOptions
     /// <summary>Of those, how many may come from one address.</summary>
     public int MaxPendingHandshakesPerAddress { get; init; } = 16;
 
+    /// <summary>Connections one client certificate (TLS) may hold to this member at once.</summary>
+    public int MaxConnectionsPerClient { get; init; } = 32;
+
     /// <summary>Largest message an external client may send (a call and its arguments); null: <see cref="MaxMessageBytes"/>.</summary>
     public int? MaxClientMessageBytes { get; init; }
 

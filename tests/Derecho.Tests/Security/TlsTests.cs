@@ -161,6 +161,35 @@ public class TlsTests
     }
 
     [Fact]
+    public async Task One_client_certificate_holds_a_bounded_number_of_connections()
+    {
+        using var pki = new TestPki();
+        var ports = Ports.Free(1);
+        var endpoints = new Dictionary<int, System.Net.IPEndPoint> { [0] = new(System.Net.IPAddress.Loopback, ports[0]) };
+        var tls = TlsCredentials.Load(pki.Member(0), "test", _ => null, trustedBySelf: true);
+        var log = new CapturingLoggerProvider();
+        await using var member = TcpTransport.Listen(new TcpTransportOptions { LocalId = 0, Endpoints = endpoints, GroupFingerprint = 99, Tls = tls, MaxConnectionsPerClient = 2 },
+            new NoHandler(), log.CreateLogger("member"));
+        var app = DerechoCertificates.IssueClient(pki.Authority, "app");
+
+        await using var first = await TlsProbe.HelloAsync(ports[0], app, PeerIds.FirstClientId + 1, 99);
+        await using var second = await TlsProbe.HelloAsync(ports[0], app, PeerIds.FirstClientId + 2, 99);
+        await using var third = await TlsProbe.HelloAsync(ports[0], app, PeerIds.FirstClientId + 3, 99);
+        await using var other = await TlsProbe.HelloAsync(ports[0], DerechoCertificates.IssueClient(pki.Authority, "other"), PeerIds.FirstClientId + 4, 99);
+        Assert.Null(first.Refusal);
+        Assert.Null(second.Refusal);
+        Assert.Contains("client 'app' already holds 2 connections to this member", third.Refusal);
+        Assert.Null(other.Refusal); // another client is not held back by it
+    }
+
+    private sealed class NoHandler : ITransportHandler
+    {
+        public void OnWritesApplied(int peerId) { }
+        public void OnMessage(int peerId, ReadOnlySpan<byte> message) { }
+        public void OnPeerDisconnected(int peerId, string reason) { }
+    }
+
+    [Fact]
     public async Task A_client_learns_why_it_is_refused()
     {
         using var pki = new TestPki();
