@@ -76,11 +76,10 @@ internal sealed class MessageRouter(ViewSlot views, MemberEndpoints endpoints, T
             case MessageKind.ShardStateRequest when StateTransferMessages.TryDecode<ShardStateRequest>(message) is { } request:
                 states.OnRequest(peer, request);
                 break;
-            case MessageKind.ShardStateTail when StateTransferMessages.TryDecode<ShardStateTail>(message) is { } tail
-                && tail.Versions.Length == tail.Ticks.Length && tail.Ticks.Length == tail.Payloads.Length:
+            case MessageKind.ShardStateTail when StateTransferMessages.TryDecodeTail(message) is { } tail:
                 states.OnArrived(peer, tail.TypeId, tail.Shard, tail.ViewId, tail);
                 break;
-            case MessageKind.ShardStatePart when StateTransferMessages.TryDecode<ShardStatePart>(message) is { } part:
+            case MessageKind.ShardStatePart when StateTransferMessages.TryDecodePart(message) is { } part:
                 states.OnArrived(peer, part.TypeId, part.Shard, part.ViewId, part);
                 break;
             default:

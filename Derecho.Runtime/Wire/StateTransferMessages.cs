@@ -29,6 +29,20 @@ internal static class StateTransferMessages
     /// <summary>Decodes a body; null if it is malformed.</summary>
     public static T? TryDecode<T>(ReadOnlySpan<byte> message) where T : class => MessageBodies.TryDecode<T>(message);
 
+    /// <summary>
+    /// A tail whose arrays are all there, run in parallel and hold no null payload; null otherwise. MemoryPack
+    /// reads a missing array as null, and a body with fewer members (a request's, under a tail's kind) as one
+    /// whose arrays are missing.
+    /// </summary>
+    public static ShardStateTail? TryDecodeTail(ReadOnlySpan<byte> message) =>
+        TryDecode<ShardStateTail>(message) is { Versions: not null, Ticks: not null, Payloads: not null } tail
+        && tail.Versions.Length == tail.Ticks.Length && tail.Ticks.Length == tail.Payloads.Length && Array.TrueForAll(tail.Payloads, p => p is not null)
+            ? tail
+            : null;
+
+    /// <summary>A part that has its bytes; null otherwise.</summary>
+    public static ShardStatePart? TryDecodePart(ReadOnlySpan<byte> message) => TryDecode<ShardStatePart>(message) is { Bytes: not null } part ? part : null;
+
     public static byte[] ShardStateUnavailable(uint typeId, int shard, long viewId, string reason)
     {
         var text = Encoding.UTF8.GetBytes(reason);
