@@ -31,6 +31,18 @@ public ref struct ArgumentReader
         {
             return _reader.ReadValue<T>()!;
         }
+        catch (MemoryPackSerializationException)
+        {
+            Dispose();
+            throw;
+        }
+        catch (Exception e) when (e is OverflowException or ArgumentException or IndexOutOfRangeException or InvalidOperationException or NullReferenceException)
+        {
+            // MemoryPack's own checks let these through (a negative capacity, a duplicate or null key, a
+            // checked size that overflows): they are malformed requests too, not a handler's failure.
+            Dispose();
+            throw new MemoryPackSerializationException($"argument {typeof(T).Name} cannot be read: {e.Message}");
+        }
         catch
         {
             Dispose();
