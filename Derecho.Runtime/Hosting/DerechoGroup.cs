@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using Derecho.Client;
+using Derecho.Diagnostics;
 using Derecho.Errors;
 using Derecho.Internal;
 using Derecho.Layout;
@@ -54,7 +55,7 @@ public sealed class DerechoGroup : IAsyncDisposable
         _logger = loggers.CreateLogger($"Derecho.Member{o.MyId}");
         var storage = Path.GetFullPath(Path.Combine(o.DataDirectory, $"member-{o.MyId}"));
         _specs = layout.Specs;
-        _viewLog = new ViewLog(Path.Combine(storage, "_views"), _logger);
+        _viewLog = new ViewLog(Path.Combine(storage, "_views"), _logger, new MetricTags(MyId, "_views", 0));
         // Before the port is taken: a layout the store refuses (a reserved or duplicate type id) leaves nothing open.
         _replicas = new ReplicaStore(MyId, layout.Registrations, relative => Path.Combine(storage, relative), o.RetainVersions, () => _loop?.Wake()); // the loop is made below; logs flush only once it runs
         if (o.Transport == "rdma") ReportRdma();
@@ -77,7 +78,7 @@ public sealed class DerechoGroup : IAsyncDisposable
         _endpoints = new MemberEndpoints(MyId, options.Endpoints[MyId], _transport, options.Endpoints);
         // One per member, shared by every part that reads what peers send: a peer's first bad message is logged, the rest counted.
         _warnings = new PeerWarnings($"Member {MyId}", _logger);
-        var calls = new PendingCalls(MyId, _warnings, _logger);
+        var calls = new PendingCalls(MyId, _replicas.NameOf, _warnings, _logger);
         var dispatcher = _dispatcher = new ReplicaDispatcher(MyId, _replicas, calls, _transport, o.ReplyWhenPersisted, _loop.Wake, _warnings, _logger);
         _views = new ViewSlot(MyId, _transport, _specs, new MulticastOptions { RingBytes = o.RingBytes, MaxPayloadBytes = o.MaxPayloadBytes },
             key => new ShardDelivery(dispatcher, _replicas.ReplicaFor(key.TypeId, key.Shard, key.Members), key.Members, key.ViewId), _loop.Wake);
