@@ -40,6 +40,7 @@ public sealed class DerechoGroup : IAsyncDisposable
     private readonly ReplicaDispatcher _dispatcher;
     private readonly StateTransfer _states;
     private readonly Durability _durability;
+    private readonly MemberStatusReader _status;
     private readonly JoinCoordinator _joins;
     private readonly LeaveBarrier _leave = new();
     private readonly ViewInstaller _installer;
@@ -85,6 +86,7 @@ public sealed class DerechoGroup : IAsyncDisposable
         _engine = new RpcEngine(MyId, o.MaxPayloadBytes, _views, _replicas.NameOf, calls, dispatcher, _transport, _loop.Wake, _warnings, _logger);
         _states = new StateTransfer(MyId, _replicas, _views, _transport, _lifetime, _loop.Wake, _warnings, _logger);
         _durability = new Durability(_replicas, _views);
+        _status = new MemberStatusReader(MyId, _views, _replicas, _durability, _specs, _lifetime);
         _joins = new JoinCoordinator(MyId, _endpoints, _views, _transport, _replicas.JoinRefusal, _replicas.NameOf, _loop.Wake, _warnings, _logger);
         var clients = new ClientGateway(MyId, _views, _endpoints, _transport, _engine, calls, o.MaxPayloadBytes,
             new Security.ClientAccess(o.AuthorizedClients), _replicas.NameOf, _warnings, _logger);
@@ -265,10 +267,15 @@ public sealed class DerechoGroup : IAsyncDisposable
         await DisposeAsync().ConfigureAwait(false);
     }
 
+    /// <summary>Where this member stands now (health checks read it); a closed member is stopped.</summary>
+    internal MemberStatus Status() =>
+        IsClosed ? new MemberStatus(MyId, MemberState.Stopped, -1, [], [], "the member was closed") : _status.Read();
+
     /// <summary>Closes without the leave barrier (to the others this looks like a crash).</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
+        _status.Dispose();
         _joins.StopAnswering();
         _states.Stop();
         var view = _views.Current;
