@@ -2,9 +2,8 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Text;
-using Derecho.Rpc;
-
 using Derecho.Diagnostics;
+using Derecho.Rpc;
 
 namespace Derecho.Persistence;
 
