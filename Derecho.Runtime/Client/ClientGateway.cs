@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Derecho.Diagnostics;
 using Derecho.Internal;
 using Derecho.Membership;
 using Derecho.Rpc;
@@ -18,6 +19,7 @@ internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints en
     int maxPayloadBytes, ClientAccess access, Func<uint, string> nameOf, PeerWarnings warnings, ILogger logger)
 {
     private readonly ConcurrentDictionary<int, bool> _clients = new();
+    private readonly KeyValuePair<string, object?> _memberTag = MetricTags.ForMember(myId);
 
     /// <summary>
     /// Whether a message from client <paramref name="peer"/> may go on. A client may say hello, have calls relayed and
@@ -56,7 +58,11 @@ internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints en
             case MessageKind.ClientHello when JoinMessages.TryReadPair(message, out var id, out var endpoint) && id == peer:
                 if (views.Current is null) return;
                 transport.AddPeer(id, PackedEndpoint.Unpack(endpoint));
-                if (_clients.TryAdd(id, true)) logger.LogInformation("Member {Id} serves client {Client}", myId, id);
+                if (_clients.TryAdd(id, true))
+                {
+                    logger.LogInformation("Member {Id} serves client {Client}", myId, id);
+                    DerechoMetrics.ClientConnections.Add(1, _memberTag);
+                }
                 transport.Send(id, ViewInfoMessage());
                 transport.Flush();
                 break;
@@ -104,6 +110,7 @@ internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints en
     public bool Forget(int peerId)
     {
         if (!_clients.TryRemove(peerId, out _)) return false;
+        DerechoMetrics.ClientConnections.Add(-1, _memberTag);
         transport.ForgetPeer(peerId);
         return true;
     }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using Derecho.Client;
+using Derecho.Diagnostics;
 using Derecho.Errors;
 using Derecho.Internal;
 using Derecho.Layout;
@@ -39,6 +40,7 @@ public sealed class DerechoGroup : IAsyncDisposable
     private readonly ReplicaDispatcher _dispatcher;
     private readonly StateTransfer _states;
     private readonly Durability _durability;
+    private readonly MemberStatusReader _status;
     private readonly JoinCoordinator _joins;
     private readonly LeaveBarrier _leave = new();
     private readonly ViewInstaller _installer;
@@ -54,7 +56,7 @@ public sealed class DerechoGroup : IAsyncDisposable
         _logger = loggers.CreateLogger($"Derecho.Member{o.MyId}");
         var storage = Path.GetFullPath(Path.Combine(o.DataDirectory, $"member-{o.MyId}"));
         _specs = layout.Specs;
-        _viewLog = new ViewLog(Path.Combine(storage, "_views"), _logger);
+        _viewLog = new ViewLog(Path.Combine(storage, "_views"), _logger, new MetricTags(MyId, "_views", 0));
         // Before the port is taken: a layout the store refuses (a reserved or duplicate type id) leaves nothing open.
         _replicas = new ReplicaStore(MyId, layout.Registrations, relative => Path.Combine(storage, relative), o.RetainVersions, () => _loop?.Wake()); // the loop is made below; logs flush only once it runs
         if (o.Transport == "rdma") ReportRdma();
@@ -77,13 +79,14 @@ public sealed class DerechoGroup : IAsyncDisposable
         _endpoints = new MemberEndpoints(MyId, options.Endpoints[MyId], _transport, options.Endpoints);
         // One per member, shared by every part that reads what peers send: a peer's first bad message is logged, the rest counted.
         _warnings = new PeerWarnings($"Member {MyId}", _logger);
-        var calls = new PendingCalls(MyId, _warnings, _logger);
+        var calls = new PendingCalls(MyId, _replicas.NameOf, _warnings, _logger);
         var dispatcher = _dispatcher = new ReplicaDispatcher(MyId, _replicas, calls, _transport, o.ReplyWhenPersisted, _loop.Wake, _warnings, _logger);
         _views = new ViewSlot(MyId, _transport, _specs, new MulticastOptions { RingBytes = o.RingBytes, MaxPayloadBytes = o.MaxPayloadBytes },
             key => new ShardDelivery(dispatcher, _replicas.ReplicaFor(key.TypeId, key.Shard, key.Members), key.Members, key.ViewId), _loop.Wake);
         _engine = new RpcEngine(MyId, o.MaxPayloadBytes, _views, _replicas.NameOf, calls, dispatcher, _transport, _loop.Wake, _warnings, _logger);
         _states = new StateTransfer(MyId, _replicas, _views, _transport, _lifetime, _loop.Wake, _warnings, _logger);
         _durability = new Durability(_replicas, _views);
+        _status = new MemberStatusReader(MyId, _views, _replicas, _durability, _specs, _lifetime);
         _joins = new JoinCoordinator(MyId, _endpoints, _views, _transport, _replicas.JoinRefusal, _replicas.NameOf, _loop.Wake, _warnings, _logger);
         var clients = new ClientGateway(MyId, _views, _endpoints, _transport, _engine, calls, o.MaxPayloadBytes,
             new Security.ClientAccess(o.AuthorizedClients), _replicas.NameOf, _warnings, _logger);
@@ -264,10 +267,15 @@ public sealed class DerechoGroup : IAsyncDisposable
         await DisposeAsync().ConfigureAwait(false);
     }
 
+    /// <summary>Where this member stands now (health checks read it); a closed member is stopped.</summary>
+    internal MemberStatus Status() =>
+        IsClosed ? new MemberStatus(MyId, MemberState.Stopped, -1, [], [], "the member was closed") : _status.Read();
+
     /// <summary>Closes without the leave barrier (to the others this looks like a crash).</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
+        _status.Dispose();
         _joins.StopAnswering();
         _states.Stop();
         var view = _views.Current;

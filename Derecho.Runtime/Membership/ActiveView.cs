@@ -1,3 +1,4 @@
+using Derecho.Diagnostics;
 using Derecho.Layout;
 using Derecho.Multicast;
 using Derecho.Sst;
@@ -50,7 +51,8 @@ internal sealed class ActiveView : IDisposable
             var typeId = layout.Subgroups[subgroup].TypeId;
             var handler = handlers(new ActiveShardKey(view.Id, typeId, shard, members));
             // A queued message must wake the protocol thread, or it waits for the next remote write or idle timeout.
-            var multicast = new SmallMessageMulticast(Sst, global, _shardRanks[global], transport, options, handler) { OnQueued = wake };
+            var tags = new MetricTags(myId, layout.Subgroups[subgroup].Name, shard);
+            var multicast = new SmallMessageMulticast(Sst, global, _shardRanks[global], transport, options, handler, tags) { OnQueued = wake };
             _shards[global] = new ActiveShard(global, subgroup, shard, typeId, members, _shardRanks[global], multicast);
             _myShards.Add(_shards[global]!);
             _multicasts.Add(multicast);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Derecho.Diagnostics;
 using Derecho.Sst;
 using Microsoft.Extensions.Logging;
 
@@ -46,6 +47,9 @@ internal sealed class ViewChangeProtocol
     private ActiveView? _prepared;
     private IReadOnlyList<(int Id, long Endpoint)> _preparedJoiners = [];
     private bool _done;
+    // When this member wedged the view (0 before): a view change's duration runs from here to the install.
+    private long _wedgedAt;
+    private readonly KeyValuePair<string, object?> _memberTag;
 
     public ViewChangeProtocol(ActiveView view, IViewChangeHost host, ILogger logger, TimeSpan failureTimeout, TimeSpan joinTimeout,
         ConcurrentQueue<(int, string)> reports)
@@ -61,6 +65,7 @@ internal sealed class ViewChangeProtocol
         _n = _sst.Rows;
         _me = _sst.MyRank;
         _suspect = Suspect; // one delegate, not one per loop iteration
+        _memberTag = MetricTags.ForMember(view.View.Members[_me]);
     }
 
     /// <summary>Smallest number of members that is a majority of this view.</summary>
@@ -95,6 +100,7 @@ internal sealed class ViewChangeProtocol
         if (_done || rank == _me || Suspects(_me, rank)) return;
         _logger.LogWarning("Member {Me} suspects member {Member} in view {View}: {Reason}", _view.View.Members[_me], _view.View.Members[rank], _view.View.Id, reason);
         _sst.Set(_c.Suspected(rank), 1);
+        if (DerechoMetrics.Suspicions.Enabled) DerechoMetrics.Suspicions.Add(1, _memberTag);
     }
 
     /// <summary>Heartbeat timeouts and broken connections become suspicions.</summary>
@@ -156,6 +162,7 @@ internal sealed class ViewChangeProtocol
         if (_done || _sst.Get(_me, _c.Wedged) != 0 || (SuspectedMask() == 0 && !HasPendingJoiner())) return false;
         _view.Wedge();
         _sst.Set(_c.Wedged, 1);
+        _wedgedAt = System.Diagnostics.Stopwatch.GetTimestamp();
         return true;
     }
 
@@ -351,9 +358,17 @@ internal sealed class ViewChangeProtocol
             var next = _prepared;
             _prepared = null;
             _host.Install(next, _deliveredTrim, committedHere ? _preparedJoiners : []);
+            RecordViewChange();
             return true;
         }
         return false;
+    }
+
+    private void RecordViewChange()
+    {
+        if (DerechoMetrics.ViewChanges.Enabled) DerechoMetrics.ViewChanges.Add(1, _memberTag);
+        if (_wedgedAt != 0 && DerechoMetrics.ViewChangeDuration.Enabled)
+            DerechoMetrics.ViewChangeDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(_wedgedAt).TotalSeconds, _memberTag);
     }
 
     private void Stop(string reason)

@@ -1,3 +1,4 @@
+using Derecho.Diagnostics;
 using Derecho.Errors;
 using Derecho.Sst;
 using Derecho.Transport;
@@ -28,6 +29,8 @@ internal sealed unsafe class SmallMessageMulticast : IDisposable
     private readonly NativeRegion[] _rings;
     private readonly long[] _deliverCursor;
     private readonly object _sendLock = new();
+    private readonly MetricTags _tags;
+    private readonly IDisposable _ringObservation;
 
     // Sender state. _writePos/_sentCount are written under _sendLock; the loop reads them lock-free
     // (count first, then position: position is published before count, so it always covers the count).
@@ -44,9 +47,11 @@ internal sealed unsafe class SmallMessageMulticast : IDisposable
 
     /// <summary>
     /// Creates the multicast of shard <paramref name="shard"/> (global number) of a view: its members are the
-    /// SST rows <paramref name="shardRanks"/>, in shard order, and this member is one of them.
+    /// SST rows <paramref name="shardRanks"/>, in shard order, and this member is one of them. Its metrics carry
+    /// <paramref name="tags"/> (default: this member, type "multicast", shard <paramref name="shard"/>).
     /// </summary>
-    public SmallMessageMulticast(SharedStateTable sst, int shard, int[] shardRanks, ITransport transport, MulticastOptions options, IDeliveryHandler handler)
+    public SmallMessageMulticast(SharedStateTable sst, int shard, int[] shardRanks, ITransport transport, MulticastOptions options, IDeliveryHandler handler,
+        MetricTags tags = default)
     {
         var problem = options.Validate();
         if (problem is not null) throw new ArgumentException(problem, nameof(options));
@@ -72,7 +77,15 @@ internal sealed unsafe class SmallMessageMulticast : IDisposable
             _rings[r] = new NativeRegion(_capacity);
             if (r != _me) transport.RegisterInbound(_memberIds[r], _region, sst.Epoch, _rings[r], 0, _capacity, wordAtomic: false);
         }
+        _tags = tags.Member.Key is null ? new MetricTags(_memberIds[_me], "multicast", shard) : tags;
+        _ringObservation = DerechoMetrics.Rings.Add(ReportRingOccupancy);
     }
+
+    /// <summary>Fraction of our ring holding messages not yet delivered everywhere (read off the protocol thread: a snapshot).</summary>
+    public double RingOccupancy => (double)(Volatile.Read(ref _writePos) - Volatile.Read(ref _freePos)) / _capacity;
+
+    private void ReportRingOccupancy(List<System.Diagnostics.Metrics.Measurement<double>> measurements) =>
+        measurements.Add(new(RingOccupancy, _tags.Member, _tags.Type, _tags.Shard));
 
     /// <summary>Global number of the shard this multicast orders.</summary>
     public int Shard { get; }
@@ -191,6 +204,7 @@ internal sealed unsafe class SmallMessageMulticast : IDisposable
         }
         var delivered = _sst.Get(_myRow, _columns.Delivered);
         var messages = 0L;
+        var bytes = 0L;
         for (var seq = delivered; seq / _n < maxRounds; seq++)
         {
             var sender = (int)(seq % _n);
@@ -201,10 +215,15 @@ internal sealed unsafe class SmallMessageMulticast : IDisposable
             if (AwaitingState) _handler.Skip(sender, index, seq, payload);
             else _handler.Deliver(sender, index, seq, payload);
             messages++;
+            bytes += payload.Length;
         }
         _trimmed = true;
         DeliveredMessages += messages;
-        if (messages > 0) DeliveryBatches++;
+        if (messages > 0)
+        {
+            DeliveryBatches++;
+            DerechoMetrics.RecordDelivery(_tags, messages, bytes);
+        }
         _sst.Set(_columns.Delivered, Math.Max(delivered, maxRounds * _n));
     }
 
@@ -308,6 +327,7 @@ internal sealed unsafe class SmallMessageMulticast : IDisposable
         if (bound <= delivered) return false;
 
         var messages = 0L;
+        var bytes = 0L;
         for (var seq = delivered; seq < bound; seq++)
         {
             var sender = (int)(seq % _n);
@@ -316,12 +336,14 @@ internal sealed unsafe class SmallMessageMulticast : IDisposable
             if (kind != RingEntryKind.Data) continue;
             _handler.Deliver(sender, index, seq, payload);
             messages++;
+            bytes += payload.Length;
         }
         _sst.Set(_columns.Delivered, bound);
         if (messages > 0)
         {
             DeliveredMessages += messages;
             DeliveryBatches++;
+            DerechoMetrics.RecordDelivery(_tags, messages, bytes);
         }
         return true;
     }
@@ -388,6 +410,7 @@ internal sealed unsafe class SmallMessageMulticast : IDisposable
     /// <summary>Stops, and frees each peer's ring once the transport can no longer copy into it.</summary>
     public void Dispose()
     {
+        _ringObservation.Dispose();
         Stop("disposed");
         for (var r = 0; r < _n; r++)
         {

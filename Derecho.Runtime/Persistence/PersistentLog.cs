@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Globalization;
+using Derecho.Diagnostics;
 using Derecho.Internal;
 using Microsoft.Extensions.Logging;
 
@@ -33,10 +34,15 @@ internal sealed class PersistentLog : IDisposable
     private long _appended = -1;
     private volatile bool _closing;
     private Exception? _flushError;
+    private readonly MetricTags _tags;
 
-    /// <summary>Opens (and recovers) the log in <paramref name="directory"/>; <paramref name="onRecord"/> sees every valid record in order.</summary>
-    public PersistentLog(string directory, PersistentLogOptions? options = null, ILogger? logger = null, RecordVisitor? onRecord = null)
+    /// <summary>
+    /// Opens (and recovers) the log in <paramref name="directory"/>; <paramref name="onRecord"/> sees every valid record in order.
+    /// Its group commits are measured under <paramref name="tags"/> (none by default).
+    /// </summary>
+    public PersistentLog(string directory, PersistentLogOptions? options = null, ILogger? logger = null, RecordVisitor? onRecord = null, MetricTags tags = default)
     {
+        _tags = tags;
         _directory = directory;
         _options = options ?? new PersistentLogOptions();
         _logger = logger;
@@ -220,6 +226,8 @@ internal sealed class PersistentLog : IDisposable
         {
             var closing = _closing;
             long highest = -1;
+            var started = _tags.Member.Key is null ? 0 : DerechoMetrics.StartTiming(DerechoMetrics.FsyncDuration);
+            var records = 0;
             try
             {
                 var batch = 0;
@@ -248,6 +256,7 @@ internal sealed class PersistentLog : IDisposable
                     touched.Add(record.Segment);
                     highest = record.Version;
                     batch += record.Length;
+                    records++;
                 }
                 WriteStaged(staging, ref staged, stagedSegment);
                 if (highest >= 0)
@@ -257,6 +266,7 @@ internal sealed class PersistentLog : IDisposable
                         foreach (var segment in touched)
                             if (_open.TryGetValue(segment, out var stream)) stream.Flush(flushToDisk: true);
                     touched.Clear();
+                    if (records > 0 && _tags.Member.Key is not null) DerechoMetrics.RecordFsync(_tags, started, records);
                     Persisted?.Invoke(highest); // before Flush() callers wake: they see every report up to their version
                     lock (_flushGate)
                     {

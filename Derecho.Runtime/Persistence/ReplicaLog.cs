@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Text;
+using Derecho.Diagnostics;
 using Derecho.Rpc;
 
 namespace Derecho.Persistence;
@@ -28,6 +29,7 @@ internal sealed class ReplicaLog : IDisposable
     private readonly Dictionary<uint, ILoggedField> _fields = new();
     private readonly PooledBufferWriter _staged = new();
     private PersistentLog? _log;
+    private readonly MetricTags _tags;
     // Where each field's entries are in the log, until the field is created (recovery only).
     private readonly Dictionary<uint, List<long>> _located = new();
     private bool _sealed;
@@ -35,8 +37,9 @@ internal sealed class ReplicaLog : IDisposable
     private long _stagedTicks;
     private int _entryStart = -1;
 
-    public ReplicaLog(string directory, PersistentLogOptions? options = null)
+    public ReplicaLog(string directory, PersistentLogOptions? options = null, MetricTags tags = default)
     {
+        _tags = tags;
         _directory = directory;
         _options = options ?? new PersistentLogOptions();
     }
@@ -95,7 +98,7 @@ internal sealed class ReplicaLog : IDisposable
     private void OpenAndLocate()
     {
         var ordinal = 0;
-        _log = new PersistentLog(_directory, _options, onRecord: (_, _, _, payload) => Locate(ordinal++, payload));
+        _log = new PersistentLog(_directory, _options, onRecord: (_, _, _, payload) => Locate(ordinal++, payload), tags: _tags);
         _log.Durable += () => Durable?.Invoke();
         _log.Persisted += v => Persisted?.Invoke(v);
     }

@@ -1,3 +1,4 @@
+using Derecho.Diagnostics;
 using Derecho.Layout;
 using Derecho.Membership;
 using Derecho.Wire;
@@ -19,13 +20,13 @@ internal sealed class ViewLog : IDisposable
     private readonly PersistentLog _log;
     private readonly ILogger _logger;
 
-    public ViewLog(string directory, ILogger logger)
+    public ViewLog(string directory, ILogger logger, MetricTags tags = default)
     {
         _logger = logger;
         _log = new PersistentLog(directory, new PersistentLogOptions { SegmentBytes = 256 << 10 }, logger, onRecord: (version, _, _, payload) =>
         {
             if (version % 2 == 0) Newest = MemoryPackSerializer.Deserialize<LoggedView>(payload) ?? throw new InvalidDataException($"view log {directory}: record {version} holds no view");
-        });
+        }, tags);
     }
 
     /// <summary>The newest view logged, or null for a member that never installed one here.</summary>

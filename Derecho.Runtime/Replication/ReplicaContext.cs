@@ -1,9 +1,11 @@
+using Derecho.Diagnostics;
 using Derecho.Persistence;
 using Derecho.Rpc;
 
 namespace Derecho.Replication;
 
-internal sealed class ReplicaContext(int myId, int[] members, string typeName, Func<string, string> storage, Action<ReplicaLog> logCreated, int retainVersions = 0, PersistentLogOptions? logOptions = null) : IReplicaContext, IDisposable
+internal sealed class ReplicaContext(int myId, int[] members, string typeName, Func<string, string> storage, Action<ReplicaLog> logCreated, int retainVersions = 0, PersistentLogOptions? logOptions = null,
+    MetricTags logTags = default) : IReplicaContext, IDisposable
 {
     private readonly HashSet<string> _names = new();
     private volatile int[] _members = members;
@@ -45,7 +47,7 @@ internal sealed class ReplicaContext(int myId, int[] members, string typeName, F
         Claim(name);
         if (Log is null)
         {
-            Log = new ReplicaLog(storage(Sanitize(typeName)), logOptions);
+            Log = new ReplicaLog(storage(Sanitize(typeName)), logOptions, logTags);
             logCreated(Log);
         }
         var field = new Persistent<T>(name, initial, Log, deltas, checkpointEvery) { RetainVersions = retainVersions };

@@ -47,6 +47,7 @@ internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, Pending
         {
             var delivery = new DeliveryInfo(caller, index, sequence, new DateTime(target.AgreedTicks, DateTimeKind.Utc), viewId);
             target.Context.CurrentDelivery = delivery;
+            target.DeliveredVersion = delivery.Version;
             OrderedContext.Enter(delivery);
             try { status = Dispatch(ordered: true, target.Replica, target.Name, methodId, arguments); }
             finally { OrderedContext.Exit(); }

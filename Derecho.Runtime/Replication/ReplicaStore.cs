@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Derecho.Diagnostics;
 using Derecho.Layout;
 using Derecho.Persistence;
 using Derecho.Rpc;
@@ -59,7 +60,8 @@ internal sealed class ReplicaStore
         if (_replicas.TryGetValue((typeId, shard), out var existing)) return existing;
         var registration = _registrations[typeId];
         var directory = registration.Spec.Policy.Shards == 1 ? "" : $"shard-{shard}";
-        var context = new ReplicaContext(_myId, members, registration.Name, relative => _storage(Path.Combine(directory, relative)), OnReplicaLog, _retainVersions);
+        var context = new ReplicaContext(_myId, members, registration.Name, relative => _storage(Path.Combine(directory, relative)), OnReplicaLog, _retainVersions,
+            logTags: new MetricTags(_myId, registration.Name, shard));
         var replica = new ShardReplica(typeId, shard, registration.Name, registration.Factory(context), context, registration.CanTransferState);
         context.Seal(); // fields come only from the constructor
         _replicas[(typeId, shard)] = replica;

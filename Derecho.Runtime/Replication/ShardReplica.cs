@@ -34,6 +34,15 @@ internal sealed class ShardReplica(uint typeId, int shard, string name, IReplica
         set => Volatile.Write(ref _hasState, value);
     }
 
+    /// <summary>Version of the last ordered call delivered here (-1: none since this process started), for health and metrics.</summary>
+    public long DeliveredVersion
+    {
+        get => Volatile.Read(ref _deliveredVersion);
+        set => Volatile.Write(ref _deliveredVersion, value);
+    }
+
+    private long _deliveredVersion = -1;
+
     /// <summary>Replies of calls whose versions are not yet on disk, in version order (protocol thread only).</summary>
     public Queue<DeferredReply> DeferredReplies { get; } = new();
 

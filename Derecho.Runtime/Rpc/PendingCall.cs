@@ -1,4 +1,5 @@
 using System.Text;
+using Derecho.Diagnostics;
 using Derecho.Errors;
 using Derecho.Wire;
 using MemoryPack;
@@ -13,6 +14,12 @@ internal abstract class PendingCall
 
     /// <summary>See <see cref="TypeId"/>.</summary>
     public int Shard { get; init; }
+
+    /// <summary>When the call started, for its duration metric (0 when nobody listens: then it is not timed).</summary>
+    public long StartedAt { get; } = DerechoMetrics.StartTiming(DerechoMetrics.CallDuration);
+
+    /// <summary>The call's kind tag for <see cref="DerechoMetrics.CallDuration"/>; null for calls not timed (one relayed for someone else).</summary>
+    public virtual KeyValuePair<string, object?> Kind => default;
 
     /// <summary>Records a reply; returns true once the call is complete.</summary>
     public abstract bool OnReply(int memberId, ReplyStatus status, ReadOnlySpan<byte> payload);
@@ -129,6 +136,8 @@ internal abstract class PendingReplicaSetCall<TReply>(int[] memberIds) : Pending
 /// <summary>An ordered call made by this member: every replica's reply, decoded.</summary>
 internal sealed class PendingOrderedCall<T>(int[] memberIds) : PendingReplicaSetCall<Reply<T>>(memberIds)
 {
+    public override KeyValuePair<string, object?> Kind => DerechoMetrics.OrderedCall;
+
     private readonly TaskCompletionSource<QueryResults<T>> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Exception? _error;
 
@@ -161,6 +170,8 @@ internal sealed class PendingOrderedCall<T>(int[] memberIds) : PendingReplicaSet
 /// <summary>A P2P call: complete with the one member's reply.</summary>
 internal sealed class PendingP2PCall<T>(int memberId) : PendingCall
 {
+    public override KeyValuePair<string, object?> Kind => DerechoMetrics.P2PCall;
+
     private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public Task<T> Task => _completion.Task;
@@ -197,6 +208,8 @@ internal interface IRelayedCall
 /// <summary>An ordered call relayed by a shard member: it completes with every replica's reply, decoded here.</summary>
 internal sealed class PendingRelayedCall<T>(int via) : PendingCall, IRelayedCall
 {
+    public override KeyValuePair<string, object?> Kind => DerechoMetrics.RelayedCall;
+
     private readonly TaskCompletionSource<QueryResults<T>> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public Task<QueryResults<T>> Task => _completion.Task;

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Derecho.Diagnostics;
 using Derecho.Internal;
 using Derecho.Layout;
 using Derecho.Wire;
@@ -9,11 +10,13 @@ namespace Derecho.Rpc;
 /// <summary>
 /// Calls this member made that wait for replies, by request id: ordered calls (every replica of the shard
 /// answers), relayed ones (one member answers with every replica's reply) and P2P calls (one member answers).
-/// Views decide whom a call waits for; a stopped member fails them all.
+/// Views decide whom a call waits for; a stopped member fails them all. A call that leaves, answered or
+/// failed, records its duration (<see cref="DerechoMetrics.CallDuration"/>), named by <paramref name="nameOf"/>.
 /// </summary>
-internal sealed class PendingCalls(int myId, PeerWarnings warnings, ILogger logger)
+internal sealed class PendingCalls(int myId, Func<uint, string> nameOf, PeerWarnings warnings, ILogger logger)
 {
     private readonly ConcurrentDictionary<long, PendingCall> _pending = new();
+    private readonly KeyValuePair<string, object?> _memberTag = MetricTags.ForMember(myId);
     private long _nextRequestId = (long)myId << 40;
 
     /// <summary>A new request id: unique across members (the member id is in the high bits).</summary>
@@ -25,10 +28,19 @@ internal sealed class PendingCalls(int myId, PeerWarnings warnings, ILogger logg
     /// <summary>Forgets a call that could not be sent; true if it was still waiting.</summary>
     public bool Remove(long requestId) => _pending.TryRemove(requestId, out _);
 
+    /// <summary>Takes a finished call out and records how long it took.</summary>
+    private bool Finish(long requestId)
+    {
+        if (!_pending.TryRemove(requestId, out var call)) return false;
+        if (call.StartedAt != 0 && call.Kind.Key is not null)
+            DerechoMetrics.RecordElapsed(DerechoMetrics.CallDuration, call.StartedAt, call.Kind, _memberTag, new(MetricTags.TypeKey, nameOf(call.TypeId)));
+        return true;
+    }
+
     /// <summary>A call went into a view whose shard has <paramref name="members"/>: it waits for their replies.</summary>
     public void Retarget(long requestId, int[] members)
     {
-        if (_pending.TryGetValue(requestId, out var call) && call.Retarget(members)) _pending.TryRemove(requestId, out _);
+        if (_pending.TryGetValue(requestId, out var call) && call.Retarget(members)) Finish(requestId);
     }
 
     /// <summary>A reply (from a replica, or this member's own): completes the call once every reply it waits for is in.</summary>
@@ -40,7 +52,7 @@ internal sealed class PendingCalls(int myId, PeerWarnings warnings, ILogger logg
             return;
         }
         if (_pending.TryGetValue(requestId, out var call) && call.OnReply(memberId, status, message[RpcHeaders.ReplyHeaderSize..]))
-            _pending.TryRemove(requestId, out _);
+            Finish(requestId);
     }
 
     /// <summary>A relaying member answered with every replica's reply; counted only from the member the call was relayed through.</summary>
@@ -53,7 +65,7 @@ internal sealed class PendingCalls(int myId, PeerWarnings warnings, ILogger logg
                 logger.LogWarning("Relay result for request {Request} from {Peer} ignored: the call was relayed through member {Via}", requestId, peer, relayed.Via);
             return;
         }
-        if (_pending.TryRemove(requestId, out _)) relayed.Complete(replies);
+        if (Finish(requestId)) relayed.Complete(replies);
     }
 
     /// <summary>
@@ -66,7 +78,7 @@ internal sealed class PendingCalls(int myId, PeerWarnings warnings, ILogger logg
         {
             var shardMembers = call.TypeId != RpcHeaders.TimeBarrierTypeId && layout.Find(call.TypeId) is { } s && call.Shard < s.Shards.Length ? s.Shards[call.Shard] : members;
             if (call.OnViewChange(departed, shardMembers, resentRequests.Contains(id)))
-                _pending.TryRemove(id, out _);
+                Finish(id);
         }
     }
 

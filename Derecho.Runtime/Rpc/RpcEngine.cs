@@ -1,3 +1,4 @@
+using Derecho.Diagnostics;
 using Derecho.Errors;
 using Derecho.Internal;
 using Derecho.Layout;
@@ -27,6 +28,7 @@ internal sealed class RpcEngine : IRpcInvoker
     private readonly PeerWarnings _warnings;
     private readonly ILogger _logger;
     private readonly TimeProvider _clock = TimeProvider.System;
+    private readonly KeyValuePair<string, object?> _memberTag;
     private volatile Exception? _stopped;
 
     public RpcEngine(int myId, int maxPayloadBytes, ViewSlot views, Func<uint, string> nameOf, PendingCalls calls, IP2PRequests local, ITransport transport, Action wake, PeerWarnings warnings, ILogger logger)
@@ -39,6 +41,7 @@ internal sealed class RpcEngine : IRpcInvoker
         _transport = transport;
         _warnings = warnings;
         _logger = logger;
+        _memberTag = MetricTags.ForMember(myId);
         _queue = new OrderedCallQueue(myId, maxPayloadBytes, views, calls, nameOf, wake);
     }
 
@@ -124,6 +127,7 @@ internal sealed class RpcEngine : IRpcInvoker
         try
         {
             if (_queue.Send(typeId, shard, request.WrittenSpan) is { } sentTo) _calls.Retarget(requestId, sentTo);
+            if (DerechoMetrics.Relays.Enabled) DerechoMetrics.Relays.Add(1, _memberTag, new(MetricTags.TypeKey, _nameOf(typeId)));
         }
         catch (Exception e)
         {

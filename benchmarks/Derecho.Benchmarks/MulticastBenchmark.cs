@@ -6,7 +6,8 @@ namespace Derecho.Benchmarks;
 /// <summary>
 /// Ordered multicast among 3 member processes on loopback, all sending, per message size; and in the
 /// same run, loopback TCP bandwidth as the physical reference. With --tls each size runs a second time with
-/// mutual TLS on every connection, and the cost of TLS is the ratio of the two.
+/// mutual TLS on every connection, and the cost of TLS is the ratio of the two. With --metrics each member
+/// process has a MeterListener on every instrument of the meter "Derecho" (the cost of exporting metrics).
 /// </summary>
 internal static class MulticastBenchmark
 {
@@ -18,11 +19,12 @@ internal static class MulticastBenchmark
         var seconds = Option(args, "--seconds", 3.0);
         var sizes = OptionList(args, "--sizes") ?? [100, 1_000, 10_000, 100_000, 1_000_000];
         var tlsFolder = args.Contains("--tls") ? BenchmarkCertificates.Create(Members) : null;
+        var metrics = args.Contains("--metrics");
 
         // The physical reference first, on a quiet machine, best of three: the ratio must not flatter us.
         var tcp = 0.0;
         for (var trial = 0; trial < 3; trial++) tcp = Math.Max(tcp, await LoopbackTcpReference.MeasureMegabytesPerSecondAsync(Math.Min(seconds, 1.0)));
-        Console.WriteLine($"Ordered multicast, {Members} processes on 127.0.0.1, all sending, {seconds:0.#}s per size ({Environment.ProcessorCount} cores)");
+        Console.WriteLine($"Ordered multicast, {Members} processes on 127.0.0.1, all sending, {seconds:0.#}s per size ({Environment.ProcessorCount} cores){(metrics ? ", a MeterListener in each" : "")}");
         Console.WriteLine($"{"size",10} {"msgs/s",12} {"MB/s",10} {"p50 us",10} {"p99 us",10} {"batch",8} {"alloc B/msg",12}");
         var results = new List<Dictionary<string, object>>();
         var tlsResults = new List<Dictionary<string, object>>();
@@ -30,7 +32,7 @@ internal static class MulticastBenchmark
         {
             foreach (var tls in tlsFolder is null ? new string?[] { null } : [null, tlsFolder])
             {
-                var r = await RunSizeAsync(size, seconds, tls);
+                var r = await RunSizeAsync(size, seconds, tls, metrics);
                 if (r is null) { Console.WriteLine($"{size,10} FAILED{(tls is null ? "" : " (TLS)")}"); return 1; }
                 var row = new Dictionary<string, object>
                 {
@@ -66,11 +68,11 @@ internal static class MulticastBenchmark
         return 0;
     }
 
-    private static async Task<(double MsgsPerSecond, double P50, double P99, double Batch, double Allocated)?> RunSizeAsync(int size, double seconds, string? tls)
+    private static async Task<(double MsgsPerSecond, double P50, double P99, double Batch, double Allocated)?> RunSizeAsync(int size, double seconds, string? tls, bool metrics)
     {
         var ports = ChildProcess.FreePorts(Members);
         var children = Enumerable.Range(0, Members)
-            .Select(rank => ChildProcess.Start(string.Create(CultureInfo.InvariantCulture, $"{rank} {string.Join(',', ports)} {size} {seconds}{(tls is null ? "" : $" {tls}")}")))
+            .Select(rank => ChildProcess.Start(string.Create(CultureInfo.InvariantCulture, $"{rank} {string.Join(',', ports)} {size} {seconds}{(tls is null ? "" : $" {tls}")}{(metrics ? " --metrics" : "")}")))
             .ToList();
         var lines = new List<string>();
         try
@@ -79,6 +81,7 @@ internal static class MulticastBenchmark
             var outputs = await Task.WhenAll(children.Select(c => c.StandardOutput.ReadToEndAsync(timeout.Token)));
             foreach (var child in children) await child.WaitForExitAsync(timeout.Token);
             lines = outputs.SelectMany(o => o.Split('\n')).Where(l => l.StartsWith("RESULT ", StringComparison.Ordinal)).ToList();
+            foreach (var line in outputs.SelectMany(o => o.Split('\n')).Where(l => l.StartsWith("METRICS 0 ", StringComparison.Ordinal))) Console.WriteLine($"  {line.Trim()}");
             if (lines.Count != Members || children.Any(c => c.ExitCode != 0))
             {
                 foreach (var child in children) Console.Error.WriteLine(await child.StandardError.ReadToEndAsync());

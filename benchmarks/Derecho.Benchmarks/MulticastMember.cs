@@ -34,13 +34,17 @@ internal sealed class MulticastMember : IDeliveryHandler
 
     public static async Task<int> RunAsync(string[] args)
     {
+        using var metrics = args.Contains("--metrics") ? new BenchmarkMeterListener() : null;
+        args = args.Where(a => a != "--metrics").ToArray();
         var rank = int.Parse(args[0], CultureInfo.InvariantCulture);
         var ports = args[1].Split(',').Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray();
         var size = int.Parse(args[2], CultureInfo.InvariantCulture);
         var seconds = double.Parse(args[3], CultureInfo.InvariantCulture);
         var tls = args.Length > 4 ? BenchmarkCertificates.Load(args[4], rank) : null;
         var member = new MulticastMember(rank, ports.Length, 4_000_000);
-        return await member.RunAsync(ports, size, seconds, tls);
+        var exit = await member.RunAsync(ports, size, seconds, tls);
+        if (metrics is not null) Console.WriteLine(metrics.Summary(rank));
+        return exit;
     }
 
     private async Task<int> RunAsync(int[] ports, int size, double seconds, Security.TlsCredentials? tls)

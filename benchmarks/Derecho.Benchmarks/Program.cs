@@ -1,6 +1,6 @@
 using Derecho.Benchmarks;
 
-// dotnet run -c Release --project benchmarks/Derecho.Benchmarks -- multicast [--json] [--seconds N] [--sizes 100,1000]
+// dotnet run -c Release --project benchmarks/Derecho.Benchmarks -- multicast [--json] [--seconds N] [--sizes 100,1000] [--tls] [--metrics]
 // dotnet run -c Release --project benchmarks/Derecho.Benchmarks -- viewchange [--json] [--runs N]
 // dotnet run -c Release --project benchmarks/Derecho.Benchmarks -- persistence [--json]
 // dotnet run -c Release --project benchmarks/Derecho.Benchmarks -- kv [--json] [--seconds N] [--in-flight K] [--shards 1,2]
@@ -12,5 +12,5 @@ if (args.Length > 0 && args[0] == "persistence") return await PersistenceBenchma
 if (args.Length > 0 && args[0] == "multicast") return await MulticastBenchmark.RunAsync(args[1..]);
 if (args.Length > 0 && args[0] == "kv") return await KvBenchmark.RunAsync(args[1..]);
 if (args.Length > 0 && args[0] == "restart") return await RestartBenchmark.RunAsync(args[1..]);
-Console.Error.WriteLine("usage: Derecho.Benchmarks multicast [--json] [--seconds N] [--sizes 100,1000,...]\n       Derecho.Benchmarks viewchange [--json] [--runs N]\n       Derecho.Benchmarks persistence [--json]\n       Derecho.Benchmarks kv [--json] [--seconds N] [--in-flight K] [--shards 1,2]\n       Derecho.Benchmarks restart [--json] [--log-mb N] [--behind K]");
+Console.Error.WriteLine("usage: Derecho.Benchmarks multicast [--json] [--seconds N] [--sizes 100,1000,...] [--tls] [--metrics]\n       Derecho.Benchmarks viewchange [--json] [--runs N]\n       Derecho.Benchmarks persistence [--json]\n       Derecho.Benchmarks kv [--json] [--seconds N] [--in-flight K] [--shards 1,2]\n       Derecho.Benchmarks restart [--json] [--log-mb N] [--behind K]");
 return 2;

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
 
 namespace Derecho.Samples.KvStore;
 
@@ -11,7 +12,8 @@ namespace Derecho.Samples.KvStore;
 /// One member as a .NET generic host. Settings come from configuration (command line here; appsettings.json
 /// or environment variables work the same): the Derecho section, and KvStore:Shards / KvStore:Replicas for
 /// the layout. It serves until "shutdown" arrives on standard input (the whole group shuts down together)
-/// or the host is stopped (SIGTERM/Ctrl-C: this member leaves, the others go on).
+/// or the host is stopped (SIGTERM/Ctrl-C: this member leaves, the others go on). With KvStore:Metrics=console
+/// the meter "Derecho" goes to OpenTelemetry's console exporter every KvStore:MetricsIntervalSeconds (10).
 /// </summary>
 internal static class MemberHost
 {
@@ -25,6 +27,13 @@ internal static class MemberHost
             layout => layout
                 .Subgroup(context => new KvStore(context), new ShardPolicy { Shards = shards, MinReplicas = Math.Min(2, replicas), MaxReplicas = replicas })
                 .Subgroup(_ => new Tally(), new ShardPolicy { MinReplicas = 1, MaxReplicas = 3 }));
+        if (builder.Configuration.GetValue<string>("KvStore:Metrics") == "console")
+        {
+            var interval = builder.Configuration.GetValue("KvStore:MetricsIntervalSeconds", 10);
+            builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+                .AddMeter("Derecho")
+                .AddConsoleExporter((_, reader) => reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = interval * 1000));
+        }
         using var host = builder.Build();
         await host.StartAsync();
         var group = await host.Services.GetRequiredService<DerechoMember>().GetGroupAsync();
