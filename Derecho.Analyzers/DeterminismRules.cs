@@ -4,9 +4,6 @@ using Microsoft.CodeAnalysis.Operations;
 
 namespace Derecho.Analyzers;
 
-/// <summary>A finding in one method body, reported later if the method is reachable from a handler.</summary>
-internal sealed record Finding(DiagnosticDescriptor Descriptor, Location Location, string What, string? Detail, string? Replacement, bool ForP2P);
-
 /// <summary>Which operations make ordered handlers non-deterministic, and what replaces them where something does.</summary>
 internal static class DeterminismRules
 {
@@ -40,35 +37,30 @@ internal static class DeterminismRules
         "System.Net.WebClient", "System.Net.Dns", "System.Diagnostics.Process",
     };
 
-    private static readonly HashSet<string> HashCollections = new()
-    {
-        "System.Collections.Generic.HashSet", "System.Collections.Generic.Dictionary",
-        "System.Collections.Generic.Dictionary.KeyCollection", "System.Collections.Generic.Dictionary.ValueCollection",
-        "System.Collections.Concurrent.ConcurrentDictionary", "System.Collections.Immutable.ImmutableHashSet",
-        "System.Collections.Immutable.ImmutableDictionary",
-    };
-
     public static void PropertyReference(IPropertyReferenceOperation operation, List<Finding> findings)
     {
         var property = operation.Property;
         var name = KnownSymbols.NameOf(property.ContainingType) + "." + property.Name;
         if (ClockProperties.TryGetValue(name, out var clock))
-            findings.Add(Ordered(Descriptors.WallClock, operation, ShortName(property), clock.Advice, clock.Replacement));
+            findings.Add(Ordered(Descriptors.WallClock, operation, property.ShortName(), clock.Advice, clock.Replacement));
         else if (name == "System.Random.Shared")
             findings.Add(Ordered(Descriptors.Randomness, operation, "Random.Shared", UseRandom, "global::Derecho.Rpc.OrderedContext.Random"));
         else if (KnownSymbols.NameOf(property.ContainingType) == "System.Diagnostics.Stopwatch")
-            findings.Add(Ordered(Descriptors.WallClock, operation, ShortName(property), "", null));
+            findings.Add(Ordered(Descriptors.WallClock, operation, property.ShortName(), "", null));
     }
 
     public static void Invocation(IInvocationOperation operation, List<Finding> findings)
     {
         var method = operation.TargetMethod;
         var type = KnownSymbols.NameOf(method.ContainingType);
-        var what = ShortName(method) + "()";
+        var what = method.ShortName() + "()";
         switch (type)
         {
-            case "System.Guid" when method.Name == "NewGuid":
+            case "System.Guid" when method.Name is "NewGuid" or "CreateVersion7":
                 findings.Add(Ordered(Descriptors.Randomness, operation, what, "; use OrderedContext.NewGuid()", "global::Derecho.Rpc.OrderedContext.NewGuid()"));
+                return;
+            case "System.IO.Path" when method.Name is "GetRandomFileName" or "GetTempFileName":
+                findings.Add(Ordered(Descriptors.Randomness, operation, what, null, null));
                 return;
             case "System.Security.Cryptography.RandomNumberGenerator":
                 findings.Add(Ordered(Descriptors.Randomness, operation, what, UseRandom, null));
@@ -89,7 +81,7 @@ internal static class DeterminismRules
         if (ConcurrencyTypes.Contains(type)) findings.Add(Ordered(Descriptors.Concurrency, operation, what, null, null));
         else if (IoTypes.Contains(type)) findings.Add(Ordered(Descriptors.IoOrEnvironment, operation, what, null, null));
         else if (type == "System.Linq.Enumerable" && method.IsExtensionMethod && operation.Arguments.Length > 0)
-            HashEnumeration(operation.Arguments[0].Value, operation, findings);
+            HashOrderRules.Linq(operation, findings);
     }
 
     public static void ObjectCreation(IObjectCreationOperation operation, List<Finding> findings)
@@ -111,23 +103,23 @@ internal static class DeterminismRules
 
     public static void Lock(ILockOperation operation, List<Finding> findings)
     {
-        var locked = Unwrap(operation.LockedValue);
+        var locked = operation.LockedValue.Unwrap();
         if (locked is IFieldReferenceOperation { Field.IsStatic: true } or ITypeOfOperation)
             findings.Add(Ordered(Descriptors.Concurrency, locked, "lock (" + locked.Syntax + ")", null, null));
     }
 
-    public static void ForEach(IForEachLoopOperation operation, List<Finding> findings) =>
-        HashEnumeration(operation.Collection, operation.Collection, findings);
-
-    /// <summary>Assignments: to static fields (ordered rule) and to this type's instance fields (P2P rule).</summary>
-    public static void Write(IOperation target, IOperation operation, INamedTypeSymbol replicatedType, List<Finding> findings)
+    /// <summary>
+    /// Assignments: to static state (ordered rule) and to the instance fields of the method's own type
+    /// (P2P rule, counted only when that type is the handler's).
+    /// </summary>
+    public static void Write(IOperation target, IOperation operation, List<Finding> findings)
     {
-        if (Unwrap(target) is not IFieldReferenceOperation field) return;
+        StaticMutationRules.Write(target, operation, findings);
+        if (target.Unwrap() is not IFieldReferenceOperation field) return;
         if (field.Field.IsStatic && !field.Field.IsConst)
             findings.Add(new Finding(Descriptors.StaticWrite, operation.Syntax.GetLocation(), operation.Syntax.ToString(), field.Field.Name, null, ForP2P: false));
-        else if (!field.Field.IsStatic && field.Instance is IInstanceReferenceOperation
-                 && SymbolEqualityComparer.Default.Equals(field.Field.ContainingType.OriginalDefinition, replicatedType.OriginalDefinition))
-            findings.Add(new Finding(Descriptors.P2PMutation, operation.Syntax.GetLocation(), operation.Syntax.ToString(), null, null, ForP2P: true));
+        else if (!field.Field.IsStatic && field.Instance is IInstanceReferenceOperation)
+            findings.Add(new Finding(Descriptors.P2PMutation, operation.Syntax.GetLocation(), operation.Syntax.ToString(), null, null, ForP2P: true, OwnTypeOnly: true));
     }
 
     /// <summary>Update/Append on Persistent&lt;T&gt; or Volatile&lt;T&gt; creates a version: a mutation.</summary>
@@ -138,25 +130,6 @@ internal static class DeterminismRules
             findings.Add(new Finding(Descriptors.P2PMutation, operation.Syntax.GetLocation(), operation.Syntax.ToString(), null, null, ForP2P: true));
     }
 
-    private static void HashEnumeration(IOperation collection, IOperation at, List<Finding> findings)
-    {
-        var type = Unwrap(collection).Type as INamedTypeSymbol;
-        if (type is null || !HashCollections.Contains(KnownSymbols.NameOf(type))) return;
-        var keyed = type.ContainingType is { } outer && KnownSymbols.NameOf(type).EndsWith("Collection", System.StringComparison.Ordinal) ? outer : type;
-        if (keyed.TypeArguments.Length == 0) return;
-        var key = keyed.TypeArguments[0].SpecialType;
-        if (key is SpecialType.System_String or SpecialType.System_Object)
-            findings.Add(Ordered(Descriptors.HashOrderEnumeration, at, Unwrap(collection).Syntax.ToString(), null, null));
-    }
-
     private static Finding Ordered(DiagnosticDescriptor descriptor, IOperation operation, string what, string? detail, string? replacement) =>
-        new(descriptor, operation.Syntax.GetLocation(), what, detail, replacement, ForP2P: false);
-
-    private static IOperation Unwrap(IOperation operation)
-    {
-        while (operation is IConversionOperation conversion) operation = conversion.Operand;
-        return operation;
-    }
-
-    private static string ShortName(ISymbol symbol) => symbol.ContainingType.Name + "." + symbol.Name;
+        Finding.Ordered(descriptor, operation, what, detail, replacement);
 }

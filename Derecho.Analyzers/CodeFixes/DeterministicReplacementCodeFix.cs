@@ -13,14 +13,15 @@ using Microsoft.CodeAnalysis.Simplification;
 namespace Derecho.Analyzers.CodeFixes;
 
 /// <summary>
-/// Replaces a clock or random source flagged by DER0001/DER0002 with its deterministic counterpart on
-/// <c>Derecho.Rpc.OrderedContext</c>; the analyzer puts the replacement text in the diagnostic's properties.
+/// Replaces a clock, random source or time-based GUID flagged by DER0001/DER0002 with its deterministic
+/// counterpart on <c>Derecho.Rpc.OrderedContext</c>, and a per-process hash flagged by DER0010 with
+/// <c>Derecho.Layout.StableHash</c>; the analyzer puts the replacement text in the diagnostic's properties.
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(DeterministicReplacementCodeFix))]
 public sealed class DeterministicReplacementCodeFix : CodeFixProvider
 {
     /// <inheritdoc />
-    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(Descriptors.WallClock.Id, Descriptors.Randomness.Id);
+    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(Descriptors.WallClock.Id, Descriptors.Randomness.Id, Descriptors.ProcessHash.Id);
 
     /// <inheritdoc />
     public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
@@ -31,7 +32,7 @@ public sealed class DeterministicReplacementCodeFix : CodeFixProvider
         foreach (var diagnostic in context.Diagnostics)
         {
             if (!diagnostic.Properties.TryGetValue(DeterminismRules.ReplacementKey, out var replacement) || replacement is null) continue;
-            var title = "Use " + replacement.Replace("global::", "").Replace("Derecho.Rpc.", "");
+            var title = "Use " + replacement.Replace("global::", "").Replace("Derecho.Rpc.", "").Replace("Derecho.Layout.", "");
             context.RegisterCodeFix(
                 CodeAction.Create(title, ct => ReplaceAsync(context.Document, diagnostic.Location.SourceSpan, replacement, ct), equivalenceKey: diagnostic.Id + replacement),
                 diagnostic);

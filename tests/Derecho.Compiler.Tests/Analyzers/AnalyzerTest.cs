@@ -37,6 +37,10 @@ internal static class AnalyzerTest
 
     public static Task Verify<TAnalyzer>(string members) where TAnalyzer : DiagnosticAnalyzer, new() => VerifySource<TAnalyzer>(Replicated(members));
 
+    /// <summary>As <see cref="Verify"/>, with <paramref name="otherTypes"/> (helpers the handlers reach) in the same file.</summary>
+    public static Task Verify<TAnalyzer>(string members, string otherTypes, params DiagnosticResult[] expected) where TAnalyzer : DiagnosticAnalyzer, new() =>
+        VerifySource<TAnalyzer>(Replicated(members) + "\n" + otherTypes, expected);
+
     /// <summary>As <see cref="Verify"/> for a whole source file (after <see cref="Usings"/>).</summary>
     public static Task VerifySource<TAnalyzer>(string source, params DiagnosticResult[] expected) where TAnalyzer : DiagnosticAnalyzer, new()
     {

@@ -10,6 +10,14 @@ public class CodeFixTests
     [InlineData("{|DER0002:new Random()|}.Next()", "OrderedContext.Random.Next()")]
     [InlineData("{|DER0002:Random.Shared|}.Next()", "OrderedContext.Random.Next()")]
     [InlineData("{|DER0002:Guid.NewGuid()|}.GetHashCode()", "OrderedContext.NewGuid().GetHashCode()")]
+    [InlineData("{|DER0002:Guid.CreateVersion7()|}.GetHashCode()", "OrderedContext.NewGuid().GetHashCode()")]
+    [InlineData("{|DER0010:_value.ToString().GetHashCode()|}", "Derecho.Layout.StableHash.Of(_value.ToString())")]
+    [InlineData("{|DER0010:HashCode.Combine(_value, \"a\")|}", "Derecho.Layout.StableHash.Combine(_value, \"a\")")]
     public Task Replaces_with_the_deterministic_equivalent(string before, string after) =>
         AnalyzerTest.Fix($"[Ordered] public long A() => {before};", $"[Ordered] public long A() => {after};");
+
+    [Fact]
+    public Task Fixes_a_hash_in_a_helper_of_the_same_type() => AnalyzerTest.Fix(
+        "[Ordered] public long A(string key) => Shard(key); private static int Shard(string key) => {|DER0010:key.GetHashCode()|} % 4;",
+        "[Ordered] public long A(string key) => Shard(key); private static int Shard(string key) => Derecho.Layout.StableHash.Of(key) % 4;");
 }

@@ -44,7 +44,7 @@ public class DeterminismAnalyzerTests
         """);
 
     [Theory]
-    [InlineData("{|DER0003:Task.Run(() => 1)|}.Wait();")]
+    [InlineData("{|DER0012:{|DER0003:Task.Run(() => 1)|}.Wait()|};")]
     [InlineData("{|DER0003:Parallel.For(0, 3, i => { })|};")]
     [InlineData("{|DER0003:ThreadPool.QueueUserWorkItem(_ => { })|};")]
     [InlineData("{|DER0003:new Thread(() => { })|}.Start();")]
@@ -87,7 +87,7 @@ public class DeterminismAnalyzerTests
     [InlineData("System.Collections.Concurrent.ConcurrentDictionary<string, int>")]
     public Task Enumerating_hash_collections_keyed_by_string_or_object_is_flagged(string type) => Verify($$"""
         private readonly {{type}} _items = new();
-        [Ordered] public int A() { var n = 0; foreach (var item in {|DER0006:_items|}) n++; return n + {|DER0006:_items.Select(x => 1)|}.Count(); }
+        [Ordered] public int A() { var n = 0; foreach (var item in {|DER0006:_items|}) n++; return n + {|DER0006:_items.Select(x => 1)|}.First(); }
         """);
 
     [Fact]

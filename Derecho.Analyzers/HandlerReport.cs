@@ -1,0 +1,54 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+
+namespace Derecho.Analyzers;
+
+/// <summary>Reports the findings reachable from each handler, once per place, with the path that reaches it.</summary>
+internal static class HandlerReport
+{
+    public static void Report(CallGraph graph, KnownSymbols known, INamedTypeSymbol type, System.Action<Diagnostic> report, CancellationToken cancellationToken)
+    {
+        var reported = new HashSet<(string, Location)>();
+        var methods = type.GetMembers().OfType<IMethodSymbol>().ToList();
+        foreach (var handler in methods.Where(m => KnownSymbols.Has(m, known.Ordered)))
+        {
+            if (handler.IsAsync)
+                report(Diagnostic.Create(Descriptors.Concurrency, handler.Locations.FirstOrDefault(), "async", handler.Name, ""));
+            foreach (var (method, path) in graph.Reachable(handler, cancellationToken))
+                foreach (var finding in graph.FindingsOf(method, cancellationToken).Where(f => !f.ForP2P))
+                    if (reported.Add((finding.Descriptor.Id, finding.Location))) report(Create(finding, handler, path));
+        }
+        foreach (var handler in methods.Where(m => KnownSymbols.Has(m, known.P2PCallable)))
+            foreach (var (method, path) in graph.Reachable(handler, cancellationToken))
+                foreach (var finding in graph.FindingsOf(method, cancellationToken).Where(f => f.ForP2P && (!f.OwnTypeOnly || IsOf(method, type))))
+                    if (reported.Add((finding.Descriptor.Id, finding.Location))) report(Create(finding, handler, path));
+    }
+
+    private static bool IsOf(IMethodSymbol method, INamedTypeSymbol type) =>
+        SymbolEqualityComparer.Default.Equals(method.ContainingType?.OriginalDefinition, type.OriginalDefinition);
+
+    private static Diagnostic Create(Finding finding, IMethodSymbol handler, IReadOnlyList<IMethodSymbol> path)
+    {
+        var properties = finding.Replacement is null
+            ? ImmutableDictionary<string, string?>.Empty
+            : ImmutableDictionary<string, string?>.Empty.Add(DeterminismRules.ReplacementKey, finding.Replacement);
+        var through = path.Count == 0 ? "" : " (reached through " + string.Join(" → ", path.Select(m => "`" + NameOf(m) + "`")) + ")";
+        object[] arguments = finding.Descriptor.Id switch
+        {
+            "DER0001" or "DER0002" or "DER0010" => [finding.What, handler.Name, finding.Detail ?? "", through],
+            "DER0005" => [finding.What, finding.Detail ?? "", handler.Name, through],
+            _ => [finding.What, handler.Name, through],
+        };
+        return Diagnostic.Create(finding.Descriptor, finding.Location, properties, arguments);
+    }
+
+    private static string NameOf(IMethodSymbol method) => method.MethodKind switch
+    {
+        MethodKind.PropertyGet or MethodKind.PropertySet => method.ContainingType.Name + "." + method.AssociatedSymbol?.Name,
+        MethodKind.Constructor => "new " + method.ContainingType.Name,
+        _ => method.ContainingType.Name + "." + method.Name,
+    };
+}

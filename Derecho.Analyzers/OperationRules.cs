@@ -1,0 +1,55 @@
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace Derecho.Analyzers;
+
+/// <summary>Sends each operation of a method body to the rules that look at its kind, and records its calls.</summary>
+internal static class OperationRules
+{
+    public static void Visit(CallGraph graph, MethodFacts facts, IOperation operation)
+    {
+        var findings = facts.Findings;
+        switch (operation)
+        {
+            case IPropertyReferenceOperation property:
+                DeterminismRules.PropertyReference(property, findings);
+                MachineFactRules.Member(property.Property, property, findings);
+                BlockingRules.PropertyReference(property, findings);
+                graph.AddCall(facts, property.Property.GetMethod);
+                graph.AddCall(facts, property.Property.SetMethod);
+                break;
+            case IInvocationOperation invocation:
+                DeterminismRules.Invocation(invocation, findings);
+                DeterminismRules.VersionedUpdate(invocation, findings);
+                HashCodeRules.Invocation(invocation, findings);
+                MachineFactRules.Member(invocation.TargetMethod, invocation, findings);
+                BlockingRules.Invocation(invocation, findings);
+                StaticMutationRules.Invocation(invocation, findings);
+                graph.AddCall(facts, invocation.TargetMethod);
+                break;
+            case IObjectCreationOperation creation:
+                DeterminismRules.ObjectCreation(creation, findings);
+                graph.AddCall(facts, creation.Constructor);
+                break;
+            case IMethodReferenceOperation reference:
+                graph.AddCall(facts, reference.Method);
+                break;
+            case IAwaitOperation await:
+                DeterminismRules.Await(await, findings);
+                break;
+            case ILockOperation @lock:
+                DeterminismRules.Lock(@lock, findings);
+                BlockingRules.Lock(@lock, findings);
+                break;
+            case IForEachLoopOperation forEach:
+                HashOrderRules.ForEach(forEach, findings);
+                break;
+            case IAssignmentOperation assignment:
+                DeterminismRules.Write(assignment.Target, assignment, findings);
+                break;
+            case IIncrementOrDecrementOperation increment:
+                DeterminismRules.Write(increment.Target, increment, findings);
+                break;
+        }
+    }
+}
