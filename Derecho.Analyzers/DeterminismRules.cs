@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Operations;
 
@@ -115,6 +116,8 @@ internal static class DeterminismRules
     public static void Write(IOperation target, IOperation operation, List<Finding> findings)
     {
         StaticMutationRules.Write(target, operation, findings);
+        if (target.Unwrap() is IPropertyReferenceOperation { Instance: IInstanceReferenceOperation, Property: var property } && IsAutoProperty(property))
+            findings.Add(new Finding(Descriptors.P2PMutation, operation.Syntax.GetLocation(), operation.Syntax.ToString(), null, null, ForP2P: true, OwnTypeOnly: true));
         if (target.Unwrap() is not IFieldReferenceOperation field) return;
         if (field.Field.IsStatic && !field.Field.IsConst)
             findings.Add(new Finding(Descriptors.StaticWrite, operation.Syntax.GetLocation(), operation.Syntax.ToString(), field.Field.Name, null, ForP2P: false));
@@ -129,6 +132,10 @@ internal static class DeterminismRules
         if (type is "Derecho.Persistence.Persistent" or "Derecho.Persistence.Volatile" or "Derecho.Persistence.Versioned" && operation.TargetMethod.Name is "Update" or "Set" or "Append" or "TrimBefore")
             findings.Add(new Finding(Descriptors.P2PMutation, operation.Syntax.GetLocation(), operation.Syntax.ToString(), null, null, ForP2P: true));
     }
+
+    // A written property with a body is followed into its setter, which reports the field it writes.
+    private static bool IsAutoProperty(IPropertySymbol property) =>
+        property.ContainingType.GetMembers().OfType<IFieldSymbol>().Any(f => SymbolEqualityComparer.Default.Equals(f.AssociatedSymbol, property));
 
     private static Finding Ordered(DiagnosticDescriptor descriptor, IOperation operation, string what, string? detail, string? replacement) =>
         Finding.Ordered(descriptor, operation, what, detail, replacement);

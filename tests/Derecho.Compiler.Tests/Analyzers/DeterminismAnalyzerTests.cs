@@ -112,6 +112,14 @@ public class DeterminismAnalyzerTests
         """);
 
     [Fact]
+    public Task P2P_handler_that_sets_an_auto_property_is_flagged_once() => Verify("""
+        public long Total { get; set; }
+        private long _backed;
+        public long Backed { get => _backed; set => {|DER0007:_backed = value|}; }
+        [P2PCallable] public long Read() { {|DER0007:Total = 1|}; Backed = 2; return Total; }
+        """);
+
+    [Fact]
     public Task P2P_handler_that_creates_a_version_is_flagged() => Verify("""
         private readonly Persistent<long> _total;
         public Subject(IReplicaContext context) => _total = context.Persistent<long>("total");
