@@ -48,6 +48,45 @@ public static class DerechoCertificates
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(keyPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
     }
 
+    /// <summary>
+    /// Writes a development folder: a new authority as <c>ca.pem</c>, and <c>member-ID.pem</c>/<c>.key</c> for members
+    /// 0 to <paramref name="members"/> − 1 and <c>client-NAME.pem</c>/<c>.key</c> for each of <paramref name="clients"/>,
+    /// as <see cref="MemberTls"/> and <see cref="ClientTls"/> read them.
+    /// </summary>
+    public static void WriteFolder(string folder, string authorityName, int members, IEnumerable<string> clients, TimeSpan? validFor = null)
+    {
+        Directory.CreateDirectory(folder);
+        using var authority = CreateAuthority(authorityName, validFor);
+        WritePem(authority, AuthorityPath(folder));
+        for (var id = 0; id < members; id++)
+        {
+            using var member = IssueMember(authority, id, validFor);
+            var paths = MemberTls(folder, id);
+            WritePem(member, paths.CertificatePath!, paths.KeyPath);
+        }
+        foreach (var name in clients)
+        {
+            using var client = IssueClient(authority, name, validFor);
+            var paths = ClientTls(folder, name);
+            WritePem(client, paths.CertificatePath!, paths.KeyPath);
+        }
+    }
+
+    /// <summary>TLS settings of member <paramref name="memberId"/> from a folder laid out as <see cref="WriteFolder"/> writes it.</summary>
+    public static TlsOptions MemberTls(string folder, int memberId) => FromFolder(folder, $"member-{memberId}");
+
+    /// <summary>TLS settings of client <paramref name="clientName"/> from a folder laid out as <see cref="WriteFolder"/> writes it.</summary>
+    public static TlsOptions ClientTls(string folder, string clientName) => FromFolder(folder, $"client-{clientName}");
+
+    private static string AuthorityPath(string folder) => Path.Combine(folder, "ca.pem");
+
+    private static TlsOptions FromFolder(string folder, string name) => new()
+    {
+        CertificatePath = Path.Combine(folder, $"{name}.pem"),
+        KeyPath = Path.Combine(folder, $"{name}.key"),
+        TrustedCaPath = AuthorityPath(folder),
+    };
+
     /// <summary>A certificate of <paramref name="identity"/> with an explicit validity (tests issue expired ones).</summary>
     internal static X509Certificate2 Issue(X509Certificate2 authority, PeerIdentity identity, DateTimeOffset notBefore, DateTimeOffset notAfter)
     {

@@ -95,7 +95,7 @@ internal static class KvBenchmark
                                 string.Join(' ', ports.Select((port, i) => $"--Derecho:Members:{i}:Id={i} --Derecho:Members:{i}:Endpoint=127.0.0.1:{port}"));
                 if (tls is not null)
                 {
-                    var member = BenchmarkCertificates.Member(tls, id);
+                    var member = Security.DerechoCertificates.MemberTls(tls, id);
                     arguments += $" --Derecho:Tls:CertificatePath={member.CertificatePath} --Derecho:Tls:KeyPath={member.KeyPath} --Derecho:Tls:TrustedCaPath={member.TrustedCaPath}";
                 }
                 var process = Samples.Start("KvStore", arguments);
@@ -109,7 +109,7 @@ internal static class KvBenchmark
             await using var client = await DerechoClient.ConnectAsync(new DerechoClientOptions
             {
                 Contacts = ports.Select((port, id) => new MemberOptions { Id = id, Endpoint = $"127.0.0.1:{port}" }).ToList(),
-                Tls = tls is null ? null : BenchmarkCertificates.Client(tls),
+                Tls = tls is null ? null : Security.DerechoCertificates.ClientTls(tls, BenchmarkCertificates.ClientName),
             });
             var kv = client.Subgroup<KvStore>();
             var value = new byte[ValueBytes];

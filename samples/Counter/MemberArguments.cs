@@ -13,12 +13,7 @@ internal sealed record MemberArguments(int MemberId, int[] Ports, int Calls, int
     string? TlsDirectory = null)
 {
     /// <summary>The TLS settings of --tls DIR, or null.</summary>
-    public Derecho.Security.TlsOptions? Tls => TlsDirectory is null ? null : new()
-    {
-        CertificatePath = Path.Combine(TlsDirectory, $"member-{MemberId}.pem"),
-        KeyPath = Path.Combine(TlsDirectory, $"member-{MemberId}.key"),
-        TrustedCaPath = Path.Combine(TlsDirectory, "ca.pem"),
-    };
+    public Derecho.Security.TlsOptions? Tls => TlsDirectory is null ? null : Derecho.Security.DerechoCertificates.MemberTls(TlsDirectory, MemberId);
 
     /// <summary>Endpoint of each member: its host (--hosts H0,H1,..., default 127.0.0.1) and port.</summary>
     public string Endpoint(int id) => $"{Hosts?[id] ?? "127.0.0.1"}:{Ports[id]}";

@@ -13,12 +13,7 @@ internal sealed record ClientArguments(IReadOnlyList<(int Id, string Endpoint)> 
     public const string ClientName = "kv-client";
 
     /// <summary>The TLS settings of --tls DIR, or null.</summary>
-    public Derecho.Security.TlsOptions? Tls => TlsDirectory is null ? null : new()
-    {
-        CertificatePath = Path.Combine(TlsDirectory, $"client-{ClientName}.pem"),
-        KeyPath = Path.Combine(TlsDirectory, $"client-{ClientName}.key"),
-        TrustedCaPath = Path.Combine(TlsDirectory, "ca.pem"),
-    };
+    public Derecho.Security.TlsOptions? Tls => TlsDirectory is null ? null : Derecho.Security.DerechoCertificates.ClientTls(TlsDirectory, ClientName);
 
     public static ClientArguments Parse(string[] args)
     {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Derecho.Security;
 
 namespace Derecho.Samples.KvStore;
 
@@ -19,7 +20,8 @@ internal static class Launcher
     {
         var ports = Enumerable.Range(0, Members).Select(_ => FreePort()).ToArray();
         var data = Path.Combine(Path.GetTempPath(), $"derecho-kvstore-{Environment.ProcessId}");
-        var tls = args.Contains("--tls") ? ThrowawayCertificates.Create(Path.Combine(data, "tls"), Members, ClientArguments.ClientName) : null;
+        var tls = args.Contains("--tls") ? Path.Combine(data, "tls") : null;
+        if (tls is not null) DerechoCertificates.WriteFolder(tls, "derecho-kvstore-demo", Members, [ClientArguments.ClientName], TimeSpan.FromDays(1));
         args = args.Where(a => a != "--tls").ToArray();
         Console.WriteLine($"Starting {Members} members (2 shards x 3 replicas) on 127.0.0.1 ports {string.Join(", ", ports)}; logs under {data}" +
                           (tls is null ? "" : $"; mutual TLS, certificates in {tls}"));
@@ -60,10 +62,12 @@ internal static class Launcher
     public static string MemberCommandLine(int id, int[] ports, string data, string? tls = null) =>
         $"--member --Derecho:MyId={id} --Derecho:DataDirectory={data} " +
         string.Join(' ', ports.Select((port, i) => $"--Derecho:Members:{i}:Id={i} --Derecho:Members:{i}:Endpoint=127.0.0.1:{port}")) +
-        (tls is null ? "" :
-            $" --Derecho:Tls:CertificatePath={Path.Combine(tls, $"member-{id}.pem")} --Derecho:Tls:KeyPath={Path.Combine(tls, $"member-{id}.key")}" +
-            $" --Derecho:Tls:TrustedCaPath={Path.Combine(tls, "ca.pem")}" +
+        (tls is null ? "" : TlsArguments(DerechoCertificates.MemberTls(tls, id)) +
             $" --Derecho:AuthorizedClients:{ClientArguments.ClientName}:0=KvStore --Derecho:AuthorizedClients:{ClientArguments.ClientName}:1=Tally");
+
+    /// <summary>A member's TLS settings as configuration keys.</summary>
+    public static string TlsArguments(TlsOptions tls) =>
+        $" --Derecho:Tls:CertificatePath={tls.CertificatePath} --Derecho:Tls:KeyPath={tls.KeyPath} --Derecho:Tls:TrustedCaPath={tls.TrustedCaPath}";
 
     private static int FreePort()
     {
