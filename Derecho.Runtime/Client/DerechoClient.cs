@@ -130,7 +130,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
         return WithTimeout(call.Task, id, $"ordered call relayed by member {contact}");
     }
 
-    Task<T> IRpcInvoker.InvokeP2P<T>(int memberId, uint typeId, int shard, uint methodId, PooledBufferWriter request)
+    Task<T> IRpcInvoker.InvokeP2P<T>(int memberId, uint typeId, int shard, uint methodId, PooledBufferWriter request, ReadTime readAt)
     {
         if (Array.IndexOf(_members, memberId) < 0)
             return Task.FromException<T>(new ArgumentException($"member {memberId} is not in the view (members: {string.Join(", ", _members)})", nameof(memberId)));
@@ -138,7 +138,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
             return Task.FromException<T>(new ArgumentException($"member {memberId} holds no shard of replicated type {typeId:X8}", nameof(memberId)));
         Greet(memberId);
         var id = Interlocked.Increment(ref _nextRequest);
-        RpcHeaders.WriteP2PHeader(request.WrittenSpanMutable, typeId, shard, methodId, id);
+        RpcHeaders.WriteP2PHeader(request.WrittenSpanMutable, typeId, shard, methodId, id, readAt);
         var call = new PendingP2PCall<T>(memberId);
         Send(memberId, id, call, request.WrittenSpan);
         return WithTimeout(call.Task, id, $"P2P call to member {memberId}");

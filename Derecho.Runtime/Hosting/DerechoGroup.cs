@@ -84,6 +84,7 @@ public sealed class DerechoGroup : IAsyncDisposable
         _views = new ViewSlot(MyId, _transport, _specs, new MulticastOptions { RingBytes = o.RingBytes, MaxPayloadBytes = o.MaxPayloadBytes },
             key => new ShardDelivery(dispatcher, _replicas.ReplicaFor(key.TypeId, key.Shard, key.Members), key.Members, key.ViewId), _loop.Wake);
         _engine = new RpcEngine(MyId, o.MaxPayloadBytes, _views, _replicas.NameOf, calls, dispatcher, _transport, _loop.Wake, _warnings, _logger);
+        dispatcher.SendTimeBarrier = (typeId, shard) => _engine.SendTimeBarrier(typeId, shard);
         _states = new StateTransfer(MyId, _replicas, _views, _transport, _lifetime, _loop.Wake, _warnings, _logger);
         _durability = new Durability(_replicas, _views);
         _status = new MemberStatusReader(MyId, _views, _replicas, _durability, _specs, _lifetime);
@@ -332,7 +333,7 @@ public sealed class DerechoGroup : IAsyncDisposable
     {
         var ticks = time.ToUniversalTime().Ticks;
         if (StableTime.Ticks > ticks) return;
-        if (failFast) throw new InvalidOperationException($"time {time:O} is not stable yet at member {MyId} (frontier {StableTime:O})");
+        if (failFast) throw new TimeNotStableException(MyId, $"time {time:O} is not stable yet (frontier {StableTime:O})");
         var wait = time.ToUniversalTime() - DateTime.UtcNow;
         if (wait > TimeSpan.Zero) await Task.Delay(wait + TimeSpan.FromMilliseconds(1), cancellationToken).ConfigureAwait(false);
         while (StableTime.Ticks <= ticks)

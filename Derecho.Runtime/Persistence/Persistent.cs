@@ -33,13 +33,17 @@ public sealed class Persistent<T> : Versioned<T>, ReplicaLog.ILoggedField
 
     void ReplicaLog.ILoggedField.Replay(long version, long ticks, uint flags, ReadOnlySpan<byte> payload)
     {
-        if (version < CurrentVersion) return; // equal: a second write of the same call, which wins
+        if (version < LatestVersion) return; // equal: a second write of the same call, which wins
         T value;
         if ((flags & DeltaFlag) != 0)
         {
             if (_deltas is null) throw new InvalidDataException($"{Name}: the log holds deltas but the field was opened without a delta codec");
-            if (_checkpoints.Count == 0) return; // a trimmed log's first deltas: their full value is gone, the next checkpoint starts the history
-            value = _deltas.ApplyDelta(Current, payload);
+            if (_checkpoints.Count == 0) // a trimmed log's first deltas: their full value is gone, the next checkpoint starts the history
+            {
+                LoseHistoryBefore(ticks + 1);
+                return;
+            }
+            value = _deltas.ApplyDelta(Latest, payload);
             _sinceCheckpoint++;
         }
         else

@@ -18,6 +18,9 @@ public abstract class Versioned<T> : IVersionedField
     private int _count;
     private int _first;
     private readonly T _initial;
+    // Reads at a time before this, with no version held at or before it, cannot be answered: versions were trimmed,
+    // or the history before a transferred state never reached this replica. long.MinValue: the whole history is here.
+    private long _historyFromTicks = long.MinValue;
 
     private protected Versioned(string name, T initial)
     {
@@ -28,18 +31,31 @@ public abstract class Versioned<T> : IVersionedField
     /// <summary>The field's name (unique within its replicated type).</summary>
     public string Name { get; }
 
-    /// <summary>The latest value (the initial value before any update).</summary>
+    /// <summary>
+    /// The latest value (the initial value before any update). Inside a P2P handler called <c>.AtTime(t)</c>
+    /// (see <see cref="TemporalContext"/>), the value at t instead.
+    /// </summary>
     public T Current
     {
         get
         {
+            if (TemporalContext.ReadTicks != 0) return AtReadTime().Value;
             var count = Volatile.Read(ref _count);
             return count == 0 ? _initial : Volatile.Read(ref _slots)[count - 1].Value;
         }
     }
 
-    /// <summary>Version of <see cref="Current"/>, or -1 before any update.</summary>
+    /// <summary>Version of <see cref="Current"/>, or -1 before any update (at t, inside a temporal P2P handler).</summary>
     public long CurrentVersion
+    {
+        get
+        {
+            if (TemporalContext.ReadTicks != 0) return AtReadTime().Version;
+            return LatestVersion;
+        }
+    }
+
+    private protected long LatestVersion
     {
         get
         {
@@ -48,11 +64,30 @@ public abstract class Versioned<T> : IVersionedField
         }
     }
 
+    /// <summary>The version a temporal read sees: the latest stamped at or before the read time, or the initial value before any.</summary>
+    private VersionedValue<T> AtReadTime()
+    {
+        var ticks = TemporalContext.ReadTicks;
+        if (TryFind(ticks, byTime: true, out var value)) return value;
+        if (ticks < Volatile.Read(ref _historyFromTicks))
+            throw new KeyNotFoundException($"{Name}: this replica does not hold the history before {new DateTime(Volatile.Read(ref _historyFromTicks), DateTimeKind.Utc):O} (trimmed, or before the state it was sent); ask a replica that does");
+        return new VersionedValue<T>(-1, default, _initial);
+    }
+
     /// <summary>Versions held (not trimmed).</summary>
     public int VersionCount => Volatile.Read(ref _count) - Volatile.Read(ref _first);
 
     /// <summary>Applies <paramref name="change"/> to the current value as a new version. Only inside an <c>[Ordered]</c> handler.</summary>
-    public T Update(Func<T, T> change) => Set(change(Current));
+    public T Update(Func<T, T> change) => Set(change(Latest));
+
+    private protected T Latest
+    {
+        get
+        {
+            var count = Volatile.Read(ref _count);
+            return count == 0 ? _initial : Volatile.Read(ref _slots)[count - 1].Value;
+        }
+    }
 
     /// <summary>Makes <paramref name="value"/> the new version. Only inside an <c>[Ordered]</c> handler.</summary>
     public T Set(T value)
@@ -60,7 +95,7 @@ public abstract class Versioned<T> : IVersionedField
         var delivery = OrderedContext.Current;
         // Every write of one call is the call's version (a second Set in the same handler is a second slot of
         // that version, which reads and recovery resolve to the last); delivery versions always increase.
-        var current = CurrentVersion;
+        var current = LatestVersion;
         var version = delivery.Version >= current ? delivery.Version : current + 1;
         Append(new VersionedValue<T>(version, delivery.Timestamp, value));
         OnAppended(version, delivery.Timestamp, value);
@@ -103,8 +138,13 @@ public abstract class Versioned<T> : IVersionedField
     public virtual void TrimBefore(long version)
     {
         var index = Index(version, false, _slots, _count);
-        if (index > _first) Volatile.Write(ref _first, index);
+        if (index <= _first) return;
+        Volatile.Write(ref _historyFromTicks, Math.Max(_historyFromTicks, _slots[index].Timestamp.Ticks));
+        Volatile.Write(ref _first, index);
     }
+
+    /// <summary>Versions before the first one appended from now on are not known here (a state or log tail sent from another replica).</summary>
+    private protected void LoseHistoryBefore(long ticks) => Volatile.Write(ref _historyFromTicks, Math.Max(_historyFromTicks, ticks));
 
     /// <summary>The version held before the latest one (the base a delta of the latest is written against).</summary>
     private protected bool TryGetPrevious(out VersionedValue<T> value)
@@ -131,8 +171,9 @@ public abstract class Versioned<T> : IVersionedField
     void IVersionedField.ReadLatest(ReadOnlySpan<byte> state)
     {
         var (version, ticks, value) = MemoryPack.MemoryPackSerializer.Deserialize<(long, long, T)>(state);
-        if (version < 0 || version <= CurrentVersion) return;
+        if (version < 0 || version <= LatestVersion) return;
         var timestamp = new DateTime(ticks, DateTimeKind.Utc);
+        LoseHistoryBefore(ticks);
         Append(new VersionedValue<T>(version, timestamp, value!));
         OnAppended(version, timestamp, value!);
     }

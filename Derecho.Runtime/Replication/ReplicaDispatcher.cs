@@ -18,9 +18,20 @@ internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, Pending
 {
     private readonly ConcurrentQueue<(int From, byte[] Buffer, int Length)> _p2pInbox = new();
     private readonly PooledBufferWriter _reply = new();
+    private readonly TemporalWaits _temporal = new(wake);
+
+    /// <summary>Sends an ordered time barrier into a shard, for calls at a time an idle shard's frontier has not passed.</summary>
+    public Func<uint, int, Task>? SendTimeBarrier
+    {
+        set => _temporal.SendBarrier = value;
+    }
 
     /// <summary>Returns the reply buffer's pooled memory (after the protocol thread stopped).</summary>
-    public void Dispose() => _reply.Dispose();
+    public void Dispose()
+    {
+        _reply.Dispose();
+        _temporal.Dispose();
+    }
 
     /// <summary>Runs one delivered ordered call of a shard (on the protocol thread) and replies to its sender.</summary>
     public void Deliver(ShardReplica target, int caller, long index, long sequence, long viewId, ReadOnlySpan<byte> payload)
@@ -105,7 +116,7 @@ internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, Pending
     /// <summary>The protocol-thread step that runs queued P2P requests.</summary>
     public bool P2PStep()
     {
-        var progress = false;
+        var progress = _temporal.Step(RunP2P);
         while (_p2pInbox.TryDequeue(out var item))
         {
             progress = true;
@@ -126,11 +137,31 @@ internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, Pending
         }
         var arguments = message[RpcHeaders.P2PHeaderSize..];
         var target = replicas.TryGetReplica(typeId, shard);
-        var status = target is null || Array.IndexOf(target.Context.MembersArray, myId) < 0
-            ? WriteError(ReplyStatus.UnknownMethod, $"member {myId} holds no replica of shard {shard} of {replicas.NameOf(typeId)}")
-            : !target.HasState
-                ? WriteError(ReplyStatus.HandlerFailed, $"member {myId} is still loading the state of shard {shard} of {target.Name}; ask another member or retry")
-                : Dispatch(ordered: false, target.Replica, target.Name, methodId, arguments);
+        ReplyStatus status;
+        if (!RpcHeaders.TryReadP2PReadTime(message, out var readAt))
+            status = WriteError(ReplyStatus.MalformedRequest, "the read time of the P2P request is not a valid time");
+        else if (target is null || Array.IndexOf(target.Context.MembersArray, myId) < 0)
+            status = WriteError(ReplyStatus.UnknownMethod, $"member {myId} holds no replica of shard {shard} of {replicas.NameOf(typeId)}");
+        else if (!target.HasState)
+            status = WriteError(ReplyStatus.HandlerFailed, $"member {myId} is still loading the state of shard {shard} of {target.Name}; ask another member or retry");
+        else if (readAt.IsNow)
+            status = Dispatch(ordered: false, target.Replica, target.Name, methodId, arguments);
+        else if (target.AgreedTicks > readAt.Ticks)
+        {
+            // Every call stamped at or before the time is delivered here, and no later one can be: the answer is final.
+            TemporalContext.Enter(readAt.Ticks);
+            try { status = Dispatch(ordered: false, target.Replica, target.Name, methodId, arguments); }
+            finally { TemporalContext.Exit(); }
+        }
+        else if (readAt.FailFast)
+            status = WriteError(ReplyStatus.NotYetStable, $"time {new DateTime(readAt.Ticks, DateTimeKind.Utc):O} is not stable yet in shard {shard} of {target.Name} (frontier {new DateTime(target.AgreedTicks, DateTimeKind.Utc):O})");
+        else if (readAt.Ticks > DateTime.UtcNow.Add(TemporalWaits.MaxAhead).Ticks)
+            status = WriteError(ReplyStatus.MalformedRequest, $"time {new DateTime(readAt.Ticks, DateTimeKind.Utc):O} is more than {TemporalWaits.MaxAhead.TotalSeconds:0} s ahead of member {myId}'s clock");
+        else
+        {
+            _temporal.Park(from, message, readAt.Ticks, target); // answered by a later step, once the frontier passed the time
+            return;
+        }
         SendReply(from, status, requestId);
     }
 

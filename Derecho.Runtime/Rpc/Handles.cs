@@ -116,21 +116,45 @@ public readonly struct OrderedHandle<T> where T : class, IReplicatedType
         await Invoke<bool>(methodId, request, cancellationToken).ConfigureAwait(false);
 }
 
-/// <summary>Target of generated P2P-call stubs. Not for direct use.</summary>
+/// <summary>
+/// P2P calls to one member: <c>await kv.Shard(0).On(2).Count()</c>. With <see cref="AtTime"/> the member answers
+/// from its state at a past time, the same answer every replica of the shard gives, at any later moment.
+/// </summary>
 public readonly struct P2PHandle<T> where T : class, IReplicatedType
 {
     private readonly IRpcInvoker _engine;
     private readonly int _shard;
+    private readonly ReadTime _readAt;
 
-    internal P2PHandle(IRpcInvoker engine, int memberId, int shard)
+    internal P2PHandle(IRpcInvoker engine, int memberId, int shard, ReadTime readAt = default)
     {
         _engine = engine;
         MemberId = memberId;
         _shard = shard;
+        _readAt = readAt;
     }
 
     /// <summary>The member the call goes to.</summary>
     public int MemberId { get; }
+
+    /// <summary>The time the call reads at (null: the current state).</summary>
+    public DateTime? ReadTime => _readAt.IsNow ? null : new DateTime(_readAt.Ticks, DateTimeKind.Utc);
+
+    /// <summary>
+    /// Calls that read the shard as it was at <paramref name="time"/>: the member waits until its shard's stable time
+    /// frontier passed <paramref name="time"/> (moving it with a time barrier when the shard is idle), then runs the
+    /// handler with every versioned field read at that time (<see cref="TemporalContext"/>). One such call per shard at
+    /// the same time is a consistent snapshot of all shards, taken with no lock. With <paramref name="failFast"/> a time
+    /// the frontier has not passed fails at once with a <see cref="Errors.TimeNotStableException"/>.
+    /// </summary>
+    public P2PHandle<T> AtTime(DateTime time, bool failFast = false)
+    {
+        var utc = time.Kind == DateTimeKind.Unspecified
+            ? throw new ArgumentException("the time's Kind is Unspecified: say whether it is UTC or local", nameof(time))
+            : time.ToUniversalTime();
+        if (utc.Ticks <= 0) throw new ArgumentOutOfRangeException(nameof(time), "a temporal read needs a time after 0001-01-01");
+        return new(_engine, MemberId, _shard, new ReadTime(utc.Ticks, failFast));
+    }
 
     /// <summary>Starts a request: a buffer with room for the call header; write the arguments after it.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
@@ -143,7 +167,7 @@ public readonly struct P2PHandle<T> where T : class, IReplicatedType
         try
         {
             if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<TResult>(cancellationToken);
-            var reply = _engine.InvokeP2P<TResult>(MemberId, T.ReplicatedTypeId, _shard, methodId, request);
+            var reply = _engine.InvokeP2P<TResult>(MemberId, T.ReplicatedTypeId, _shard, methodId, request, _readAt);
             return cancellationToken.CanBeCanceled ? reply.WaitAsync(cancellationToken) : reply;
         }
         finally { RequestBuffers.Return(request); }

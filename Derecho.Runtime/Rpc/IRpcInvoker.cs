@@ -1,3 +1,5 @@
+using Derecho.Wire;
+
 namespace Derecho.Rpc;
 
 /// <summary>What the typed handles call: a member's RPC engine, or an external client.</summary>
@@ -12,6 +14,9 @@ internal interface IRpcInvoker
     /// <summary>Multicasts an ordered call into a shard (header space reserved in <paramref name="request"/>) and returns every replica's reply.</summary>
     Task<QueryResults<T>> InvokeOrdered<T>(uint typeId, int shard, uint methodId, PooledBufferWriter request);
 
-    /// <summary>Sends a P2P call to one member's replica of a shard (-1: the first shard of the type it holds) and returns its reply.</summary>
-    Task<T> InvokeP2P<T>(int memberId, uint typeId, int shard, uint methodId, PooledBufferWriter request);
+    /// <summary>
+    /// Sends a P2P call to one member's replica of a shard (-1: the first shard of the type it holds) and returns its
+    /// reply; <paramref name="readAt"/> says whether it reads the current state or the state at a time.
+    /// </summary>
+    Task<T> InvokeP2P<T>(int memberId, uint typeId, int shard, uint methodId, PooledBufferWriter request, ReadTime readAt);
 }

@@ -42,6 +42,7 @@ internal abstract class PendingCall
         ReplyStatus.UnknownMethod => new RemoteCallException(memberId, $"unknown replicated type or method: {Encoding.UTF8.GetString(payload)}"),
         ReplyStatus.MalformedRequest => new RemoteCallException(memberId, $"request could not be read: {Encoding.UTF8.GetString(payload)}"),
         ReplyStatus.Unauthorized => new UnauthorizedCallException(memberId, Encoding.UTF8.GetString(payload)),
+        ReplyStatus.NotYetStable => new TimeNotStableException(memberId, Encoding.UTF8.GetString(payload)),
         _ => new RemoteCallException(memberId, $"unknown reply status {(int)status}"),
     };
 }

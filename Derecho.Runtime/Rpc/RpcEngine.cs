@@ -135,7 +135,7 @@ internal sealed class RpcEngine : IRpcInvoker
         }
     }
 
-    public Task<T> InvokeP2P<T>(int memberId, uint typeId, int shard, uint methodId, PooledBufferWriter request)
+    public Task<T> InvokeP2P<T>(int memberId, uint typeId, int shard, uint methodId, PooledBufferWriter request, ReadTime readAt)
     {
         ThrowIfStopped();
         var members = MemberIds;
@@ -144,7 +144,7 @@ internal sealed class RpcEngine : IRpcInvoker
         if (shard < 0 && (shard = Layout.ShardOfMember(typeId, memberId)) < 0)
             return Task.FromException<T>(new ArgumentException($"member {memberId} holds no shard of {_nameOf(typeId)}", nameof(memberId)));
         var requestId = _calls.NextRequestId();
-        RpcHeaders.WriteP2PHeader(request.WrittenSpanMutable, typeId, shard, methodId, requestId);
+        RpcHeaders.WriteP2PHeader(request.WrittenSpanMutable, typeId, shard, methodId, requestId, readAt);
         var call = new PendingP2PCall<T>(memberId);
         _calls.Add(requestId, call);
         if (memberId == _myId) _local.EnqueueP2P(_myId, request.WrittenSpan);

@@ -9,7 +9,11 @@ internal enum MessageKind : byte
 {
     // RPC (RpcHeaders).
 
-    /// <summary>A P2P call: <c>[kind][pad 3][type u32][method u32][shard i32][request i64][arguments]</c>.</summary>
+    /// <summary>
+    /// A P2P call: <c>[kind][flags u8][pad 2][type u32][method u32][shard i32][request i64][read at ticks i64][arguments]</c>.
+    /// Read-at 0 runs it on the current state; otherwise on the state at that UTC time, once the shard's stable time
+    /// frontier passed it (flags bit 0: fail at once instead of waiting).
+    /// </summary>
     P2PRequest = 1,
     /// <summary>A call's result: <c>[kind][status u8][pad 2][member i32][request i64][result or UTF-8 error]</c>.</summary>
     Reply = 2,
@@ -73,7 +77,7 @@ internal enum MessageKind : byte
     ViewInfo = 33,
     /// <summary>
     /// Client (or member outside the shard) to a shard member: multicast this ordered call for me.
-    /// <c>[kind][pad 3][type u32][method u32][shard i32][client request i64][arguments]</c> (a P2P header under another kind).
+    /// <c>[kind][pad 3][type u32][method u32][shard i32][client request i64][arguments]</c> (the first 24 bytes of a P2P header, under another kind).
     /// </summary>
     Relay = 34,
     /// <summary>

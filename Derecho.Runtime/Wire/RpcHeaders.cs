@@ -11,6 +11,8 @@ internal enum ReplyStatus : byte
     NotApplied = 4,
     /// <summary>The caller may not make this call (a client outside Derecho:AuthorizedClients for the type); nothing was applied.</summary>
     Unauthorized = 5,
+    /// <summary>A P2P call at a time asked to fail fast, and the shard's stable time frontier had not passed that time here.</summary>
+    NotYetStable = 6,
 }
 
 /// <summary>
@@ -24,8 +26,8 @@ internal static class RpcHeaders
     public const uint TimeBarrierTypeId = 0;
 
     public const int OrderedHeaderSize = 24;
-    public const int P2PHeaderSize = 24;
-    public const int RelayHeaderSize = P2PHeaderSize;
+    public const int P2PHeaderSize = 32;
+    public const int RelayHeaderSize = 24;
     public const int ReplyHeaderSize = 16;
 
     public static void WriteOrderedHeader(Span<byte> at, uint typeId, uint methodId, long requestId, long utcTicks)
@@ -51,11 +53,29 @@ internal static class RpcHeaders
     public static long RequestIdOf(ReadOnlySpan<byte> payload) =>
         TryReadOrderedHeader(payload, out _, out _, out var requestId, out _) ? requestId : -1;
 
-    public static void WriteP2PHeader(Span<byte> at, uint typeId, int shard, uint methodId, long requestId) =>
+    public static void WriteP2PHeader(Span<byte> at, uint typeId, int shard, uint methodId, long requestId, ReadTime readAt = default)
+    {
         WriteCallHeader(at, MessageKind.P2PRequest, typeId, shard, methodId, requestId);
+        at[1] = readAt.FailFast ? P2PFailFast : (byte)0;
+        new WireWriter(at[RelayHeaderSize..]).WriteInt64(readAt.Ticks);
+    }
 
     public static bool TryReadP2PHeader(ReadOnlySpan<byte> message, out uint typeId, out int shard, out uint methodId, out long requestId) =>
-        TryReadCallHeader(message, out typeId, out shard, out methodId, out requestId);
+        TryReadCallHeader(message, out typeId, out shard, out methodId, out requestId) && message.Length >= P2PHeaderSize;
+
+    /// <summary>When a P2P request reads: now, or at a time (its flags byte and the ticks after the call header).</summary>
+    public static bool TryReadP2PReadTime(ReadOnlySpan<byte> message, out ReadTime readAt)
+    {
+        var reader = new WireReader(message);
+        reader.Skip(1); // kind
+        var flags = reader.ReadByte();
+        reader.Skip(RelayHeaderSize - 2);
+        var ticks = reader.ReadInt64();
+        readAt = new ReadTime(ticks, (flags & P2PFailFast) != 0);
+        return reader.Ok && ticks >= 0 && ticks <= DateTime.MaxValue.Ticks && (flags & ~P2PFailFast) == 0;
+    }
+
+    private const byte P2PFailFast = 1;
 
     /// <summary>Turns a request buffer's reserved header into a relay header.</summary>
     public static void WriteRelayHeader(Span<byte> at, uint typeId, int shard, uint methodId, long clientRequest) =>

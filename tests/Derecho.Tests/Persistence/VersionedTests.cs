@@ -126,7 +126,7 @@ public sealed class VersionedTests : IDisposable
 
         // The stable time frontier: once it passed T everywhere, a read at T is final and the same on every replica.
         var now = DateTime.UtcNow;
-        await Assert.ThrowsAsync<InvalidOperationException>(() => members[0].WaitForStableTimeAsync(now.AddHours(1), failFast: true));
+        await Assert.ThrowsAsync<Derecho.Errors.TimeNotStableException>(() => members[0].WaitForStableTimeAsync(now.AddHours(1), failFast: true));
         await Task.WhenAll(members.Select(m => m.WaitForStableTimeAsync(now)));
         Assert.All(members, m => Assert.True(m.StableTime > now));
         var atNow = await Task.WhenAll(members.Select(m => members[1].Subgroup<Journal>().On(m.MyId).TotalAtTime(now)));
@@ -208,5 +208,63 @@ public sealed class DeltaTests : IDisposable
         Assert.Equal(Enumerable.Range(1, 180), recovered.ValueAt(180));
         Assert.False(recovered.TryGetAt(100, out _)); // trimmed versions do not come back
         owner.Dispose();
+    }
+}
+
+/// <summary>Versioned fields inside a temporal handler: <c>Current</c> is the value at the read time, or a clear error when that history is not held.</summary>
+public sealed class TemporalReadTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("derecho-temporal-");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
+    private static DateTime At(int second) => new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc).AddSeconds(second);
+
+    private static T ReadAt<T>(DateTime time, Func<T> read)
+    {
+        TemporalContext.Enter(time.Ticks);
+        try { return read(); }
+        finally { TemporalContext.Exit(); }
+    }
+
+    private static void Write(Volatile<long> field, long sequence, DateTime at, long value)
+    {
+        OrderedContext.Enter(new DeliveryInfo(0, sequence, sequence, at));
+        try { field.Set(value); }
+        finally { OrderedContext.Exit(); }
+    }
+
+    [Fact]
+    public void Current_reads_at_the_time_and_before_any_version_gives_the_initial_value()
+    {
+        var context = new ReplicaContext(0, [0], "T", relative => Path.Combine(_dir.FullName, relative), _ => { });
+        var field = context.Volatile("x", -7L);
+        for (var i = 1; i <= 5; i++) Write(field, i, At(i * 10), i);
+        Assert.Equal(3, ReadAt(At(35), () => field.Current));
+        Assert.Equal(3, ReadAt(At(35), () => field.CurrentVersion));
+        Assert.Equal(3, ReadAt(At(30), () => field.Current));
+        Assert.Equal(-7, ReadAt(At(5), () => field.Current));
+        Assert.Equal(-1, ReadAt(At(5), () => field.CurrentVersion));
+        Assert.Equal(5, field.Current); // outside a temporal handler: now
+    }
+
+    [Fact]
+    public void A_read_before_trimmed_or_transferred_history_fails_instead_of_answering_wrong()
+    {
+        var context = new ReplicaContext(0, [0], "T", relative => Path.Combine(_dir.FullName, relative), _ => { });
+        var trimmed = context.Volatile("trimmed", 0L);
+        for (var i = 1; i <= 5; i++) Write(trimmed, i, At(i * 10), i);
+        trimmed.TrimBefore(3);
+        Assert.Equal(3, ReadAt(At(31), () => trimmed.Current));
+        Assert.Throws<KeyNotFoundException>(() => ReadAt(At(25), () => trimmed.Current));
+
+        // A replica that was sent the latest version only (state transfer) holds nothing before it.
+        var sent = new Derecho.Rpc.PooledBufferWriter();
+        ((IVersionedField)trimmed).WriteLatest(sent);
+        var receiver = context.Volatile("receiver", 0L);
+        ((IVersionedField)receiver).ReadLatest(sent.WrittenSpan);
+        Assert.Equal(5, ReadAt(At(55), () => receiver.Current));
+        var error = Assert.Throws<KeyNotFoundException>(() => ReadAt(At(45), () => receiver.Current));
+        Assert.Contains("does not hold the history", error.Message);
     }
 }

@@ -43,9 +43,12 @@ public class WireFormatTests
         var header = Dirty(24);
         RpcHeaders.WriteOrderedHeader(header, 0x01020304, 0x05060708, 0x1112131415161718, 0x2122232425262728);
         Assert.Equal("040302010807060518171615141312112827262524232221", Hex(header));
-        header = Dirty(24);
+        header = Dirty(32);
         RpcHeaders.WriteP2PHeader(header, 0xA1A2A3A4, -3, 0xB1B2B3B4, 0x0102030405060708);
-        Assert.Equal("01000000A4A3A2A1B4B3B2B1FDFFFFFF0807060504030201", Hex(header));
+        Assert.Equal("01000000A4A3A2A1B4B3B2B1FDFFFFFF0807060504030201" + "0000000000000000", Hex(header));
+        header = Dirty(32);
+        RpcHeaders.WriteP2PHeader(header, 1, 2, 3, 4, new ReadTime(0x0A0B0C0D0E0F1011, FailFast: true));
+        Assert.Equal("010100000100000003000000020000000400000000000000" + "11100F0E0D0C0B0A", Hex(header));
         header = Dirty(24);
         RpcHeaders.WriteRelayHeader(header, 0xA1A2A3A4, 4, 0xB1B2B3B4, 77);
         Assert.Equal("22000000A4A3A2A1B4B3B2B1040000004D00000000000000", Hex(header));
@@ -90,7 +93,7 @@ public class WireFormatTests
     [Fact]
     public void Rpc_headers_round_trip()
     {
-        var header = new byte[24];
+        var header = new byte[32];
         RpcHeaders.WriteOrderedHeader(header, 1, 2, 3, 4);
         Assert.True(RpcHeaders.TryReadOrderedHeader(header, out var typeId, out var methodId, out var requestId, out var ticks));
         Assert.Equal((1u, 2u, 3L, 4L), (typeId, methodId, requestId, ticks));
@@ -122,7 +125,8 @@ public class WireFormatTests
         AllPrefixesRejected(new byte[4], m => JoinMessages.TryReadJoinRefused(m, out _));
         AllPrefixesRejected(new byte[24], m => StateTransferMessages.TryReadShardStateUnavailable(m, out _, out _, out _, out _));
         AllPrefixesRejected(new byte[24], m => RpcHeaders.TryReadOrderedHeader(m, out _, out _, out _, out _));
-        AllPrefixesRejected(new byte[24], m => RpcHeaders.TryReadP2PHeader(m, out _, out _, out _, out _));
+        AllPrefixesRejected(new byte[32], m => RpcHeaders.TryReadP2PHeader(m, out _, out _, out _, out _));
+        AllPrefixesRejected(new byte[32], m => RpcHeaders.TryReadP2PReadTime(m, out _));
         AllPrefixesRejected(new byte[24], m => RpcHeaders.TryReadRelayHeader(m, out _, out _, out _, out _));
         AllPrefixesRejected(new byte[16], m => RpcHeaders.TryReadReplyHeader(m, out _, out _, out _));
     }
