@@ -8,6 +8,9 @@ public interface IReplicaContext
     /// <summary>This member's id.</summary>
     int MyId { get; }
 
+    /// <summary>The index of this replica's shard in its subgroup.</summary>
+    int Shard { get; }
+
     /// <summary>Members of this replica's shard, in rank order.</summary>
     IReadOnlyList<int> Members { get; }
 

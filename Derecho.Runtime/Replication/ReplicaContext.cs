@@ -12,6 +12,8 @@ internal sealed class ReplicaContext(int myId, int[] members, string typeName, F
 
     public int MyId { get; } = myId;
 
+    public int Shard { get; init; }
+
     public IReadOnlyList<int> Members => _members;
 
     /// <summary>Members of the shard in the installed view (set on every view change).</summary>

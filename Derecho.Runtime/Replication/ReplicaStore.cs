@@ -61,7 +61,7 @@ internal sealed class ReplicaStore
         var registration = _registrations[typeId];
         var directory = registration.Spec.Policy.Shards == 1 ? "" : $"shard-{shard}";
         var context = new ReplicaContext(_myId, members, registration.Name, relative => _storage(Path.Combine(directory, relative)), OnReplicaLog, _retainVersions,
-            logTags: new MetricTags(_myId, registration.Name, shard));
+            logTags: new MetricTags(_myId, registration.Name, shard)) { Shard = shard };
         var replica = new ShardReplica(typeId, shard, registration.Name, registration.Factory(context), context, registration.CanTransferState);
         context.Seal(); // fields come only from the constructor
         _replicas[(typeId, shard)] = replica;
