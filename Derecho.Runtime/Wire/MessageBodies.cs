@@ -27,7 +27,6 @@ internal static class MessageBodies
         MemoryPackFormatterProvider.Register<ShardStateRequest>();
         MemoryPackFormatterProvider.Register<ShardStateTail>();
         MemoryPackFormatterProvider.Register<ShardStatePart>();
-        MemoryPackFormatterProvider.Register(GuardedStringFormatter.Instance);
     }
 
     public static byte[] Encode<T>(byte kind, T message)

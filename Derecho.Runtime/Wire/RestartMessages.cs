@@ -12,7 +12,7 @@ internal sealed partial record RestartViewMessage(int Leader, long ViewId, int[]
 
 /// <summary>Join the group these members run (restarted as view <see cref="ViewId"/>, or already running in it).</summary>
 [MemoryPackable]
-internal sealed partial record RestartRejoin(long ViewId, int[] Ids, long[] Endpoints, [property: GuardedString] string Reason);
+internal sealed partial record RestartRejoin(long ViewId, int[] Ids, long[] Endpoints, string Reason);
 
 [MemoryPackable]
 internal sealed partial record RestartReady(long ViewId);

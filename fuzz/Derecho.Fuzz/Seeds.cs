@@ -40,7 +40,7 @@ public static class Seeds
             Arguments(0, MemoryPackSerializer.Serialize(42L), MemoryPackSerializer.Serialize("key")),
             Arguments(1, MemoryPackSerializer.Serialize("key"), MemoryPackSerializer.Serialize<byte[]>([1, 2, 3])),
             Arguments(2, MemoryPackSerializer.Serialize<int[]>([1, 2]), MemoryPackSerializer.Serialize(new List<string> { "a", "bé" })),
-            Arguments(3, MemoryPackSerializer.Serialize(new Dictionary<string, long> { ["a"] = 1 }), MemoryPackSerializer.Serialize(new SampleArgument(1, ["x"], [2, 3], null)))],
+            Arguments(3, MemoryPackSerializer.Serialize(new Dictionary<string, long> { ["a"] = 1 }), MemoryPackSerializer.Serialize(new SampleArgument(1, "name", ["x"], [2, 3], null)))],
         "log" => [Log((1, [1, 2, 3]), (2, []), (5, [4, 5])), Log((1, [7]))],
         _ => throw new ArgumentException($"no fuzz target {target}", nameof(target)),
     };

@@ -74,8 +74,8 @@ internal static class MemoryPackTargets
 }
 
 /// <summary>
-/// A user argument type as a [Replicated] method might take one. No plain string member: MemoryPack's generated
-/// code reads those past the buffer on a bad length (see GuardedStringFormatter), which no target can survive.
+/// A user argument type as a [Replicated] method might take one, a plain string member included: MemoryPack's
+/// generated code reads it itself (MemoryPack 1.21.4 read a bad length past the buffer; 1.22.0 refuses it).
 /// </summary>
 [MemoryPackable]
-internal sealed partial record SampleArgument(int Id, List<string> Tags, long[] Values, byte[]? Blob);
+internal sealed partial record SampleArgument(int Id, string Name, List<string> Tags, long[] Values, byte[]? Blob);

@@ -29,6 +29,27 @@ public sealed class MalformedMemoryPackTests
         Assert.True(refused);
     }
 
+    /// <summary>
+    /// A plain string member of a user's type is read by MemoryPack's generated code, past any formatter we register:
+    /// MemoryPack 1.21.4 read the overflowing header past the buffer there; 1.22.0 refuses it.
+    /// </summary>
+    [Theory]
+    [InlineData(int.MinValue)]
+    [InlineData(int.MinValue + 1)]
+    [InlineData(int.MinValue + 3)]
+    public void A_string_member_of_a_user_type_whose_length_header_overflows_is_a_malformed_request(int header)
+    {
+        var bytes = MemoryPackSerializer.Serialize(new Labelled("hello", 5));
+        BitConverter.GetBytes(header).CopyTo(bytes, 1); // after the member count
+        var error = Record.Exception(() =>
+        {
+            var reader = new ArgumentReader(bytes);
+            _ = reader.Read<Labelled>();
+        });
+        Assert.IsType<MemoryPackSerializationException>(error);
+        Assert.Contains("negative size", error.Message);
+    }
+
     [Fact]
     public void A_restart_rejoin_whose_reason_header_overflows_is_refused()
     {
@@ -57,3 +78,7 @@ public sealed class MalformedMemoryPackTests
         Assert.True(refused);
     }
 }
+
+/// <summary>A user's argument type with a plain string member.</summary>
+[MemoryPackable]
+public sealed partial record Labelled(string Name, int Count);
