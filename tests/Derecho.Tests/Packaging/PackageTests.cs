@@ -54,8 +54,20 @@ public class PackageTests
         try
         {
             var feed = Path.Combine(work.FullName, "feed");
-            var version = $"0.1.0-test{DateTime.UtcNow:yyyyMMddHHmmssfff}";
-            await Run(root, "dotnet", $"pack \"{Path.Combine(root, "Derecho.Runtime", "Derecho.Runtime.csproj")}\" -c Release -o \"{feed}\" -p:Version={version}");
+            // A dev pack, as a user makes it: no version given, so eng/Version.props' prefix with a time-stamped
+            // prerelease suffix (a re-pack is never served from the NuGet cache as the old package). Found, not assumed.
+            await Run(root, "dotnet", $"pack \"{Path.Combine(root, "Derecho.Runtime", "Derecho.Runtime.csproj")}\" -c Release -o \"{feed}\"");
+            var package = Assert.Single(Directory.GetFiles(feed, "Derecho.*.nupkg"), f => !f.EndsWith(".snupkg", StringComparison.Ordinal));
+            var version = Path.GetFileNameWithoutExtension(package)["Derecho.".Length..];
+            Assert.Matches(@"^\d+\.\d+\.\d+-dev\.\d{14}$", version);
+            Assert.True(File.Exists(Path.ChangeExtension(package, ".snupkg")), "the symbol package is made next to the package");
+            using (var zip = System.IO.Compression.ZipFile.OpenRead(package))
+            {
+                var entries = zip.Entries.Select(e => e.FullName).ToHashSet();
+                foreach (var expected in new[] { "PACKAGE.md", "lib/net10.0/Derecho.Runtime.dll", "analyzers/dotnet/cs/Derecho.Generators.dll",
+                             "analyzers/dotnet/cs/Derecho.Analyzers.dll", "analyzers/dotnet/cs/Derecho.Analyzers.CodeFixes.dll" })
+                    Assert.Contains(expected, entries);
+            }
 
             var app = Directory.CreateDirectory(Path.Combine(work.FullName, "app")).FullName;
             await File.WriteAllTextAsync(Path.Combine(app, "App.csproj"), $"""
