@@ -14,4 +14,10 @@ internal interface IRpcInvoker
 
     /// <summary>Sends a P2P call to one member's replica of a shard (-1: the first shard of the type it holds) and returns its reply.</summary>
     Task<T> InvokeP2P<T>(int memberId, uint typeId, int shard, uint methodId, PooledBufferWriter request);
+
+    /// <summary>
+    /// Sends a trigger event (header space of <see cref="Wire.TriggerMessages.EventHeaderSize"/> reserved in <paramref name="request"/>)
+    /// to one member of a shard; completes when that member accepted it, faults with a <see cref="Errors.TriggerNotAcceptedException"/> when not.
+    /// </summary>
+    Task InvokeTrigger(uint typeId, int shard, uint methodId, PooledBufferWriter request);
 }

@@ -11,6 +11,8 @@ internal enum ReplyStatus : byte
     NotApplied = 4,
     /// <summary>The caller may not make this call (a client outside Derecho:AuthorizedClients for the type); nothing was applied.</summary>
     Unauthorized = 5,
+    /// <summary>The member's trigger queue is full: the batch was refused, nothing was queued.</summary>
+    Overloaded = 6,
 }
 
 /// <summary>
