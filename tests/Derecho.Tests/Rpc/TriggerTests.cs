@@ -142,6 +142,25 @@ public class TriggerTests
     }
 
     [Fact]
+    public async Task A_member_outside_the_shard_batches_its_events_to_a_member_of_it()
+    {
+        var sensors = new ConcurrentDictionary<int, Sensor>();
+        await using var group = await InProcessGroup.StartAsync(layout: l => l.Subgroup(c => sensors[c.MyId] = new Sensor(c), shards: 3, replicas: 1));
+        var sender = group.Members[0];
+        var shard = Enumerable.Range(0, 3).First(s => !sender.Layout.MembersOf(TypeId<Sensor>(), s).Contains(0));
+        var receiver = sender.Layout.MembersOf(TypeId<Sensor>(), shard)[0];
+
+        var tasks = Enumerable.Range(0, 500).Select(i => sender.Subgroup<Sensor>().Shard(shard).Trigger.Observe(i)).ToArray();
+        await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromSeconds(60));
+        await Eventually.True(() => sensors[receiver].Seen.Count == 500, "every event handled at the shard's member");
+        Assert.Equal(Enumerable.Range(0, 500).Select(i => (long)i), sensors[receiver].Seen);
+        Assert.True(group.Members[receiver].Triggers.Batches < 50, $"500 events took {group.Members[receiver].Triggers.Batches} frames");
+        Assert.Empty(sensors[0].Seen);
+    }
+
+    private static uint TypeId<T>() where T : IReplicatedType => T.ReplicatedTypeId;
+
+    [Fact]
     public async Task A_slow_handler_holds_senders_back_through_the_window_and_nothing_is_lost()
     {
         var replicas = new Replicas();
@@ -237,9 +256,11 @@ public class TriggerTests
         var receiver = client.Contact;
 
         await Task.WhenAll(Enumerable.Range(0, 10).Select(i => sensor.Trigger.Fail($"boom {i}"))); // accepted: the failure is the member's
+        var raw = new TriggerHandle<Sensor>(client, 0); // a method id the type does not have (another build's client)
+        await raw.Invoke(0xDEADBEEF, raw.BeginCall());
         await sensor.Trigger.Observe(5);
         await Eventually.True(() => replicas.Sensors[receiver].Seen.Contains(5), "the event after the failures to be handled");
-        Assert.Equal(10, group.Members[receiver].Triggers.Failed);
+        Assert.Equal(11, group.Members[receiver].Triggers.Failed);
         Assert.Equal([1, 1, 1], (await sensor.Ordered.Ping()).Select(r => r.Value)); // the member is alive and in the view
     }
 
