@@ -249,6 +249,7 @@ public class TriggerTests
     [Fact]
     public async Task A_throwing_handler_is_counted_and_the_member_goes_on()
     {
+        using var metrics = new Diagnostics.MetricsRecorder();
         var replicas = new Replicas();
         await using var group = await InProcessGroup.StartAsync(layout: replicas.Layout);
         await using var client = await DerechoClient.ConnectAsync(Options(group));
@@ -262,6 +263,10 @@ public class TriggerTests
         await Eventually.True(() => replicas.Sensors[receiver].Seen.Contains(5), "the event after the failures to be handled");
         Assert.Equal(11, group.Members[receiver].Triggers.Failed);
         Assert.Equal([1, 1, 1], (await sensor.Ordered.Ping()).Select(r => r.Value)); // the member is alive and in the view
+        await Eventually.True(() => metrics.TagValues("derecho.trigger.events", "derecho.trigger.outcome").Order().SequenceEqual(["failed", "handled", "received"]),
+            "received, handled and failed events counted");
+        Assert.True(metrics.Sum("derecho.trigger.events") >= 12 + 12, "12 events received, 11 failed and 1 handled");
+        Assert.True(metrics.Sum("derecho.trigger.batches") >= 1);
     }
 
     [Fact]
