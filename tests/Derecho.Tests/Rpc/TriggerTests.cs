@@ -78,6 +78,18 @@ public partial class Archive
     }
 }
 
+/// <summary>A trigger that waits for the test: its member's queue fills and its acknowledgements are held back.</summary>
+[Replicated]
+[MemoryPack.MemoryPackable]
+public partial class Sink
+{
+    /// <summary>Opened by the test; every replica's <see cref="Hold"/> waits on it.</summary>
+    public static TaskCompletionSource Gate { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    [Trigger]
+    public Task Hold(long value) => Gate.Task;
+}
+
 /// <summary>Trigger calls from a real client over TCP loopback to an in-process group: batching, back-pressure, failure.</summary>
 public class TriggerTests
 {
@@ -156,6 +168,32 @@ public class TriggerTests
         Assert.Equal(Enumerable.Range(0, 500).Select(i => (long)i), sensors[receiver].Seen);
         Assert.True(group.Members[receiver].Triggers.Batches < 50, $"500 events took {group.Members[receiver].Triggers.Batches} frames");
         Assert.Empty(sensors[0].Seen);
+    }
+
+    [Fact]
+    public async Task Batches_to_a_member_that_leaves_fail_at_once_not_at_the_timeout()
+    {
+        var group = await InProcessGroup.StartAsync(layout: l => l.Subgroup(_ => new Sink(), shards: 1, replicas: 2), configure: o =>
+        {
+            o.MaxTriggerQueueBytes = 2048;
+            o.TriggerTimeout = TimeSpan.FromMinutes(5);
+        });
+        var shard = group.Members[0].Layout.MembersOf(TypeId<Sink>(), 0);
+        var sender = group.Members.Single(m => !shard.Contains(m.MyId));
+        var receiver = shard[sender.MyId % shard.Length]; // whom a member outside the shard sends to
+
+        var tasks = Enumerable.Range(0, 400).Select(i => sender.Subgroup<Sink>().Trigger.Hold(i)).ToArray();
+        await Eventually.True(() => group.Members[receiver].Triggers.DeferredAcks > 0, "the receiver to hold back an acknowledgement");
+        await group.Members[receiver].LeaveAsync();
+
+        var failed = await Task.WhenAll(tasks.Distinct().Select(async t =>
+        {
+            try { await t.WaitAsync(TimeSpan.FromSeconds(30)); return null; }
+            catch (TriggerNotAcceptedException e) { return e.Message; }
+        }));
+        Assert.Contains(failed, m => m is not null && (m.Contains("left the view") || m.Contains("was lost")));
+        Sink.Gate.TrySetResult();
+        await Task.WhenAll(group.Members.Where(m => m.MyId != receiver).Select(m => m.ShutdownAsync()));
     }
 
     private static uint TypeId<T>() where T : IReplicatedType => T.ReplicatedTypeId;
