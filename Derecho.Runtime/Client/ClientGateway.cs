@@ -83,11 +83,9 @@ internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints en
                 Relay(peer, typeId, shard, methodId, clientRequest, message[RpcHeaders.RelayHeaderSize..]);
                 break;
             case MessageKind.TriggerBatch when _clients.ContainsKey(peer) || views.Current?.View.RankOf(peer) >= 0:
-            {
                 // Queued for the handlers (or refused whole) and acknowledged: the reader thread never waits for a handler.
                 triggers.AcceptAndAcknowledge(peer, message);
                 break;
-            }
             case MessageKind.TriggerAck:
                 engine.OnTriggerAck(peer, message);
                 break;
