@@ -28,6 +28,9 @@ internal static class Descriptors
     public static readonly DiagnosticDescriptor P2PMutation = Rule("DER0007", "P2P handler mutates state",
         "'{0}' changes replicated state in code reached from [P2PCallable] handler '{1}'; P2P calls run on one member only, so that member would diverge{2}. Make it [Ordered].");
 
+    public static readonly DiagnosticDescriptor TriggerMutation = Rule("DER0013", "Trigger handler mutates state",
+        "'{0}' changes replicated state in code reached from [Trigger] handler '{1}'; a trigger runs on one member only, concurrently with the ordered handlers, so that member would diverge{2}. Change it through an ordered call (IReplicaContext.Subgroup<T>()).");
+
     public static readonly DiagnosticDescriptor ProcessHash = Rule("DER0010", "Per-process hash code in an ordered handler",
         "'{0}' in code reached from [Ordered] handler '{1}' is a hash code that differs per process{2}{3}");
 

@@ -25,6 +25,11 @@ internal static class HandlerReport
             foreach (var (method, path) in graph.Reachable(handler, cancellationToken))
                 foreach (var finding in graph.FindingsOf(method, cancellationToken).Where(f => f.ForP2P && (!f.OwnTypeOnly || IsOf(method, type))))
                     if (reported.Add((finding.Descriptor.Id, finding.Location))) report(Create(finding, handler, path));
+        // A trigger runs on one member, like a P2P call, but beside the ordered handlers: the same writes diverge.
+        foreach (var handler in methods.Where(m => KnownSymbols.Has(m, known.Trigger)))
+            foreach (var (method, path) in graph.Reachable(handler, cancellationToken))
+                foreach (var finding in graph.FindingsOf(method, cancellationToken).Where(f => f.ForP2P && (!f.OwnTypeOnly || IsOf(method, type))))
+                    if (reported.Add((Descriptors.TriggerMutation.Id, finding.Location))) report(Create(finding with { Descriptor = Descriptors.TriggerMutation }, handler, path));
     }
 
     private static bool IsOf(IMethodSymbol method, INamedTypeSymbol type) =>

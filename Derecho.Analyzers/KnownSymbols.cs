@@ -10,6 +10,7 @@ internal sealed class KnownSymbols
         Replicated = compilation.GetTypeByMetadataName("Derecho.Rpc.ReplicatedAttribute");
         Ordered = compilation.GetTypeByMetadataName("Derecho.Rpc.OrderedAttribute");
         P2PCallable = compilation.GetTypeByMetadataName("Derecho.Rpc.P2PCallableAttribute");
+        Trigger = compilation.GetTypeByMetadataName("Derecho.Rpc.TriggerAttribute");
         MemoryPackable = compilation.GetTypeByMetadataName("MemoryPack.MemoryPackableAttribute");
         MemoryPackUnion = compilation.GetTypeByMetadataName("MemoryPack.MemoryPackUnionAttribute");
     }
@@ -17,6 +18,7 @@ internal sealed class KnownSymbols
     public INamedTypeSymbol? Replicated { get; }
     public INamedTypeSymbol? Ordered { get; }
     public INamedTypeSymbol? P2PCallable { get; }
+    public INamedTypeSymbol? Trigger { get; }
     public INamedTypeSymbol? MemoryPackable { get; }
     public INamedTypeSymbol? MemoryPackUnion { get; }
 

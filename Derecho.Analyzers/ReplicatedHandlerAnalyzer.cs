@@ -6,7 +6,7 @@ namespace Derecho.Analyzers;
 
 /// <summary>
 /// Finds what would make replicas diverge (DER0001–DER0006, DER0010, DER0011) or stall a shard (DER0012)
-/// in [Ordered] handlers, and mutations (DER0007) in [P2PCallable] handlers, in the handler and in every
+/// in [Ordered] handlers, and mutations in [P2PCallable] (DER0007) and [Trigger] (DER0013) handlers, in the handler and in every
 /// method of the compilation it reaches. Per [Replicated] type it walks the calls from each handler,
 /// analyzing each body reached once per compilation (<see cref="CallGraph"/>), and reports what it finds.
 /// </summary>
@@ -17,7 +17,7 @@ public sealed class ReplicatedHandlerAnalyzer : DiagnosticAnalyzer
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(
         Descriptors.WallClock, Descriptors.Randomness, Descriptors.Concurrency, Descriptors.IoOrEnvironment,
         Descriptors.StaticWrite, Descriptors.HashOrderEnumeration, Descriptors.P2PMutation, Descriptors.ProcessHash,
-        Descriptors.MachineFact, Descriptors.Blocking);
+        Descriptors.MachineFact, Descriptors.Blocking, Descriptors.TriggerMutation);
 
     /// <inheritdoc />
     public override void Initialize(AnalysisContext context)

@@ -39,14 +39,16 @@ public sealed class SerializableTypeAnalyzer : DiagnosticAnalyzer
 
     private static void Analyze(IMethodSymbol method, KnownSymbols known, System.Action<Diagnostic> report)
     {
-        if (!KnownSymbols.Has(method, known.Ordered) && !KnownSymbols.Has(method, known.P2PCallable)) return;
+        // A trigger's arguments travel like any call's; it has no result (its Task is the handler's own, not sent back).
+        var trigger = KnownSymbols.Has(method, known.Trigger);
+        if (!KnownSymbols.Has(method, known.Ordered) && !KnownSymbols.Has(method, known.P2PCallable) && !trigger) return;
         foreach (var parameter in method.Parameters)
         {
             var problem = Problem(parameter.Type, known, new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default));
             if (problem is not null)
                 report(Diagnostic.Create(Descriptors.NotSerializable, parameter.Locations.FirstOrDefault(), "Parameter", parameter.Type.ToDisplayString(), method.Name, problem));
         }
-        if (!method.ReturnsVoid)
+        if (!method.ReturnsVoid && !trigger)
         {
             var problem = Problem(method.ReturnType, known, new HashSet<ITypeSymbol>(SymbolEqualityComparer.Default));
             if (problem is not null)

@@ -31,7 +31,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor AsyncHandler = new(
         "DER1005", "Replicated handler returns a task",
-        "'{0}' returns '{1}'; replicated handlers run to completion on the delivery thread, so they must be synchronous (the proxy is asynchronous already)",
+        "'{0}' returns '{1}'; [Ordered] and [P2PCallable] handlers run to completion on the delivery thread, so they must be synchronous (the proxy is asynchronous already); only a [Trigger] handler may return Task or ValueTask",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
     public static readonly DiagnosticDescriptor DuplicateMethodId = new(
@@ -40,8 +40,8 @@ internal static class DiagnosticDescriptors
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
     public static readonly DiagnosticDescriptor BothKinds = new(
-        "DER1007", "Method is both ordered and P2P",
-        "'{0}' is marked both [Ordered] and [P2PCallable]; choose one",
+        "DER1007", "Method has more than one call kind",
+        "'{0}' is marked with more than one of [Ordered], [P2PCallable] and [Trigger]; choose one",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
     public static readonly DiagnosticDescriptor StaticOrInaccessible = new(
@@ -54,9 +54,14 @@ internal static class DiagnosticDescriptors
         "'{0}' is not a class; [Replicated] applies to classes",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor TriggerReturnsValue = new(
+        "DER1010", "Trigger handler returns a value",
+        "'{0}' is a [Trigger] method returning '{1}'; a trigger has no result for its caller, so it returns void, Task or ValueTask",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
     private static readonly Dictionary<string, DiagnosticDescriptor> DescriptorsById = new[]
     {
-        NotPartial, ByRefParameter, GenericMethod, GenericType, AsyncHandler, DuplicateMethodId, BothKinds, StaticOrInaccessible, NotAClass,
+        NotPartial, ByRefParameter, GenericMethod, GenericType, AsyncHandler, DuplicateMethodId, BothKinds, StaticOrInaccessible, NotAClass, TriggerReturnsValue,
     }.ToDictionary(d => d.Id);
 
     public static DiagnosticDescriptor ById(string id) => DescriptorsById[id];

@@ -43,10 +43,56 @@ internal static class ReplicatedTypeEmitter
             w.Close();
             w.Close();
         }
+        if (type.Methods.Any(m => m.Kind == CallKind.Trigger)) EmitTriggerDispatch(w, type);
         w.Line();
         EmitStateTransfer(w, type);
         w.Close();
         foreach (var _ in type.ContainingTypes) w.Close();
+    }
+
+    /// <summary>Only for a type with triggers (the interface's default answers null for the others): arguments read, then the handler started.</summary>
+    private static void EmitTriggerDispatch(SourceWriter w, ReplicatedTypeDescription type)
+    {
+        w.Line();
+        w.Line(GeneratedCode);
+        w.Open("global::System.Threading.Tasks.ValueTask? global::Derecho.Rpc.IReplicatedObject.DispatchTrigger(uint methodId, global::System.ReadOnlySpan<byte> arguments)");
+        w.Open("switch (methodId)");
+        foreach (var method in type.Methods.Where(m => m.Kind == CallKind.Trigger))
+        {
+            w.Open($"case 0x{method.Id:X8}u: // {method.Signature}");
+            var arguments = EmitArgumentReads(w, method);
+            var call = $"this.{method.Name}({arguments})";
+            switch (method.ReturnType)
+            {
+                case null:
+                    w.Line($"{call};");
+                    w.Line("return default(global::System.Threading.Tasks.ValueTask);");
+                    break;
+                case var task when task.StartsWith("global::System.Threading.Tasks.ValueTask"):
+                    w.Line($"return {call};");
+                    break;
+                default:
+                    w.Line($"return new global::System.Threading.Tasks.ValueTask({call});");
+                    break;
+            }
+            w.Close();
+        }
+        w.Line("default:").Line("    return null;");
+        w.Close();
+        w.Close();
+    }
+
+    /// <summary>Reads a call's arguments into <c>__a0…</c>; returns the argument list to pass them on.</summary>
+    private static string EmitArgumentReads(SourceWriter w, MethodDescription method)
+    {
+        if (method.Parameters.Count > 0)
+        {
+            w.Line("var __arguments = new global::Derecho.Rpc.ArgumentReader(arguments);");
+            for (var i = 0; i < method.Parameters.Count; i++)
+                w.Line($"var __a{i} = __arguments.Read<{method.Parameters[i].Type}>();");
+            w.Line("__arguments.Dispose();");
+        }
+        return string.Join(", ", method.Parameters.Select((_, i) => $"__a{i}"));
     }
 
     private static void EmitStateTransfer(SourceWriter w, ReplicatedTypeDescription type)
@@ -87,14 +133,7 @@ internal static class ReplicatedTypeEmitter
     private static void EmitCase(SourceWriter w, MethodDescription method)
     {
         w.Open($"case 0x{method.Id:X8}u: // {method.Signature}");
-        var arguments = string.Join(", ", method.Parameters.Select((_, i) => $"__a{i}"));
-        if (method.Parameters.Count > 0)
-        {
-            w.Line("var __arguments = new global::Derecho.Rpc.ArgumentReader(arguments);");
-            for (var i = 0; i < method.Parameters.Count; i++)
-                w.Line($"var __a{i} = __arguments.Read<{method.Parameters[i].Type}>();");
-            w.Line("__arguments.Dispose();");
-        }
+        var arguments = EmitArgumentReads(w, method);
         if (method.ReturnType is null)
         {
             w.Line($"this.{method.Name}({arguments});");
@@ -129,6 +168,11 @@ internal static class ReplicatedTypeEmitter
     private static void EmitStub(SourceWriter w, ReplicatedTypeDescription type, MethodDescription method)
     {
         foreach (var line in method.DocumentationLines) w.Line(("/// " + line).TrimEnd());
+        if (method.Kind == CallKind.Trigger)
+        {
+            EmitTriggerStub(w, type, method);
+            return;
+        }
         var ordered = method.Kind == CallKind.Ordered;
         var handle = ordered ? $"global::Derecho.Rpc.OrderedHandle<{type.FullyQualifiedName}>" : $"global::Derecho.Rpc.P2PHandle<{type.FullyQualifiedName}>";
         string returnType = (ordered, method.ReturnType) switch
@@ -142,6 +186,28 @@ internal static class ReplicatedTypeEmitter
         // The token stops the wait for replies; an ordered call already sent is still applied everywhere.
         var token = method.Parameters.Any(p => p.Name == "cancellationToken") ? "__cancellationToken" : "cancellationToken";
         w.Open($"public static {returnType} {method.Name}(this {handle} __handle{parameters}, global::System.Threading.CancellationToken {token} = default)");
+        EmitArgumentWrites(w, method);
+        var invoke = method.ReturnType is null ? "InvokeVoid" : $"Invoke<{method.ReturnType}>";
+        w.Line($"return __handle.{invoke}(0x{method.Id:X8}u, __request, {token});");
+        w.Close();
+    }
+
+    /// <summary>
+    /// A trigger stub: no token (the event is queued at once; the task only says whether the member accepted it),
+    /// a task that completes on acceptance whatever the handler returns.
+    /// </summary>
+    private static void EmitTriggerStub(SourceWriter w, ReplicatedTypeDescription type, MethodDescription method)
+    {
+        var parameters = string.Concat(method.Parameters.Select(p => $", {p.Type} {Escape(p.Name)}" + (p.DefaultValue is null ? "" : " = " + p.DefaultValue)));
+        w.Open($"public static global::System.Threading.Tasks.Task {method.Name}(this global::Derecho.Rpc.TriggerHandle<{type.FullyQualifiedName}> __handle{parameters})");
+        EmitArgumentWrites(w, method);
+        w.Line($"return __handle.Invoke(0x{method.Id:X8}u, __request);");
+        w.Close();
+    }
+
+    /// <summary>Starts the request and writes the arguments into it with MemoryPack.</summary>
+    private static void EmitArgumentWrites(SourceWriter w, MethodDescription method)
+    {
         w.Line("var __request = __handle.BeginCall();");
         if (method.Parameters.Count > 0)
         {
@@ -155,9 +221,6 @@ internal static class ReplicatedTypeEmitter
             w.Line("((global::System.IDisposable)__state).Dispose();");
             w.Close();
         }
-        var invoke = method.ReturnType is null ? "InvokeVoid" : $"Invoke<{method.ReturnType}>";
-        w.Line($"return __handle.{invoke}(0x{method.Id:X8}u, __request, {token});");
-        w.Close();
     }
 
     private static string Escape(string name) =>

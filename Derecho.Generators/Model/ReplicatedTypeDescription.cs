@@ -30,7 +30,7 @@ internal enum StateTransfer
 /// <summary>A type that encloses a nested [Replicated] type (it must be partial too).</summary>
 internal sealed record ContainingTypeDescription(string Keyword, string Name);
 
-/// <summary>An [Ordered] or [P2PCallable] method.</summary>
+/// <summary>An [Ordered], [P2PCallable] or [Trigger] method; a trigger's <see cref="ReturnType"/> is null, Task or ValueTask.</summary>
 internal sealed record MethodDescription(
     string Name,
     CallKind Kind,
@@ -45,6 +45,7 @@ internal enum CallKind
 {
     Ordered,
     P2P,
+    Trigger,
 }
 
 /// <summary>A method parameter; <see cref="DefaultValue"/> is C# source text or null.</summary>

@@ -16,6 +16,7 @@ internal static class ReplicatedTypeParser
     public const string ReplicatedAttribute = "Derecho.Rpc.ReplicatedAttribute";
     private const string OrderedAttribute = "Derecho.Rpc.OrderedAttribute";
     private const string P2PAttribute = "Derecho.Rpc.P2PCallableAttribute";
+    private const string TriggerAttribute = "Derecho.Rpc.TriggerAttribute";
 
     private static readonly SymbolDisplayFormat TypeFormat = SymbolDisplayFormat.FullyQualifiedFormat
         .AddMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);
@@ -63,15 +64,22 @@ internal static class ReplicatedTypeParser
         var attributes = method.GetAttributes().Select(a => a.AttributeClass?.ToDisplayString()).ToList();
         var ordered = attributes.Contains(OrderedAttribute);
         var p2p = attributes.Contains(P2PAttribute);
-        if (!ordered && !p2p) return null;
+        var trigger = attributes.Contains(TriggerAttribute);
+        if (!ordered && !p2p && !trigger) return null;
 
         var location = method.Locations.FirstOrDefault();
         var before = diagnostics.Count;
-        if (ordered && p2p) diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.BothKinds, location, method.Name));
+        if ((ordered ? 1 : 0) + (p2p ? 1 : 0) + (trigger ? 1 : 0) > 1) diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.BothKinds, location, method.Name));
         if (method.IsStatic || method.DeclaredAccessibility is not (Accessibility.Public or Accessibility.Internal))
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.StaticOrInaccessible, location, method.Name));
         if (method.IsGenericMethod) diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.GenericMethod, location, method.Name));
-        if (IsTaskLike(method.ReturnType))
+        // A trigger handler runs off the protocol thread and may be asynchronous; it has no result for its caller.
+        if (trigger && !ordered && !p2p)
+        {
+            if (!method.ReturnsVoid && !IsUntypedTask(method.ReturnType))
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TriggerReturnsValue, location, method.Name, method.ReturnType.ToDisplayString()));
+        }
+        else if (IsTaskLike(method.ReturnType))
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.AsyncHandler, location, method.Name, method.ReturnType.ToDisplayString()));
         foreach (var parameter in method.Parameters)
         {
@@ -86,7 +94,7 @@ internal static class ReplicatedTypeParser
             .ToEquatableArray();
         var signature = method.Name + "(" + string.Join(",", method.Parameters.Select(p => p.Type.ToDisplayString(SymbolDisplayFormat.CSharpErrorMessageFormat))) + ")";
         var returnType = method.ReturnsVoid ? null : method.ReturnType.ToDisplayString(TypeFormat);
-        return new MethodDescription(method.Name, ordered ? CallKind.Ordered : CallKind.P2P, StableHash.Fnv1a32(signature),
+        return new MethodDescription(method.Name, ordered ? CallKind.Ordered : p2p ? CallKind.P2P : CallKind.Trigger, StableHash.Fnv1a32(signature),
             signature, returnType, parameters, DocumentationLines(method));
     }
 
@@ -113,6 +121,9 @@ internal static class ReplicatedTypeParser
         return name is "System.Threading.Tasks.Task" or "System.Threading.Tasks.Task<TResult>"
             or "System.Threading.Tasks.ValueTask" or "System.Threading.Tasks.ValueTask<TResult>";
     }
+
+    private static bool IsUntypedTask(ITypeSymbol type) =>
+        type.OriginalDefinition.ToDisplayString() is "System.Threading.Tasks.Task" or "System.Threading.Tasks.ValueTask";
 
     private static bool IsPartialAllTheWayUp(INamedTypeSymbol type, CancellationToken cancellationToken)
     {

@@ -15,7 +15,7 @@ namespace Derecho.Client;
 /// calls directly and have ordered calls relayed: this member multicasts them and answers with every
 /// replica's reply. Clients are not members: one that goes away is forgotten, with no view change.
 /// </summary>
-internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints endpoints, TcpTransport transport, RpcEngine engine, PendingCalls calls,
+internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints endpoints, TcpTransport transport, RpcEngine engine, Replication.TriggerWorker triggers, PendingCalls calls,
     int maxPayloadBytes, ClientAccess access, Func<uint, string> nameOf, PeerWarnings warnings, ILogger logger)
 {
     private readonly ConcurrentDictionary<int, bool> _clients = new();
@@ -42,6 +42,11 @@ internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints en
                 RpcHeaders.WriteReplyHeader(reply, ReplyStatus.Unauthorized, myId, request);
                 System.Text.Encoding.UTF8.GetBytes(denied, reply.AsSpan(RpcHeaders.ReplyHeaderSize));
                 Answer(peer, reply);
+                return false;
+            case MessageKind.TriggerBatch:
+                if (TriggerRefusal(peer, message) is not { } unauthorized) return true;
+                TriggerMessages.TryReadBatch(message, out var batch, out _);
+                Answer(peer, TriggerMessages.Ack(batch, ReplyStatus.Unauthorized, 0, unauthorized));
                 return false;
             default:
                 if (warnings.ShouldLog(peer))
@@ -77,6 +82,13 @@ internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints en
                 // Into the ring, or queued behind a full ring or a view change: the reader thread never waits.
                 Relay(peer, typeId, shard, methodId, clientRequest, message[RpcHeaders.RelayHeaderSize..]);
                 break;
+            case MessageKind.TriggerBatch when _clients.ContainsKey(peer) || views.Current?.View.RankOf(peer) >= 0:
+                // Queued for the handlers (or refused whole) and acknowledged: the reader thread never waits for a handler.
+                triggers.AcceptAndAcknowledge(peer, message);
+                break;
+            case MessageKind.TriggerAck:
+                engine.OnTriggerAck(peer, message);
+                break;
             case MessageKind.RelayResult when ClientMessages.TryReadRelayResult(message, out var request, out var replies):
                 calls.OnRelayResult(peer, request, replies);
                 break;
@@ -84,6 +96,21 @@ internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints en
                 if (warnings.ShouldLog(peer)) logger.LogWarning("Malformed or unexpected client message (kind {Kind}, {Length} bytes) from {Peer} ignored", message[0], message.Length, peer);
                 break;
         }
+    }
+
+    /// <summary>Why a client may not send a trigger batch: the first type among its events it is not authorized for; null if it may (or the batch is malformed, refused later).</summary>
+    private string? TriggerRefusal(int peer, ReadOnlySpan<byte> message)
+    {
+        if (!TriggerMessages.TryReadBatch(message, out _, out var events)) return null;
+        var identity = transport.IdentityOf(peer);
+        uint checkedType = 0;
+        foreach (var e in events)
+        {
+            if (e.TypeId == checkedType) continue;
+            if (access.Refusal(identity, nameOf(e.TypeId)) is { } refused) return refused;
+            checkedType = e.TypeId;
+        }
+        return null;
     }
 
     /// <summary>Answers a client if it is a peer (it said its ClientHello); one that skipped it gets nothing.</summary>

@@ -34,6 +34,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
     private readonly ConcurrentDictionary<int, string> _lastFailure = new(); // why each member was lost, for the error of a failed connect
     private readonly object _greetGate = new();
     private readonly object _gate = new();
+    private readonly TriggerBatcher _triggers;
     private readonly TaskCompletionSource _viewKnown = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile int[] _members = [];
     private volatile GroupLayout _layout = new([], "no view yet");
@@ -66,7 +67,18 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
             MaxMessageBytes = Math.Max(options.MaxPayloadBytes + 4096, 256 << 20),
         }, this, logger);
         _packedEndpoint = PackedEndpoint.Pack(_transport.LocalEndPoint);
+        var window = new TriggerWindow(Math.Min(options.MaxTriggerBatchBytes, options.MaxPayloadBytes), options.MaxTriggerBytesInFlight,
+            options.MaxTriggerBytesQueued, options.RequestTimeout);
+        if (window.Invalid() is { } invalid) throw new DerechoConfigurationException($"Derecho client: {invalid}");
+        _triggers = new TriggerBatcher($"client {_id}", window, (member, frame) =>
+        {
+            _transport.Send(member, frame);
+            _transport.Flush();
+        });
     }
+
+    /// <summary>Trigger batches (frames) this client has sent.</summary>
+    internal long TriggerBatchesSent => _triggers.BatchesSent;
 
     /// <summary>This client's id (members see it as the peer id).</summary>
     public int Id => _id;
@@ -144,6 +156,27 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
         return WithTimeout(call.Task, id, $"P2P call to member {memberId}");
     }
 
+    /// <summary>
+    /// A trigger event goes to one member of the shard: the contact when it holds the shard, else one spread by
+    /// client and shard, the same while the shard's members stay the same (one connection keeps the events' order).
+    /// </summary>
+    Task IRpcInvoker.InvokeTrigger(uint typeId, int shard, uint methodId, PooledBufferWriter request)
+    {
+        int[] members;
+        try { members = _layout.MembersOf(typeId, shard); }
+        catch (ArgumentException e) { return Task.FromException(e); }
+        if (members.Length == 0) return Task.FromException(new ShardUnavailableException($"shard {shard} has no members in the current view"));
+        var contact = _contact;
+        var member = Array.IndexOf(members, contact) >= 0 ? contact : members[(int)(((uint)_id + (uint)shard) % (uint)members.Length)];
+        try { Greet(member); }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            return Task.FromException(new TriggerNotAcceptedException($"client {_id} cannot reach member {member}: {e.Message}", e));
+        }
+        TriggerMessages.WriteEventHeader(request.WrittenSpanMutable, typeId, methodId, shard);
+        return _triggers.Enqueue(member, request.WrittenSpan);
+    }
+
     /// <summary>Registers the call as waiting on <paramref name="member"/> (before sending: the reply may come first), then sends.</summary>
     private void Send(int member, long id, PendingCall call, ReadOnlySpan<byte> request)
     {
@@ -176,6 +209,9 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
                 if (_pending.TryGetValue(request, out var relayed) && FromExpected(peerId, peerId, relayed.Via, "relay result", request)
                     && _pending.TryRemove(request, out _) && relayed.Call is IRelayedCall call) call.Complete(replies);
                 break;
+            case (byte)MessageKind.TriggerAck when TriggerMessages.TryReadAck(message, out var batch, out var status, out var reason):
+                _triggers.OnAck(peerId, batch, status, reason); // only a batch sent to this very peer
+                break;
             case (byte)MessageKind.ViewInfo when JoinMessages.TryReadViewProposal(message, out var viewId, out _, out var members, out var layoutBytes):
                 if (GroupLayout.TryDeserialize(layoutBytes, typeId => $"type {typeId:X8}") is not { } layout)
                 {
@@ -201,6 +237,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
         _greeted.TryRemove(peerId, out _);
         _warnings.Forget(peerId);
         _transport.ForgetPeer(peerId);
+        _triggers.OnPeerLost(peerId, reason);
         foreach (var (id, (call, via)) in _pending)
             if (via == peerId && _pending.TryRemove(id, out _))
                 call.Fail(new RemoteCallException(peerId, $"lost the connection before replying ({reason}); the call may or may not have been applied"));
@@ -215,6 +252,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
     public async ValueTask DisposeAsync()
     {
         await _transport.DisposeAsync().ConfigureAwait(false);
+        _triggers.Dispose();
         foreach (var (id, (call, _)) in _pending)
             if (_pending.TryRemove(id, out _)) call.Fail(new ObjectDisposedException(nameof(DerechoClient)));
     }

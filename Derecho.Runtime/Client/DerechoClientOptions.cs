@@ -30,6 +30,26 @@ public sealed class DerechoClientOptions
     /// <summary>How long a call may wait for its replies before failing with a <see cref="Errors.CallTimeoutException"/>.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Largest trigger batch (one frame of events to one member), in bytes; capped at <see cref="MaxPayloadBytes"/>.
+    /// A batch goes when it is full or at once when nothing is in flight to the member.
+    /// </summary>
+    public int MaxTriggerBatchBytes { get; set; } = 64 << 10;
+
+    /// <summary>
+    /// Trigger bytes sent to one member and not yet acknowledged (accepted) by it. When the window is full, events
+    /// wait unsent and their tasks complete only once there is room and the member accepted them.
+    /// </summary>
+    public long MaxTriggerBytesInFlight { get; set; } = 1 << 20;
+
+    /// <summary>
+    /// Trigger bytes per member that may wait unsent behind a full <see cref="MaxTriggerBytesInFlight"/> window. An
+    /// event beyond it is not queued: the stub returns a task faulted with a
+    /// <see cref="Errors.TriggerNotAcceptedException"/> ("trigger window full"). Memory stays bounded however many
+    /// tasks a fire-and-forget caller ignores.
+    /// </summary>
+    public long MaxTriggerBytesQueued { get; set; } = 4 << 20;
+
     /// <summary>How long to try the contacts before giving up.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

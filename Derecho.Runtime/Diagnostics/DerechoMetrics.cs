@@ -56,6 +56,18 @@ internal static class DerechoMetrics
     public static readonly UpDownCounter<long> ClientConnections = Meter.CreateUpDownCounter<long>("derecho.client.connections", "{connection}",
         "External clients this member serves now.");
 
+    public static readonly Counter<long> TriggerEvents = Meter.CreateCounter<long>("derecho.trigger.events", "{event}",
+        "Trigger events at the member they were sent to, by outcome (derecho.trigger.outcome): received (accepted into its queue), " +
+        "refused (batch refused: unauthorized, overloaded, no such replica), handled, failed (the handler threw, an unknown method, malformed arguments).");
+
+    public static readonly Counter<long> TriggerBatches = Meter.CreateCounter<long>("derecho.trigger.batches", "{batch}",
+        "Trigger batches (frames) a member received, accepted or refused.");
+
+    public static readonly KeyValuePair<string, object?> TriggerReceived = new("derecho.trigger.outcome", "received");
+    public static readonly KeyValuePair<string, object?> TriggerRefused = new("derecho.trigger.outcome", "refused");
+    public static readonly KeyValuePair<string, object?> TriggerHandled = new("derecho.trigger.outcome", "handled");
+    public static readonly KeyValuePair<string, object?> TriggerFailed = new("derecho.trigger.outcome", "failed");
+
     /// <summary>Every live ring: what fraction of it holds messages not yet delivered everywhere.</summary>
     public static readonly Observations<double> Rings = new();
 

@@ -38,6 +38,7 @@ public sealed class DerechoGroup : IAsyncDisposable
     private readonly ReplicaStore _replicas;
     private readonly RpcEngine _engine;
     private readonly ReplicaDispatcher _dispatcher;
+    private readonly TriggerWorker _triggers;
     private readonly StateTransfer _states;
     private readonly Durability _durability;
     private readonly MemberStatusReader _status;
@@ -83,13 +84,16 @@ public sealed class DerechoGroup : IAsyncDisposable
         var dispatcher = _dispatcher = new ReplicaDispatcher(MyId, _replicas, calls, _transport, o.ReplyWhenPersisted, _loop.Wake, _warnings, _logger);
         _views = new ViewSlot(MyId, _transport, _specs, new MulticastOptions { RingBytes = o.RingBytes, MaxPayloadBytes = o.MaxPayloadBytes },
             key => new ShardDelivery(dispatcher, _replicas.ReplicaFor(key.TypeId, key.Shard, key.Members), key.Members, key.ViewId), _loop.Wake);
-        _engine = new RpcEngine(MyId, o.MaxPayloadBytes, _views, _replicas.NameOf, calls, dispatcher, _transport, _loop.Wake, _warnings, _logger);
+        _triggers = new TriggerWorker(MyId, _replicas, o.MaxTriggerQueueBytes, _transport, _logger);
+        _engine = new RpcEngine(MyId, o.MaxPayloadBytes, _views, _replicas.NameOf, calls, dispatcher, _transport, _loop.Wake, _warnings, _logger,
+            _triggers, new TriggerWindow(Math.Min(64 << 10, o.MaxPayloadBytes), 1 << 20, 4 << 20, o.TriggerTimeout));
+        _replicas.Invoker = _engine;
         dispatcher.SendTimeBarrier = (typeId, shard) => _engine.SendTimeBarrier(typeId, shard);
         _states = new StateTransfer(MyId, _replicas, _views, _transport, _lifetime, _loop.Wake, _warnings, _logger);
         _durability = new Durability(_replicas, _views);
         _status = new MemberStatusReader(MyId, _views, _replicas, _durability, _specs, _lifetime);
         _joins = new JoinCoordinator(MyId, _endpoints, _views, _transport, _replicas.JoinRefusal, _replicas.NameOf, _loop.Wake, _warnings, _logger);
-        var clients = new ClientGateway(MyId, _views, _endpoints, _transport, _engine, calls, o.MaxPayloadBytes,
+        var clients = new ClientGateway(MyId, _views, _endpoints, _transport, _engine, _triggers, calls, o.MaxPayloadBytes,
             new Security.ClientAccess(o.AuthorizedClients), _replicas.NameOf, _warnings, _logger);
         _installer = new ViewInstaller(MyId, o, _views, _endpoints, _transport, _loop, _replicas, calls, _engine, dispatcher, _states, _durability,
             _joins, clients, _leave, _viewLog, _lifetime, _failureReports, _logger);
@@ -101,6 +105,7 @@ public sealed class DerechoGroup : IAsyncDisposable
         {
             _views.Current?.Stop(reason);
             _engine.Stop(reason, error);
+            _triggers.Stop();
         };
         _transport.Start(_router);
     }
@@ -114,6 +119,9 @@ public sealed class DerechoGroup : IAsyncDisposable
         else
             _logger.LogWarning("Member {Id}: RDMA requested but unavailable ({Reason}); falling back to TCP", MyId, probe.Unavailable);
     }
+
+    /// <summary>The member side of trigger calls (for tests and diagnostics).</summary>
+    internal TriggerWorker Triggers => _triggers;
 
     /// <summary>This member's id.</summary>
     public int MyId => _options.Options.MyId;
@@ -285,6 +293,8 @@ public sealed class DerechoGroup : IAsyncDisposable
         _loop.Dispose();
         await _transport.DisposeAsync().ConfigureAwait(false);
         _engine.Stop("group disposed", new ObjectDisposedException(nameof(DerechoGroup), $"member {MyId} has left the group"));
+        _triggers.Stop();
+        _engine.Dispose();
         if (_loop.HasStopped) _dispatcher.Dispose(); // else a handler may still write into its pooled reply buffer
         _views.Dispose(); // the protocol thread and the transport's threads have stopped
         _joins.Close(view);

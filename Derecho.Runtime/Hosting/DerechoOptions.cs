@@ -86,6 +86,15 @@ public sealed class DerechoOptions
     /// <summary>Largest ordered call, arguments included.</summary>
     public int MaxPayloadBytes { get; set; } = 1 << 20;
 
+    /// <summary>
+    /// Trigger events (bytes of their batches) accepted by this member and not yet handled. A batch that would
+    /// exceed it is refused: its sender's tasks fault with a TriggerNotAcceptedException saying the member is overloaded.
+    /// </summary>
+    public long MaxTriggerQueueBytes { get; set; } = 16 << 20;
+
+    /// <summary>How long a trigger batch this member sent may wait for the receiving member's acknowledgement.</summary>
+    public TimeSpan TriggerTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How often the SST heartbeat counter is bumped.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 

@@ -63,6 +63,7 @@ internal sealed class MessageRouter(ViewSlot views, MemberEndpoints endpoints, T
         warnings.Forget(peerId);
         _restart?.OnPeerFailed(peerId, reason);
         calls.OnPeerLost(peerId, reason);
+        engine.OnPeerLost(peerId, reason);
         if (clients.Forget(peerId) || leave.Requested || closed() || views.Current is null) return;
         failureReports.Enqueue((peerId, $"connection lost: {reason}"));
         loop.Wake();

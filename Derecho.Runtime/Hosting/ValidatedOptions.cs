@@ -35,6 +35,8 @@ internal sealed record ValidatedOptions(DerechoOptions Options, IReadOnlyDiction
         if (options.ConnectTimeout <= TimeSpan.Zero) throw Problem("ConnectTimeout", "must be positive");
         if (options.LeaveTimeout <= TimeSpan.Zero) throw Problem("LeaveTimeout", "must be positive");
         if (options.JoinTimeout <= TimeSpan.Zero) throw Problem("JoinTimeout", "must be positive");
+        if (options.MaxTriggerQueueBytes < 1) throw Problem("MaxTriggerQueueBytes", "must be positive");
+        if (options.TriggerTimeout <= TimeSpan.Zero) throw Problem("TriggerTimeout", "must be positive");
         if (options.HeartbeatInterval <= TimeSpan.Zero) throw Problem("HeartbeatInterval", "must be positive");
         if (options.FailureTimeout <= options.HeartbeatInterval * 2)
             throw Problem("FailureTimeout", $"must be more than twice HeartbeatInterval ({options.HeartbeatInterval.TotalMilliseconds} ms)");

@@ -50,7 +50,11 @@ internal sealed class ViewInstaller(
 
         var resent = ResendTrimmed(old, next, trim);
         MakeCurrent(next, old, departed, resent);
-        foreach (var member in departed) transport.ForgetPeer(member);
+        foreach (var member in departed)
+        {
+            transport.ForgetPeer(member); // no disconnect report follows: trigger batches to it fail now, not at their timeout
+            engine.OnPeerLost(member, $"it left the view (view {next.View.Id})");
+        }
         transport.RetireEpochsBefore(checked((int)next.View.Id));
         views.Retire(old);
         joins.OnViewInstalled(next.View);

@@ -17,6 +17,13 @@ public interface IReplicaContext
     /// <summary>The ordered call being handled (valid inside an <c>[Ordered]</c> handler).</summary>
     DeliveryInfo CurrentDelivery { get; }
 
+    /// <summary>
+    /// The typed handle of any replicated type of the group, backed by this member's RPC engine: a trigger handler
+    /// makes its ordered calls through it, <c>await _context.Subgroup&lt;Store&gt;().ShardFor(key).Ordered.Keep(…)</c>.
+    /// Never await a call from an ordered or P2P handler: they run on the protocol thread, which delivers the replies.
+    /// </summary>
+    SubgroupHandle<T> Subgroup<T>() where T : class, IReplicatedType;
+
     /// <summary>A field that keeps every version in memory; <paramref name="name"/> is unique within the type.</summary>
     Volatile<T> Volatile<T>(string name, T initial = default!);
 

@@ -5,7 +5,7 @@ using Derecho.Rpc;
 namespace Derecho.Replication;
 
 internal sealed class ReplicaContext(int myId, int[] members, string typeName, Func<string, string> storage, Action<ReplicaLog> logCreated, int retainVersions = 0, PersistentLogOptions? logOptions = null,
-    MetricTags logTags = default) : IReplicaContext, IDisposable
+    MetricTags logTags = default, Func<IRpcInvoker?>? invoker = null) : IReplicaContext, IDisposable
 {
     private readonly HashSet<string> _names = new();
     private volatile int[] _members = members;
@@ -30,6 +30,10 @@ internal sealed class ReplicaContext(int myId, int[] members, string typeName, F
 
     /// <summary>Every versioned field, in creation order (state transfer sends their latest versions).</summary>
     public List<IVersionedField> VersionedFields { get; } = new();
+
+    public SubgroupHandle<T> Subgroup<T>() where T : class, IReplicatedType =>
+        invoker?.Invoke() is { } engine ? new SubgroupHandle<T>(engine)
+            : throw new InvalidOperationException($"{typeName}: this replica's member cannot make calls yet (its RPC engine is not running)");
 
     public Volatile<T> Volatile<T>(string name, T initial = default!)
     {

@@ -41,6 +41,9 @@ internal sealed class ReplicaStore
         JoinRefusal = StateTransferRule.WhyJoinsAreRefused(_registrations.Values);
     }
 
+    /// <summary>The member's RPC engine, which replicas' contexts hand out (<see cref="IReplicaContext.Subgroup{T}"/>); set once it exists.</summary>
+    public IRpcInvoker? Invoker { get; set; }
+
     /// <summary>Why this member refuses every process that asks to join (a hosted type cannot transfer its state), or null.</summary>
     public string? JoinRefusal { get; }
 
@@ -61,7 +64,7 @@ internal sealed class ReplicaStore
         var registration = _registrations[typeId];
         var directory = registration.Spec.Policy.Shards == 1 ? "" : $"shard-{shard}";
         var context = new ReplicaContext(_myId, members, registration.Name, relative => _storage(Path.Combine(directory, relative)), OnReplicaLog, _retainVersions,
-            logTags: new MetricTags(_myId, registration.Name, shard)) { Shard = shard };
+            logTags: new MetricTags(_myId, registration.Name, shard), invoker: () => Invoker) { Shard = shard };
         var replica = new ShardReplica(typeId, shard, registration.Name, registration.Factory(context), context, registration.CanTransferState);
         context.Seal(); // fields come only from the constructor
         _replicas[(typeId, shard)] = replica;

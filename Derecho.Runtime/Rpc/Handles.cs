@@ -22,6 +22,10 @@ public sealed class SubgroupHandle<T> where T : class, IReplicatedType
     /// <summary>P2P calls to one member (its replica of the first shard of this type it holds).</summary>
     public P2PHandle<T> On(int memberId) => new(_engine, memberId, -1);
 
+    /// <summary>Trigger calls to one member of the subgroup's only shard; a sharded subgroup needs <see cref="Shard"/> or <see cref="ShardFor(string)"/>.</summary>
+    public TriggerHandle<T> Trigger => ShardCount == 1 ? new(_engine, 0)
+        : throw new InvalidOperationException($"{typeof(T).FullName} has {ShardCount} shards: pick one with Shard(i) or ShardFor(key)");
+
     /// <summary>Number of shards of this subgroup.</summary>
     public int ShardCount => Subgroup.Shards.Length;
 
@@ -73,6 +77,12 @@ public sealed class ShardHandle<T> where T : class, IReplicatedType
 
     /// <summary>P2P calls to one member of the shard.</summary>
     public P2PHandle<T> On(int memberId) => new(_engine, memberId, Index);
+
+    /// <summary>
+    /// Trigger calls: each event goes to one member of the shard (the same one while the shard's members stay the
+    /// same, so one sender's events keep their order), unordered and unstored, batched with other events to that member.
+    /// </summary>
+    public TriggerHandle<T> Trigger => new(_engine, Index);
 
     /// <summary>Members of the shard in the current view, in rank order.</summary>
     public IReadOnlyList<int> Members => _engine.Layout.MembersOf(T.ReplicatedTypeId, Index);
@@ -177,6 +187,37 @@ public readonly struct P2PHandle<T> where T : class, IReplicatedType
     [EditorBrowsable(EditorBrowsableState.Never)]
     public Task InvokeVoid(uint methodId, PooledBufferWriter request, CancellationToken cancellationToken = default) =>
         Invoke<bool>(methodId, request, cancellationToken);
+}
+
+/// <summary>Target of generated trigger-call stubs. Not for direct use.</summary>
+public readonly struct TriggerHandle<T> where T : class, IReplicatedType
+{
+    private readonly IRpcInvoker _engine;
+    private readonly int _shard;
+
+    internal TriggerHandle(IRpcInvoker engine, int shard)
+    {
+        _engine = engine;
+        _shard = shard;
+    }
+
+    /// <summary>Starts an event: a buffer with room for the event header; write the arguments after it.</summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public PooledBufferWriter BeginCall() => RequestBuffers.Rent(TriggerMessages.EventHeaderSize);
+
+    /// <summary>
+    /// Queues the event for a member of the shard; the task completes when that member accepted it (events of one
+    /// batch share one task) and faults with a <see cref="Errors.TriggerNotAcceptedException"/> when it did not.
+    /// </summary>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public Task Invoke(uint methodId, PooledBufferWriter request)
+    {
+        try
+        {
+            return _engine.InvokeTrigger(T.ReplicatedTypeId, _shard, methodId, request);
+        }
+        finally { RequestBuffers.Return(request); }
+    }
 }
 
 /// <summary>One request buffer per thread: stubs fill and send it without awaiting, so it is never shared.</summary>

@@ -15,6 +15,12 @@ public interface IReplicatedObject
     /// <summary>Runs a <c>[P2PCallable]</c> method; returns false when the id is unknown.</summary>
     bool DispatchP2P(uint methodId, ReadOnlySpan<byte> arguments, PooledBufferWriter reply);
 
+    /// <summary>
+    /// Runs a <c>[Trigger]</c> method: reads the arguments (before returning: the span is not kept), calls the handler
+    /// and returns its completion; null when the id is unknown. Types without trigger methods keep this default.
+    /// </summary>
+    System.Threading.Tasks.ValueTask? DispatchTrigger(uint methodId, ReadOnlySpan<byte> arguments) => null;
+
     /// <summary>Writes the replica's whole state, for a member that joins (state transfer).</summary>
     void WriteState(PooledBufferWriter writer);
 

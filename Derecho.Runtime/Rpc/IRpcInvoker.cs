@@ -19,4 +19,10 @@ internal interface IRpcInvoker
     /// reply; <paramref name="readAt"/> says whether it reads the current state or the state at a time.
     /// </summary>
     Task<T> InvokeP2P<T>(int memberId, uint typeId, int shard, uint methodId, PooledBufferWriter request, ReadTime readAt);
+
+    /// <summary>
+    /// Sends a trigger event (header space of <see cref="Wire.TriggerMessages.EventHeaderSize"/> reserved in <paramref name="request"/>)
+    /// to one member of a shard; completes when that member accepted it, faults with a <see cref="Errors.TriggerNotAcceptedException"/> when not.
+    /// </summary>
+    Task InvokeTrigger(uint typeId, int shard, uint methodId, PooledBufferWriter request);
 }

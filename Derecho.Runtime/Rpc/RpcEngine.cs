@@ -14,7 +14,7 @@ namespace Derecho.Rpc;
 /// shard and are relayed through a shard member when it is not; P2P calls go to one member. Replies come
 /// back through <see cref="PendingCalls"/>; the replica side (<see cref="IP2PRequests"/> here) runs the calls that reach us.
 /// </summary>
-internal sealed class RpcEngine : IRpcInvoker
+internal sealed class RpcEngine : IRpcInvoker, IDisposable
 {
     private static readonly GroupLayout NotInView = new([], "not in a view yet");
 
@@ -29,10 +29,19 @@ internal sealed class RpcEngine : IRpcInvoker
     private readonly ILogger _logger;
     private readonly TimeProvider _clock = TimeProvider.System;
     private readonly KeyValuePair<string, object?> _memberTag;
+    private readonly Replication.TriggerWorker _triggers;
+    private readonly TriggerBatcher _triggerBatches;
     private volatile Exception? _stopped;
 
-    public RpcEngine(int myId, int maxPayloadBytes, ViewSlot views, Func<uint, string> nameOf, PendingCalls calls, IP2PRequests local, ITransport transport, Action wake, PeerWarnings warnings, ILogger logger)
+    public RpcEngine(int myId, int maxPayloadBytes, ViewSlot views, Func<uint, string> nameOf, PendingCalls calls, IP2PRequests local, ITransport transport, Action wake, PeerWarnings warnings, ILogger logger,
+        Replication.TriggerWorker triggers, TriggerWindow triggerWindow)
     {
+        _triggers = triggers;
+        _triggerBatches = new TriggerBatcher($"member {myId}", triggerWindow, (member, frame) =>
+        {
+            transport.Send(member, frame);
+            transport.Flush();
+        });
         _myId = myId;
         _views = views;
         _nameOf = nameOf;
@@ -156,6 +165,42 @@ internal sealed class RpcEngine : IRpcInvoker
         return call.Task;
     }
 
+    /// <summary>
+    /// A trigger event: run here when this member holds the shard (accepted once queued), else batched to one member
+    /// of it, the same while the shard's members stay the same (so this member's events keep their order).
+    /// </summary>
+    public Task InvokeTrigger(uint typeId, int shard, uint methodId, PooledBufferWriter request)
+    {
+        if (_stopped is { } stopped) return Task.FromException(new TriggerNotAcceptedException($"member {_myId} stopped: {stopped.Message}", stopped));
+        int[] members;
+        try { members = Layout.MembersOf(typeId, shard); }
+        catch (ArgumentException e) { return Task.FromException(e); }
+        if (members.Length == 0) return Task.FromException(new ShardUnavailableException($"shard {shard} of {_nameOf(typeId)} has no members in this view"));
+        TriggerMessages.WriteEventHeader(request.WrittenSpanMutable, typeId, methodId, shard);
+        if (Array.IndexOf(members, _myId) < 0) return _triggerBatches.Enqueue(members[_myId % members.Length], request.WrittenSpan);
+        var frame = System.Buffers.ArrayPool<byte>.Shared.Rent(TriggerMessages.BatchHeaderSize + request.WrittenCount);
+        try
+        {
+            var message = frame.AsSpan(0, TriggerMessages.BatchHeaderSize + request.WrittenCount);
+            TriggerMessages.WriteBatchHeader(message, 1, 0);
+            request.WrittenSpan.CopyTo(message[TriggerMessages.BatchHeaderSize..]);
+            var (status, reason, _, _) = _triggers.Accept(_myId, message, mayDefer: false, out _);
+            return status == ReplyStatus.Ok ? Task.CompletedTask
+                : Task.FromException(new TriggerNotAcceptedException($"member {_myId} refused its own trigger event ({status}): {reason}"));
+        }
+        finally { System.Buffers.ArrayPool<byte>.Shared.Return(frame); }
+    }
+
+    /// <summary>A member's acknowledgement of a trigger batch this member sent it.</summary>
+    public void OnTriggerAck(int peer, ReadOnlySpan<byte> message)
+    {
+        if (TriggerMessages.TryReadAck(message, out var batch, out var status, out var reason)) _triggerBatches.OnAck(peer, batch, status, reason);
+        else if (_warnings.ShouldLog(peer)) _logger.LogWarning("Malformed trigger acknowledgement ({Length} bytes) from {Peer} ignored", message.Length, peer);
+    }
+
+    /// <summary>A peer went away: trigger batches to it fail.</summary>
+    public void OnPeerLost(int peer, string reason) => _triggerBatches.OnPeerLost(peer, reason);
+
     /// <summary>A two-sided RPC message from a peer: a reply to one of our calls, or a P2P request for a replica here.</summary>
     public void OnMessage(int peer, ReadOnlySpan<byte> message)
     {
@@ -184,7 +229,12 @@ internal sealed class RpcEngine : IRpcInvoker
         _queue.Stop(reason);
         _stopped ??= error;
         _calls.FailAll(error);
+        _triggerBatches.Close(reason);
+        _triggerBatches.Dispose();
     }
+
+    /// <summary>Stops the trigger batcher's timer (<see cref="Stop"/> does too).</summary>
+    public void Dispose() => _triggerBatches.Dispose();
 
     private void ThrowIfStopped()
     {

@@ -85,6 +85,16 @@ internal enum MessageKind : byte
     /// then per reply <c>[member i32][status u8][pad 3][length i32][bytes]</c>.
     /// </summary>
     RelayResult = 35,
+    /// <summary>
+    /// Client (or member) to one shard member: trigger events, neither ordered nor stored (<see cref="TriggerMessages"/>).
+    /// <c>[kind][pad 3][count i32][batch i64]</c> then per event <c>[type u32][method u32][shard i32][length i32][arguments]</c>.
+    /// </summary>
+    TriggerBatch = 36,
+    /// <summary>
+    /// Member to the batch's sender: accepted (every event queued for its handler) or refused, and why.
+    /// <c>[kind][status u8][pad 2][count i32][batch i64][reason utf-8]</c>; count is the number of events accepted (all or none).
+    /// </summary>
+    TriggerAck = 37,
 }
 
 /// <summary>Which handler a message kind belongs to.</summary>
@@ -109,7 +119,8 @@ internal static class MessageKinds
         MessageKind.ShardStateRequest or MessageKind.ShardStateTail or MessageKind.ShardStatePart => MessageFamily.StateTransfer,
         MessageKind.RestartHello or MessageKind.RestartView or MessageKind.RestartRejoin or MessageKind.RestartReady
             or MessageKind.LogTailRequest or MessageKind.LogTail => MessageFamily.Restart,
-        MessageKind.ClientHello or MessageKind.ViewInfo or MessageKind.Relay or MessageKind.RelayResult => MessageFamily.Client,
+        MessageKind.ClientHello or MessageKind.ViewInfo or MessageKind.Relay or MessageKind.RelayResult
+            or MessageKind.TriggerBatch or MessageKind.TriggerAck => MessageFamily.Client,
         _ => MessageFamily.Unknown,
     };
 }

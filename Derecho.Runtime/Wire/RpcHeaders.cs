@@ -11,8 +11,10 @@ internal enum ReplyStatus : byte
     NotApplied = 4,
     /// <summary>The caller may not make this call (a client outside Derecho:AuthorizedClients for the type); nothing was applied.</summary>
     Unauthorized = 5,
+    /// <summary>The member's trigger queue is full: the batch was refused, nothing was queued.</summary>
+    Overloaded = 6,
     /// <summary>A P2P call at a time asked to fail fast, and the shard's stable time frontier had not passed that time here.</summary>
-    NotYetStable = 6,
+    NotYetStable = 7,
 }
 
 /// <summary>

@@ -22,7 +22,8 @@ public static class Seeds
             JoinMessages.JoinCommit(9), JoinMessages.JoinRefused("group is full")],
         "rpc-headers" => RpcSeeds(),
         "client" => [ClientMessages.Hello(1000, Members[0].Endpoint), ClientMessages.ViewInfo(5, Members, SampleLayout),
-            ClientMessages.RelayResult(42, [new RawReply(1, ReplyStatus.Ok, [1, 2, 3]), new RawReply(2, ReplyStatus.HandlerFailed, "boom"u8.ToArray())])],
+            ClientMessages.RelayResult(42, [new RawReply(1, ReplyStatus.Ok, [1, 2, 3]), new RawReply(2, ReplyStatus.HandlerFailed, "boom"u8.ToArray())]),
+            TriggerSeed(), TriggerMessages.Ack(7, ReplyStatus.Overloaded, 0, "full")],
         "layout" => [SampleLayout.Serialize(), new GroupLayout([], "inadequate").Serialize()],
         "state-transfer" => [
             StateTransferMessages.Encode(MessageKind.ShardStateRequest, new ShardStateRequest(7, 0, 5, 41)),
@@ -57,6 +58,15 @@ public static class Seeds
         var bytes = new byte[HelloMessage.Size];
         new HelloMessage(version, memberId, fingerprint).WriteTo(bytes);
         return bytes;
+    }
+
+    /// <summary>A trigger batch of one event with two argument bytes.</summary>
+    private static byte[] TriggerSeed()
+    {
+        var batch = new byte[TriggerMessages.BatchHeaderSize + TriggerMessages.EventHeaderSize + 2];
+        TriggerMessages.WriteBatchHeader(batch, 1, 5);
+        TriggerMessages.WriteEventHeader(batch.AsSpan(TriggerMessages.BatchHeaderSize), 7, 3, 0);
+        return batch;
     }
 
     private static byte[][] RpcSeeds()

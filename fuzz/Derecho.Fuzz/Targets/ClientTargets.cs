@@ -10,6 +10,8 @@ internal static class ClientTargets
     {
         _ = JoinMessages.TryReadPair(input, out _, out _); // a client's hello
         _ = ClientMessages.TryReadRelayResult(input, out _, out _);
+        _ = TriggerMessages.TryReadBatch(input, out _, out _);
+        _ = TriggerMessages.TryReadAck(input, out _, out _, out _);
         // View info: a view proposal's layout whose layout is always decoded.
         if (JoinMessages.TryReadViewProposal(input, out _, out _, out _, out var layout))
             _ = GroupLayout.TryDeserialize(layout, LayoutTargets.NameOf);

@@ -112,6 +112,16 @@ public class DeterminismAnalyzerTests
         """);
 
     [Fact]
+    public Task Trigger_handler_that_writes_state_is_flagged_but_may_use_the_clock_and_its_own_concurrent_state() => Verify("""
+        private readonly Persistent<long> _total;
+        private readonly System.Collections.Concurrent.ConcurrentQueue<long> _seen = new();
+        public Subject(IReplicaContext context) => _total = context.Persistent<long>("total");
+        [Trigger] public void Observe(long d) { {|DER0013:_value += d|}; _seen.Enqueue(d + DateTime.UtcNow.Ticks); }
+        [Trigger] public async System.Threading.Tasks.Task Bump() { await System.Threading.Tasks.Task.Yield(); {|DER0013:_total.Update(t => t + 1)|}; }
+        [Trigger] public void Read() => _seen.Enqueue(_total.Current);
+        """);
+
+    [Fact]
     public Task P2P_handler_that_sets_an_auto_property_is_flagged_once() => Verify("""
         public long Total { get; set; }
         private long _backed;

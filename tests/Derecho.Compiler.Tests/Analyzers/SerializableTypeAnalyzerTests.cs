@@ -26,6 +26,13 @@ public class SerializableTypeAnalyzerTests
         [Ordered] public void C(Action {|DER0008:callback|}) { }
         [Ordered] public void D(IShape {|DER0008:shape|}) { }
         [P2PCallable] public List<Plain> {|DER0008:E|}() => new();
+        [Trigger] public void F(Plain {|DER0008:p|}) { }
+        """);
+
+    [Fact]
+    public Task A_trigger_may_return_a_task_its_arguments_are_checked() => Verify("""
+        [Trigger] public System.Threading.Tasks.Task A(Packable p, string s) => System.Threading.Tasks.Task.CompletedTask;
+        [Trigger] public System.Threading.Tasks.ValueTask B(IShape {|DER0008:shape|}) => default;
         """);
 
     [Fact]

@@ -76,6 +76,45 @@ public class GeneratorDiagnosticTests
         }
         """);
 
+    [Theory]
+    [InlineData("Ordered")]
+    [InlineData("P2PCallable")]
+    public Task Task_returning_ordered_or_p2p_handler_is_reported_but_not_a_trigger(string kind) => Expect($$"""
+        using System.Threading.Tasks;
+        using Derecho.Rpc;
+        [Replicated]
+        public partial class Counter
+        {
+            [{{kind}}] public Task {|DER1005:WaitAsync|}(long d) => Task.CompletedTask;
+            [Trigger] public Task ObserveAsync(long d) => Task.CompletedTask;
+            [Trigger] public ValueTask SeeAsync(long d) => default;
+        }
+        """);
+
+    [Theory]
+    [InlineData("long")]
+    [InlineData("Task<long>")]
+    [InlineData("ValueTask<long>")]
+    public Task Trigger_returning_a_value_is_reported(string returnType) => Expect($$"""
+        using System.Threading.Tasks;
+        using Derecho.Rpc;
+        [Replicated]
+        public partial class Counter
+        {
+            [Trigger] public {{returnType}} {|DER1010:Observe|}(long d) => default!;
+        }
+        """);
+
+    [Fact]
+    public Task Trigger_marked_with_another_kind_is_reported() => Expect("""
+        using Derecho.Rpc;
+        [Replicated]
+        public partial class Counter
+        {
+            [Trigger, Ordered] public void {|DER1007:Observe|}(long d) { }
+        }
+        """);
+
     [Fact]
     public Task Method_marked_twice_is_reported() => Expect("""
         using Derecho.Rpc;

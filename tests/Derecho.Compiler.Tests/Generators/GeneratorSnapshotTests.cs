@@ -19,6 +19,7 @@ public class GeneratorSnapshotTests
     [InlineData("NestedOverloads")]
     [InlineData("Record")]
     [InlineData("StateTransfer")]
+    [InlineData("Trigger")]
     public async Task Generated_source_matches_snapshot_and_compiles_cleanly(string name)
     {
         var folder = Path.Combine(AppContext.BaseDirectory, "Snapshots", name);

@@ -37,6 +37,50 @@ public class WireFormatTests
         Assert.Equal("23000000000000000100000000000000", Hex(ClientMessages.RelayResult(1, [])));
     }
 
+    /// <summary>Two events (one with no arguments) packed into a batch, as a sender builds it.</summary>
+    private static byte[] TriggerBatch()
+    {
+        byte[] first = [.. new byte[TriggerMessages.EventHeaderSize], 0xAA, 0xBB], second = new byte[TriggerMessages.EventHeaderSize];
+        TriggerMessages.WriteEventHeader(first, 0x01020304, 0x05060708, 2);
+        TriggerMessages.WriteEventHeader(second, 0x11121314, 0x15161718, -1);
+        byte[] batch = [.. new byte[TriggerMessages.BatchHeaderSize], .. first, .. second];
+        TriggerMessages.WriteBatchHeader(batch, 2, 0x0102030405060708);
+        return batch;
+    }
+
+    [Fact]
+    public void Trigger_messages_keep_their_bytes_and_round_trip()
+    {
+        var batch = TriggerBatch();
+        Assert.Equal("2400000002000000" + "0807060504030201"
+                     + "04030201" + "08070605" + "02000000" + "02000000" + "AABB"
+                     + "14131211" + "18171615" + "FFFFFFFF" + "00000000", Hex(batch));
+        Assert.True(TriggerMessages.TryReadBatch(batch, out var id, out var events));
+        Assert.Equal(0x0102030405060708, id);
+        Assert.Equal([new TriggerEvent(0x01020304, 0x05060708, 2, 32, 2), new TriggerEvent(0x11121314, 0x15161718, -1, 50, 0)], events);
+
+        var ack = TriggerMessages.Ack(-9, ReplyStatus.Overloaded, 3, "full");
+        Assert.Equal("25060000" + "03000000" + "F7FFFFFFFFFFFFFF" + "66756C6C", Hex(ack));
+        Assert.True(TriggerMessages.TryReadAck(ack, out var acked, out var status, out var reason));
+        Assert.Equal((-9L, ReplyStatus.Overloaded, "full"), (acked, status, reason));
+    }
+
+    [Fact]
+    public void Malformed_trigger_batches_are_rejected()
+    {
+        AllPrefixesRejected(TriggerBatch(), m => TriggerMessages.TryReadBatch(m, out _, out _));
+        AllPrefixesRejected(TriggerMessages.Ack(1, ReplyStatus.Ok, 1), m => TriggerMessages.TryReadAck(m, out _, out _, out _));
+        Assert.False(TriggerMessages.TryReadBatch([.. TriggerBatch(), 0], out _, out _)); // trailing bytes
+        var lying = TriggerBatch();
+        BitConverter.TryWriteBytes(lying.AsSpan(4), int.MaxValue); // more events than the bytes could hold: no allocation, no exception
+        Assert.False(TriggerMessages.TryReadBatch(lying, out _, out _));
+        BitConverter.TryWriteBytes(lying.AsSpan(4), -1);
+        Assert.False(TriggerMessages.TryReadBatch(lying, out _, out _));
+        var negative = TriggerBatch();
+        BitConverter.TryWriteBytes(negative.AsSpan(28), -2); // an event's argument length
+        Assert.False(TriggerMessages.TryReadBatch(negative, out _, out _));
+    }
+
     [Fact]
     public void Rpc_headers_keep_their_bytes_and_clear_their_padding()
     {
@@ -232,8 +276,8 @@ public class WireFormatTests
         foreach (var kind in new byte[] { 16, 17, 18, 19, 21, 22 }) Assert.Equal(MessageFamily.Membership, MessageKinds.FamilyOf(kind));
         foreach (var kind in new byte[] { 23, 30, 31 }) Assert.Equal(MessageFamily.StateTransfer, MessageKinds.FamilyOf(kind));
         foreach (var kind in new byte[] { 24, 25, 26, 27, 28, 29 }) Assert.Equal(MessageFamily.Restart, MessageKinds.FamilyOf(kind));
-        foreach (var kind in new byte[] { 32, 33, 34, 35 }) Assert.Equal(MessageFamily.Client, MessageKinds.FamilyOf(kind));
-        foreach (var kind in new byte[] { 0, 3, 15, 20, 36, 255 }) Assert.Equal(MessageFamily.Unknown, MessageKinds.FamilyOf(kind));
+        foreach (var kind in new byte[] { 32, 33, 34, 35, 36, 37 }) Assert.Equal(MessageFamily.Client, MessageKinds.FamilyOf(kind));
+        foreach (var kind in new byte[] { 0, 3, 15, 20, 255 }) Assert.Equal(MessageFamily.Unknown, MessageKinds.FamilyOf(kind));
         Assert.All(Enum.GetValues<MessageKind>().Where(k => k != MessageKind.RetiredShardState),
             kind => Assert.NotEqual(MessageFamily.Unknown, MessageKinds.FamilyOf((byte)kind)));
     }
