@@ -14,4 +14,7 @@ internal interface IRpcInvoker
 
     /// <summary>Sends a P2P call to one member's replica of a shard (-1: the first shard of the type it holds) and returns its reply.</summary>
     Task<T> InvokeP2P<T>(int memberId, uint typeId, int shard, uint methodId, PooledBufferWriter request);
+
+    /// <summary>The notifications of a shard after a version (-1: from the oldest a member retains), then the live ones.</summary>
+    IAsyncEnumerable<Notification<T>> Subscribe<T>(uint typeId, int shard, string? topic, long afterVersion, CancellationToken cancellationToken);
 }

@@ -1,0 +1,249 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using Derecho.Client;
+using Derecho.Errors;
+using Derecho.Hosting;
+using Derecho.Membership;
+using Derecho.Rpc;
+using Derecho.Tests.Support;
+
+namespace Derecho.Tests.Client;
+
+/// <summary>A replicated type whose ordered calls notify: each notification carries the running count, so a subscriber can check it saw 1, 2, 3, … exactly.</summary>
+[Replicated]
+public partial class Ticker
+{
+    private long _count;
+
+    /// <summary>Notifies <paramref name="times"/> times on <paramref name="topic"/>, each with the next count.</summary>
+    [Ordered]
+    public long Tick(string topic, int times)
+    {
+        for (var i = 0; i < times; i++) OrderedContext.Notify(topic, ++_count);
+        return _count;
+    }
+
+    /// <summary>Notifies <paramref name="times"/> times with <paramref name="bytes"/>-byte payloads, the count in their first 8 bytes.</summary>
+    [Ordered]
+    public long Burst(int times, int bytes)
+    {
+        var payload = new byte[Math.Max(bytes, 8)];
+        for (var i = 0; i < times; i++)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(payload, ++_count);
+            OrderedContext.Notify("burst", payload);
+        }
+        return _count;
+    }
+
+    [P2PCallable]
+    public long Count() => _count;
+}
+
+/// <summary>Notifications to external clients: order, topics, resuming, exactly once across a failed member, slow subscribers, gaps.</summary>
+public class NotificationTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    private static DerechoClientOptions ClientOptions(InProcessGroup group) => new()
+    {
+        Contacts = group.Ports.Select((port, id) => new MemberOptions { Id = id, Endpoint = $"127.0.0.1:{port}" }).ToList(),
+        RingBytes = 1 << 20,
+        MaxPayloadBytes = 64 << 10,
+        RequestTimeout = TimeSpan.FromSeconds(30),
+    };
+
+    private static Task<InProcessGroup> StartAsync(Action<DerechoOptions>? configure = null) =>
+        InProcessGroup.StartAsync(layout: l => l.Subgroup(_ => new Ticker()), configure: configure);
+
+    /// <summary>Reads <paramref name="count"/> notifications (or fails after <see cref="Patience"/>), leaving the enumerator open.</summary>
+    private static async Task<List<Notification<T>>> Take<T>(IAsyncEnumerator<Notification<T>> notifications, int count)
+    {
+        var taken = new List<Notification<T>>();
+        var deadline = Task.Delay(Patience);
+        while (taken.Count < count)
+        {
+            var next = notifications.MoveNextAsync().AsTask();
+            if (await Task.WhenAny(next, deadline) == deadline) throw new TimeoutException($"only {taken.Count} of {count} notifications arrived");
+            if (!await next) throw new InvalidOperationException($"the subscription ended after {taken.Count} of {count} notifications");
+            taken.Add(notifications.Current);
+        }
+        return taken;
+    }
+
+    private static void AssertInOrder<T>(IReadOnlyList<Notification<T>> seen)
+    {
+        for (var i = 1; i < seen.Count; i++)
+            Assert.True(seen[i].Version > seen[i - 1].Version || (seen[i].Version == seen[i - 1].Version && seen[i].Index == seen[i - 1].Index + 1),
+                $"notification {i} at ({seen[i].Version}, {seen[i].Index}) does not follow ({seen[i - 1].Version}, {seen[i - 1].Index})");
+    }
+
+    [Fact]
+    public async Task Subscriber_receives_every_notification_once_in_version_order()
+    {
+        await using var group = await StartAsync();
+        await using var client = await DerechoClient.ConnectAsync(ClientOptions(group));
+        var ticker = client.Subgroup<Ticker>();
+        await using var notifications = ticker.SubscribeAsync<long>().GetAsyncEnumerator();
+        var reading = Take(notifications, 150);
+
+        for (var i = 0; i < 50; i++) await ticker.Ordered.Tick("t", 3);
+
+        var seen = await reading;
+        Assert.Equal(Enumerable.Range(1, 150).Select(i => (long)i), seen.Select(n => n.Value));
+        AssertInOrder(seen);
+        Assert.All(seen, n => Assert.Equal("t", n.Topic));
+        Assert.All(seen, n => Assert.Equal(0, n.Shard));
+        Assert.Equal(50, seen.Select(n => n.Version).Distinct().Count());
+        Assert.Equal(Enumerable.Repeat(new[] { 0, 1, 2 }, 50).SelectMany(x => x), seen.Select(n => n.Index));
+        Assert.True(seen.Zip(seen.Skip(1)).All(p => p.First.Timestamp <= p.Second.Timestamp), "agreed timestamps go back");
+    }
+
+    [Fact]
+    public async Task A_topic_subscription_gets_that_topic_only_and_all_of_it()
+    {
+        await using var group = await StartAsync();
+        await using var client = await DerechoClient.ConnectAsync(ClientOptions(group));
+        var ticker = client.Subgroup<Ticker>();
+        await using var onlyA = ticker.SubscribeAsync<long>(topic: "a").GetAsyncEnumerator();
+        await using var all = ticker.SubscribeAsync<long>().GetAsyncEnumerator();
+        var readingA = Take(onlyA, 20);
+
+        for (var i = 0; i < 40; i++) await ticker.Ordered.Tick(i % 2 == 0 ? "a" : "b", 1);
+
+        var everything = await Take(all, 40);
+        var seenA = await readingA;
+        Assert.Equal(everything.Where(n => n.Topic == "a"), seenA);
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => 2L * i + 1), seenA.Select(n => n.Value));
+    }
+
+    [Fact]
+    public async Task Subscribing_after_a_version_gets_exactly_the_rest()
+    {
+        await using var group = await StartAsync();
+        await using var client = await DerechoClient.ConnectAsync(ClientOptions(group));
+        var ticker = client.Subgroup<Ticker>();
+        for (var i = 0; i < 30; i++) await ticker.Ordered.Tick("t", 2);
+        List<Notification<long>> history;
+        await using (var first = ticker.SubscribeAsync<long>().GetAsyncEnumerator()) history = await Take(first, 60);
+
+        var middle = history[29].Version; // the second notification of the 15th call
+        await using var rest = ticker.SubscribeAsync<long>(afterVersion: middle).GetAsyncEnumerator();
+        var resumed = await Take(rest, 30);
+        Assert.Equal(history.Skip(30), resumed);
+
+        // And live ones follow the retained ones, with nothing in between.
+        await ticker.Ordered.Tick("t", 1);
+        var live = await Take(rest, 1);
+        Assert.Equal(61L, live[0].Value);
+    }
+
+    [Fact]
+    public async Task Notifications_arrive_exactly_once_in_order_when_the_serving_member_crashes()
+    {
+        var group = await StartAsync();
+        await using var client = await DerechoClient.ConnectAsync(ClientOptions(group));
+        var serving = client.Contact; // the client subscribes at its contact, which holds the only shard
+        var producer = group.Members.First(m => m.MyId != serving);
+        await using var notifications = client.Subgroup<Ticker>().SubscribeAsync<long>().GetAsyncEnumerator();
+        var seen = new List<Notification<long>>();
+
+        // The producer, a member that survives, keeps calling through the crash and the view change.
+        using var stop = new CancellationTokenSource();
+        var calls = Task.Run(async () =>
+        {
+            var made = 0;
+            while (!stop.IsCancellationRequested && made < 400)
+            {
+                try
+                {
+                    await producer.Subgroup<Ticker>().Ordered.Tick("t", 2);
+                    made++;
+                }
+                catch (Exception e) when (e is DerechoException or RemoteCallException) { await Task.Delay(10); }
+            }
+        });
+        seen.AddRange(await Take(notifications, 100));
+        await group.Members[serving].DisposeAsync(); // crash: no goodbye, the connection just breaks
+        seen.AddRange(await Take(notifications, 100));
+        await calls.WaitAsync(TimeSpan.FromSeconds(120));
+
+        var total = await producer.Subgroup<Ticker>().On(producer.MyId).Count();
+        seen.AddRange(await Take(notifications, (int)total - seen.Count));
+        Assert.Equal(Enumerable.Range(1, (int)total).Select(i => (long)i), seen.Select(n => n.Value));
+        AssertInOrder(seen);
+        Assert.NotEqual(serving, client.Contact);
+        await Task.WhenAll(group.Members.Where(m => m.MyId != serving).Select(m => m.ShutdownAsync()));
+    }
+
+    [Fact]
+    public async Task A_slow_subscriber_is_cut_off_with_the_reason_and_the_shard_keeps_its_pace()
+    {
+        await using var group = await StartAsync(o =>
+        {
+            o.MaxNotificationLag = 100;
+            o.NotificationRetention = 1500;
+            o.NotificationRetentionBytes = 1L << 30;
+        });
+        var options = ClientOptions(group);
+        options.NotificationBuffer = 4;
+        await using var slowClient = await DerechoClient.ConnectAsync(options);
+        var caller = group.Members[0].Subgroup<Ticker>();
+
+        var baseline = new List<double>();
+        for (var i = 0; i < 20; i++) baseline.Add(await Timed(() => caller.Ordered.Burst(1, 8)));
+
+        await using var slow = slowClient.Subgroup<Ticker>().SubscribeAsync<byte[]>().GetAsyncEnumerator();
+        await Take(slow, 1); // subscribed; from now on it reads nothing
+        var serving = group.Members.Single(m => m.NotificationSubscriptions == 1);
+
+        var during = new List<double>();
+        for (var i = 0; i < 150 && serving.NotificationSubscriptions > 0; i++) during.Add(await Timed(() => caller.Ordered.Burst(10, 32 << 10)));
+        await Eventually.True(() => serving.NotificationSubscriptions == 0, "the member to cut the slow subscriber off and free it");
+        for (var i = 0; i < 20; i++) during.Add(await Timed(() => caller.Ordered.Burst(1, 8)));
+
+        // The calls never waited for the subscriber: each as quick as before it, give or take a busy machine.
+        var median = during.Order().ElementAt(during.Count / 2);
+        var usual = baseline.Order().ElementAt(baseline.Count / 2);
+        Assert.True(median < 10 * usual + 50, $"calls took {median:0.#} ms (median) with a stalled subscriber against {usual:0.#} ms before");
+        Assert.True(during.Max() < 5_000, $"a call took {during.Max():0} ms with a stalled subscriber");
+
+        // Reading again: what was already on its way, then the reason.
+        var error = await Assert.ThrowsAsync<SubscriptionEndedException>(async () =>
+        {
+            while (await slow.MoveNextAsync().AsTask().WaitAsync(Patience)) { }
+        });
+        Assert.Contains("lagged", error.Message);
+        Assert.Contains("MaxNotificationLag", error.Message);
+        Assert.Equal(serving.MyId, error.MemberId);
+    }
+
+    private static async Task<double> Timed(Func<Task> call)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await call();
+        return Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+    }
+
+    [Fact]
+    public async Task A_position_older_than_every_member_retains_ends_with_a_gap_error()
+    {
+        await using var group = await StartAsync(o => o.NotificationRetention = 10);
+        await using var client = await DerechoClient.ConnectAsync(ClientOptions(group));
+        var ticker = client.Subgroup<Ticker>();
+        await ticker.Ordered.Tick("t", 1);
+        long firstVersion;
+        await using (var first = ticker.SubscribeAsync<long>().GetAsyncEnumerator()) firstVersion = (await Take(first, 1))[0].Version;
+        for (var i = 0; i < 30; i++) await ticker.Ordered.Tick("t", 1);
+
+        // Retention keeps the newest 10: from the oldest kept, exactly those.
+        await using (var kept = ticker.SubscribeAsync<long>().GetAsyncEnumerator())
+            Assert.Equal(Enumerable.Range(22, 10).Select(i => (long)i), (await Take(kept, 10)).Select(n => n.Value));
+
+        // After the first call: 2..21 are gone at every member, so the subscription must not start at 22.
+        await using var old = ticker.SubscribeAsync<long>(afterVersion: firstVersion).GetAsyncEnumerator();
+        var error = await Assert.ThrowsAsync<NotificationGapException>(async () => await old.MoveNextAsync().AsTask().WaitAsync(Patience));
+        Assert.Contains("NotificationRetention", error.Message);
+        Assert.Contains($"version {firstVersion}", error.Message);
+    }
+}
