@@ -177,16 +177,18 @@ internal sealed class NotificationServer : IDisposable
         var from = feed.HistoryFrom;
         if (from == ShardReplica.NoHistory)
             return $"member {_myId} has delivered no call of shard {replica.Shard} of {replica.Name} since it got the shard's state, so it has no notifications from before; "
-                + $"the position asked for (version {version}, index {index}) may be older";
+                + $"the position asked for ({Position(version, index)}) may be older";
         if (from != ShardReplica.FromTheStart && version < from)
             return $"member {_myId} has the notifications of shard {replica.Shard} of {replica.Name} only from version {from} (it got the shard's state then); "
-                + $"the position asked for (version {version}, index {index}) is older";
+                + $"the position asked for ({Position(version, index)}) is older";
         var dropped = feed.Dropped;
         if (version < dropped.Version || (version == dropped.Version && index < dropped.Index))
-            return $"member {_myId} retains the notifications of shard {replica.Shard} of {replica.Name} only after version {dropped.Version}, index {dropped.Index} "
-                + $"(Derecho:NotificationRetention); the position asked for (version {version}, index {index}) is older";
+            return $"member {_myId} retains the notifications of shard {replica.Shard} of {replica.Name} only after {Position(dropped.Version, dropped.Index)} "
+                + $"(Derecho:NotificationRetention); the position asked for ({Position(version, index)}) is older";
         return null;
     }
+
+    private static string Position(long version, int index) => index == int.MaxValue ? $"version {version}, every index" : $"version {version}, index {index}";
 
     private string? WhyNotHeld(ShardReplica replica)
     {

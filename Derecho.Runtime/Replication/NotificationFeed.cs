@@ -64,7 +64,7 @@ internal sealed class NotificationFeed(ShardReplica replica, int capacity, long 
         var from = replica.NotificationsFrom;
         if (from != _historyFrom)
         {
-            Clear();
+            while (Next > First) DropOldest(); // what is queued is sorted out below, by the history it was recorded in
             _historyFrom = from;
             Dropped = (long.MinValue, int.MinValue);
             Epoch++;

@@ -11,9 +11,10 @@ namespace Derecho.Tests.Client;
 
 /// <summary>A replicated type whose ordered calls notify: each notification carries the running count, so a subscriber can check it saw 1, 2, 3, … exactly.</summary>
 [Replicated]
+[MemoryPack.MemoryPackable]
 public partial class Ticker
 {
-    private long _count;
+    [MemoryPack.MemoryPackInclude] private long _count;
 
     /// <summary>Notifies <paramref name="times"/> times on <paramref name="topic"/>, each with the next count.</summary>
     [Ordered]
@@ -44,6 +45,7 @@ public partial class Ticker
 public class NotificationTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    private static readonly int[] ThreeIndexes = [0, 1, 2];
 
     private static DerechoClientOptions ClientOptions(InProcessGroup group) => new()
     {
@@ -71,7 +73,7 @@ public class NotificationTests
         return taken;
     }
 
-    private static void AssertInOrder<T>(IReadOnlyList<Notification<T>> seen)
+    private static void AssertInOrder(List<Notification<long>> seen)
     {
         for (var i = 1; i < seen.Count; i++)
             Assert.True(seen[i].Version > seen[i - 1].Version || (seen[i].Version == seen[i - 1].Version && seen[i].Index == seen[i - 1].Index + 1),
@@ -95,7 +97,7 @@ public class NotificationTests
         Assert.All(seen, n => Assert.Equal("t", n.Topic));
         Assert.All(seen, n => Assert.Equal(0, n.Shard));
         Assert.Equal(50, seen.Select(n => n.Version).Distinct().Count());
-        Assert.Equal(Enumerable.Repeat(new[] { 0, 1, 2 }, 50).SelectMany(x => x), seen.Select(n => n.Index));
+        Assert.Equal(Enumerable.Repeat(ThreeIndexes, 50).SelectMany(x => x), seen.Select(n => n.Index));
         Assert.True(seen.Zip(seen.Skip(1)).All(p => p.First.Timestamp <= p.Second.Timestamp), "agreed timestamps go back");
     }
 
