@@ -109,7 +109,7 @@ internal sealed class NotificationServer : IDisposable
             while (!_stopping)
             {
                 var waiting = Step();
-                _bell.Wait(waiting ? 2 : 100);
+                _bell.Wait(waiting ? 5 : 100);
             }
         }
         catch (Exception e) when (e is not OutOfMemoryException)

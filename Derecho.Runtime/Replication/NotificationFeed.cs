@@ -13,7 +13,7 @@ internal readonly record struct NotificationRecord(long Version, int Index, long
 
 /// <summary>
 /// One shard's recent notifications at this member. The protocol thread only appends to a lock-free queue (one copy
-/// into a pooled array, no lock shared with subscribers); the notification thread (<see cref="Client.NotificationServer"/>)
+/// into a pooled array, no lock shared with subscribers); the notification thread (<c>Client/NotificationServer</c>)
 /// owns everything else: it moves the queue into a bounded ring, drops the oldest beyond the retention, and serves
 /// subscribers from the ring. Created the first time the shard notifies or is subscribed to: a type that never
 /// notifies costs nothing.
