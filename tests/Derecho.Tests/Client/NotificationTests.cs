@@ -44,7 +44,6 @@ public partial class Ticker
 /// <summary>Notifications to external clients: order, topics, resuming, exactly once across a failed member, slow subscribers, gaps.</summary>
 public class NotificationTests
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
     private static readonly int[] ThreeIndexes = [0, 1, 2];
 
     private static DerechoClientOptions ClientOptions(InProcessGroup group) => new()
@@ -57,21 +56,6 @@ public class NotificationTests
 
     private static Task<InProcessGroup> StartAsync(Action<DerechoOptions>? configure = null) =>
         InProcessGroup.StartAsync(layout: l => l.Subgroup(_ => new Ticker()), configure: configure);
-
-    /// <summary>Reads <paramref name="count"/> notifications (or fails after <see cref="Patience"/>), leaving the enumerator open.</summary>
-    private static async Task<List<Notification<T>>> Take<T>(IAsyncEnumerator<Notification<T>> notifications, int count)
-    {
-        var taken = new List<Notification<T>>();
-        var deadline = Task.Delay(Patience);
-        while (taken.Count < count)
-        {
-            var next = notifications.MoveNextAsync().AsTask();
-            if (await Task.WhenAny(next, deadline) == deadline) throw new TimeoutException($"only {taken.Count} of {count} notifications arrived");
-            if (!await next) throw new InvalidOperationException($"the subscription ended after {taken.Count} of {count} notifications");
-            taken.Add(notifications.Current);
-        }
-        return taken;
-    }
 
     private static void AssertInOrder(List<Notification<long>> seen)
     {
@@ -86,8 +70,8 @@ public class NotificationTests
         await using var group = await StartAsync();
         await using var client = await DerechoClient.ConnectAsync(ClientOptions(group));
         var ticker = client.Subgroup<Ticker>();
-        await using var notifications = ticker.SubscribeAsync<long>().GetAsyncEnumerator();
-        var reading = Take(notifications, 150);
+        await using var notifications = new Reader<long>(ticker.SubscribeAsync<long>());
+        var reading = notifications.Take(150);
 
         for (var i = 0; i < 50; i++) await ticker.Ordered.Tick("t", 3);
 
@@ -107,13 +91,13 @@ public class NotificationTests
         await using var group = await StartAsync();
         await using var client = await DerechoClient.ConnectAsync(ClientOptions(group));
         var ticker = client.Subgroup<Ticker>();
-        await using var onlyA = ticker.SubscribeAsync<long>(topic: "a").GetAsyncEnumerator();
-        await using var all = ticker.SubscribeAsync<long>().GetAsyncEnumerator();
-        var readingA = Take(onlyA, 20);
+        await using var onlyA = new Reader<long>(ticker.SubscribeAsync<long>(topic: "a"));
+        await using var all = new Reader<long>(ticker.SubscribeAsync<long>());
+        var readingA = onlyA.Take(20);
 
         for (var i = 0; i < 40; i++) await ticker.Ordered.Tick(i % 2 == 0 ? "a" : "b", 1);
 
-        var everything = await Take(all, 40);
+        var everything = await all.Take(40);
         var seenA = await readingA;
         Assert.Equal(everything.Where(n => n.Topic == "a"), seenA);
         Assert.Equal(Enumerable.Range(0, 20).Select(i => 2L * i + 1), seenA.Select(n => n.Value));
@@ -127,16 +111,16 @@ public class NotificationTests
         var ticker = client.Subgroup<Ticker>();
         for (var i = 0; i < 30; i++) await ticker.Ordered.Tick("t", 2);
         List<Notification<long>> history;
-        await using (var first = ticker.SubscribeAsync<long>().GetAsyncEnumerator()) history = await Take(first, 60);
+        await using (var first = new Reader<long>(ticker.SubscribeAsync<long>())) history = await first.Take(60);
 
         var middle = history[29].Version; // the second notification of the 15th call
-        await using var rest = ticker.SubscribeAsync<long>(afterVersion: middle).GetAsyncEnumerator();
-        var resumed = await Take(rest, 30);
+        await using var rest = new Reader<long>(ticker.SubscribeAsync<long>(afterVersion: middle));
+        var resumed = await rest.Take(30);
         Assert.Equal(history.Skip(30), resumed);
 
         // And live ones follow the retained ones, with nothing in between.
         await ticker.Ordered.Tick("t", 1);
-        var live = await Take(rest, 1);
+        var live = await rest.Take(1);
         Assert.Equal(61L, live[0].Value);
     }
 
@@ -147,7 +131,7 @@ public class NotificationTests
         await using var client = await DerechoClient.ConnectAsync(ClientOptions(group));
         var serving = client.Contact; // the client subscribes at its contact, which holds the only shard
         var producer = group.Members.First(m => m.MyId != serving);
-        await using var notifications = client.Subgroup<Ticker>().SubscribeAsync<long>().GetAsyncEnumerator();
+        await using var notifications = new Reader<long>(client.Subgroup<Ticker>().SubscribeAsync<long>());
         var seen = new List<Notification<long>>();
 
         // The producer, a member that survives, keeps calling through the crash and the view change.
@@ -165,13 +149,13 @@ public class NotificationTests
                 catch (Exception e) when (e is DerechoException or RemoteCallException) { await Task.Delay(10); }
             }
         });
-        seen.AddRange(await Take(notifications, 100));
+        seen.AddRange(await notifications.Take(100));
         await group.Members[serving].DisposeAsync(); // crash: no goodbye, the connection just breaks
-        seen.AddRange(await Take(notifications, 100));
+        seen.AddRange(await notifications.Take(100));
         await calls.WaitAsync(TimeSpan.FromSeconds(120));
 
         var total = await producer.Subgroup<Ticker>().On(producer.MyId).Count();
-        seen.AddRange(await Take(notifications, (int)total - seen.Count));
+        seen.AddRange(await notifications.Take((int)total - seen.Count));
         Assert.Equal(Enumerable.Range(1, (int)total).Select(i => (long)i), seen.Select(n => n.Value));
         AssertInOrder(seen);
         Assert.NotEqual(serving, client.Contact);
@@ -195,8 +179,8 @@ public class NotificationTests
         var baseline = new List<double>();
         for (var i = 0; i < 20; i++) baseline.Add(await Timed(() => caller.Ordered.Burst(1, 8)));
 
-        await using var slow = slowClient.Subgroup<Ticker>().SubscribeAsync<byte[]>().GetAsyncEnumerator();
-        await Take(slow, 1); // subscribed; from now on it reads nothing
+        await using var slow = new Reader<byte[]>(slowClient.Subgroup<Ticker>().SubscribeAsync<byte[]>());
+        await slow.Take(1); // subscribed; from now on it reads nothing
         var serving = group.Members.Single(m => m.NotificationSubscriptions == 1);
 
         var during = new List<double>();
@@ -213,7 +197,7 @@ public class NotificationTests
         // Reading again: what was already on its way, then the reason.
         var error = await Assert.ThrowsAsync<SubscriptionEndedException>(async () =>
         {
-            while (await slow.MoveNextAsync().AsTask().WaitAsync(Patience)) { }
+            while (true) await slow.Take(1);
         });
         Assert.Contains("lagged", error.Message);
         Assert.Contains("MaxNotificationLag", error.Message);
@@ -235,17 +219,58 @@ public class NotificationTests
         var ticker = client.Subgroup<Ticker>();
         await ticker.Ordered.Tick("t", 1);
         long firstVersion;
-        await using (var first = ticker.SubscribeAsync<long>().GetAsyncEnumerator()) firstVersion = (await Take(first, 1))[0].Version;
+        await using (var first = new Reader<long>(ticker.SubscribeAsync<long>())) firstVersion = (await first.Take(1))[0].Version;
         for (var i = 0; i < 30; i++) await ticker.Ordered.Tick("t", 1);
 
         // Retention keeps the newest 10: from the oldest kept, exactly those.
-        await using (var kept = ticker.SubscribeAsync<long>().GetAsyncEnumerator())
-            Assert.Equal(Enumerable.Range(22, 10).Select(i => (long)i), (await Take(kept, 10)).Select(n => n.Value));
+        await using (var kept = new Reader<long>(ticker.SubscribeAsync<long>()))
+            Assert.Equal(Enumerable.Range(22, 10).Select(i => (long)i), (await kept.Take(10)).Select(n => n.Value));
 
         // After the first call: 2..21 are gone at every member, so the subscription must not start at 22.
-        await using var old = ticker.SubscribeAsync<long>(afterVersion: firstVersion).GetAsyncEnumerator();
-        var error = await Assert.ThrowsAsync<NotificationGapException>(async () => await old.MoveNextAsync().AsTask().WaitAsync(Patience));
+        await using var old = new Reader<long>(ticker.SubscribeAsync<long>(afterVersion: firstVersion));
+        var error = await Assert.ThrowsAsync<NotificationGapException>(() => old.Take(1));
         Assert.Contains("NotificationRetention", error.Message);
         Assert.Contains($"version {firstVersion}", error.Message);
+    }
+}
+
+/// <summary>
+/// Reads a subscription in steps, failing with a <see cref="TimeoutException"/> rather than hanging; disposing it
+/// cancels a read still waiting, so the enumeration ends (and unsubscribes) cleanly.
+/// </summary>
+internal sealed class Reader<T>(IAsyncEnumerable<Notification<T>> source) : IAsyncDisposable
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    private readonly CancellationTokenSource _cancel = new();
+    private IAsyncEnumerator<Notification<T>>? _enumerator;
+    private Task<bool>? _pending;
+
+    /// <summary>The next <paramref name="count"/> notifications; throws what ended the subscription, or a timeout.</summary>
+    public async Task<List<Notification<T>>> Take(int count)
+    {
+        var enumerator = _enumerator ??= source.GetAsyncEnumerator(_cancel.Token);
+        var taken = new List<Notification<T>>();
+        var deadline = Task.Delay(Patience);
+        while (taken.Count < count)
+        {
+            var next = _pending ??= enumerator.MoveNextAsync().AsTask();
+            if (await Task.WhenAny(next, deadline) == deadline) throw new TimeoutException($"only {taken.Count} of {count} notifications arrived within {Patience.TotalSeconds}s");
+            _pending = null;
+            if (!await next) throw new InvalidOperationException($"the subscription ended after {taken.Count} of {count} notifications");
+            taken.Add(enumerator.Current);
+        }
+        return taken;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _cancel.CancelAsync();
+        if (_pending is { } pending)
+        {
+            try { await pending; }
+            catch (Exception) { } // cancelled, or what ended it: the test has its verdict already
+        }
+        if (_enumerator is not null) await _enumerator.DisposeAsync();
+        _cancel.Dispose();
     }
 }
