@@ -6,6 +6,7 @@ using Derecho.Hosting;
 using Derecho.Membership;
 using Derecho.Rpc;
 using Derecho.Tests.Support;
+using Derecho.Wire;
 
 namespace Derecho.Tests.Client;
 
@@ -202,6 +203,43 @@ public class NotificationTests
         Assert.Contains("lagged", error.Message);
         Assert.Contains("MaxNotificationLag", error.Message);
         Assert.Equal(serving.MyId, error.MemberId);
+    }
+
+    [Fact]
+    public void Notification_messages_round_trip_and_malformed_ones_are_refused()
+    {
+        var subscribe = NotificationMessages.Subscribe(7, 0xA1B2C3D4, 2, 5L << 40 | 9, 3, "orders");
+        Assert.Equal((byte)38, subscribe[0]);
+        Assert.True(NotificationMessages.TryReadSubscribe(subscribe, out var id, out var type, out var shard, out var version, out var index, out var topic));
+        Assert.Equal((7L, 0xA1B2C3D4u, 2, 5L << 40 | 9, 3, "orders"), (id, type, shard, version, index, topic));
+        Assert.True(NotificationMessages.TryReadSubscribe(NotificationMessages.Subscribe(8, 1, 0, -1, -1, null), out _, out _, out _, out _, out _, out var none));
+        Assert.Null(none);
+        Assert.False(NotificationMessages.TryReadSubscribe(subscribe.AsSpan(0, 20), out _, out _, out _, out _, out _, out _));
+
+        var batch = new byte[NotificationMessages.BatchHeaderSize + NotificationMessages.EntrySize(1, 2)];
+        NotificationMessages.WriteEntry(batch.AsSpan(NotificationMessages.BatchHeaderSize), 42, 1, DateTime.UnixEpoch.Ticks, "t"u8, [9, 8]);
+        NotificationMessages.WriteBatchHeader(batch, 7, 1);
+        Assert.Equal((byte)39, batch[0]);
+        Assert.True(NotificationMessages.TryReadBatch(batch, out var subscription, out var entries));
+        Assert.Equal(7, subscription);
+        Assert.Equal((42L, 1, DateTime.UnixEpoch.Ticks, "t"), (entries[0].Version, entries[0].Index, entries[0].Ticks, entries[0].Topic));
+        Assert.Equal([9, 8], entries[0].Payload.ToArray());
+        Assert.False(NotificationMessages.TryReadBatch(batch.AsMemory(0, batch.Length - 1), out _, out _)); // cut short
+        Assert.False(NotificationMessages.TryReadBatch(batch.Append((byte)0).ToArray(), out _, out _)); // bytes left over
+        BinaryPrimitives.WriteInt32LittleEndian(batch.AsSpan(4), 1000);
+        Assert.False(NotificationMessages.TryReadBatch(batch, out _, out _)); // more entries than bytes
+
+        Assert.True(NotificationMessages.TryReadUnsubscribe(NotificationMessages.Unsubscribe(7), out var gone));
+        Assert.Equal(7, gone);
+        var ended = NotificationMessages.Ended(7, SubscriptionEnd.Lagged, 2, "lagged");
+        Assert.Equal((byte)41, ended[0]);
+        Assert.True(NotificationMessages.TryReadEnded(ended, out var endedId, out var reason, out var member, out var why));
+        Assert.Equal((7L, SubscriptionEnd.Lagged, 2, "lagged"), (endedId, reason, member, why));
+        ended[1] = 200;
+        Assert.False(NotificationMessages.TryReadEnded(ended, out _, out _, out _, out _));
+        Assert.Equal((byte)40, NotificationMessages.Unsubscribe(1)[0]);
+        Assert.All(new[] { MessageKind.Subscribe, MessageKind.Notification, MessageKind.Unsubscribe, MessageKind.SubscriptionEnded },
+            kind => Assert.Equal(MessageFamily.Client, MessageKinds.FamilyOf((byte)kind)));
     }
 
     private static async Task<double> Timed(Func<Task> call)
