@@ -166,6 +166,7 @@ internal sealed class NotificationServer : IDisposable
         }
         var cursor = afterVersion == NotificationMessages.Oldest ? feed.First : feed.SequenceAfter(afterVersion, afterIndex);
         _subscriptions[(client, id)] = new Subscription(client, id, feed, topic, afterVersion, afterIndex, cursor, feed.Next, feed.Epoch);
+        feed.Subscribers++;
         Volatile.Write(ref _count, _subscriptions.Count);
         DerechoMetrics.Subscriptions.Add(1, _memberTag);
     }
@@ -290,7 +291,8 @@ internal sealed class NotificationServer : IDisposable
 
     private void Remove(int client, long id)
     {
-        if (!_subscriptions.Remove((client, id))) return;
+        if (!_subscriptions.Remove((client, id), out var removed)) return;
+        removed.Feed.Subscribers--;
         Volatile.Write(ref _count, _subscriptions.Count);
         DerechoMetrics.Subscriptions.Add(-1, _memberTag);
     }

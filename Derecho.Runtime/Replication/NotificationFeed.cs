@@ -25,6 +25,8 @@ internal sealed class NotificationFeed(ShardReplica replica, int capacity, long 
     private NotificationRecord[] _ring = [];
     private long _bytes;
     private long _historyFrom = ShardReplica.NoHistory;
+    private volatile int _subscribers;
+    private int _unannounced; // protocol thread: records since the last wake
 
     public ShardReplica Replica => replica;
 
@@ -36,7 +38,20 @@ internal sealed class NotificationFeed(ShardReplica replica, int capacity, long 
         var copy = payload.IsEmpty ? [] : ArrayPool<byte>.Shared.Rent(payload.Length);
         payload.CopyTo(copy);
         _incoming.Enqueue(new NotificationRecord(version, index, ticks, topic, copy, payload.Length, historyFrom));
-        wake();
+        // Someone waits for it: wake the notification thread now. Nobody does: let records gather (it drains them
+        // every 100 ms anyway), waking it once per batch, so a shard nobody watches does not cost a thread switch per call.
+        if (_subscribers > 0 || ++_unannounced >= 256)
+        {
+            _unannounced = 0;
+            wake();
+        }
+    }
+
+    /// <summary>Subscriptions reading this feed now (set by the notification thread).</summary>
+    public int Subscribers
+    {
+        get => _subscribers;
+        set => _subscribers = value;
     }
 
     // ---- notification thread only from here on ----
