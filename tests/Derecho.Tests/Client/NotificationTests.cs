@@ -206,6 +206,41 @@ public class NotificationTests
     }
 
     [Fact]
+    public async Task A_member_new_to_the_shard_has_no_history_before_it_and_the_client_resumes_at_one_that_has()
+    {
+        var group = await StartAsync();
+        await using var client = await DerechoClient.ConnectAsync(ClientOptions(group));
+        var ticker = client.Subgroup<Ticker>();
+        for (var i = 0; i < 10; i++) await ticker.Ordered.Tick("t", 1);
+        List<Notification<long>> before;
+        await using (var all = new Reader<long>(ticker.SubscribeAsync<long>())) before = await all.Take(10);
+
+        var options = InProcessGroup.Options(3, group.Ports);
+        var port = Ports.Free(1)[0];
+        options.Members.Add(new MemberOptions { Id = 3, Endpoint = $"127.0.0.1:{port}" });
+        options.Join = true;
+        var joiner = await DerechoGroup.JoinAsync(options, l => l.Subgroup(_ => new Ticker()));
+        await Eventually.True(() => client.MemberIds.Count == 4, "the client to learn the view with the new member");
+        for (var i = 0; i < 5; i++) Assert.Equal(4, (await ticker.Ordered.Tick("t", 1)).Count); // the new member delivers these
+
+        var viaJoiner = ClientOptions(group);
+        viaJoiner.Contacts = [new MemberOptions { Id = 3, Endpoint = $"127.0.0.1:{port}" }];
+        await using var joinerClient = await DerechoClient.ConnectAsync(viaJoiner);
+        Assert.Equal(3, joinerClient.Contact);
+        var handle = joinerClient.Subgroup<Ticker>();
+
+        // After value 5: the new member never saw 6..10, so it must send the client to a member that did.
+        await using (var resumed = new Reader<long>(handle.SubscribeAsync<long>(afterVersion: before[4].Version)))
+            Assert.Equal(Enumerable.Range(6, 10).Select(i => (long)i), (await resumed.Take(10)).Select(n => n.Value));
+
+        // From the oldest it retains: its own history begins with the first call it delivered.
+        await using (var own = new Reader<long>(handle.SubscribeAsync<long>()))
+            Assert.Equal(Enumerable.Range(11, 5).Select(i => (long)i), (await own.Take(5)).Select(n => n.Value));
+
+        await Task.WhenAll(group.Members.Append(joiner).Select(m => m.ShutdownAsync()));
+    }
+
+    [Fact]
     public void Notification_messages_round_trip_and_malformed_ones_are_refused()
     {
         var subscribe = NotificationMessages.Subscribe(7, 0xA1B2C3D4, 2, 5L << 40 | 9, 3, "orders");
