@@ -16,15 +16,15 @@ namespace Derecho.Client;
 /// replica's reply. Clients are not members: one that goes away is forgotten, with no view change.
 /// </summary>
 internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints endpoints, TcpTransport transport, RpcEngine engine, Replication.TriggerWorker triggers, PendingCalls calls,
-    int maxPayloadBytes, ClientAccess access, Func<uint, string> nameOf, PeerWarnings warnings, ILogger logger)
+    int maxPayloadBytes, ClientAccess access, Func<uint, string> nameOf, PeerWarnings warnings, ILogger logger, NotificationServer notifications)
 {
     private readonly ConcurrentDictionary<int, bool> _clients = new();
     private readonly KeyValuePair<string, object?> _memberTag = MetricTags.ForMember(myId);
 
     /// <summary>
-    /// Whether a message from client <paramref name="peer"/> may go on. A client may say hello, have calls relayed and
-    /// make P2P calls, on the types it is authorized for; never membership, state, restart or SST traffic. A call it
-    /// may not make is answered with the reason (nothing applied).
+    /// Whether a message from client <paramref name="peer"/> may go on. A client may say hello, have calls relayed,
+    /// make P2P calls and subscribe to notifications, on the types it is authorized for; never membership, state,
+    /// restart or SST traffic. A call it may not make is answered with the reason (nothing applied); so is a subscription.
     /// </summary>
     public bool Admit(int peer, ReadOnlySpan<byte> message)
     {
@@ -48,6 +48,12 @@ internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints en
                 TriggerMessages.TryReadBatch(message, out var batch, out _);
                 Answer(peer, TriggerMessages.Ack(batch, ReplyStatus.Unauthorized, 0, unauthorized));
                 return false;
+            case MessageKind.Subscribe when NotificationMessages.TryReadSubscribe(message, out var subscription, out var typeId, out _, out _, out _, out _):
+                if (access.Refusal(transport.IdentityOf(peer), nameOf(typeId)) is not { } forbidden) return true;
+                Answer(peer, NotificationMessages.Ended(subscription, SubscriptionEnd.Unauthorized, myId, forbidden));
+                return false;
+            case MessageKind.Unsubscribe:
+                return true;
             default:
                 if (warnings.ShouldLog(peer))
                     logger.LogWarning("Member {Id}: client {Client} sent a message of kind {Kind} ({Length} bytes), which clients may not send; ignored",
@@ -92,6 +98,13 @@ internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints en
             case MessageKind.RelayResult when ClientMessages.TryReadRelayResult(message, out var request, out var replies):
                 calls.OnRelayResult(peer, request, replies);
                 break;
+            case MessageKind.Subscribe when _clients.ContainsKey(peer)
+                                           && NotificationMessages.TryReadSubscribe(message, out var subscription, out var typeId, out var shard, out var afterVersion, out var afterIndex, out var topic):
+                notifications.Subscribe(peer, subscription, typeId, shard, afterVersion, afterIndex, topic);
+                break;
+            case MessageKind.Unsubscribe when NotificationMessages.TryReadUnsubscribe(message, out var subscription):
+                notifications.Unsubscribe(peer, subscription);
+                break;
             default:
                 if (warnings.ShouldLog(peer)) logger.LogWarning("Malformed or unexpected client message (kind {Kind}, {Length} bytes) from {Peer} ignored", message[0], message.Length, peer);
                 break;
@@ -127,6 +140,7 @@ internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints en
     /// <summary>Tells every client about a new view.</summary>
     public void PushView()
     {
+        notifications.OnViewInstalled(views.Installed.View.Id);
         if (_clients.IsEmpty) return;
         var info = ViewInfoMessage();
         foreach (var client in _clients.Keys) transport.Send(client, info);
@@ -137,6 +151,7 @@ internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints en
     public bool Forget(int peerId)
     {
         if (!_clients.TryRemove(peerId, out _)) return false;
+        notifications.Forget(peerId);
         DerechoMetrics.ClientConnections.Add(-1, _memberTag);
         transport.ForgetPeer(peerId);
         return true;

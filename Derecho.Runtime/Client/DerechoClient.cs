@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Runtime.CompilerServices;
 using Derecho.Errors;
 using Derecho.Internal;
 using Derecho.Layout;
@@ -31,6 +32,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
     private readonly ConcurrentDictionary<long, (PendingCall Call, int Via)> _pending = new();
     private readonly ConcurrentDictionary<int, IPEndPoint> _endpoints = new();
     private readonly ConcurrentDictionary<int, bool> _greeted = new();
+    private readonly ConcurrentDictionary<long, ClientSubscription> _subscriptions = new(); // by the id of its current attempt
     private readonly ConcurrentDictionary<int, string> _lastFailure = new(); // why each member was lost, for the error of a failed connect
     private readonly object _greetGate = new();
     private readonly object _gate = new();
@@ -177,6 +179,59 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
         return _triggers.Enqueue(member, request.WrittenSpan);
     }
 
+    IAsyncEnumerable<Notification<T>> IRpcInvoker.Subscribe<T>(uint typeId, int shard, string? topic, long afterVersion, CancellationToken cancellationToken) =>
+        Enumerate<T>(new ClientSubscription(this, typeId, shard, topic, afterVersion, _options.NotificationBuffer, _options.RequestTimeout), cancellationToken);
+
+    /// <summary>Subscribes when the enumeration begins; hands out each notification once, in order; unsubscribes when it stops.</summary>
+    private static async IAsyncEnumerable<Notification<T>> Enumerate<T>(ClientSubscription subscription, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var (version, index) = (subscription.StartVersion, subscription.StartIndex);
+        try
+        {
+            subscription.Start();
+            while (await subscription.Items.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (!subscription.Items.TryRead(out var item)) continue;
+                if (item.Error is { } error) throw error;
+                foreach (var raw in item.Batch!)
+                {
+                    if (!raw.IsAfter(version, index)) continue; // had it already (from the member before)
+                    (version, index) = (raw.Version, raw.Index);
+                    yield return new Notification<T>(subscription.Shard, raw.Version, raw.Index, new DateTime(raw.Ticks, DateTimeKind.Utc), raw.Topic, Decode<T>(raw.Payload));
+                }
+                subscription.Consumed(item.Batch.Length);
+            }
+        }
+        finally { subscription.Close(); }
+    }
+
+    /// <summary>A payload as <typeparamref name="T"/>: MemoryPack, except that <c>byte[]</c> is the bytes as notified.</summary>
+    private static T Decode<T>(ReadOnlyMemory<byte> payload) =>
+        typeof(T) == typeof(byte[]) ? (T)(object)payload.ToArray() : MemoryPackSerializer.Deserialize<T>(payload.Span)!;
+
+    /// <summary>A new attempt of a subscription (at one member): its id, under which that member's messages reach it.</summary>
+    internal long Register(ClientSubscription subscription)
+    {
+        var id = Interlocked.Increment(ref _nextRequest);
+        _subscriptions[id] = subscription;
+        return id;
+    }
+
+    internal void Forget(ClientSubscription subscription, long attempt) => _subscriptions.TryRemove(new KeyValuePair<long, ClientSubscription>(attempt, subscription));
+
+    /// <summary>Sends a message to a member, greeting it first; false if it cannot be reached.</summary>
+    internal bool TrySend(int member, byte[] message)
+    {
+        try
+        {
+            Greet(member);
+            _transport.Send(member, message);
+            _transport.Flush();
+            return true;
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException) { return false; }
+    }
+
     /// <summary>Registers the call as waiting on <paramref name="member"/> (before sending: the reply may come first), then sends.</summary>
     private void Send(int member, long id, PendingCall call, ReadOnlySpan<byte> request)
     {
@@ -209,8 +264,8 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
                 if (_pending.TryGetValue(request, out var relayed) && FromExpected(peerId, peerId, relayed.Via, "relay result", request)
                     && _pending.TryRemove(request, out _) && relayed.Call is IRelayedCall call) call.Complete(replies);
                 break;
-            case (byte)MessageKind.TriggerAck when TriggerMessages.TryReadAck(message, out var batch, out var status, out var reason):
-                _triggers.OnAck(peerId, batch, status, reason); // only a batch sent to this very peer
+            case (byte)MessageKind.TriggerAck when TriggerMessages.TryReadAck(message, out var ackedBatch, out var ackStatus, out var ackReason):
+                _triggers.OnAck(peerId, ackedBatch, ackStatus, ackReason); // only a batch sent to this very peer
                 break;
             case (byte)MessageKind.ViewInfo when JoinMessages.TryReadViewProposal(message, out var viewId, out _, out var members, out var layoutBytes):
                 if (GroupLayout.TryDeserialize(layoutBytes, typeId => $"type {typeId:X8}") is not { } layout)
@@ -223,6 +278,18 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
                 _members = members.Select(m => m.Id).ToArray();
                 _logger.LogInformation("Client {Id} learned view {View}: {Members}", _id, viewId, string.Join(", ", _members));
                 _viewKnown.TrySetResult();
+                foreach (var subscription in _subscriptions.Values.Distinct().ToList()) subscription.OnView();
+                break;
+            case (byte)MessageKind.Notification:
+                var frame = message.ToArray(); // the payloads point into it until the enumeration has read them
+                if (NotificationMessages.TryReadBatch(frame, out var attempt, out var batch))
+                {
+                    if (_subscriptions.TryGetValue(attempt, out var target)) target.OnBatch(peerId, attempt, batch);
+                }
+                else if (_warnings.ShouldLog(peerId)) _logger.LogWarning("Client {Id}: malformed notification batch of {Length} bytes from member {Peer} ignored", _id, message.Length, peerId);
+                break;
+            case (byte)MessageKind.SubscriptionEnded when NotificationMessages.TryReadEnded(message, out var ended, out var reason, out _, out var why):
+                if (_subscriptions.TryGetValue(ended, out var subscriber)) subscriber.OnEnded(peerId, ended, reason, why);
                 break;
             default:
                 if (_warnings.ShouldLog(peerId)) _logger.LogWarning("Client {Id}: unexpected message kind {Kind} from member {Peer} ignored", _id, message[0], peerId);
@@ -241,6 +308,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
         foreach (var (id, (call, via)) in _pending)
             if (via == peerId && _pending.TryRemove(id, out _))
                 call.Fail(new RemoteCallException(peerId, $"lost the connection before replying ({reason}); the call may or may not have been applied"));
+        foreach (var subscription in _subscriptions.Values.Distinct().ToList()) subscription.OnPeerLost(peerId, reason);
         if (peerId != _contact) return;
         var next = _members.Where(m => m != peerId).Concat(_options.Contacts.Select(c => c.Id).Where(c => c != peerId)).FirstOrDefault(-1);
         _logger.LogWarning("Client {Id}: contact member {Old} lost ({Reason}); switching to member {New}", _id, peerId, reason, next);
@@ -251,6 +319,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        foreach (var subscription in _subscriptions.Values.Distinct().ToList()) subscription.Fail(new ObjectDisposedException(nameof(DerechoClient)));
         await _transport.DisposeAsync().ConfigureAwait(false);
         _triggers.Dispose();
         foreach (var (id, (call, _)) in _pending)

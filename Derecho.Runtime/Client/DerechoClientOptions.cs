@@ -50,6 +50,13 @@ public sealed class DerechoClientOptions
     /// </summary>
     public long MaxTriggerBytesQueued { get; set; } = 4 << 20;
 
+    /// <summary>
+    /// Notifications a subscription may hold received but not yet read by its enumeration; beyond, the client stops
+    /// reading from the member serving it (TCP back-pressure), and that member cuts the subscription off if it falls
+    /// more than its Derecho:MaxNotificationLag behind.
+    /// </summary>
+    public int NotificationBuffer { get; set; } = 8192;
+
     /// <summary>How long to try the contacts before giving up.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

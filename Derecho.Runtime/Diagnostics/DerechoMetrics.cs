@@ -68,6 +68,18 @@ internal static class DerechoMetrics
     public static readonly KeyValuePair<string, object?> TriggerHandled = new("derecho.trigger.outcome", "handled");
     public static readonly KeyValuePair<string, object?> TriggerFailed = new("derecho.trigger.outcome", "failed");
 
+    public static readonly Counter<long> NotificationsEmitted = Meter.CreateCounter<long>("derecho.notification.emitted", "{notification}",
+        "Notifications recorded by this member's replicas (OrderedContext.Notify in delivered ordered calls).");
+
+    public static readonly Counter<long> NotificationsSent = Meter.CreateCounter<long>("derecho.notification.sent", "{notification}",
+        "Notifications this member sent to subscribers (retained ones replayed and live ones).");
+
+    public static readonly UpDownCounter<long> Subscriptions = Meter.CreateUpDownCounter<long>("derecho.notification.subscriptions", "{subscription}",
+        "Notification subscriptions this member serves now.");
+
+    public static readonly Counter<long> SubscriptionCutOffs = Meter.CreateCounter<long>("derecho.notification.cutoffs", "{subscription}",
+        "Subscriptions this member ended because the subscriber fell too far behind (MaxNotificationLag, or past the retention).");
+
     /// <summary>Every live ring: what fraction of it holds messages not yet delivered everywhere.</summary>
     public static readonly Observations<double> Rings = new();
 

@@ -47,6 +47,7 @@ public sealed class DerechoGroup : IAsyncDisposable
     private readonly ViewInstaller _installer;
     private readonly MessageRouter _router;
     private readonly PeerWarnings _warnings;
+    private readonly NotificationServer _notifications;
     private readonly ConcurrentQueue<(int, string)> _failureReports = new();
     private int _disposed;
 
@@ -59,7 +60,8 @@ public sealed class DerechoGroup : IAsyncDisposable
         _specs = layout.Specs;
         _viewLog = new ViewLog(Path.Combine(storage, "_views"), _logger, new MetricTags(MyId, "_views", 0));
         // Before the port is taken: a layout the store refuses (a reserved or duplicate type id) leaves nothing open.
-        _replicas = new ReplicaStore(MyId, layout.Registrations, relative => Path.Combine(storage, relative), o.RetainVersions, () => _loop?.Wake()); // the loop is made below; logs flush only once it runs
+        _replicas = new ReplicaStore(MyId, layout.Registrations, relative => Path.Combine(storage, relative), o.RetainVersions, () => _loop?.Wake(),
+            new NotificationFeeds(o.NotificationRetention, o.NotificationRetentionBytes)); // the loop is made below; logs flush only once it runs
         if (o.Transport == "rdma") ReportRdma();
         if (options.Tls is null && Security.ListenPolicy.Insecure(options.Endpoints[MyId]) is { } exposed)
             _logger.LogWarning("Member {Id} is {Exposed} without TLS (Derecho:AllowInsecure): anyone who can reach it can join, call and read state", MyId, exposed);
@@ -93,8 +95,9 @@ public sealed class DerechoGroup : IAsyncDisposable
         _durability = new Durability(_replicas, _views);
         _status = new MemberStatusReader(MyId, _views, _replicas, _durability, _specs, _lifetime);
         _joins = new JoinCoordinator(MyId, _endpoints, _views, _transport, _replicas.JoinRefusal, _replicas.NameOf, _loop.Wake, _warnings, _logger);
+        _notifications = new NotificationServer(MyId, _replicas, _transport, o.MaxNotificationLag, _logger);
         var clients = new ClientGateway(MyId, _views, _endpoints, _transport, _engine, _triggers, calls, o.MaxPayloadBytes,
-            new Security.ClientAccess(o.AuthorizedClients), _replicas.NameOf, _warnings, _logger);
+            new Security.ClientAccess(o.AuthorizedClients), _replicas.NameOf, _warnings, _logger, _notifications);
         _installer = new ViewInstaller(MyId, o, _views, _endpoints, _transport, _loop, _replicas, calls, _engine, dispatcher, _states, _durability,
             _joins, clients, _leave, _viewLog, _lifetime, _failureReports, _logger);
         _router = new MessageRouter(_views, _endpoints, _transport, _loop, _replicas, calls, _engine, _states, _joins, clients, _leave,
@@ -122,6 +125,9 @@ public sealed class DerechoGroup : IAsyncDisposable
 
     /// <summary>The member side of trigger calls (for tests and diagnostics).</summary>
     internal TriggerWorker Triggers => _triggers;
+
+    /// <summary>Notification subscriptions this member serves now (tests).</summary>
+    internal int NotificationSubscriptions => _notifications.Count;
 
     /// <summary>This member's id.</summary>
     public int MyId => _options.Options.MyId;
@@ -255,6 +261,7 @@ public sealed class DerechoGroup : IAsyncDisposable
         var timeout = Task.Delay(_options.Options.LeaveTimeout);
         if (await Task.WhenAny(_lifetime.LeftAlone, _lifetime.Failed, timeout).ConfigureAwait(false) == timeout)
             _logger.LogWarning("Member {Id}: the others did not install a view without it within {Timeout}; closing anyway", MyId, _options.Options.LeaveTimeout);
+        await _notifications.EndAll($"member {MyId} left the group").ConfigureAwait(false);
         await DisposeAsync().ConfigureAwait(false);
         if (_lifetime.HasFailed && !_lifetime.LeftAlone.IsCompleted)
             throw new MemberStoppedException(MyId, $"could not leave cleanly: {_lifetime.Failed.Result.Reason}");
@@ -273,6 +280,7 @@ public sealed class DerechoGroup : IAsyncDisposable
         var finished = await Task.WhenAny(_leave.Complete, _lifetime.Failed, timeout).ConfigureAwait(false);
         if (finished == timeout)
             _logger.LogWarning("Member {Id}: leave did not complete within {Timeout}; closing anyway", MyId, _options.Options.LeaveTimeout);
+        await _notifications.EndAll($"member {MyId} is shutting down with the group").ConfigureAwait(false);
         await DisposeAsync().ConfigureAwait(false);
     }
 
@@ -291,6 +299,7 @@ public sealed class DerechoGroup : IAsyncDisposable
         view?.Stop("group disposed");
         _heartbeat.Dispose();
         _loop.Dispose();
+        _notifications.Dispose(); // before the transport: it may be sending
         await _transport.DisposeAsync().ConfigureAwait(false);
         _engine.Stop("group disposed", new ObjectDisposedException(nameof(DerechoGroup), $"member {MyId} has left the group"));
         _triggers.Stop();

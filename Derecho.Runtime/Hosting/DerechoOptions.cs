@@ -65,6 +65,22 @@ public sealed class DerechoOptions
     /// </summary>
     public Dictionary<string, List<string>> AuthorizedClients { get; set; } = new();
 
+    /// <summary>
+    /// Notifications (<c>OrderedContext.Notify</c>) each member keeps per shard, newest first, so a subscriber that moves
+    /// to this member after its own failed can resume where it was. Older ones are dropped; a subscriber asking for a
+    /// position before the oldest kept gets a <c>NotificationGapException</c>, never a silent skip.
+    /// </summary>
+    public int NotificationRetention { get; set; } = 4096;
+
+    /// <summary>Payload bytes of the notifications each member keeps per shard (the oldest are dropped first above it).</summary>
+    public long NotificationRetentionBytes { get; set; } = 16 << 20;
+
+    /// <summary>
+    /// How many notifications a subscriber may fall behind (recorded here, not yet sent to it because its connection is
+    /// full) before this member cuts it off with the reason; a slow subscriber never slows the shard's calls.
+    /// </summary>
+    public int MaxNotificationLag { get; set; } = 1024;
+
     /// <summary>Name of the group; members of different groups refuse each other's connections.</summary>
     public string GroupName { get; set; } = "derecho";
 

@@ -48,6 +48,9 @@ internal sealed record ValidatedOptions(DerechoOptions Options, IReadOnlyDiction
         if (options.Join && endpoints.Count < 2) throw Problem("Members", "a joining member needs at least one other member to contact");
         if (string.IsNullOrWhiteSpace(options.GroupName)) throw Problem("GroupName", "must not be empty");
         if (options.RetainVersions < 0) throw Problem("RetainVersions", $"{options.RetainVersions} is negative (0 keeps every version)");
+        if (options.NotificationRetention < 1) throw Problem("NotificationRetention", $"{options.NotificationRetention}: a member must keep at least one notification per shard");
+        if (options.NotificationRetentionBytes < 1) throw Problem("NotificationRetentionBytes", $"{options.NotificationRetentionBytes} is not a positive number of bytes");
+        if (options.MaxNotificationLag < 1) throw Problem("MaxNotificationLag", $"{options.MaxNotificationLag}: a subscriber must be allowed at least one notification behind");
         if (options.Transport is not ("tcp" or "rdma")) throw Problem("Transport", $"'{options.Transport}' is not a transport (tcp or rdma)");
         var tls = options.Tls is { } t ? TlsCredentials.Load(t, "Derecho:Tls", MustName(options.MyId), trustedBySelf: true) : null;
         if (tls is null && !options.AllowInsecure && ListenPolicy.Insecure(mine) is { } exposed)

@@ -59,7 +59,8 @@ internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, Pending
             var delivery = new DeliveryInfo(caller, index, sequence, new DateTime(target.AgreedTicks, DateTimeKind.Utc), viewId);
             target.Context.CurrentDelivery = delivery;
             target.DeliveredVersion = delivery.Version;
-            OrderedContext.Enter(delivery);
+            target.Delivering(delivery.Version);
+            OrderedContext.Enter(delivery, target);
             try { status = Dispatch(ordered: true, target.Replica, target.Name, methodId, arguments); }
             finally { OrderedContext.Exit(); }
             // Everything the call changed becomes one record: fields can never be out of step after a crash.

@@ -26,8 +26,10 @@ internal sealed class ReplicaStore
     /// <paramref name="storage"/> maps a path relative to this member's data directory to a full path;
     /// <paramref name="durable"/> is called (on a flusher thread) when a replica log moved its persisted version.
     /// </summary>
-    public ReplicaStore(int myId, IEnumerable<SubgroupRegistration> registrations, Func<string, string> storage, int retainVersions, Action durable)
+    public ReplicaStore(int myId, IEnumerable<SubgroupRegistration> registrations, Func<string, string> storage, int retainVersions, Action durable,
+        NotificationFeeds? notifications = null)
     {
+        Notifications = notifications ?? new NotificationFeeds(4096, 16 << 20);
         _myId = myId;
         _storage = storage;
         _retainVersions = retainVersions;
@@ -47,6 +49,9 @@ internal sealed class ReplicaStore
     /// <summary>Why this member refuses every process that asks to join (a hosted type cannot transfer its state), or null.</summary>
     public string? JoinRefusal { get; }
 
+    /// <summary>Every shard's recent notifications at this member.</summary>
+    public NotificationFeeds Notifications { get; }
+
     /// <summary>The log of every replica hosted here that has persistent fields.</summary>
     public IReadOnlyList<ReplicaLog> Logs => _logs;
 
@@ -65,7 +70,7 @@ internal sealed class ReplicaStore
         var directory = registration.Spec.Policy.Shards == 1 ? "" : $"shard-{shard}";
         var context = new ReplicaContext(_myId, members, registration.Name, relative => _storage(Path.Combine(directory, relative)), OnReplicaLog, _retainVersions,
             logTags: new MetricTags(_myId, registration.Name, shard), invoker: () => Invoker) { Shard = shard };
-        var replica = new ShardReplica(typeId, shard, registration.Name, registration.Factory(context), context, registration.CanTransferState);
+        var replica = new ShardReplica(typeId, shard, registration.Name, registration.Factory(context), context, registration.CanTransferState, Notifications);
         context.Seal(); // fields come only from the constructor
         _replicas[(typeId, shard)] = replica;
         _replicaList = [.. _replicaList, replica];

@@ -3,10 +3,19 @@ using Derecho.Rpc;
 namespace Derecho.Replication;
 
 /// <summary>One shard's replica at this member; it outlives views (a member keeps its shard across view changes).</summary>
-internal sealed class ShardReplica(uint typeId, int shard, string name, IReplicatedObject replica, ReplicaContext context, bool canTransferState)
+internal sealed class ShardReplica(uint typeId, int shard, string name, IReplicatedObject replica, ReplicaContext context, bool canTransferState,
+    NotificationFeeds? feeds = null) : INotificationSink
 {
+    /// <summary><see cref="NotificationsFrom"/> of a replica without the shard's state: its history begins at its next delivery.</summary>
+    public const long NoHistory = -2;
+
+    /// <summary><see cref="NotificationsFrom"/> of a replica that has seen the shard from its beginning.</summary>
+    public const long FromTheStart = long.MinValue;
+
     private long _agreedTicks;
     private bool _hasState;
+    private long _notificationsFrom = NoHistory;
+    private NotificationFeed? _feed;
 
     public uint TypeId { get; } = typeId;
 
@@ -31,7 +40,38 @@ internal sealed class ShardReplica(uint typeId, int shard, string name, IReplica
     public bool HasState
     {
         get => Volatile.Read(ref _hasState);
-        set => Volatile.Write(ref _hasState, value);
+        set
+        {
+            // Losing the state, or getting it from others, starts a new history of notifications here: none from before.
+            if (value != Volatile.Read(ref _hasState)) Volatile.Write(ref _notificationsFrom, NoHistory);
+            Volatile.Write(ref _hasState, value);
+        }
+    }
+
+    /// <summary>
+    /// Where this replica's history of notifications begins: it recorded every notification of every call from this
+    /// version on (<see cref="FromTheStart"/>: it has held the shard since the shard began; <see cref="NoHistory"/>: from
+    /// its next delivery). A member new to the shard, or one that restarted, has none from before it got the state.
+    /// </summary>
+    public long NotificationsFrom => Volatile.Read(ref _notificationsFrom);
+
+    /// <summary>The shard is new (no member held it before): this replica's history is the shard's whole history.</summary>
+    public void StartsTheShard()
+    {
+        HasState = true;
+        Volatile.Write(ref _notificationsFrom, FromTheStart);
+    }
+
+    /// <summary>A call is being delivered (protocol thread): a history not begun yet begins with it.</summary>
+    public void Delivering(long version)
+    {
+        if (_notificationsFrom == NoHistory) Volatile.Write(ref _notificationsFrom, version);
+    }
+
+    void INotificationSink.Record(in DeliveryInfo delivery, int index, string topic, ReadOnlySpan<byte> payload)
+    {
+        if (feeds is null) return;
+        (_feed ??= feeds.For(this)).Record(delivery.Version, index, delivery.Timestamp.Ticks, topic, payload, _notificationsFrom);
     }
 
     /// <summary>Version of the last ordered call delivered here (-1: none since this process started), for health and metrics.</summary>

@@ -107,7 +107,7 @@ internal sealed class StateTransfer(int myId, ReplicaStore replicas, ViewSlot vi
             if (view.Find(typeId, shard) is { } mine)
             {
                 var replica = replicas.ReplicaFor(typeId, shard, members);
-                if (survivors.Length == 0) replica.HasState = true; // a new shard (or the first view): nothing to get
+                if (survivors.Length == 0 && !replica.HasState) replica.StartsTheShard(); // a new shard (or the first view): nothing to get, and its whole history of notifications
                 else if (!replica.HasState)
                 {
                     mine.Multicast.AwaitingState = true;

@@ -19,6 +19,11 @@ public sealed class SubgroupHandle<T> where T : class, IReplicatedType
     public OrderedHandle<T> Ordered => ShardCount == 1 ? new(_engine, 0)
         : throw new InvalidOperationException($"{typeof(T).FullName} has {ShardCount} shards: pick one with Shard(i) or ShardFor(key)");
 
+    /// <summary>The notifications of the subgroup's only shard (see <see cref="ShardHandle{T}.SubscribeAsync{TPayload}"/>); a sharded subgroup needs <see cref="Shard"/>.</summary>
+    public IAsyncEnumerable<Notification<TPayload>> SubscribeAsync<TPayload>(string? topic = null, long afterVersion = -1, CancellationToken cancellationToken = default) =>
+        ShardCount == 1 ? new ShardHandle<T>(_engine, 0).SubscribeAsync<TPayload>(topic, afterVersion, cancellationToken)
+            : throw new InvalidOperationException($"{typeof(T).FullName} has {ShardCount} shards: subscribe to one with Shard(i)");
+
     /// <summary>P2P calls to one member (its replica of the first shard of this type it holds).</summary>
     public P2PHandle<T> On(int memberId) => new(_engine, memberId, -1);
 
@@ -86,6 +91,23 @@ public sealed class ShardHandle<T> where T : class, IReplicatedType
 
     /// <summary>Members of the shard in the current view, in rank order.</summary>
     public IReadOnlyList<int> Members => _engine.Layout.MembersOf(T.ReplicatedTypeId, Index);
+
+    /// <summary>
+    /// The shard's notifications (<see cref="OrderedContext.Notify{T}(string, T)"/>), from an external client: those a
+    /// member retains after <paramref name="afterVersion"/> (-1: from the oldest it retains), then every new one, in the
+    /// shard's delivery order, each exactly once, also when the member serving them fails (the client resumes at
+    /// another member of the shard). <paramref name="topic"/> null: every topic. Payloads are read with MemoryPack as
+    /// <typeparamref name="TPayload"/>. The enumeration throws a <see cref="Errors.NotificationGapException"/> if no member
+    /// still has every notification after the position, and a <see cref="Errors.SubscriptionEndedException"/> if the
+    /// subscriber fell more than Derecho:MaxNotificationLag behind. Stopping the enumeration unsubscribes.
+    /// </summary>
+    public IAsyncEnumerable<Notification<TPayload>> SubscribeAsync<TPayload>(string? topic = null, long afterVersion = -1, CancellationToken cancellationToken = default)
+    {
+        if (afterVersion < -1) throw new ArgumentOutOfRangeException(nameof(afterVersion), "a version, or -1 for the oldest notification a member retains");
+        if (topic is not null && System.Text.Encoding.UTF8.GetByteCount(topic) > OrderedContext.MaxTopicBytes)
+            throw new ArgumentException($"a notification topic may have at most {OrderedContext.MaxTopicBytes} UTF-8 bytes", nameof(topic));
+        return _engine.Subscribe<TPayload>(T.ReplicatedTypeId, Index, topic, afterVersion, cancellationToken);
+    }
 }
 
 /// <summary>Target of generated ordered-call stubs. Not for direct use.</summary>

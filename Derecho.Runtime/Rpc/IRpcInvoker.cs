@@ -25,4 +25,7 @@ internal interface IRpcInvoker
     /// to one member of a shard; completes when that member accepted it, faults with a <see cref="Errors.TriggerNotAcceptedException"/> when not.
     /// </summary>
     Task InvokeTrigger(uint typeId, int shard, uint methodId, PooledBufferWriter request);
+
+    /// <summary>The notifications of a shard after a version (-1: from the oldest a member retains), then the live ones.</summary>
+    IAsyncEnumerable<Notification<T>> Subscribe<T>(uint typeId, int shard, string? topic, long afterVersion, CancellationToken cancellationToken);
 }

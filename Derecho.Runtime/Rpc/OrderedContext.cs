@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Text;
+
 namespace Derecho.Rpc;
 
 /// <summary>
@@ -10,6 +13,12 @@ public static class OrderedContext
 {
     [ThreadStatic] private static DeliveryInfo? t_current;
     [ThreadStatic] private static Random? t_random;
+    [ThreadStatic] private static INotificationSink? t_sink;
+    [ThreadStatic] private static int t_notified;
+    [ThreadStatic] private static ArrayBufferWriter<byte>? t_scratch;
+
+    /// <summary>Longest topic, in UTF-8 bytes.</summary>
+    public const int MaxTopicBytes = Wire.NotificationMessages.MaxTopicBytes;
 
     /// <summary>The call being handled; throws outside an ordered handler.</summary>
     public static DeliveryInfo Current => t_current ??
@@ -38,15 +47,59 @@ public static class OrderedContext
         return new Guid(bytes);
     }
 
-    internal static void Enter(DeliveryInfo delivery)
+    /// <summary>
+    /// Emits a notification to the shard's subscribers (external clients, see <see cref="ShardHandle{T}.SubscribeAsync{TPayload}"/>):
+    /// every replica that delivers the call records it under the call's version, its rank in the call and the agreed
+    /// time. <paramref name="payload"/> is serialized with MemoryPack (a <c>byte[]</c> is sent as it is). Call it from an <c>[Ordered]</c> handler only.
+    /// </summary>
+    public static void Notify<T>(string topic, T payload)
+    {
+        var current = Current;
+        CheckTopic(topic);
+        if (typeof(T) == typeof(byte[])) // bytes travel as they are (a byte[] subscriber reads them back unchanged)
+        {
+            Record(current, topic, (byte[]?)(object?)payload ?? []);
+            return;
+        }
+        var scratch = t_scratch ??= new ArrayBufferWriter<byte>(256);
+        scratch.ResetWrittenCount();
+        MemoryPack.MemoryPackSerializer.Serialize(scratch, payload);
+        Record(current, topic, scratch.WrittenSpan);
+    }
+
+    /// <summary>As <see cref="Notify{T}(string, T)"/> with a payload that is already bytes (subscribers read it as <c>byte[]</c> or their own MemoryPack type).</summary>
+    public static void Notify(string topic, ReadOnlySpan<byte> payload)
+    {
+        var current = Current;
+        CheckTopic(topic);
+        Record(current, topic, payload);
+    }
+
+    private static void CheckTopic(string topic)
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        if (topic.Length > MaxTopicBytes || Encoding.UTF8.GetByteCount(topic) > MaxTopicBytes)
+            throw new ArgumentException($"a notification topic may have at most {MaxTopicBytes} UTF-8 bytes", nameof(topic));
+    }
+
+    private static void Record(in DeliveryInfo current, string topic, ReadOnlySpan<byte> payload)
+    {
+        var index = t_notified++; // counted even where nothing records, so every replica numbers alike
+        t_sink?.Record(current, index, topic, payload);
+    }
+
+    internal static void Enter(DeliveryInfo delivery, INotificationSink? notifications = null)
     {
         t_current = delivery;
         t_random = null;
+        t_sink = notifications;
+        t_notified = 0;
     }
 
     internal static void Exit()
     {
         t_current = null;
         t_random = null;
+        t_sink = null;
     }
 }

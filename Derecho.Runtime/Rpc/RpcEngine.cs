@@ -33,6 +33,10 @@ internal sealed class RpcEngine : IRpcInvoker, IDisposable
     private readonly TriggerBatcher _triggerBatches;
     private volatile Exception? _stopped;
 
+    /// <summary>Members read their own replicas; notification subscriptions are for external clients.</summary>
+    public IAsyncEnumerable<Notification<T>> Subscribe<T>(uint typeId, int shard, string? topic, long afterVersion, CancellationToken cancellationToken) =>
+        throw new NotSupportedException($"member {_myId}: notification subscriptions are made by external clients (DerechoClient), not by members");
+
     public RpcEngine(int myId, int maxPayloadBytes, ViewSlot views, Func<uint, string> nameOf, PendingCalls calls, IP2PRequests local, ITransport transport, Action wake, PeerWarnings warnings, ILogger logger,
         Replication.TriggerWorker triggers, TriggerWindow triggerWindow)
     {

@@ -95,6 +95,28 @@ internal enum MessageKind : byte
     /// <c>[kind][status u8][pad 2][count i32][batch i64][reason utf-8]</c>; count is the number of events accepted (all or none).
     /// </summary>
     TriggerAck = 37,
+
+    // Notifications (NotificationMessages).
+
+    /// <summary>
+    /// Client to a shard member: send me the shard's notifications after a position, then every new one.
+    /// <c>[kind][has topic u8][pad 2][type u32][shard i32][after index i32][subscription i64][after version i64][topic utf-8]</c>;
+    /// after version -1: from the oldest the member retains; no topic: every topic. The subscription id is the client's.
+    /// </summary>
+    Subscribe = 38,
+    /// <summary>
+    /// Member to client: notifications of a subscription, in order, several per message.
+    /// <c>[kind][pad 3][count i32][subscription i64]</c> then per notification
+    /// <c>[version i64][ticks i64][index i32][topic length i32][payload length i32][topic utf-8][payload]</c>.
+    /// </summary>
+    Notification = 39,
+    /// <summary>Client to member: stop the subscription. <c>[kind][pad 3][pad 4][subscription i64]</c>.</summary>
+    Unsubscribe = 40,
+    /// <summary>
+    /// Member to client: the subscription is over, and why (<see cref="SubscriptionEnd"/>).
+    /// <c>[kind][reason u8][pad 2][member i32][subscription i64][message utf-8]</c>.
+    /// </summary>
+    SubscriptionEnded = 41,
 }
 
 /// <summary>Which handler a message kind belongs to.</summary>
@@ -120,7 +142,8 @@ internal static class MessageKinds
         MessageKind.RestartHello or MessageKind.RestartView or MessageKind.RestartRejoin or MessageKind.RestartReady
             or MessageKind.LogTailRequest or MessageKind.LogTail => MessageFamily.Restart,
         MessageKind.ClientHello or MessageKind.ViewInfo or MessageKind.Relay or MessageKind.RelayResult
-            or MessageKind.TriggerBatch or MessageKind.TriggerAck => MessageFamily.Client,
+            or MessageKind.TriggerBatch or MessageKind.TriggerAck
+            or MessageKind.Subscribe or MessageKind.Notification or MessageKind.Unsubscribe or MessageKind.SubscriptionEnded => MessageFamily.Client,
         _ => MessageFamily.Unknown,
     };
 }

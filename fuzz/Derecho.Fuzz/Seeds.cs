@@ -23,7 +23,10 @@ public static class Seeds
         "rpc-headers" => RpcSeeds(),
         "client" => [ClientMessages.Hello(1000, Members[0].Endpoint), ClientMessages.ViewInfo(5, Members, SampleLayout),
             ClientMessages.RelayResult(42, [new RawReply(1, ReplyStatus.Ok, [1, 2, 3]), new RawReply(2, ReplyStatus.HandlerFailed, "boom"u8.ToArray())]),
-            TriggerSeed(), TriggerMessages.Ack(7, ReplyStatus.Overloaded, 0, "full")],
+            TriggerSeed(), TriggerMessages.Ack(7, ReplyStatus.Overloaded, 0, "full"),
+            NotificationMessages.Subscribe(43, 7, 0, 5L << 40 | 9, 1, "orders"), NotificationMessages.Subscribe(44, 7, 0, -1, -1, null),
+            NotificationMessages.Unsubscribe(43), NotificationMessages.Ended(43, SubscriptionEnd.Lagged, 1, "lagged 2000 notifications behind"),
+            NotificationBatch(43, (5L << 40 | 9, 0, "orders", [1, 2]), (5L << 40 | 9, 1, "orders", []), (5L << 40 | 10, 0, "é", [3]))],
         "layout" => [SampleLayout.Serialize(), new GroupLayout([], "inadequate").Serialize()],
         "state-transfer" => [
             StateTransferMessages.Encode(MessageKind.ShardStateRequest, new ShardStateRequest(7, 0, 5, 41)),
@@ -45,6 +48,22 @@ public static class Seeds
         "log" => [Log((1, [1, 2, 3]), (2, []), (5, [4, 5])), Log((1, [7]))],
         _ => throw new ArgumentException($"no fuzz target {target}", nameof(target)),
     };
+
+    private static byte[] NotificationBatch(long subscription, params (long Version, int Index, string Topic, byte[] Payload)[] entries)
+    {
+        var size = NotificationMessages.BatchHeaderSize + entries.Sum(e => NotificationMessages.EntrySize(System.Text.Encoding.UTF8.GetByteCount(e.Topic), e.Payload.Length));
+        var bytes = new byte[size];
+        var at = NotificationMessages.BatchHeaderSize;
+        foreach (var (version, index, topic, payload) in entries)
+        {
+            var topicBytes = System.Text.Encoding.UTF8.GetBytes(topic);
+            var length = NotificationMessages.EntrySize(topicBytes.Length, payload.Length);
+            NotificationMessages.WriteEntry(bytes.AsSpan(at, length), version, index, 638_000_000_000_000_000, topicBytes, payload);
+            at += length;
+        }
+        NotificationMessages.WriteBatchHeader(bytes, subscription, entries.Length);
+        return bytes;
+    }
 
     private static byte[] Header(FrameType type, byte region, int length, int offset, int epoch)
     {

@@ -12,6 +12,10 @@ internal static class ClientTargets
         _ = ClientMessages.TryReadRelayResult(input, out _, out _);
         _ = TriggerMessages.TryReadBatch(input, out _, out _);
         _ = TriggerMessages.TryReadAck(input, out _, out _, out _);
+        _ = NotificationMessages.TryReadSubscribe(input, out _, out _, out _, out _, out _, out _);
+        _ = NotificationMessages.TryReadUnsubscribe(input, out _);
+        _ = NotificationMessages.TryReadEnded(input, out _, out _, out _, out _);
+        _ = NotificationMessages.TryReadBatch(input.ToArray(), out _, out _);
         // View info: a view proposal's layout whose layout is always decoded.
         if (JoinMessages.TryReadViewProposal(input, out _, out _, out _, out var layout))
             _ = GroupLayout.TryDeserialize(layout, LayoutTargets.NameOf);
