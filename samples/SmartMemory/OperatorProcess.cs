@@ -1,0 +1,155 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Derecho.Client;
+using Derecho.Membership;
+using Derecho.Rpc;
+
+namespace Derecho.Samples.SmartMemory;
+
+/// <summary>
+/// The operator, an external client: subscribes to every shard's alerts and prints each with its end-to-end latency
+/// (reading sent → notification received), shows a live view of the shards once a second, and on "mark" remembers a
+/// moment. On "finish" it asks every replica of every shard what it held at that moment (temporal queries: the same
+/// answer from each), checks that it received every alert the shards raised exactly once, and prints the truth counts.
+/// </summary>
+internal static class OperatorProcess
+{
+    public static async Task<int> RunAsync(Arguments args)
+    {
+        var window = TimeSpan.FromSeconds(args.Int("window-seconds", 5));
+        await using var client = await DerechoClient.ConnectAsync(new DerechoClientOptions
+        {
+            Contacts = args.Contacts().Select(c => new MemberOptions { Id = c.Id, Endpoint = c.Endpoint }).ToList(),
+        });
+        var shards = client.Subgroup<SensorShard>();
+        var received = new ConcurrentDictionary<long, int>();
+        var latencies = new ConcurrentBag<double>();
+        var printed = 0;
+        using var stop = new CancellationTokenSource();
+        var subscriptions = Enumerable.Range(0, shards.ShardCount).Select(shard => Task.Run(async () =>
+        {
+            await foreach (var alert in shards.Shard(shard).SubscribeAsync<Alert>(SensorShard.AlertTopic, cancellationToken: stop.Token))
+            {
+                var a = alert.Value;
+                var latency = TimeSpan.FromTicks(DateTime.UtcNow.Ticks - a.SentTicks).TotalMilliseconds;
+                latencies.Add(latency);
+                var times = received.AddOrUpdate(((long)a.Sensor << 40) | a.Sequence, 1, (_, n) => n + 1);
+                if (times > 1) Console.WriteLine($"DUPLICATE alert sensor={a.Sensor} seq={a.Sequence} (version {alert.Version})");
+                if (Interlocked.Increment(ref printed) <= 12 || printed % 25 == 0)
+                    Console.WriteLine($"ALERT shard={a.Shard} sensor={a.Sensor} seq={a.Sequence} score={a.Score:0.000} model=#{a.ModelNumber} latency={latency:0.0}ms (#{printed})");
+            }
+        }, stop.Token)).ToList();
+        Console.WriteLine($"SUBSCRIBED shards={shards.ShardCount}");
+
+        var commands = Channel();
+        var started = Stopwatch.StartNew();
+        DateTime? mark = null;
+        while (true)
+        {
+            var next = await Task.WhenAny(commands.Reader.WaitToReadAsync().AsTask(), Task.Delay(1000));
+            if (commands.Reader.TryRead(out var command))
+            {
+                if (command == "mark")
+                {
+                    mark = DateTime.UtcNow;
+                    Console.WriteLine($"MARK {mark:O}");
+                    continue;
+                }
+                if (command is "finish" or null) break;
+            }
+            await PrintLiveViewAsync(client, shards, started.Elapsed, received.Count, latencies);
+        }
+
+        var ok = true;
+        if (mark is { } t) ok &= await TemporalQueryAsync(shards, t, window);
+        ok &= await CheckAlertsAsync(shards, received);
+        long kept = 0, keptFaults = 0;
+        for (var shard = 0; shard < shards.ShardCount; shard++)
+        {
+            var truth = await shards.Shard(shard).On(shards.Shard(shard).Members[0]).KeptTruth();
+            kept += truth[0];
+            keptFaults += truth[1];
+        }
+        var sorted = latencies.Order().ToList();
+        Console.WriteLine($"OPERATOR alerts={received.Count} duplicates={received.Values.Count(n => n > 1)} kept={kept} kept-faults={keptFaults} " +
+                          $"latency-p50={Percentile(sorted, 0.5):0.0}ms latency-p99={Percentile(sorted, 0.99):0.0}ms ok={ok}");
+        await stop.CancelAsync();
+        return ok ? 0 : 1;
+    }
+
+    private static System.Threading.Channels.Channel<string?> Channel()
+    {
+        var channel = System.Threading.Channels.Channel.CreateUnbounded<string?>();
+        _ = Task.Run(async () =>
+        {
+            while (true)
+            {
+                var line = await Console.In.ReadLineAsync();
+                await channel.Writer.WriteAsync(line);
+                if (line is null) return;
+            }
+        });
+        return channel;
+    }
+
+    private static async Task PrintLiveViewAsync(DerechoClient client, SubgroupHandle<SensorShard> shards, TimeSpan elapsed, int alerts, IReadOnlyCollection<double> latencies)
+    {
+        var parts = new List<string>();
+        for (var shard = 0; shard < shards.ShardCount; shard++)
+        {
+            var members = shards.Shard(shard).Members;
+            try
+            {
+                var s = await shards.Shard(shard).On(members[0]).Summary(0).WaitAsync(TimeSpan.FromSeconds(2));
+                parts.Add($"shard {shard} [{string.Join(',', members)}]: judged {s.Counts.Judged} dropped {s.Counts.Dropped} kept {s.Counts.Kept} alerts {s.Counts.Alerts} model #{s.ModelNumber}");
+            }
+            catch (Exception e) when (e is Derecho.Errors.DerechoException or TimeoutException or ArgumentException)
+            {
+                parts.Add($"shard {shard}: ({e.GetType().Name})");
+            }
+        }
+        Console.WriteLine($"LIVE t={elapsed.TotalSeconds:0}s view [{string.Join(',', client.MemberIds)}] | {string.Join(" | ", parts)} | alerts received {alerts}");
+    }
+
+    /// <summary>Every replica of every shard, asked what it held at <paramref name="t"/>: one answer per shard.</summary>
+    private static async Task<bool> TemporalQueryAsync(SubgroupHandle<SensorShard> shards, DateTime t, TimeSpan window)
+    {
+        var consistent = true;
+        Console.WriteLine($"TEMPORAL query at {t:HH:mm:ss.fff} (events kept in the {window.TotalSeconds:0} s before it):");
+        for (var shard = 0; shard < shards.ShardCount; shard++)
+        {
+            var answers = new List<ShardSummary>();
+            foreach (var member in shards.Shard(shard).Members)
+            {
+                var s = await shards.Shard(shard).On(member).AtTime(t).Summary(window.Ticks);
+                answers.Add(s);
+                Console.WriteLine($"  shard {shard} from member {member}: judged {s.Counts.Judged}, dropped {s.Counts.Dropped}, kept {s.Counts.Kept}, alerts {s.Counts.Alerts}, " +
+                                  $"model #{s.ModelNumber} in force, {s.WindowEvents} events ({s.WindowAlerts} alerts) in the window, digest {s.WindowDigest:x16}");
+            }
+            if (answers.Select(a => a with { AtTicks = 0 }).Distinct().Count() > 1)
+            {
+                consistent = false;
+                Console.WriteLine($"  shard {shard}: the replicas DISAGREE");
+            }
+        }
+        Console.WriteLine(consistent ? "TEMPORAL consistent: every replica of each shard gave the same answer" : "TEMPORAL INCONSISTENT");
+        return consistent;
+    }
+
+    /// <summary>Every alert a shard raised was received exactly once (waiting a little for the last to arrive).</summary>
+    private static async Task<bool> CheckAlertsAsync(SubgroupHandle<SensorShard> shards, ConcurrentDictionary<long, int> received)
+    {
+        var raised = new HashSet<long>();
+        for (var shard = 0; shard < shards.ShardCount; shard++)
+            raised.UnionWith(await shards.Shard(shard).On(shards.Shard(shard).Members[0]).AlertKeys());
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (raised.Any(k => !received.ContainsKey(k)) && DateTime.UtcNow < deadline) await Task.Delay(100);
+        var missing = raised.Count(k => !received.ContainsKey(k));
+        var duplicates = received.Values.Count(n => n > 1);
+        var strangers = received.Keys.Count(k => !raised.Contains(k));
+        Console.WriteLine($"ALERTS raised={raised.Count} received={received.Count} missing={missing} duplicates={duplicates} unknown={strangers}");
+        return missing == 0 && duplicates == 0 && strangers == 0;
+    }
+
+    private static double Percentile(List<double> sorted, double p) => sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)(sorted.Count * p))];
+}
