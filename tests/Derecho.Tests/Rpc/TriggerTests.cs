@@ -196,6 +196,24 @@ public class TriggerTests
         await Task.WhenAll(group.Members.Where(m => m.MyId != receiver).Select(m => m.ShutdownAsync()));
     }
 
+    [Fact]
+    public async Task A_client_sends_each_shards_events_to_a_member_of_that_shard()
+    {
+        var sensors = new ConcurrentDictionary<int, Sensor>();
+        await using var group = await InProcessGroup.StartAsync(layout: l => l.Subgroup(c => sensors[c.MyId] = new Sensor(c), shards: 3, replicas: 1));
+        await using var client = await DerechoClient.ConnectAsync(Options(group));
+        var handle = client.Subgroup<Sensor>();
+
+        await Task.WhenAll(Enumerable.Range(0, 300).Select(i => handle.Shard(i % 3).Trigger.Observe(i)));
+        for (var shard = 0; shard < 3; shard++)
+        {
+            var member = client.Layout.MembersOf(TypeId<Sensor>(), shard)[0]; // the contact holds one shard; the others need a new connection
+            var expected = Enumerable.Range(0, 300).Where(i => i % 3 == shard).Select(i => (long)i).ToArray();
+            await Eventually.True(() => sensors[member].Seen.Count == expected.Length, $"shard {shard}'s events handled at member {member}");
+            Assert.Equal(expected, sensors[member].Seen);
+        }
+    }
+
     private static uint TypeId<T>() where T : IReplicatedType => T.ReplicatedTypeId;
 
     [Fact]
