@@ -114,7 +114,8 @@ internal sealed class NotificationServer : IDisposable
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            _logger.LogError(e, "Member {Id}: the notification thread failed; subscriptions here end", _myId);
+            _logger.LogError(e, "Member {Id}: the notification thread failed; its subscribers are sent to other members", _myId);
+            foreach (var sub in _subscriptions.Values.ToList()) Tell(sub.Client, sub.Id, SubscriptionEnd.NotHeld, $"member {_myId} stopped serving notifications ({e.GetType().Name})");
         }
         finally
         {
