@@ -41,6 +41,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
     private volatile int[] _members = [];
     private volatile GroupLayout _layout = new([], "no view yet");
     private volatile int _contact = -1;
+    private volatile int[] _lostSinceView = []; // members whose connection broke since the last view: not dialled again
     private long _nextRequest;
 
     private DerechoClient(DerechoClientOptions options, ILogger logger)
@@ -170,6 +171,15 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
         if (members.Length == 0) return Task.FromException(new ShardUnavailableException($"shard {shard} has no members in the current view"));
         var contact = _contact;
         var member = Array.IndexOf(members, contact) >= 0 ? contact : members[(int)(((uint)_id + (uint)shard) % (uint)members.Length)];
+        // A member lost since the last view is not dialled again (its events would wait out the timeout): another of the shard takes them.
+        var lost = _lostSinceView;
+        if (lost.Length > 0 && Array.IndexOf(lost, member) >= 0)
+        {
+            var live = Array.FindIndex(members, m => Array.IndexOf(lost, m) < 0);
+            if (live < 0)
+                return Task.FromException(new TriggerNotAcceptedException($"every member of shard {shard} ({string.Join(", ", members)}) was lost since the last view; the events were not sent"));
+            member = members[live];
+        }
         try { Greet(member); }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException)
         {
@@ -276,6 +286,9 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
                 foreach (var (id, endpoint) in members) _endpoints[id] = PackedEndpoint.Unpack(endpoint);
                 _layout = layout;
                 _members = members.Select(m => m.Id).ToArray();
+                _lostSinceView = [];
+                // Trigger batches to a member that left the view fail now (it may never break the connection, or be dialled in vain).
+                foreach (var gone in _triggers.Members.Where(m => Array.IndexOf(_members, m) < 0).ToList()) _triggers.OnPeerLost(gone, $"member {gone} left the view");
                 _logger.LogInformation("Client {Id} learned view {View}: {Members}", _id, viewId, string.Join(", ", _members));
                 _viewKnown.TrySetResult();
                 foreach (var subscription in _subscriptions.Values.Distinct().ToList()) subscription.OnView();
@@ -305,6 +318,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
         _warnings.Forget(peerId);
         _transport.ForgetPeer(peerId);
         _triggers.OnPeerLost(peerId, reason);
+        lock (_greetGate) _lostSinceView = [.. _lostSinceView, peerId];
         foreach (var (id, (call, via)) in _pending)
             if (via == peerId && _pending.TryRemove(id, out _))
                 call.Fail(new RemoteCallException(peerId, $"lost the connection before replying ({reason}); the call may or may not have been applied"));

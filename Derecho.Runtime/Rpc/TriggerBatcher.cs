@@ -116,6 +116,15 @@ internal sealed class TriggerBatcher : IDisposable
         batch.Buffer.Dispose();
     }
 
+    /// <summary>Members with a lane (events sent or waiting).</summary>
+    public IReadOnlyList<int> Members
+    {
+        get
+        {
+            lock (_lanes) return _lanes.Keys.ToArray();
+        }
+    }
+
     /// <summary>The member is gone: every batch to it, sent or waiting, fails.</summary>
     public void OnPeerLost(int member, string reason)
     {

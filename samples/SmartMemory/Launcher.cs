@@ -89,6 +89,21 @@ internal static partial class Launcher
                           $"alerts {op["alerts"]:0} (p50 {op["latency-p50"]:0.0} ms, p99 {op["latency-p99"]:0.0} ms end to end); " +
                           $"faults injected {injected:0}: precision {100 * keptFaults / Math.Max(1, kept):0.0}%, recall {100 * keptFaults / Math.Max(1, injected):0.0}%; " +
                           $"{fleet["not-accepted"]:0} readings not accepted during the failover");
+        // The same figures for programs (the smartmemory benchmark reads this line).
+        Console.WriteLine("SUMMARY " + System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, double>
+        {
+            ["readings"] = sent,
+            ["readings_per_second"] = fleet["rate"],
+            ["kept"] = kept,
+            ["kept_fraction"] = kept / Math.Max(1, sent),
+            ["alerts"] = op["alerts"],
+            ["alert_latency_p50_ms"] = op["latency-p50"],
+            ["alert_latency_p99_ms"] = op["latency-p99"],
+            ["faults_injected"] = injected,
+            ["precision"] = keptFaults / Math.Max(1, kept),
+            ["recall"] = keptFaults / Math.Max(1, injected),
+            ["not_accepted"] = fleet["not-accepted"],
+        }));
     }
 
     private static Dictionary<string, double> Fields(string line) =>

@@ -214,6 +214,43 @@ public class TriggerTests
         }
     }
 
+    /// <summary>
+    /// The shard's target is not the contact and dies while the client keeps sending: events sent to it between its
+    /// death and the next view must fail at once (the client must not dial a member it just lost and wait out the
+    /// timeout), and once the view is known the shard's other member takes them. Failed on the old code: batches
+    /// queued for the re-dialled dead member waited for the 60 s timeout.
+    /// </summary>
+    [Fact]
+    public async Task A_dead_target_is_not_dialled_again_and_events_after_its_death_settle_at_once()
+    {
+        var sensors = new ConcurrentDictionary<int, Sensor>();
+        var group = await InProcessGroup.StartAsync(4, layout: l => l.Subgroup(c => sensors[c.MyId] = new Sensor(c), shards: 2, replicas: 2));
+        var options = Options(group);
+        options.RequestTimeout = TimeSpan.FromSeconds(60);
+        options.Contacts = [options.Contacts[0]]; // the contact is member 0, in shard 0
+        await using var client = await DerechoClient.ConnectAsync(options);
+        var shard = client.Layout.ShardOfMember(TypeId<Sensor>(), client.Contact) == 0 ? 1 : 0;
+        var handle = client.Subgroup<Sensor>().Shard(shard);
+        await Task.WhenAll(Enumerable.Range(0, 100).Select(i => handle.Trigger.Observe(i)));
+        await Eventually.True(() => handle.Members.Any(m => sensors.TryGetValue(m, out var s) && s.Seen.Count == 100), "the first events handled");
+        var members = handle.Members;
+        var target = members.Single(m => sensors[m].Seen.Count == 100);
+
+        await group.Members[target].DisposeAsync(); // the target dies; the client keeps sending
+        var after = new List<Task>();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(3))
+        {
+            after.Add(handle.Trigger.Observe(1000 + after.Count));
+            await Task.Delay(2);
+        }
+        await Task.WhenAny(Task.WhenAll(after).ContinueWith(_ => { }, TaskScheduler.Default), Task.Delay(TimeSpan.FromSeconds(20)));
+        Assert.True(after.All(t => t.IsCompleted), $"{after.Count(t => !t.IsCompleted)} of {after.Count} events sent after the target died still wait");
+        Assert.Contains(after, t => t.IsCompletedSuccessfully); // the shard's survivor took the later ones
+        Assert.DoesNotContain(target, client.MemberIds); // the client learned the view without the target
+        await Task.WhenAll(group.Members.Where(m => m.MyId != target).Select(m => m.ShutdownAsync()));
+    }
+
     private static uint TypeId<T>() where T : IReplicatedType => T.ReplicatedTypeId;
 
     [Fact]
