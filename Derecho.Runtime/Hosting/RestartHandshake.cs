@@ -276,10 +276,11 @@ internal sealed class RestartHandshake
         await Task.WhenAll(fetches).WaitAsync(cancellationToken).ConfigureAwait(false);
         for (var i = 0; i < view.Sources.Length; i++)
         {
-            if (_replicas.TryGetReplica(view.TypeIds[i], view.Shards[i]) is not { Context.Log: { } log }) continue;
+            if (_replicas.TryGetReplica(view.TypeIds[i], view.Shards[i]) is not { Context.Log: { } log } replica) continue;
             log.Flush();
             if (_mine.Shards.Any(s => s.TypeId == view.TypeIds[i] && s.Shard == view.Shards[i]) && log.LastVersion != view.Versions[i])
                 throw new InvalidOperationException($"member {_myId}: after fetching its tail, shard {view.Shards[i]} of {_replicas.NameOf(view.TypeIds[i])} is at version {log.LastVersion}, not {view.Versions[i]}");
+            _replicas.Reconstruct(replica); // its constructor ran before the tail came; nothing has used it yet
         }
     }
 

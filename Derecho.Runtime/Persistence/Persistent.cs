@@ -6,8 +6,10 @@ namespace Derecho.Persistence;
 /// A versioned field whose versions also go to its replica's durable log (MemoryPack-encoded, CRC-checked,
 /// fsynced in groups by a background thread). Every persistent field of a replica shares that one log, and
 /// whatever one ordered call changed is one record, so after a crash the fields come back at the same
-/// delivery. Reopening the replica replays the log (after the replica's constructor returns), so the field
-/// comes back with every version. <see cref="PersistedVersion"/> says what is on disk.
+/// delivery. Reopening the replica replays the log while its constructor creates the field (before
+/// <c>context.Persistent</c> returns), so the constructor sees the field with every version; records that reach
+/// the log from another member later make the runtime construct the replica again. <see cref="PersistedVersion"/>
+/// says what is on disk.
 /// </summary>
 public sealed class Persistent<T> : Versioned<T>, ReplicaLog.ILoggedField
 {

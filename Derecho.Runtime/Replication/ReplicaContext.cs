@@ -74,11 +74,25 @@ internal sealed class ReplicaContext(int myId, int[] members, string typeName, F
     public bool ApplyTail(LogTailBatch batch)
     {
         if (Log is not { } log) return false;
-        if (!batch.Complete) TruncateAfter(-1);
+        if (!batch.Complete)
+        {
+            TruncateAfter(-1);
+            LogChangedSinceConstructor = true;
+        }
         for (var i = 0; i < batch.Versions.Length; i++)
-            if (batch.Versions[i] > log.LastVersion) log.AppendReplicated(batch.Versions[i], batch.Ticks[i], batch.Payloads[i]);
+        {
+            if (batch.Versions[i] <= log.LastVersion) continue;
+            log.AppendReplicated(batch.Versions[i], batch.Ticks[i], batch.Payloads[i]);
+            LogChangedSinceConstructor = true;
+        }
         return !batch.Complete;
     }
+
+    /// <summary>
+    /// Whether <see cref="ApplyTail"/> changed the log after the replica's constructor had recovered from it:
+    /// the replica must then be constructed again (<see cref="ReplicaStore.Reconstruct"/>).
+    /// </summary>
+    public bool LogChangedSinceConstructor { get; private set; }
 
     /// <summary>Drops every version after <paramref name="version"/> from the log and from every versioned field.</summary>
     public void TruncateAfter(long version)

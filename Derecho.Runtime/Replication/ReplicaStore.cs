@@ -67,14 +67,43 @@ internal sealed class ReplicaStore
     {
         if (_replicas.TryGetValue((typeId, shard), out var existing)) return existing;
         var registration = _registrations[typeId];
-        var directory = registration.Spec.Policy.Shards == 1 ? "" : $"shard-{shard}";
-        var context = new ReplicaContext(_myId, members, registration.Name, relative => _storage(Path.Combine(directory, relative)), OnReplicaLog, _retainVersions,
-            logTags: new MetricTags(_myId, registration.Name, shard), invoker: () => Invoker) { Shard = shard };
-        var replica = new ShardReplica(typeId, shard, registration.Name, registration.Factory(context), context, registration.CanTransferState, Notifications);
-        context.Seal(); // fields come only from the constructor
+        var (instance, context) = Construct(registration, shard, members);
+        var replica = new ShardReplica(typeId, shard, registration.Name, instance, context, registration.CanTransferState, Notifications);
         _replicas[(typeId, shard)] = replica;
         _replicaList = [.. _replicaList, replica];
         return replica;
+    }
+
+    /// <summary>
+    /// Records reached the replica's log after its constructor had recovered from it — a restart's catch-up to the
+    /// longest log, or the log tail of a state transfer — and a constructor may derive plain state from its fields
+    /// (KvStore's index), which would miss them. So the replica is constructed again, on a fresh context, over the
+    /// now-complete log; the first is dropped. Called before anything delivers to it, reads it or snapshots it.
+    /// </summary>
+    public void Reconstruct(ShardReplica replica)
+    {
+        var old = replica.Context;
+        if (!old.LogChangedSinceConstructor) return;
+        if (old.Log is { } log)
+        {
+            log.Durable -= _durable;
+            _logs.Remove(log);
+        }
+        old.Dispose(); // flushes: the new constructor reads every record from disk
+        var (instance, context) = Construct(_registrations[replica.TypeId], replica.Shard, old.MembersArray);
+        replica.Replace(instance, context);
+    }
+
+    /// <summary>Runs the registered factory on a new context: each persistent field is recovered from disk as the constructor creates it.</summary>
+    private (IReplicatedObject Replica, ReplicaContext Context) Construct(SubgroupRegistration registration, int shard, int[] members)
+    {
+        var directory = registration.Spec.Policy.Shards == 1 ? "" : $"shard-{shard}";
+        var tags = new MetricTags(_myId, registration.Name, shard);
+        var context = new ReplicaContext(_myId, members, registration.Name, relative => _storage(Path.Combine(directory, relative)), OnReplicaLog, _retainVersions, logTags: tags,
+            invoker: () => Invoker) { Shard = shard };
+        var replica = registration.Factory(context);
+        context.Seal(); // fields come only from the constructor
+        return (replica, context);
     }
 
     /// <summary>The replica of a shard if this member ever held it.</summary>

@@ -23,9 +23,19 @@ internal sealed class ShardReplica(uint typeId, int shard, string name, IReplica
 
     public string Name { get; } = name;
 
-    public IReplicatedObject Replica { get; } = replica;
+    private volatile IReplicatedObject _replica = replica;
+    private volatile ReplicaContext _context = context;
 
-    public ReplicaContext Context { get; } = context;
+    public IReplicatedObject Replica => _replica;
+
+    public ReplicaContext Context => _context;
+
+    /// <summary>The replica was constructed again over its log (<see cref="ReplicaStore.Reconstruct"/>).</summary>
+    public void Replace(IReplicatedObject instance, ReplicaContext newContext)
+    {
+        _context = newContext;
+        _replica = instance;
+    }
 
     /// <summary>Whether its state can be sent to a member new to the shard (see <see cref="IReplicatedType.CanTransferState"/>).</summary>
     public bool CanTransferState { get; } = canTransferState;

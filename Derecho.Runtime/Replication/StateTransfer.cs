@@ -206,6 +206,7 @@ internal sealed class StateTransfer(int myId, ReplicaStore replicas, ViewSlot vi
                 return true;
             }
             if (incoming.Add((ShardStatePart)body) is not { } state) return true;
+            replicas.Reconstruct(replica); // over the log tail that came first (it delivered nothing while it waited)
             ShardSnapshot.Restore(replica, state);
             _incoming.Remove((typeId, shard));
             _expected.TryRemove((typeId, shard), out _); // a second sender's copy is dropped on arrival
