@@ -31,7 +31,7 @@ internal static partial class Launcher
                           (kill ? $"; member 2 is killed at {seconds * 0.4:0} s" : "") + (storeAll == "true" ? "; every reading stored (no filter)" : ""));
         var members = new List<Child>();
         Child? fleet = null, operatorProcess = null;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(seconds + 120));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(seconds + 240));
         try
         {
             for (var id = 0; id < count; id++)
@@ -56,13 +56,14 @@ internal static partial class Launcher
             await operatorProcess.Process.StandardInput.WriteLineAsync("finish");
             await operatorProcess.Process.WaitForExitAsync(timeout.Token);
             var operatorLine = await operatorProcess.WaitForLineAsync("OPERATOR", timeout.Token);
+            var drained = await operatorProcess.WaitForLineAsync("DRAINED", timeout.Token);
 
             var survivors = kill ? members.Where((_, id) => id != 2).ToList() : members;
             foreach (var member in survivors) await member.Process.StandardInput.WriteLineAsync("shutdown");
             foreach (var member in survivors) await member.Process.WaitForExitAsync(timeout.Token);
             var failed = survivors.Where(m => m.Process.ExitCode != 0).Select(m => $"{m.Name} (exit {m.Process.ExitCode})")
                 .Concat(new[] { fleet, operatorProcess }.Where(c => c.Process.ExitCode != 0).Select(c => $"{c.Name} (exit {c.Process.ExitCode})")).ToList();
-            Report(fleetLine, operatorLine);
+            Report(fleetLine, operatorLine + " " + drained);
             if (failed.Count > 0) Console.WriteLine($"Failed: {string.Join(", ", failed)}");
             Console.WriteLine(failed.Count == 0 ? "Smart memory demo passed" : "Smart memory demo FAILED");
             return failed.Count == 0 ? 0 : 1;
@@ -85,6 +86,7 @@ internal static partial class Launcher
         var fleet = Fields(fleetLine);
         var op = Fields(operatorLine);
         double sent = fleet["sent"], injected = fleet["injected"], kept = op["kept"], keptFaults = op["kept-faults"];
+        var handling = fleet["seconds"] + op["after"]; // from the first reading until the shards stopped changing
         Console.WriteLine($"RESULT {sent:0} readings at {fleet["rate"]:0}/s; kept {kept:0} ({100 * kept / Math.Max(1, sent):0.00}%), " +
                           $"alerts {op["alerts"]:0} (p50 {op["latency-p50"]:0.0} ms, p99 {op["latency-p99"]:0.0} ms end to end); " +
                           $"faults injected {injected:0}: precision {100 * keptFaults / Math.Max(1, kept):0.0}%, recall {100 * keptFaults / Math.Max(1, injected):0.0}%; " +
@@ -94,6 +96,11 @@ internal static partial class Launcher
         {
             ["readings"] = sent,
             ["readings_per_second"] = fleet["rate"],
+            ["accepted_per_second"] = (sent - fleet["not-accepted"]) / fleet["seconds"],
+            ["judged"] = op["judged"],
+            ["judged_per_second"] = op["judged"] / handling,
+            ["stored_per_second"] = kept / handling,
+            ["drain_seconds"] = op["after"],
             ["kept"] = kept,
             ["kept_fraction"] = kept / Math.Max(1, sent),
             ["alerts"] = op["alerts"],

@@ -60,18 +60,26 @@ internal static class OperatorProcess
             await PrintLiveViewAsync(client, shards, started.Elapsed, received.Count, latencies);
         }
 
+        // Everything accepted is judged (and what is kept, stored) before the checks: wait until the shards stop changing.
+        var drain = Stopwatch.StartNew();
+        for (string? before = null, now = await ProgressAsync(shards); now != before && drain.Elapsed < TimeSpan.FromSeconds(90); before = now, now = await ProgressAsync(shards))
+            await Task.Delay(1000);
+        Console.WriteLine($"DRAINED after={drain.Elapsed.TotalSeconds:0.0}");
         var ok = true;
         if (mark is { } t) ok &= await TemporalQueryAsync(shards, t, window);
         ok &= await CheckAlertsAsync(shards, received);
-        long kept = 0, keptFaults = 0;
+        long kept = 0, keptFaults = 0, judged = 0;
         for (var shard = 0; shard < shards.ShardCount; shard++)
         {
-            var truth = await shards.Shard(shard).On(shards.Shard(shard).Members[0]).KeptTruth();
+            var member = shards.Shard(shard).Members[0];
+            var truth = await shards.Shard(shard).On(member).KeptTruth();
             kept += truth[0];
             keptFaults += truth[1];
+            var counts = (await shards.Shard(shard).On(member).Summary(0)).Counts;
+            judged += counts.Judged + counts.Unjudged;
         }
         var sorted = latencies.Order().ToList();
-        Console.WriteLine($"OPERATOR alerts={received.Count} duplicates={received.Values.Count(n => n > 1)} kept={kept} kept-faults={keptFaults} " +
+        Console.WriteLine($"OPERATOR alerts={received.Count} duplicates={received.Values.Count(n => n > 1)} kept={kept} kept-faults={keptFaults} judged={judged} " +
                           $"latency-p50={Percentile(sorted, 0.5):0.0}ms latency-p99={Percentile(sorted, 0.99):0.0}ms ok={ok}");
         await stop.CancelAsync();
         return ok ? 0 : 1;
@@ -109,6 +117,15 @@ internal static class OperatorProcess
             }
         }
         Console.WriteLine($"LIVE t={elapsed.TotalSeconds:0}s view [{string.Join(',', client.MemberIds)}] | {string.Join(" | ", parts)} | alerts received {alerts}");
+    }
+
+    /// <summary>What the shards have judged and kept so far, as one comparable string.</summary>
+    private static async Task<string> ProgressAsync(SubgroupHandle<SensorShard> shards)
+    {
+        var parts = new List<string>();
+        for (var shard = 0; shard < shards.ShardCount; shard++)
+            parts.Add((await shards.Shard(shard).On(shards.Shard(shard).Members[0]).Summary(0)).Counts.ToString());
+        return string.Join('|', parts);
     }
 
     /// <summary>Every replica of every shard, asked what it held at <paramref name="t"/>: one answer per shard.</summary>
