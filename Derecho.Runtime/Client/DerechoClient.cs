@@ -42,6 +42,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
     private volatile GroupLayout _layout = new([], "no view yet");
     private volatile int _contact = -1;
     private volatile int[] _lostSinceView = []; // members whose connection broke since the last view: not dialled again
+    private long _viewId = -1; // the newest view learned (under _greetGate)
     private long _nextRequest;
 
     private DerechoClient(DerechoClientOptions options, ILogger logger)
@@ -283,10 +284,16 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
                     if (_warnings.ShouldLog(peerId)) _logger.LogWarning("Client {Id}: view {View} from member {Peer} carries a malformed layout; ignored", _id, viewId, peerId);
                     break;
                 }
-                foreach (var (id, endpoint) in members) _endpoints[id] = PackedEndpoint.Unpack(endpoint);
-                _layout = layout;
-                _members = members.Select(m => m.Id).ToArray();
-                _lostSinceView = [];
+                lock (_greetGate)
+                {
+                    // A view older than the one we know (a slow contact, an answer to a hello) changes nothing.
+                    if (viewId < _viewId) break;
+                    foreach (var (id, endpoint) in members) _endpoints[id] = PackedEndpoint.Unpack(endpoint);
+                    _layout = layout;
+                    _members = members.Select(m => m.Id).ToArray();
+                    if (viewId > _viewId) _lostSinceView = []; // the same view again keeps what we lost in it
+                    _viewId = viewId;
+                }
                 // Trigger batches to a member that left the view fail now (it may never break the connection, or be dialled in vain).
                 foreach (var gone in _triggers.Members.Where(m => Array.IndexOf(_members, m) < 0).ToList()) _triggers.OnPeerLost(gone, $"member {gone} left the view");
                 _logger.LogInformation("Client {Id} learned view {View}: {Members}", _id, viewId, string.Join(", ", _members));
@@ -317,8 +324,8 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
         _greeted.TryRemove(peerId, out _);
         _warnings.Forget(peerId);
         _transport.ForgetPeer(peerId);
+        lock (_greetGate) _lostSinceView = [.. _lostSinceView, peerId]; // first: a trigger routed meanwhile must not recreate its lane
         _triggers.OnPeerLost(peerId, reason);
-        lock (_greetGate) _lostSinceView = [.. _lostSinceView, peerId];
         foreach (var (id, (call, via)) in _pending)
             if (via == peerId && _pending.TryRemove(id, out _))
                 call.Fail(new RemoteCallException(peerId, $"lost the connection before replying ({reason}); the call may or may not have been applied"));
