@@ -117,7 +117,7 @@ internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, Pending
     /// <summary>The protocol-thread step that runs queued P2P requests.</summary>
     public bool P2PStep()
     {
-        var progress = _temporal.Step(RunP2P);
+        var progress = _temporal.Count > 0 && _temporal.Step(RunP2P, Serves, ExpireTemporal); // delegates only when something is parked
         while (_p2pInbox.TryDequeue(out var item))
         {
             progress = true;
@@ -158,12 +158,25 @@ internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, Pending
             status = WriteError(ReplyStatus.NotYetStable, $"time {new DateTime(readAt.Ticks, DateTimeKind.Utc):O} is not stable yet in shard {shard} of {target.Name} (frontier {new DateTime(target.AgreedTicks, DateTimeKind.Utc):O})");
         else if (readAt.Ticks > DateTime.UtcNow.Add(TemporalWaits.MaxAhead).Ticks)
             status = WriteError(ReplyStatus.MalformedRequest, $"time {new DateTime(readAt.Ticks, DateTimeKind.Utc):O} is more than {TemporalWaits.MaxAhead.TotalSeconds:0} s ahead of member {myId}'s clock");
+        else if (_temporal.Count >= TemporalWaits.MaxParked)
+            status = WriteError(ReplyStatus.NotYetStable, $"member {myId} already holds {TemporalWaits.MaxParked} calls waiting for their time to become stable; retry later");
         else
         {
             _temporal.Park(from, message, readAt.Ticks, target); // answered by a later step, once the frontier passed the time
             return;
         }
         SendReply(from, status, requestId);
+    }
+
+    /// <summary>Whether this member can still answer calls on <paramref name="target"/> (else a parked call is run to get its error).</summary>
+    private bool Serves(ShardReplica target) => target.HasState && Array.IndexOf(target.Context.MembersArray, myId) >= 0;
+
+    /// <summary>A parked call whose time did not become stable within <see cref="TemporalWaits.MaxWait"/>.</summary>
+    private void ExpireTemporal(int from, ReadOnlySpan<byte> message)
+    {
+        if (!RpcHeaders.TryReadP2PHeader(message, out _, out var shard, out _, out var requestId)) return;
+        SendReply(from, WriteError(ReplyStatus.NotYetStable,
+            $"shard {shard}'s stable time frontier at member {myId} did not pass the time asked within {TemporalWaits.MaxWait.TotalSeconds:0} s"), requestId);
     }
 
     private ReplyStatus Dispatch(bool ordered, IReplicatedObject replica, string typeName, uint methodId, ReadOnlySpan<byte> arguments)

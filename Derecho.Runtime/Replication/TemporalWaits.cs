@@ -13,6 +13,12 @@ internal sealed class TemporalWaits(Action wake) : IDisposable
     /// <summary>How far ahead of this member's clock a call may ask to read; further is refused, not parked.</summary>
     public static readonly TimeSpan MaxAhead = TimeSpan.FromMinutes(1);
 
+    /// <summary>Calls parked at once at most; more are refused (each holds its request).</summary>
+    public const int MaxParked = 10_000;
+
+    /// <summary>A call whose time has not become stable this long after it was asked is answered "not stable" (a wedged shard).</summary>
+    public static readonly TimeSpan MaxWait = MaxAhead + TimeSpan.FromSeconds(30);
+
     private readonly List<Parked> _parked = new();
     private readonly ConcurrentDictionary<ShardReplica, bool> _barriers = new(); // shards with a barrier in flight
     private readonly TimeProvider _clock = TimeProvider.System;
@@ -28,28 +34,41 @@ internal sealed class TemporalWaits(Action wake) : IDisposable
     {
         var copy = ArrayPool<byte>.Shared.Rent(message.Length);
         message.CopyTo(copy);
-        _parked.Add(new Parked(from, copy, message.Length, ticks, target));
+        _parked.Add(new Parked(from, copy, message.Length, ticks, target, _clock.GetUtcNow().UtcTicks));
         Nudge(target, ticks);
     }
 
-    /// <summary>Runs, through <paramref name="run"/>, every parked call whose time is now stable; moves the frontiers of the others.</summary>
-    public bool Step(Action<int, ReadOnlySpan<byte>> run)
+    /// <summary>
+    /// Runs, through <paramref name="run"/>, every parked call whose time is now stable, or whose replica can no longer
+    /// serve it (<paramref name="serves"/> false: <paramref name="run"/> answers with the reason); answers through
+    /// <paramref name="expire"/> the calls that waited <see cref="MaxWait"/>; moves the frontiers of the others.
+    /// </summary>
+    public bool Step(Action<int, ReadOnlySpan<byte>> run, Func<ShardReplica, bool> serves, Action<int, ReadOnlySpan<byte>> expire)
     {
         if (_parked.Count == 0) return false;
         var progress = false;
+        var now = _clock.GetUtcNow().UtcTicks;
+        var kept = 0;
         for (var i = 0; i < _parked.Count; i++)
         {
             var parked = _parked[i];
-            if (parked.Target.AgreedTicks <= parked.Ticks)
+            var stable = parked.Target.AgreedTicks > parked.Ticks;
+            var expired = !stable && now - parked.Since > MaxWait.Ticks;
+            if (!stable && !expired && serves(parked.Target))
             {
                 Nudge(parked.Target, parked.Ticks);
+                _parked[kept++] = parked;
                 continue;
             }
-            _parked.RemoveAt(i--);
             progress = true;
-            try { run(parked.From, parked.Buffer.AsSpan(0, parked.Length)); }
+            try
+            {
+                if (expired) expire(parked.From, parked.Buffer.AsSpan(0, parked.Length));
+                else run(parked.From, parked.Buffer.AsSpan(0, parked.Length));
+            }
             finally { ArrayPool<byte>.Shared.Return(parked.Buffer); }
         }
+        _parked.RemoveRange(kept, _parked.Count - kept); // one pass, no shifting per answered call
         return progress;
     }
 
@@ -95,5 +114,5 @@ internal sealed class TemporalWaits(Action wake) : IDisposable
         _timer.Change(delay, Timeout.InfiniteTimeSpan);
     }
 
-    private readonly record struct Parked(int From, byte[] Buffer, int Length, long Ticks, ShardReplica Target);
+    private readonly record struct Parked(int From, byte[] Buffer, int Length, long Ticks, ShardReplica Target, long Since);
 }
