@@ -67,6 +67,16 @@ internal sealed class PersistentLog : IDisposable
     /// <summary>Highest version appended, or -1.</summary>
     public long LastVersion => Volatile.Read(ref _appended);
 
+    /// <summary>Agreed time of the newest record, or 0 when the log is empty.</summary>
+    public long LastTicks
+    {
+        get
+        {
+            var count = _index.Count;
+            return count == 0 ? 0 : _index[count - 1].Ticks;
+        }
+    }
+
     /// <summary>Records in the log (trimmed ones included).</summary>
     public int Count => _index.Count;
 

@@ -64,6 +64,9 @@ internal sealed class ReplicaLog : IDisposable
     /// <summary>Highest version written (durable or not), or -1.</summary>
     public long LastVersion => _log?.LastVersion ?? -1;
 
+    /// <summary>Agreed time of the newest record (0: none).</summary>
+    public long LastTicks => _log?.LastTicks ?? 0;
+
     /// <summary>Raised on the flusher thread once <see cref="PersistedVersion"/> moved.</summary>
     public event Action? Durable;
 

@@ -109,6 +109,12 @@ internal sealed class ShardReplica(uint typeId, int shard, string name, IReplica
     /// <summary>Whether every version the replica's persistent fields logged is on disk.</summary>
     public bool AllLoggedDurable => Context.Log is not { } log || IsDurable(log.LastVersion);
 
+    /// <summary>
+    /// Starts the agreed time where the shard's history left it (a snapshot's, or the newest logged version's after a
+    /// restart): every replica then stamps the next call alike, whatever its own history in this process.
+    /// </summary>
+    public void AgreeAtLeast(long ticks) => Interlocked.Exchange(ref _agreedTicks, Math.Max(Interlocked.Read(ref _agreedTicks), ticks));
+
     /// <summary>Advances the agreed time along the shard's total order (protocol thread only).</summary>
     public void Agree(long senderTicks) =>
         Interlocked.Exchange(ref _agreedTicks, Math.Max(_agreedTicks + 1, Math.Clamp(senderTicks, DateTime.MinValue.Ticks, DateTime.MaxValue.Ticks)));

@@ -4,8 +4,9 @@ using Derecho.Rpc;
 namespace Derecho.Replication;
 
 /// <summary>
-/// A shard replica's state as state transfer sends it: <c>[length i32][object state]</c>, then per versioned
-/// field <c>[length i32][latest version]</c>, in the order the constructor created the fields.
+/// A shard replica's state as state transfer sends it: <c>[agreed ticks i64][length i32][object state]</c>, then per
+/// versioned field <c>[length i32][latest version]</c>, in the order the constructor created the fields. The agreed
+/// time goes with it: the receiver stamps the next calls as the old members do (max(previous + 1, sender's clock)).
 /// </summary>
 internal static class ShardSnapshot
 {
@@ -13,9 +14,11 @@ internal static class ShardSnapshot
     public static byte[] Take(ShardReplica replica)
     {
         using var buffer = new PooledBufferWriter();
+        BinaryPrimitives.WriteInt64LittleEndian(buffer.GetSpan(8), replica.AgreedTicks);
+        buffer.Advance(8);
         buffer.Advance(4);
         replica.Replica.WriteState(buffer);
-        BinaryPrimitives.WriteInt32LittleEndian(buffer.WrittenSpanMutable, buffer.WrittenCount - 4);
+        BinaryPrimitives.WriteInt32LittleEndian(buffer.WrittenSpanMutable[8..], buffer.WrittenCount - 12);
         foreach (var field in replica.Context.VersionedFields)
         {
             var fieldStart = buffer.WrittenCount;
@@ -49,6 +52,10 @@ internal static class ShardSnapshot
     /// </summary>
     public static void Restore(ShardReplica replica, ReadOnlySpan<byte> state)
     {
+        if (state.Length < 8) throw new InvalidDataException($"state of type {replica.TypeId:X8} is truncated");
+        var agreed = BinaryPrimitives.ReadInt64LittleEndian(state);
+        if (agreed < 0 || agreed > DateTime.MaxValue.Ticks) throw new InvalidDataException($"state of type {replica.TypeId:X8} carries agreed time {agreed}, which is no time");
+        state = state[8..];
         var objectLength = Section(ref state, replica.TypeId);
         replica.Replica.ReadState(state[..objectLength]);
         state = state[objectLength..];
@@ -60,6 +67,7 @@ internal static class ShardSnapshot
         }
         if (!state.IsEmpty) throw new InvalidDataException($"state of {replica.Name} shard {replica.Shard} has {state.Length} bytes left over");
         replica.Context.CommitDelivery(); // a persistent field's latest the log lacked (none when the tail came first)
+        replica.AgreeAtLeast(agreed);
     }
 
     /// <summary>Reads a length prefix and checks it fits.</summary>

@@ -58,3 +58,51 @@ public partial class FailingState : IReplicaState
 
     public void ReadState(ReadOnlySpan<byte> state) => _count = state.Length;
 }
+
+/// <summary>
+/// The agreed time is part of a shard's history: a replica that got the state by transfer, or recovered it from its
+/// log, must stamp the next call as the replicas that were there all along do. Failed on the old code: both started
+/// from 0, so a call whose sender's clock was behind the shard's agreed time got the sender's time there and
+/// previous + 1 elsewhere (OrderedContext.Timestamp, and every version's time, differed between replicas).
+/// </summary>
+public class AgreedTimeTests
+{
+    [Fact]
+    public void A_snapshot_carries_the_agreed_time_and_the_receiver_stamps_the_next_call_alike()
+    {
+        var (sender, _) = Replica(l => l.Subgroup(_ => new Register()));
+        sender.Agree(5_000_000);
+        var (receiver, _) = Replica(l => l.Subgroup(_ => new Register()));
+        ShardSnapshot.Restore(receiver, ShardSnapshot.Take(sender));
+        Assert.Equal(5_000_000, receiver.AgreedTicks);
+        sender.Agree(4_000_000); // a sender whose clock is behind
+        receiver.Agree(4_000_000);
+        Assert.Equal(sender.AgreedTicks, receiver.AgreedTicks);
+    }
+
+    [Fact]
+    public void A_replica_recovered_from_its_log_starts_at_its_newest_versions_time()
+    {
+        using var data = new TemporaryDirectory();
+        var (first, _) = Replica(l => l.Subgroup(c => new Journal(c)), data.Path);
+        var at = new DateTime(2026, 6, 1, 12, 0, 0, DateTimeKind.Utc);
+        OrderedContext.Enter(new DeliveryInfo(0, 1, 1, at));
+        try { ((Journal)first.Replica).Add(5); }
+        finally { OrderedContext.Exit(); }
+        first.Context.CommitDelivery();
+        first.Context.Log!.Flush();
+        first.Context.Dispose();
+
+        var (recovered, _) = Replica(l => l.Subgroup(c => new Journal(c)), data.Path);
+        Assert.Equal(at.Ticks, recovered.AgreedTicks);
+    }
+
+    private static (ShardReplica Replica, ReplicaStore Store) Replica(Action<LayoutBuilder> layout, string? directory = null)
+    {
+        var builder = new LayoutBuilder();
+        layout(builder);
+        var root = directory ?? Path.Combine(Path.GetTempPath(), "derecho-agreed-" + Guid.NewGuid().ToString("N"));
+        var store = new ReplicaStore(0, builder.Registrations, relative => Path.Combine(root, relative), 0, () => { });
+        return (store.ReplicaFor(builder.Registrations[0].TypeId, 0, [0]), store);
+    }
+}
