@@ -13,12 +13,13 @@ namespace Derecho.Samples.SmartMemory;
 internal sealed class AnomalyModel
 {
     private static readonly MLContext Ml = new(seed: 7);
+    private static readonly Lock MlGate = new(); // MLContext makes no thread-safety promise; training and loading take turns
     private readonly PredictionEngine<Features, Scored> _engine;
     private readonly Lock _gate = new();
 
     private AnomalyModel(ITransformer transformer, ModelSnapshot snapshot)
     {
-        _engine = Ml.Model.CreatePredictionEngine<Features, Scored>(transformer);
+        lock (MlGate) _engine = Ml.Model.CreatePredictionEngine<Features, Scored>(transformer);
         Snapshot = snapshot;
     }
 
@@ -26,6 +27,11 @@ internal sealed class AnomalyModel
 
     /// <summary>Trains on recent readings; thresholds come from the training scores (keep above 1.5x their 99.5th percentile, alert above 6x that).</summary>
     public static ModelSnapshot Train(IReadOnlyList<SensorReading> readings)
+    {
+        lock (MlGate) return TrainLocked(readings);
+    }
+
+    private static ModelSnapshot TrainLocked(IReadOnlyList<SensorReading> readings)
     {
         var rows = readings.Select(Features.Of).ToList();
         var data = Ml.Data.LoadFromEnumerable(rows);
@@ -49,7 +55,9 @@ internal sealed class AnomalyModel
     public static AnomalyModel Load(ModelSnapshot snapshot)
     {
         using var bytes = new MemoryStream(snapshot.Parameters);
-        return new AnomalyModel(Ml.Model.Load(bytes, out _), snapshot);
+        ITransformer transformer;
+        lock (MlGate) transformer = Ml.Model.Load(bytes, out _);
+        return new AnomalyModel(transformer, snapshot);
     }
 
     public float Score(in SensorReading reading)

@@ -38,7 +38,7 @@ internal sealed class Judge(IReplicaContext context, Func<ModelSnapshot?> publis
     private long _judged, _dropped, _unjudged;
     private long _judgedByModel, _keptByModel; // since the model in use was loaded: a rising keep rate is drift
     private int _training;
-    private long _lastTrainedTicks;
+    private long _lastTrainedTicks = DateTime.UtcNow.Ticks;
     private Timer? _tally;
 
     public async ValueTask ObserveAsync(SensorReading reading)
@@ -73,7 +73,11 @@ internal sealed class Judge(IReplicaContext context, Func<ModelSnapshot?> publis
         var kept = new KeptEvent(reading, score, model?.Snapshot.Number ?? 0, model is not null && score > model.Snapshot.AlertThreshold);
         Track(Shard.Ordered.Keep(kept));
         // Back-pressure: this handler waits (asynchronously) while too many keeps are unanswered.
-        while (_inFlight.Count > 256 && _inFlight.TryDequeue(out var oldest)) await oldest.ConfigureAwait(false);
+        while (_inFlight.Count > 256 && _inFlight.TryDequeue(out var oldest))
+        {
+            try { await oldest.ConfigureAwait(false); }
+            catch (Exception e) when (e is Derecho.Errors.DerechoException or ArgumentException) { } // an earlier keep's failure, already logged by Track
+        }
         MaybeTrain();
     }
 
@@ -102,7 +106,9 @@ internal sealed class Judge(IReplicaContext context, Func<ModelSnapshot?> publis
         var first = published() is null;
         var judged = Volatile.Read(ref _judgedByModel);
         var drifting = judged > 2000 && Volatile.Read(ref _keptByModel) > options.DriftKeepFraction * judged;
-        var due = first ? Volatile.Read(ref _windowCount) >= _window.Length : drifting || now - Volatile.Read(ref _lastTrainedTicks) >= options.RetrainEvery.Ticks;
+        // This member trains only on readings it saw itself: never before its window is full (a member taking over starts empty).
+        var due = Volatile.Read(ref _windowCount) >= _window.Length
+                  && (first || drifting || now - Volatile.Read(ref _lastTrainedTicks) >= options.RetrainEvery.Ticks);
         if (!due) return;
         if (Interlocked.Exchange(ref _training, 1) == 1) return;
         SensorReading[] recent;
@@ -132,8 +138,16 @@ internal sealed class Judge(IReplicaContext context, Func<ModelSnapshot?> publis
         var dropped = Interlocked.Exchange(ref _dropped, 0);
         var unjudged = Interlocked.Exchange(ref _unjudged, 0);
         if (judged == 0 && dropped == 0 && unjudged == 0) return;
-        try { Track(Shard.Ordered.Tally(judged, dropped, unjudged)); }
-        catch (Exception e) { Console.Error.WriteLine($"member {context.MyId}: tally of shard {context.Shard} failed: {e.Message}"); }
+        Task tally;
+        try { tally = Shard.Ordered.Tally(judged, dropped, unjudged); }
+        catch (Exception e) { tally = Task.FromException(e); }
+        // A tally that failed (a view change, this member leaving) is added back for the next one, not lost.
+        _ = tally.ContinueWith(_ =>
+        {
+            Interlocked.Add(ref _judged, judged);
+            Interlocked.Add(ref _dropped, dropped);
+            Interlocked.Add(ref _unjudged, unjudged);
+        }, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
     }
 
     private void Track(Task call)

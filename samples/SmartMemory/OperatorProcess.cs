@@ -68,6 +68,11 @@ internal static class OperatorProcess
         var ok = true;
         if (mark is { } t) ok &= await TemporalQueryAsync(shards, t, window);
         ok &= await CheckAlertsAsync(shards, received);
+        foreach (var failed in subscriptions.Where(t => t.IsFaulted))
+        {
+            Console.WriteLine($"SUBSCRIPTION failed: {failed.Exception?.InnerException?.Message}");
+            ok = false;
+        }
         long kept = 0, keptFaults = 0, judged = 0;
         for (var shard = 0; shard < shards.ShardCount; shard++)
         {
