@@ -13,19 +13,11 @@ namespace Derecho.Tests.Client;
 /// <summary>An external client: not a member, same generated proxy, relayed ordered calls, direct P2P, failover.</summary>
 public class ClientTests
 {
-    private static DerechoClientOptions Options(InProcessGroup group) => new()
-    {
-        Contacts = group.Ports.Select((port, id) => new MemberOptions { Id = id, Endpoint = $"127.0.0.1:{port}" }).ToList(),
-        RingBytes = 1 << 20,
-        MaxPayloadBytes = 64 << 10,
-        RequestTimeout = TimeSpan.FromSeconds(30),
-    };
-
     [Fact]
     public async Task Client_gets_every_replicas_reply_and_calls_members_directly()
     {
         await using var group = await InProcessGroup.StartAsync();
-        await using var client = await DerechoClient.ConnectAsync(Options(group));
+        await using var client = await DerechoClient.ConnectAsync(group.ClientOptions());
         Assert.Equal([0, 1, 2], client.MemberIds);
         var register = client.Subgroup<Register>();
 
@@ -43,7 +35,7 @@ public class ClientTests
     public async Task Client_fails_over_when_its_contact_dies_and_no_acknowledged_call_is_lost()
     {
         var group = await InProcessGroup.StartAsync();
-        await using var client = await DerechoClient.ConnectAsync(Options(group));
+        await using var client = await DerechoClient.ConnectAsync(group.ClientOptions());
         var register = client.Subgroup<Register>();
         var contact = client.Contact;
         for (var i = 0; i < 20; i++) await register.Ordered.Set(i);
@@ -84,7 +76,7 @@ public class ClientTests
         var replicas = new ConcurrentDictionary<int, Turnstile>();
         await using var group = await InProcessGroup.StartAsync(layout: l => l.Subgroup(c => replicas[c.MyId] = new Turnstile()));
         var port = Ports.Free(1)[0];
-        var options = Options(group);
+        var options = group.ClientOptions();
         options.ListenEndpoint = $"127.0.0.1:{port}";
         await using var client = await DerechoClient.ConnectAsync(options);
         foreach (var replica in replicas.Values) replica.Gate.Reset(); // the call waits in every replica

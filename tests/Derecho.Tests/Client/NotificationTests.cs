@@ -47,14 +47,6 @@ public class NotificationTests
 {
     private static readonly int[] ThreeIndexes = [0, 1, 2];
 
-    private static DerechoClientOptions ClientOptions(InProcessGroup group) => new()
-    {
-        Contacts = group.Ports.Select((port, id) => new MemberOptions { Id = id, Endpoint = $"127.0.0.1:{port}" }).ToList(),
-        RingBytes = 1 << 20,
-        MaxPayloadBytes = 64 << 10,
-        RequestTimeout = TimeSpan.FromSeconds(30),
-    };
-
     private static Task<InProcessGroup> StartAsync(Action<DerechoOptions>? configure = null) =>
         InProcessGroup.StartAsync(layout: l => l.Subgroup(_ => new Ticker()), configure: configure);
 
@@ -69,7 +61,7 @@ public class NotificationTests
     public async Task Subscriber_receives_every_notification_once_in_version_order()
     {
         await using var group = await StartAsync();
-        await using var client = await DerechoClient.ConnectAsync(ClientOptions(group));
+        await using var client = await DerechoClient.ConnectAsync(group.ClientOptions());
         var ticker = client.Subgroup<Ticker>();
         await using var notifications = new Reader<long>(ticker.SubscribeAsync<long>());
         var reading = notifications.Take(150);
@@ -90,7 +82,7 @@ public class NotificationTests
     public async Task A_topic_subscription_gets_that_topic_only_and_all_of_it()
     {
         await using var group = await StartAsync();
-        await using var client = await DerechoClient.ConnectAsync(ClientOptions(group));
+        await using var client = await DerechoClient.ConnectAsync(group.ClientOptions());
         var ticker = client.Subgroup<Ticker>();
         await using var onlyA = new Reader<long>(ticker.SubscribeAsync<long>(topic: "a"));
         await using var all = new Reader<long>(ticker.SubscribeAsync<long>());
@@ -108,7 +100,7 @@ public class NotificationTests
     public async Task Subscribing_after_a_version_gets_exactly_the_rest()
     {
         await using var group = await StartAsync();
-        await using var client = await DerechoClient.ConnectAsync(ClientOptions(group));
+        await using var client = await DerechoClient.ConnectAsync(group.ClientOptions());
         var ticker = client.Subgroup<Ticker>();
         for (var i = 0; i < 30; i++) await ticker.Ordered.Tick("t", 2);
         List<Notification<long>> history;
@@ -129,7 +121,7 @@ public class NotificationTests
     public async Task Notifications_arrive_exactly_once_in_order_when_the_serving_member_crashes()
     {
         var group = await StartAsync();
-        await using var client = await DerechoClient.ConnectAsync(ClientOptions(group));
+        await using var client = await DerechoClient.ConnectAsync(group.ClientOptions());
         var serving = client.Contact; // the client subscribes at its contact, which holds the only shard
         var producer = group.Members.First(m => m.MyId != serving);
         await using var notifications = new Reader<long>(client.Subgroup<Ticker>().SubscribeAsync<long>());
@@ -172,7 +164,7 @@ public class NotificationTests
             o.NotificationRetention = 1500;
             o.NotificationRetentionBytes = 1L << 30;
         });
-        var options = ClientOptions(group);
+        var options = group.ClientOptions();
         options.NotificationBuffer = 4;
         await using var slowClient = await DerechoClient.ConnectAsync(options);
         var caller = group.Members[0].Subgroup<Ticker>();
@@ -209,7 +201,7 @@ public class NotificationTests
     public async Task A_member_new_to_the_shard_has_no_history_before_it_and_the_client_resumes_at_one_that_has()
     {
         var group = await StartAsync();
-        await using var client = await DerechoClient.ConnectAsync(ClientOptions(group));
+        await using var client = await DerechoClient.ConnectAsync(group.ClientOptions());
         var ticker = client.Subgroup<Ticker>();
         for (var i = 0; i < 10; i++) await ticker.Ordered.Tick("t", 1);
         List<Notification<long>> before;
@@ -223,7 +215,7 @@ public class NotificationTests
         await Eventually.True(() => client.MemberIds.Count == 4, "the client to learn the view with the new member");
         for (var i = 0; i < 5; i++) Assert.Equal(4, (await ticker.Ordered.Tick("t", 1)).Count); // the new member delivers these
 
-        var viaJoiner = ClientOptions(group);
+        var viaJoiner = group.ClientOptions();
         viaJoiner.Contacts = [new MemberOptions { Id = 3, Endpoint = $"127.0.0.1:{port}" }];
         await using var joinerClient = await DerechoClient.ConnectAsync(viaJoiner);
         Assert.Equal(3, joinerClient.Contact);
@@ -288,7 +280,7 @@ public class NotificationTests
     public async Task A_position_older_than_every_member_retains_ends_with_a_gap_error()
     {
         await using var group = await StartAsync(o => o.NotificationRetention = 10);
-        await using var client = await DerechoClient.ConnectAsync(ClientOptions(group));
+        await using var client = await DerechoClient.ConnectAsync(group.ClientOptions());
         var ticker = client.Subgroup<Ticker>();
         await ticker.Ordered.Tick("t", 1);
         long firstVersion;

@@ -1,6 +1,5 @@
 using Derecho.Client;
 using Derecho.Layout;
-using Derecho.Membership;
 using Derecho.Replication;
 using Derecho.Tests.Support;
 using Xunit;
@@ -28,7 +27,7 @@ public sealed class MetricsTests
             await member.Subgroup<Register>().On(member.MyId).Get();
             await member.Subgroup<Journal>().Ordered.Add(1);
         }
-        await using (var client = await DerechoClient.ConnectAsync(ClientOptions(group)))
+        await using (var client = await DerechoClient.ConnectAsync(group.ClientOptions()))
         {
             await client.Subgroup<Register>().Ordered.Set(7);
             Assert.True(metrics.Sum("derecho.client.connections") >= 1, "the member the client talks to serves it");
@@ -54,11 +53,4 @@ public sealed class MetricsTests
         Assert.True(metrics.Count("derecho.view.change.duration") >= 2);
         await Eventually.True(() => metrics.Sum("derecho.client.connections") == 0, "the member forgets the client that left");
     }
-
-    private static DerechoClientOptions ClientOptions(InProcessGroup group) => new()
-    {
-        Contacts = group.Ports.Select((port, id) => new MemberOptions { Id = id, Endpoint = $"127.0.0.1:{port}" }).ToList(),
-        RingBytes = 1 << 20,
-        MaxPayloadBytes = 64 << 10,
-    };
 }

@@ -18,13 +18,6 @@ public sealed class ShardedGroupTests
         .Subgroup(_ => new Register(), ShardPolicy.Fixed(2, 2))
         .Subgroup(_ => new Notes(), new ShardPolicy { MaxReplicas = 3 });
 
-    private static DerechoClientOptions ClientOptions(InProcessGroup group) => new()
-    {
-        Contacts = group.Ports.Select((port, id) => new MemberOptions { Id = id, Endpoint = $"127.0.0.1:{port}" }).ToList(),
-        RingBytes = 1 << 20,
-        MaxPayloadBytes = 64 << 10,
-    };
-
     [Fact]
     public async Task Each_shard_orders_its_own_calls_and_any_member_can_reach_any_shard()
     {
@@ -79,7 +72,7 @@ public sealed class ShardedGroupTests
     public async Task Keys_route_to_stable_shards_and_bad_targets_get_clear_errors()
     {
         await using var group = await InProcessGroup.StartAsync(5, layout: Layout);
-        await using var client = await DerechoClient.ConnectAsync(ClientOptions(group));
+        await using var client = await DerechoClient.ConnectAsync(group.ClientOptions());
         var register = client.Subgroup<Register>();
 
         // The same key always lands in the same shard, for members and clients alike.

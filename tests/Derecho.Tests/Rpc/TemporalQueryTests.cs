@@ -2,7 +2,6 @@ using System.Diagnostics;
 using Derecho.Client;
 using Derecho.Errors;
 using Derecho.Layout;
-using Derecho.Membership;
 using Derecho.Rpc;
 using Derecho.Tests.Support;
 
@@ -143,12 +142,7 @@ public class TemporalQueryTests
     public async Task An_external_client_queries_at_a_time_like_a_member()
     {
         await using var group = await StartAsync();
-        await using var client = await DerechoClient.ConnectAsync(new DerechoClientOptions
-        {
-            Contacts = group.Ports.Select((port, id) => new MemberOptions { Id = id, Endpoint = $"127.0.0.1:{port}" }).ToList(),
-            RingBytes = 1 << 20,
-            MaxPayloadBytes = 64 << 10,
-        });
+        await using var client = await DerechoClient.ConnectAsync(group.ClientOptions());
         var meters = client.Subgroup<Meter>();
         var first = await meters.Shard(1).Ordered.Add(3);
         var t = new DateTime(first[0].Value[0], DateTimeKind.Utc);

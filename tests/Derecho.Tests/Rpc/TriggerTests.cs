@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using Derecho.Client;
 using Derecho.Errors;
 using Derecho.Hosting;
-using Derecho.Membership;
 using Derecho.Persistence;
 using Derecho.Replication;
 using Derecho.Rpc;
@@ -103,20 +102,12 @@ public class TriggerTests
             .Subgroup(c => Archives[c.MyId] = new Archive());
     }
 
-    private static DerechoClientOptions Options(InProcessGroup group) => new()
-    {
-        Contacts = group.Ports.Select((port, id) => new MemberOptions { Id = id, Endpoint = $"127.0.0.1:{port}" }).ToList(),
-        RingBytes = 1 << 20,
-        MaxPayloadBytes = 64 << 10,
-        RequestTimeout = TimeSpan.FromSeconds(30),
-    };
-
     [Fact]
     public async Task Many_events_travel_in_few_frames_to_one_member_and_are_handled_there_in_order()
     {
         var replicas = new Replicas();
         await using var group = await InProcessGroup.StartAsync(layout: replicas.Layout);
-        await using var client = await DerechoClient.ConnectAsync(Options(group));
+        await using var client = await DerechoClient.ConnectAsync(group.ClientOptions());
         const int events = 5000;
 
         var tasks = new Task[events];
@@ -140,7 +131,7 @@ public class TriggerTests
     {
         var replicas = new Replicas();
         await using var group = await InProcessGroup.StartAsync(layout: replicas.Layout);
-        await using var client = await DerechoClient.ConnectAsync(Options(group));
+        await using var client = await DerechoClient.ConnectAsync(group.ClientOptions());
 
         await Task.WhenAll(Enumerable.Range(0, 20).Select(i => client.Subgroup<Sensor>().Trigger.ForwardAsync($"k{i}", i)));
         await Eventually.True(() => replicas.Archives.Values.All(a => a.Kept.Count == 20), "every replica of the archive to apply the forwarded calls");
@@ -201,7 +192,7 @@ public class TriggerTests
     {
         var sensors = new ConcurrentDictionary<int, Sensor>();
         await using var group = await InProcessGroup.StartAsync(layout: l => l.Subgroup(c => sensors[c.MyId] = new Sensor(c), shards: 3, replicas: 1));
-        await using var client = await DerechoClient.ConnectAsync(Options(group));
+        await using var client = await DerechoClient.ConnectAsync(group.ClientOptions());
         var handle = client.Subgroup<Sensor>();
 
         await Task.WhenAll(Enumerable.Range(0, 300).Select(i => handle.Shard(i % 3).Trigger.Observe(i)));
@@ -225,7 +216,7 @@ public class TriggerTests
     {
         var sensors = new ConcurrentDictionary<int, Sensor>();
         var group = await InProcessGroup.StartAsync(4, layout: l => l.Subgroup(c => sensors[c.MyId] = new Sensor(c), shards: 2, replicas: 2));
-        var options = Options(group);
+        var options = group.ClientOptions();
         options.RequestTimeout = TimeSpan.FromSeconds(60);
         options.Contacts = [options.Contacts[0]]; // the contact is member 0, in shard 0
         await using var client = await DerechoClient.ConnectAsync(options);
@@ -258,7 +249,7 @@ public class TriggerTests
     {
         var replicas = new Replicas();
         await using var group = await InProcessGroup.StartAsync(layout: replicas.Layout, configure: o => o.MaxTriggerQueueBytes = 4096);
-        var options = Options(group);
+        var options = group.ClientOptions();
         options.MaxTriggerBatchBytes = 1024;
         options.MaxTriggerBytesInFlight = 2048;
         options.MaxTriggerBytesQueued = 1 << 20;
@@ -288,7 +279,7 @@ public class TriggerTests
     {
         var replicas = new Replicas();
         await using var group = await InProcessGroup.StartAsync(layout: replicas.Layout, configure: o => o.MaxTriggerQueueBytes = 4096);
-        var options = Options(group);
+        var options = group.ClientOptions();
         options.MaxTriggerBatchBytes = 1024;
         options.MaxTriggerBytesInFlight = 1024;
         options.MaxTriggerBytesQueued = 4096;
@@ -314,7 +305,7 @@ public class TriggerTests
     {
         var replicas = new Replicas();
         var group = await InProcessGroup.StartAsync(layout: replicas.Layout, configure: o => o.MaxTriggerQueueBytes = 4096);
-        var options = Options(group);
+        var options = group.ClientOptions();
         options.MaxTriggerBatchBytes = 1024;
         options.MaxTriggerBytesInFlight = 2048;
         await using var client = await DerechoClient.ConnectAsync(options);
@@ -345,7 +336,7 @@ public class TriggerTests
         using var metrics = new Diagnostics.MetricsRecorder();
         var replicas = new Replicas();
         await using var group = await InProcessGroup.StartAsync(layout: replicas.Layout);
-        await using var client = await DerechoClient.ConnectAsync(Options(group));
+        await using var client = await DerechoClient.ConnectAsync(group.ClientOptions());
         var sensor = client.Subgroup<Sensor>();
         var receiver = client.Contact;
 
@@ -374,7 +365,7 @@ public class TriggerTests
         });
         DerechoClientOptions ClientOptions(string name)
         {
-            var options = Options(group);
+            var options = group.ClientOptions();
             options.Tls = pki.Client(name);
             return options;
         }

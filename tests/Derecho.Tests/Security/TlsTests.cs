@@ -25,14 +25,13 @@ public class TlsTests
             configure?.Invoke(options);
         });
 
-    private static DerechoClientOptions ClientOptions(InProcessGroup group, TlsOptions? tls) => new()
+    private static DerechoClientOptions ClientOptions(InProcessGroup group, TlsOptions? tls)
     {
-        Contacts = group.Ports.Select((port, id) => new MemberOptions { Id = id, Endpoint = $"127.0.0.1:{port}" }).ToList(),
-        RingBytes = 1 << 20,
-        MaxPayloadBytes = 64 << 10,
-        Tls = tls,
-        ConnectTimeout = TimeSpan.FromSeconds(10),
-    };
+        var options = group.ClientOptions();
+        options.Tls = tls;
+        options.ConnectTimeout = TimeSpan.FromSeconds(10);
+        return options;
+    }
 
     private static uint TypeIdOf<T>() where T : Derecho.Rpc.IReplicatedType => T.ReplicatedTypeId;
 

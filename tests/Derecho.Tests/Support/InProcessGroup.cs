@@ -60,5 +60,14 @@ internal sealed class InProcessGroup : IAsyncDisposable
         return DerechoGroup.JoinAsync(options, layout ?? (l => l.Subgroup(_ => new Register())), loggers);
     }
 
+    /// <summary>Options for an external client of this group: every member a contact, the group's ring and payload sizes.</summary>
+    public Derecho.Client.DerechoClientOptions ClientOptions() => new()
+    {
+        Contacts = Ports.Select((port, id) => new MemberOptions { Id = id, Endpoint = $"127.0.0.1:{port}" }).ToList(),
+        RingBytes = 1 << 20,
+        MaxPayloadBytes = 64 << 10,
+        RequestTimeout = TimeSpan.FromSeconds(30),
+    };
+
     public async ValueTask DisposeAsync() => await Task.WhenAll(Members.Select(m => m.ShutdownAsync()));
 }
