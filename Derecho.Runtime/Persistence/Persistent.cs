@@ -54,6 +54,8 @@ public sealed class Persistent<T> : Versioned<T>, ReplicaLog.ILoggedField
             _sinceCheckpoint = 0;
             _checkpoints.Add(version);
         }
+        // The first version replayed from a log whose first segments were trimmed is not the field's first: nothing before it is known.
+        if (VersionCount == 0 && !_log.OpenedFromStart) LoseHistoryBefore(ticks);
         Append(new VersionedValue<T>(version, new DateTime(ticks, DateTimeKind.Utc), value));
     }
 

@@ -329,9 +329,13 @@ internal sealed class PersistentLog : IDisposable
             .Select(p => (Ok: int.TryParse(Path.GetFileNameWithoutExtension(p), NumberStyles.None, CultureInfo.InvariantCulture, out var n), Number: n, Path: p))
             .Where(s => s.Ok).Select(s => (s.Number, s.Path)).OrderBy(s => s.Number);
 
+    /// <summary>Whether the first segment on disk is the log's first (none was trimmed away before this process opened it).</summary>
+    public bool OpenedFromStart { get; private set; } = true;
+
     private void Recover(RecordVisitor? onRecord)
     {
         var segments = Segments().ToList();
+        OpenedFromStart = segments.Count == 0 || segments[0].Number == 0;
         for (var i = 0; i < segments.Count; i++)
         {
             var (number, path) = segments[i];

@@ -64,6 +64,9 @@ internal sealed class ReplicaLog : IDisposable
     /// <summary>Highest version written (durable or not), or -1.</summary>
     public long LastVersion => _log?.LastVersion ?? -1;
 
+    /// <summary>Whether replaying the log gives a field its whole history (no segment was trimmed before it was opened).</summary>
+    public bool OpenedFromStart => _log?.OpenedFromStart ?? true;
+
     /// <summary>Agreed time of the newest record (0: none).</summary>
     public long LastTicks => _log?.LastTicks ?? 0;
 

@@ -267,4 +267,32 @@ public sealed class TemporalReadTests : IDisposable
         var error = Assert.Throws<KeyNotFoundException>(() => ReadAt(At(45), () => receiver.Current));
         Assert.Contains("does not hold the history", error.Message);
     }
+
+    /// <summary>Failed on the old code: the reopened field answered the initial value (0) for a time before its oldest kept version.</summary>
+    [Fact]
+    public void A_field_reopened_from_a_log_whose_first_segments_were_trimmed_fails_reads_before_its_oldest_version()
+    {
+        var options = new PersistentLogOptions { SegmentBytes = 4096 };
+        var context = new ReplicaContext(0, [0], "T", relative => Path.Combine(_dir.FullName, relative), _ => { }, retainVersions: 10, logOptions: options);
+        var field = context.Persistent("x", 0L);
+        context.Seal();
+        for (var i = 1; i <= 600; i++)
+        {
+            OrderedContext.Enter(new DeliveryInfo(0, i, i, At(i)));
+            field.Set(i);
+            OrderedContext.Exit();
+            context.CommitDelivery();
+        }
+        field.Flush();
+        context.Dispose();
+
+        var reopened = new ReplicaContext(0, [0], "T", relative => Path.Combine(_dir.FullName, relative), _ => { }, retainVersions: 10, logOptions: options);
+        var again = reopened.Persistent("x", 0L);
+        reopened.Seal();
+        var oldest = again.Range(long.MinValue, long.MaxValue)[0];
+        Assert.True(oldest.Version > 1, "the log's first segments were trimmed");
+        Assert.Equal(oldest.Value, ReadAt(oldest.Timestamp, () => again.Current));
+        Assert.Throws<KeyNotFoundException>(() => ReadAt(At(1), () => again.Current));
+        reopened.Dispose();
+    }
 }
