@@ -102,7 +102,8 @@ internal sealed class ReplicaStore
         var directory = registration.Spec.Policy.Shards == 1 ? "" : $"shard-{shard}";
         var tags = new MetricTags(_myId, registration.Name, shard);
         var context = new ReplicaContext(_myId, members, registration.Name, relative => _storage(Path.Combine(directory, relative)), OnReplicaLog, _retainVersions, logTags: tags,
-            invoker: () => Invoker) { Shard = shard };
+            invoker: () => Invoker)
+        { Shard = shard };
         var replica = registration.Factory(context);
         context.Seal(); // fields come only from the constructor
         return (replica, context);
