@@ -44,6 +44,7 @@ internal static class OperatorProcess
         var commands = Channel();
         var started = Stopwatch.StartNew();
         DateTime? mark = null;
+        (TimeSpan At, long Judged) lastJudged = (TimeSpan.Zero, 0);
         while (true)
         {
             var next = await Task.WhenAny(commands.Reader.WaitToReadAsync().AsTask(), Task.Delay(1000));
@@ -57,7 +58,7 @@ internal static class OperatorProcess
                 }
                 if (command is "finish" or null) break;
             }
-            await PrintLiveViewAsync(client, shards, started.Elapsed, received.Count, latencies);
+            lastJudged = await PrintLiveViewAsync(client, shards, started.Elapsed, received.Count, lastJudged);
         }
 
         // Everything accepted is judged (and what is kept, stored) before the checks: wait until the shards stop changing.
@@ -105,15 +106,19 @@ internal static class OperatorProcess
         return channel;
     }
 
-    private static async Task PrintLiveViewAsync(DerechoClient client, SubgroupHandle<SensorShard> shards, TimeSpan elapsed, int alerts, IReadOnlyCollection<double> latencies)
+    /// <summary>One line of the live view; returns the readings judged so far, for the next line's rate.</summary>
+    private static async Task<(TimeSpan At, long Judged)> PrintLiveViewAsync(DerechoClient client, SubgroupHandle<SensorShard> shards, TimeSpan elapsed, int alerts,
+        (TimeSpan At, long Judged) last)
     {
         var parts = new List<string>();
+        long judged = 0;
         for (var shard = 0; shard < shards.ShardCount; shard++)
         {
             var members = shards.Shard(shard).Members;
             try
             {
                 var s = await shards.Shard(shard).On(members[0]).Summary(0).WaitAsync(TimeSpan.FromSeconds(2));
+                judged += s.Counts.Judged + s.Counts.Unjudged;
                 parts.Add($"shard {shard} [{string.Join(',', members)}]: judged {s.Counts.Judged} dropped {s.Counts.Dropped} kept {s.Counts.Kept} alerts {s.Counts.Alerts} model #{s.ModelNumber}");
             }
             catch (Exception e) when (e is Derecho.Errors.DerechoException or TimeoutException or ArgumentException)
@@ -121,7 +126,9 @@ internal static class OperatorProcess
                 parts.Add($"shard {shard}: ({e.GetType().Name})");
             }
         }
-        Console.WriteLine($"LIVE t={elapsed.TotalSeconds:0}s view [{string.Join(',', client.MemberIds)}] | {string.Join(" | ", parts)} | alerts received {alerts}");
+        var rate = (judged - last.Judged) / Math.Max(0.001, (elapsed - last.At).TotalSeconds);
+        Console.WriteLine($"LIVE t={elapsed.TotalSeconds:0}s view [{string.Join(',', client.MemberIds)}] {rate:0} judged/s | {string.Join(" | ", parts)} | alerts received {alerts}");
+        return (elapsed, judged);
     }
 
     /// <summary>What the shards have judged and kept so far, as one comparable string.</summary>
