@@ -35,25 +35,10 @@ public abstract class Versioned<T> : IVersionedField
     /// The latest value (the initial value before any update). Inside a P2P handler called <c>.AtTime(t)</c>
     /// (see <see cref="TemporalContext"/>), the value at t instead.
     /// </summary>
-    public T Current
-    {
-        get
-        {
-            if (TemporalContext.ReadTicks != 0) return AtReadTime().Value;
-            var count = Volatile.Read(ref _count);
-            return count == 0 ? _initial : Volatile.Read(ref _slots)[count - 1].Value;
-        }
-    }
+    public T Current => TemporalContext.ReadTicks != 0 ? AtReadTime().Value : Latest;
 
     /// <summary>Version of <see cref="Current"/>, or -1 before any update (at t, inside a temporal P2P handler).</summary>
-    public long CurrentVersion
-    {
-        get
-        {
-            if (TemporalContext.ReadTicks != 0) return AtReadTime().Version;
-            return LatestVersion;
-        }
-    }
+    public long CurrentVersion => TemporalContext.ReadTicks != 0 ? AtReadTime().Version : LatestVersion;
 
     private protected long LatestVersion
     {

@@ -69,7 +69,6 @@ internal sealed class ReplicaStore
         var registration = _registrations[typeId];
         var (instance, context) = Construct(registration, shard, members);
         var replica = new ShardReplica(typeId, shard, registration.Name, instance, context, registration.CanTransferState, Notifications);
-        replica.AgreeAtLeast(context.Log?.LastTicks ?? 0); // a recovered log: stamp on from its newest version, as every replica of it does
         _replicas[(typeId, shard)] = replica;
         _replicaList = [.. _replicaList, replica];
         return replica;
@@ -93,7 +92,6 @@ internal sealed class ReplicaStore
         old.Dispose(); // flushes: the new constructor reads every record from disk
         var (instance, context) = Construct(_registrations[replica.TypeId], replica.Shard, old.MembersArray);
         replica.Replace(instance, context);
-        replica.AgreeAtLeast(context.Log?.LastTicks ?? 0);
     }
 
     /// <summary>Runs the registered factory on a new context: each persistent field is recovered from disk as the constructor creates it.</summary>

@@ -12,7 +12,7 @@ internal sealed class ShardReplica(uint typeId, int shard, string name, IReplica
     /// <summary><see cref="NotificationsFrom"/> of a replica that has seen the shard from its beginning.</summary>
     public const long FromTheStart = long.MinValue;
 
-    private long _agreedTicks;
+    private long _agreedTicks = context.Log?.LastTicks ?? 0; // a recovered log: stamp on from its newest version, as every replica of it does
     private bool _hasState;
     private long _notificationsFrom = NoHistory;
     private NotificationFeed? _feed;
@@ -35,6 +35,7 @@ internal sealed class ShardReplica(uint typeId, int shard, string name, IReplica
     {
         _context = newContext;
         _replica = instance;
+        AgreeAtLeast(newContext.Log?.LastTicks ?? 0);
     }
 
     /// <summary>Whether its state can be sent to a member new to the shard (see <see cref="IReplicatedType.CanTransferState"/>).</summary>
