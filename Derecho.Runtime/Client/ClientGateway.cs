@@ -79,14 +79,22 @@ internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints en
                 break;
             case MessageKind.Relay when (_clients.ContainsKey(peer) || views.Current?.View.RankOf(peer) >= 0)
                                               && RpcHeaders.TryReadRelayHeader(message, out var typeId, out var shard, out var methodId, out var clientRequest):
-                if (ClientMessages.TooLargeToRelay(message.Length, maxPayloadBytes) is { } error)
+                if (!RpcHeaders.TryReadRelaySession(message, out var sequence, out var floor, out var argumentsAt))
+                {
+                    Answer(peer, ClientMessages.RelayResult(clientRequest, [new RawReply(myId, ReplyStatus.MalformedRequest,
+                        System.Text.Encoding.UTF8.GetBytes("the relay header's session part is malformed (unknown flags, cut short, or a floor above the sequence)"))]));
+                    break;
+                }
+                // A member relaying for another member outside the shard has no session: its calls end with it.
+                ClientSession? session = sequence >= 0 && _clients.ContainsKey(peer) ? new ClientSession(peer, sequence, floor) : null;
+                if (ClientMessages.TooLargeToRelay(message.Length - argumentsAt, session is not null, maxPayloadBytes) is { } error)
                 {
                     // Refused before it reaches the multicast: the caller gets a clear error, the group is unaffected.
                     Answer(peer, ClientMessages.RelayResult(clientRequest, [new RawReply(myId, ReplyStatus.MalformedRequest, System.Text.Encoding.UTF8.GetBytes(error))]));
                     break;
                 }
                 // Into the ring, or queued behind a full ring or a view change: the reader thread never waits.
-                Relay(peer, typeId, shard, methodId, clientRequest, message[RpcHeaders.RelayHeaderSize..]);
+                Relay(peer, typeId, shard, methodId, clientRequest, session, message[argumentsAt..]);
                 break;
             case MessageKind.TriggerBatch when _clients.ContainsKey(peer) || views.Current?.View.RankOf(peer) >= 0:
                 // Queued for the handlers (or refused whole) and acknowledged: the reader thread never waits for a handler.
@@ -157,14 +165,14 @@ internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints en
         return true;
     }
 
-    private void Relay(int client, uint typeId, int shard, uint methodId, long clientRequest, ReadOnlySpan<byte> arguments)
+    private void Relay(int client, uint typeId, int shard, uint methodId, long clientRequest, ClientSession? session, ReadOnlySpan<byte> arguments)
     {
-        var request = RequestBuffers.Rent(RpcHeaders.OrderedHeaderSize);
+        var request = RequestBuffers.Rent(RpcHeaders.OrderedHeaderSize + (session is null ? 0 : RpcHeaders.SessionEnvelopeSize));
         try
         {
             arguments.CopyTo(request.GetSpan(arguments.Length));
             request.Advance(arguments.Length);
-            engine.InvokeRelay(typeId, shard, methodId, request, replies =>
+            engine.InvokeRelay(typeId, shard, methodId, request, session, replies =>
             {
                 transport.Send(client, ClientMessages.RelayResult(clientRequest, replies));
                 transport.Flush();

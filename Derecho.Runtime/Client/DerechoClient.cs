@@ -44,6 +44,10 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
     private volatile int[] _lostSinceView = []; // members whose connection broke since the last view: not dialled again
     private long _viewId = -1; // the newest view learned (under _greetGate)
     private long _nextRequest;
+    private readonly SessionWindow _session = new();
+    private readonly ConcurrentDictionary<long, ResendableCall> _resendable = new(); // relayed ordered calls by request id, until finished
+    private readonly ConcurrentDictionary<int, Liveness> _liveness = new();
+    private readonly Timer _probe;
 
     private DerechoClient(DerechoClientOptions options, ILogger logger)
     {
@@ -79,7 +83,12 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
             _transport.Send(member, frame);
             _transport.Flush();
         });
+        if (options.ContactTimeout <= TimeSpan.Zero) throw new DerechoConfigurationException($"Derecho client: ContactTimeout must be positive, not {options.ContactTimeout}");
+        var period = options.ContactTimeout / 4;
+        _probe = new Timer(_ => ProbeSilentMembers(), null, period, period);
     }
+
+    int IRpcInvoker.OrderedHeaderSize => _options.ExactlyOnce ? RpcHeaders.SessionRelayHeaderSize : RpcHeaders.RelayHeaderSize;
 
     /// <summary>Trigger batches (frames) this client has sent.</summary>
     internal long TriggerBatchesSent => _triggers.BatchesSent;
@@ -130,7 +139,8 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
 
     Task<QueryResults<T>> IRpcInvoker.InvokeOrdered<T>(uint typeId, int shard, uint methodId, PooledBufferWriter request)
     {
-        if (ClientMessages.TooLargeToRelay(request.WrittenCount, _options.MaxPayloadBytes) is { } tooLarge)
+        var headerSize = ((IRpcInvoker)this).OrderedHeaderSize;
+        if (ClientMessages.TooLargeToRelay(request.WrittenCount - headerSize, _options.ExactlyOnce, _options.MaxPayloadBytes) is { } tooLarge)
             return Task.FromException<QueryResults<T>>(new ArgumentException(tooLarge));
         int[] members;
         try { members = _layout.MembersOf(typeId, shard); }
@@ -140,10 +150,88 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
         var id = Interlocked.Increment(ref _nextRequest);
         var contact = Array.IndexOf(members, _contact) >= 0 ? _contact : members[(int)((ulong)id % (ulong)members.Length)];
         Greet(contact);
-        RpcHeaders.WriteRelayHeader(request.WrittenSpanMutable, typeId, shard, methodId, id);
         var call = new PendingRelayedCall<T>(contact);
+        if (!_options.ExactlyOnce)
+        {
+            RpcHeaders.WriteRelayHeader(request.WrittenSpanMutable, typeId, shard, methodId, id);
+            Send(contact, id, call, request.WrittenSpan);
+            return WithTimeout(call.Task, id, $"ordered call relayed by member {contact}");
+        }
+        // In the session: if the member relaying it is lost or fails it, the same call goes again through another,
+        // and the replicas answer a call they applied before with its original replies.
+        var (sequence, floor) = _session.Begin();
+        RpcHeaders.WriteSessionRelayHeader(request.WrittenSpanMutable, typeId, shard, methodId, id, sequence, floor);
+        _resendable[id] = new ResendableCall(typeId, shard, sequence, request.WrittenSpan, Environment.TickCount64 + (long)_options.RequestTimeout.TotalMilliseconds);
         Send(contact, id, call, request.WrittenSpan);
-        return WithTimeout(call.Task, id, $"ordered call relayed by member {contact}");
+        return WithTimeout(call.Task, id, $"ordered call {sequence} of client {_id}'s session (relayed by member {contact} first)");
+    }
+
+    /// <summary>The call has its outcome, or the client gave up on it: it is never sent again, and the session's floor may pass it.</summary>
+    private void Finish(long id)
+    {
+        if (!_resendable.TryRemove(id, out var call)) return;
+        lock (call) call.Finish();
+        _session.Finish(call.Sequence);
+    }
+
+    /// <summary>
+    /// Sends a call of the session again, through a member of its shard other than <paramref name="avoid"/> and not lost
+    /// since the last view (the contact when it is one); false if there is none, or the call's time is up.
+    /// </summary>
+    private bool Resend(long id, int avoid, string why)
+    {
+        if (!_resendable.TryGetValue(id, out var call) || !_pending.TryGetValue(id, out var pending)) return false;
+        lock (call)
+        {
+            if (call.Finished || Environment.TickCount64 > call.Deadline) return false;
+            int[] members;
+            try { members = _layout.MembersOf(call.TypeId, call.Shard); }
+            catch (ArgumentException) { return false; }
+            var lost = _lostSinceView;
+            var candidates = members.Where(m => m != avoid && Array.IndexOf(lost, m) < 0).ToArray();
+            if (candidates.Length == 0) return false;
+            var target = Array.IndexOf(candidates, _contact) >= 0 ? _contact : candidates[call.Resent % candidates.Length];
+            call.Resent++;
+            new Wire.WireWriter(call.Relay[(RpcHeaders.RelayHeaderSize + 8)..]).WriteInt64(Math.Min(_session.Floor, call.Sequence));
+            try
+            {
+                Greet(target);
+                if (!_pending.TryUpdate(id, (pending.Call, target), pending)) return false;
+                _transport.Send(target, call.Relay);
+                _transport.Flush();
+            }
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException) { return false; }
+            _logger.LogInformation("Client {Id}: call {Sequence} of the session re-sent through member {Target} ({Why})", _id, call.Sequence, target, why);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// A member with calls in flight that has been silent for a third of the contact timeout is asked for a sign of
+    /// life (a hello: it answers with the view); one that does not answer within the rest of it is treated as lost,
+    /// as if its connection broke: a paused or partitioned contact is left behind, not waited for.
+    /// </summary>
+    private void ProbeSilentMembers()
+    {
+        var now = Environment.TickCount64;
+        var timeout = (long)_options.ContactTimeout.TotalMilliseconds;
+        foreach (var member in _pending.Values.Select(p => p.Via).Distinct().ToList())
+        {
+            var liveness = _liveness.GetOrAdd(member, _ => new Liveness());
+            var heard = liveness.Heard;
+            if (now - heard < timeout / 3) continue;
+            if (liveness.Probed <= heard)
+            {
+                liveness.Probed = now;
+                TrySend(member, ClientMessages.Hello(_id, _packedEndpoint));
+            }
+            else if (now - liveness.Probed > timeout * 2 / 3)
+            {
+                _logger.LogWarning("Client {Id}: member {Member} did not answer for {Silent} ms; treated as lost", _id, member, now - heard);
+                _transport.ForgetPeer(member);
+                ((ITransportHandler)this).OnPeerDisconnected(member, $"no answer for {now - heard} ms (contact timeout {timeout} ms)");
+            }
+        }
     }
 
     Task<T> IRpcInvoker.InvokeP2P<T>(int memberId, uint typeId, int shard, uint methodId, PooledBufferWriter request, ReadTime readAt)
@@ -247,6 +335,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
     private void Send(int member, long id, PendingCall call, ReadOnlySpan<byte> request)
     {
         _pending[id] = (call, member);
+        _liveness.GetOrAdd(member, _ => new Liveness());
         try
         {
             _transport.Send(member, request);
@@ -254,7 +343,9 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
         }
         catch (InvalidOperationException e) // the member is no peer (any more): the caller may retry another
         {
-            if (_pending.TryRemove(id, out _)) call.Fail(new TransportException($"client {_id} cannot reach member {member}: {e.Message}", e));
+            if (Resend(id, member, $"member {member} cannot be reached: {e.Message}") || !_pending.TryRemove(id, out _)) return;
+            Finish(id);
+            call.Fail(new TransportException($"client {_id} cannot reach member {member}: {e.Message}", e));
         }
     }
 
@@ -263,6 +354,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
     void ITransportHandler.OnMessage(int peerId, ReadOnlySpan<byte> message)
     {
         if (message.IsEmpty) return;
+        if (_liveness.TryGetValue(peerId, out var liveness)) liveness.Heard = Environment.TickCount64;
         switch (message[0])
         {
             // A reply counts only from the member the call went to, on that member's own connection.
@@ -272,8 +364,26 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
                     _pending.TryRemove(request, out _);
                 break;
             case (byte)MessageKind.RelayResult when ClientMessages.TryReadRelayResult(message, out var request, out var replies):
-                if (_pending.TryGetValue(request, out var relayed) && FromExpected(peerId, peerId, relayed.Via, "relay result", request)
-                    && _pending.TryRemove(request, out _) && relayed.Call is IRelayedCall call) call.Complete(replies);
+                if (!_pending.TryGetValue(request, out var relayed) || !FromExpected(peerId, peerId, relayed.Via, "relay result", request)) break;
+                // The relaying member could not see it through (it stopped, or lost the shard): the session sends it again, after the view settles.
+                if (replies is [{ Status: ReplyStatus.RelayFailed }] && _resendable.ContainsKey(request))
+                {
+                    var why = $"member {peerId} could not relay it: {System.Text.Encoding.UTF8.GetString(replies[0].Payload)}";
+                    _ = Task.Delay(100).ContinueWith(_ =>
+                    {
+                        if (!Resend(request, peerId, why) && _pending.TryRemove(request, out var gaveUp) && gaveUp.Call is IRelayedCall failed)
+                        {
+                            Finish(request);
+                            failed.Complete(replies);
+                        }
+                    }, TaskScheduler.Default);
+                    break;
+                }
+                if (_pending.TryRemove(request, out _) && relayed.Call is IRelayedCall call)
+                {
+                    Finish(request);
+                    call.Complete(replies);
+                }
                 break;
             case (byte)MessageKind.TriggerAck when TriggerMessages.TryReadAck(message, out var ackedBatch, out var ackStatus, out var ackReason):
                 _triggers.OnAck(peerId, ackedBatch, ackStatus, ackReason); // only a batch sent to this very peer
@@ -284,10 +394,12 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
                     if (_warnings.ShouldLog(peerId)) _logger.LogWarning("Client {Id}: view {View} from member {Peer} carries a malformed layout; ignored", _id, viewId, peerId);
                     break;
                 }
+                bool newer;
                 lock (_greetGate)
                 {
                     // A view older than the one we know (a slow contact, an answer to a hello) changes nothing.
                     if (viewId < _viewId) break;
+                    newer = viewId > _viewId;
                     foreach (var (id, endpoint) in members) _endpoints[id] = PackedEndpoint.Unpack(endpoint);
                     _layout = layout;
                     _members = members.Select(m => m.Id).ToArray();
@@ -296,8 +408,9 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
                 }
                 // Trigger batches to a member that left the view fail now (it may never break the connection, or be dialled in vain).
                 foreach (var gone in _triggers.Members.Where(m => Array.IndexOf(_members, m) < 0).ToList()) _triggers.OnPeerLost(gone, $"member {gone} left the view");
-                _logger.LogInformation("Client {Id} learned view {View}: {Members}", _id, viewId, string.Join(", ", _members));
                 _viewKnown.TrySetResult();
+                if (!newer) break; // the same view again (an answer to a probe)
+                _logger.LogInformation("Client {Id} learned view {View}: {Members}", _id, viewId, string.Join(", ", _members));
                 foreach (var subscription in _subscriptions.Values.Distinct().ToList()) subscription.OnView();
                 break;
             case (byte)MessageKind.Notification:
@@ -326,25 +439,41 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
         _transport.ForgetPeer(peerId);
         lock (_greetGate) _lostSinceView = [.. _lostSinceView, peerId]; // first: a trigger routed meanwhile must not recreate its lane
         _triggers.OnPeerLost(peerId, reason);
-        foreach (var (id, (call, via)) in _pending)
-            if (via == peerId && _pending.TryRemove(id, out _))
-                call.Fail(new RemoteCallException(peerId, $"lost the connection before replying ({reason}); the call may or may not have been applied"));
         foreach (var subscription in _subscriptions.Values.Distinct().ToList()) subscription.OnPeerLost(peerId, reason);
-        if (peerId != _contact) return;
-        var next = _members.Where(m => m != peerId).Concat(_options.Contacts.Select(c => c.Id).Where(c => c != peerId)).FirstOrDefault(-1);
-        _logger.LogWarning("Client {Id}: contact member {Old} lost ({Reason}); switching to member {New}", _id, peerId, reason, next);
-        _contact = next;
-        if (next >= 0) Greet(next);
+        if (peerId == _contact)
+        {
+            var next = _members.Where(m => m != peerId && Array.IndexOf(_lostSinceView, m) < 0)
+                .Concat(_options.Contacts.Select(c => c.Id).Where(c => c != peerId)).FirstOrDefault(-1);
+            _logger.LogWarning("Client {Id}: contact member {Old} lost ({Reason}); switching to member {New}", _id, peerId, reason, next);
+            _contact = next;
+            if (next >= 0)
+            {
+                try { Greet(next); }
+                catch (Exception e) when (e is InvalidOperationException or ArgumentException) { _logger.LogWarning("Client {Id}: cannot reach member {New}: {Reason}", _id, next, e.Message); }
+            }
+        }
+        // Calls of the session go again through another member; any other call's outcome is unknown.
+        foreach (var (id, (call, via)) in _pending)
+        {
+            if (via != peerId || Resend(id, peerId, $"member {peerId} was lost: {reason}") || !_pending.TryRemove(id, out _)) continue;
+            Finish(id);
+            call.Fail(new RemoteCallException(peerId, $"lost the connection before replying ({reason}); the call may or may not have been applied"));
+        }
     }
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
         foreach (var subscription in _subscriptions.Values.Distinct().ToList()) subscription.Fail(new ObjectDisposedException(nameof(DerechoClient)));
+        await _probe.DisposeAsync().ConfigureAwait(false);
         await _transport.DisposeAsync().ConfigureAwait(false);
         _triggers.Dispose();
         foreach (var (id, (call, _)) in _pending)
-            if (_pending.TryRemove(id, out _)) call.Fail(new ObjectDisposedException(nameof(DerechoClient)));
+        {
+            if (!_pending.TryRemove(id, out _)) continue;
+            Finish(id);
+            call.Fail(new ObjectDisposedException(nameof(DerechoClient)));
+        }
     }
 
     /// <summary>Whether an answer to <paramref name="request"/> came from the member it was sent to; else it is logged and dropped.</summary>
@@ -388,6 +517,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
         catch (TimeoutException)
         {
             _pending.TryRemove(id, out _);
+            Finish(id);
             throw new CallTimeoutException($"{what} got no reply within {_options.RequestTimeout.TotalSeconds:0.#}s");
         }
     }

@@ -57,6 +57,20 @@ public sealed class DerechoClientOptions
     /// </summary>
     public int NotificationBuffer { get; set; } = 8192;
 
+    /// <summary>
+    /// Ordered calls in a session (on by default): each carries this client's id and a sequence number; when the member
+    /// relaying a call is lost, stops answering (<see cref="ContactTimeout"/>) or cannot see it through, the client sends
+    /// it again through another member of the shard, and the replicas answer a call they applied before with its
+    /// original replies instead of applying it twice. Off, such a call fails with "may or may not have been applied".
+    /// </summary>
+    public bool ExactlyOnce { get; set; } = true;
+
+    /// <summary>
+    /// A member with calls in flight that sends nothing for a third of this is asked for a sign of life; one that does
+    /// not answer within the rest is treated as lost (a paused or partitioned contact), as if its connection broke.
+    /// </summary>
+    public TimeSpan ContactTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
     /// <summary>How long to try the contacts before giving up.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

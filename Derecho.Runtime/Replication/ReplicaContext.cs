@@ -28,6 +28,9 @@ internal sealed class ReplicaContext(int myId, int[] members, string typeName, F
 
     public DeliveryInfo CurrentDelivery { get; set; }
 
+    /// <summary>External clients' sessions in this shard: the outcomes of calls they may re-send.</summary>
+    public ClientSessions Sessions { get; } = new();
+
     /// <summary>Every versioned field, in creation order (state transfer sends their latest versions).</summary>
     public List<IVersionedField> VersionedFields { get; } = new();
 
@@ -61,8 +64,16 @@ internal sealed class ReplicaContext(int myId, int[] members, string typeName, F
         return field;
     }
 
-    /// <summary>The replica's constructor returned (each persistent field was recovered as it was created).</summary>
-    public void Seal() => Log?.Seal();
+    /// <summary>
+    /// The replica's constructor returned (each persistent field was recovered as it was created). A replica with a log
+    /// logs its client sessions in it too, recovered here.
+    /// </summary>
+    public void Seal()
+    {
+        if (Log is not { } log) return;
+        Sessions.Attach(log);
+        log.Seal();
+    }
 
     /// <summary>Logs what the delivery just handled changed, as one record; false if it changed no persistent field.</summary>
     public bool CommitDelivery() => Log?.Commit() ?? false;
@@ -99,6 +110,7 @@ internal sealed class ReplicaContext(int myId, int[] members, string typeName, F
     {
         Log?.TruncateAfter(version);
         foreach (var field in VersionedFields) field.DropAfter(version);
+        Sessions.DropAfter(version);
     }
 
     public void Dispose() => Log?.Dispose();

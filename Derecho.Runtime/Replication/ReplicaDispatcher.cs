@@ -36,12 +36,13 @@ internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, Pending
     /// <summary>Runs one delivered ordered call of a shard (on the protocol thread) and replies to its sender.</summary>
     public void Deliver(ShardReplica target, int caller, long index, long sequence, long viewId, ReadOnlySpan<byte> payload)
     {
-        if (!RpcHeaders.TryReadOrderedHeader(payload, out var typeId, out var methodId, out var requestId, out var senderTicks))
+        var inSession = RpcHeaders.TryReadSessionEnvelope(payload, out var session, out var call);
+        if (!RpcHeaders.TryReadOrderedHeader(call, out var typeId, out var methodId, out var requestId, out var senderTicks))
         {
             logger.LogError("Ordered message {Index} from member {Caller} is {Length} bytes, too short for a call header; skipped at every replica", index, caller, payload.Length);
             return;
         }
-        var arguments = payload[RpcHeaders.OrderedHeaderSize..];
+        var arguments = call[RpcHeaders.OrderedHeaderSize..];
         _reply.Reset();
         _reply.Advance(RpcHeaders.ReplyHeaderSize);
         ReplyStatus status;
@@ -60,9 +61,12 @@ internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, Pending
             target.Context.CurrentDelivery = delivery;
             target.DeliveredVersion = delivery.Version;
             target.Delivering(delivery.Version);
+            if (inSession && AnsweredBefore(target, caller, session, requestId)) return;
             OrderedContext.Enter(delivery, target);
             try { status = Dispatch(ordered: true, target.Replica, target.Name, methodId, arguments); }
             finally { OrderedContext.Exit(); }
+            // The outcome goes into the same record as the call's changes: a restart recovers both or neither.
+            if (inSession) target.Context.Sessions.Record(session, status, _reply.WrittenSpan[RpcHeaders.ReplyHeaderSize..], delivery);
             // Everything the call changed becomes one record: fields can never be out of step after a crash.
             if (target.Context.CommitDelivery() && replyWhenPersisted)
             {
@@ -77,10 +81,43 @@ internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, Pending
         SendReply(caller, status, requestId);
     }
 
+    /// <summary>
+    /// A client's call its session already has the outcome of: answered with the original reply (once the record
+    /// holding it is on disk), or refused when the outcome was forgotten; either way not applied again.
+    /// </summary>
+    private bool AnsweredBefore(ShardReplica target, int caller, ClientSession session, long requestId)
+    {
+        var sessions = target.Context.Sessions;
+        switch (sessions.Check(session, out var outcome))
+        {
+            case ClientSessions.Verdict.Duplicate:
+                _reply.Reset();
+                _reply.Advance(RpcHeaders.ReplyHeaderSize);
+                outcome.Reply.CopyTo(_reply.GetSpan(outcome.Reply.Length));
+                _reply.Advance(outcome.Reply.Length);
+                if (replyWhenPersisted && !target.IsDurable(outcome.Version))
+                {
+                    RpcHeaders.WriteReplyHeader(_reply.WrittenSpanMutable, outcome.Status, myId, requestId);
+                    var copy = ArrayPool<byte>.Shared.Rent(_reply.WrittenCount);
+                    _reply.WrittenSpan.CopyTo(copy);
+                    target.DeferredReplies.Enqueue(new DeferredReply(target.Context.Log!.LastVersion, caller, copy, _reply.WrittenCount));
+                    return true;
+                }
+                SendReply(caller, outcome.Status, requestId);
+                return true;
+            case ClientSessions.Verdict.Expired:
+                SendReply(caller, WriteError(ReplyStatus.SessionExpired,
+                    $"call {session.Sequence} of client {session.Client} was re-sent after its outcome was forgotten (the client's floor is past it); it was not applied again"), requestId);
+                return true;
+            default:
+                return false;
+        }
+    }
+
     /// <summary>A trimmed call this replica cannot apply (it lacks the shard's state): tell the caller not to wait for it.</summary>
     public void Skip(ShardReplica target, int caller, ReadOnlySpan<byte> payload)
     {
-        if (!RpcHeaders.TryReadOrderedHeader(payload, out _, out _, out var requestId, out _)) return;
+        if (!RpcHeaders.TryReadOrderedHeader(RpcHeaders.WithoutSessionEnvelope(payload), out _, out _, out var requestId, out _)) return;
         SendReply(caller, WriteError(ReplyStatus.NotApplied, $"member {myId} was loading the state of shard {target.Shard} of {target.Name}"), requestId);
     }
 

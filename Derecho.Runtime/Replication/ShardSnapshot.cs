@@ -5,7 +5,8 @@ namespace Derecho.Replication;
 
 /// <summary>
 /// A shard replica's state as state transfer sends it: <c>[agreed ticks i64][length i32][object state]</c>, then per
-/// versioned field <c>[length i32][latest version]</c>, in the order the constructor created the fields. The agreed
+/// versioned field <c>[length i32][latest version]</c>, in the order the constructor created the fields, then
+/// <c>[length i32][client sessions]</c> (<see cref="ClientSessions.WriteTo"/>). The agreed
 /// time goes with it: the receiver stamps the next calls as the old members do (max(previous + 1, sender's clock)).
 /// </summary>
 internal static class ShardSnapshot
@@ -26,6 +27,10 @@ internal static class ShardSnapshot
             field.WriteLatest(buffer);
             BinaryPrimitives.WriteInt32LittleEndian(buffer.WrittenSpanMutable[fieldStart..], buffer.WrittenCount - fieldStart - 4);
         }
+        var sessionsStart = buffer.WrittenCount;
+        buffer.Advance(4);
+        replica.Context.Sessions.WriteTo(buffer);
+        BinaryPrimitives.WriteInt32LittleEndian(buffer.WrittenSpanMutable[sessionsStart..], buffer.WrittenCount - sessionsStart - 4);
         return buffer.WrittenSpan.ToArray();
     }
 
@@ -65,6 +70,9 @@ internal static class ShardSnapshot
             field.ReadLatest(state[..fieldLength]);
             state = state[fieldLength..];
         }
+        var sessionsLength = Section(ref state, replica.TypeId);
+        replica.Context.Sessions.ReadFrom(state[..sessionsLength]);
+        state = state[sessionsLength..];
         if (!state.IsEmpty) throw new InvalidDataException($"state of {replica.Name} shard {replica.Shard} has {state.Length} bytes left over");
         replica.Context.CommitDelivery(); // a persistent field's latest the log lacked (none when the tail came first)
         replica.AgreeAtLeast(agreed);

@@ -124,7 +124,7 @@ public readonly struct OrderedHandle<T> where T : class, IReplicatedType
 
     /// <summary>Starts a request: a buffer with room for the call header; write the arguments after it.</summary>
     [EditorBrowsable(EditorBrowsableState.Never)]
-    public PooledBufferWriter BeginCall() => RequestBuffers.Rent(RpcHeaders.OrderedHeaderSize);
+    public PooledBufferWriter BeginCall() => RequestBuffers.Rent(_engine.OrderedHeaderSize);
 
     /// <summary>
     /// Multicasts the call and returns every replica's reply. Cancelling stops the wait, not the call:

@@ -11,6 +11,9 @@ internal interface IRpcInvoker
     /// <summary>The current view's layout: which members hold which shard of which type.</summary>
     Layout.GroupLayout Layout { get; }
 
+    /// <summary>Header bytes an ordered call's request reserves in front of its arguments (a client's relay header in its session is longer).</summary>
+    int OrderedHeaderSize { get; }
+
     /// <summary>Multicasts an ordered call into a shard (header space reserved in <paramref name="request"/>) and returns every replica's reply.</summary>
     Task<QueryResults<T>> InvokeOrdered<T>(uint typeId, int shard, uint methodId, PooledBufferWriter request);
 

@@ -43,6 +43,8 @@ internal abstract class PendingCall
         ReplyStatus.MalformedRequest => new RemoteCallException(memberId, $"request could not be read: {Encoding.UTF8.GetString(payload)}"),
         ReplyStatus.Unauthorized => new UnauthorizedCallException(memberId, Encoding.UTF8.GetString(payload)),
         ReplyStatus.NotYetStable => new TimeNotStableException(memberId, Encoding.UTF8.GetString(payload)),
+        ReplyStatus.RelayFailed => new RemoteCallException(memberId, $"the relaying member could not complete the call, which may or may not have been applied: {Encoding.UTF8.GetString(payload)}"),
+        ReplyStatus.SessionExpired => new RemoteCallException(memberId, $"the call may or may not have been applied: {Encoding.UTF8.GetString(payload)}"),
         _ => new RemoteCallException(memberId, $"unknown reply status {(int)status}"),
     };
 }
@@ -249,7 +251,7 @@ internal sealed class PendingRelayCall(int[] memberIds, Action<IReadOnlyList<Raw
     public override void Fail(Exception error)
     {
         if (Interlocked.Exchange(ref _done, 1) == 0)
-            completed([new RawReply(-1, ReplyStatus.HandlerFailed, System.Text.Encoding.UTF8.GetBytes(error.Message))]);
+            completed([new RawReply(-1, ReplyStatus.RelayFailed, System.Text.Encoding.UTF8.GetBytes($"{error.GetType().Name}: {error.Message}"))]);
     }
 
     protected override RawReply Record(int memberId, ReplyStatus status, ReadOnlySpan<byte> payload) => new(memberId, status, payload.ToArray());

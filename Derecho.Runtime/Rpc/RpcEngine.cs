@@ -62,6 +62,8 @@ internal sealed class RpcEngine : IRpcInvoker, IDisposable
 
     public GroupLayout Layout => _views.Addressing?.Layout ?? NotInView;
 
+    public int OrderedHeaderSize => RpcHeaders.OrderedHeaderSize;
+
     /// <summary>The protocol-thread step that moves queued ordered calls into their rings.</summary>
     public bool SendQueuedStep() => _queue.SendQueuedStep();
 
@@ -120,9 +122,10 @@ internal sealed class RpcEngine : IRpcInvoker, IDisposable
 
     /// <summary>
     /// Multicasts an ordered call on behalf of a client or another member; <paramref name="completed"/> gets the
-    /// raw replies. Never waits, so transport threads may call it.
+    /// raw replies. A client's call in its <paramref name="session"/> goes in a session envelope (the request
+    /// reserves room for it in front of the call header). Never waits, so transport threads may call it.
     /// </summary>
-    public void InvokeRelay(uint typeId, int shard, uint methodId, PooledBufferWriter request, Action<IReadOnlyList<RawReply>> completed)
+    public void InvokeRelay(uint typeId, int shard, uint methodId, PooledBufferWriter request, ClientSession? session, Action<IReadOnlyList<RawReply>> completed)
     {
         int[] members;
         try { members = Layout.MembersOf(typeId, shard); }
@@ -135,7 +138,13 @@ internal sealed class RpcEngine : IRpcInvoker, IDisposable
             return;
         }
         var requestId = _calls.NextRequestId();
-        RpcHeaders.WriteOrderedHeader(request.WrittenSpanMutable, typeId, methodId, requestId, _clock.GetUtcNow().UtcTicks);
+        var header = request.WrittenSpanMutable;
+        if (session is { } inSession)
+        {
+            RpcHeaders.WriteSessionEnvelope(header, inSession);
+            header = header[RpcHeaders.SessionEnvelopeSize..];
+        }
+        RpcHeaders.WriteOrderedHeader(header, typeId, methodId, requestId, _clock.GetUtcNow().UtcTicks);
         _calls.Add(requestId, call);
         try
         {

@@ -12,12 +12,12 @@ internal static class ClientMessages
     public static byte[] ViewInfo(long viewId, IReadOnlyList<(int Id, long Endpoint)> members, Layout.GroupLayout layout) =>
         JoinMessages.ViewProposal(MessageKind.ViewInfo, viewId, 0, members, layout.Serialize());
 
-    /// <summary>Why a relay message of <paramref name="relayBytes"/> cannot be multicast under <paramref name="maxPayloadBytes"/>, or null if it can.</summary>
-    public static string? TooLargeToRelay(int relayBytes, int maxPayloadBytes)
+    /// <summary>Why a relayed call's <paramref name="arguments"/> bytes cannot be multicast under <paramref name="maxPayloadBytes"/> (with its call header and, in a session, its envelope), or null if they can.</summary>
+    public static string? TooLargeToRelay(int arguments, bool inSession, int maxPayloadBytes)
     {
-        var arguments = relayBytes - RpcHeaders.RelayHeaderSize;
-        return arguments > maxPayloadBytes - RpcHeaders.OrderedHeaderSize
-            ? $"request of {arguments} bytes exceeds MaxPayloadBytes {maxPayloadBytes} less the {RpcHeaders.OrderedHeaderSize}-byte call header"
+        var headers = RpcHeaders.OrderedHeaderSize + (inSession ? RpcHeaders.SessionEnvelopeSize : 0);
+        return arguments > maxPayloadBytes - headers
+            ? $"request of {arguments} bytes exceeds MaxPayloadBytes {maxPayloadBytes} less the {headers}-byte call header"
             : null;
     }
 

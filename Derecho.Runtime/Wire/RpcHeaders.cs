@@ -15,6 +15,10 @@ internal enum ReplyStatus : byte
     Overloaded = 6,
     /// <summary>A P2P call at a time asked to fail fast, and the shard's stable time frontier had not passed that time here.</summary>
     NotYetStable = 7,
+    /// <summary>The member relaying the call could not see it through (it stopped, left the shard, lost its view): it may or may not have been applied.</summary>
+    RelayFailed = 8,
+    /// <summary>A client session's call re-sent after the replicas forgot its outcome: it may or may not have been applied, and was not applied again.</summary>
+    SessionExpired = 9,
 }
 
 /// <summary>
@@ -26,6 +30,19 @@ internal static class RpcHeaders
 {
     /// <summary>Reserved replicated-type id of the time barrier (an ordered no-op that moves a shard's stable time frontier).</summary>
     public const uint TimeBarrierTypeId = 0;
+
+    /// <summary>
+    /// Reserved replicated-type id of a client session's envelope: an ordered payload
+    /// <c>[1 u32][client i32][sequence i64][floor i64]</c> followed by the ordered call it wraps (header and arguments).
+    /// </summary>
+    public const uint SessionTypeId = 1;
+
+    public const int SessionEnvelopeSize = 24;
+
+    /// <summary>A client's relay of a call in its session: the relay header with flag <see cref="RelaySession"/>, then <c>[sequence i64][floor i64]</c>.</summary>
+    public const int SessionRelayHeaderSize = RelayHeaderSize + 16;
+
+    private const byte RelaySession = 1;
 
     public const int OrderedHeaderSize = 24;
     public const int P2PHeaderSize = 32;
@@ -51,9 +68,34 @@ internal static class RpcHeaders
         return reader.Ok;
     }
 
-    /// <summary>The request id of an ordered call's payload; -1 if it is too short to have one.</summary>
+    /// <summary>The request id of an ordered call's payload (inside its session envelope, if any); -1 if it is too short to have one.</summary>
     public static long RequestIdOf(ReadOnlySpan<byte> payload) =>
-        TryReadOrderedHeader(payload, out _, out _, out var requestId, out _) ? requestId : -1;
+        TryReadOrderedHeader(WithoutSessionEnvelope(payload), out _, out _, out var requestId, out _) ? requestId : -1;
+
+    /// <summary>Writes a session envelope in front of an ordered call header (at <paramref name="at"/>, <see cref="SessionEnvelopeSize"/> bytes).</summary>
+    public static void WriteSessionEnvelope(Span<byte> at, ClientSession session)
+    {
+        var writer = new WireWriter(at);
+        writer.WriteUInt32(SessionTypeId);
+        writer.WriteInt32(session.Client);
+        writer.WriteInt64(session.Sequence);
+        writer.WriteInt64(session.Floor);
+    }
+
+    /// <summary>Reads an ordered payload's session envelope; false if it has none, or one too short or with a negative number.</summary>
+    public static bool TryReadSessionEnvelope(ReadOnlySpan<byte> payload, out ClientSession session, out ReadOnlySpan<byte> call)
+    {
+        var reader = new WireReader(payload);
+        var type = reader.ReadUInt32();
+        session = new ClientSession(reader.ReadInt32(), reader.ReadInt64(), reader.ReadInt64());
+        var valid = reader.Ok && type == SessionTypeId && session.Sequence >= 0 && session.Floor >= 0;
+        call = valid ? payload[SessionEnvelopeSize..] : payload; // an invalid envelope reads as a call of type 1, which no shard has
+        return valid;
+    }
+
+    /// <summary>The ordered call inside a session envelope, or the payload itself when it has none.</summary>
+    public static ReadOnlySpan<byte> WithoutSessionEnvelope(ReadOnlySpan<byte> payload) =>
+        payload.Length >= SessionEnvelopeSize && new WireReader(payload).ReadUInt32() == SessionTypeId ? payload[SessionEnvelopeSize..] : payload;
 
     public static void WriteP2PHeader(Span<byte> at, uint typeId, int shard, uint methodId, long requestId, ReadTime readAt = default)
     {
@@ -85,6 +127,31 @@ internal static class RpcHeaders
 
     public static bool TryReadRelayHeader(ReadOnlySpan<byte> message, out uint typeId, out int shard, out uint methodId, out long clientRequest) =>
         TryReadCallHeader(message, out typeId, out shard, out methodId, out clientRequest);
+
+    /// <summary>Turns a client's request buffer's reserved header (<see cref="SessionRelayHeaderSize"/> bytes) into a relay header in its session.</summary>
+    public static void WriteSessionRelayHeader(Span<byte> at, uint typeId, int shard, uint methodId, long clientRequest, long sequence, long floor)
+    {
+        WriteCallHeader(at, MessageKind.Relay, typeId, shard, methodId, clientRequest);
+        at[1] = RelaySession;
+        var writer = new WireWriter(at[RelayHeaderSize..]);
+        writer.WriteInt64(sequence);
+        writer.WriteInt64(floor);
+    }
+
+    /// <summary>
+    /// Where a relay's arguments begin and, for a call in a client session, its sequence and floor (<paramref name="sequence"/>
+    /// -1 without one); false if the flags are unknown or the session part is cut short or negative.
+    /// </summary>
+    public static bool TryReadRelaySession(ReadOnlySpan<byte> message, out long sequence, out long floor, out int argumentsAt)
+    {
+        (sequence, floor, argumentsAt) = (-1, -1, RelayHeaderSize);
+        if (message.Length < RelayHeaderSize) return false;
+        if (message[1] == 0) return true;
+        if (message[1] != RelaySession || message.Length < SessionRelayHeaderSize) return false;
+        var reader = new WireReader(message[RelayHeaderSize..]);
+        (sequence, floor, argumentsAt) = (reader.ReadInt64(), reader.ReadInt64(), SessionRelayHeaderSize);
+        return sequence >= 0 && floor >= 0 && floor <= sequence;
+    }
 
     public static void WriteReplyHeader(Span<byte> at, ReplyStatus status, int memberId, long requestId)
     {
@@ -130,3 +197,9 @@ internal static class RpcHeaders
         return reader.Ok;
     }
 }
+
+/// <summary>
+/// Where an ordered call stands in its client's session: the client, the call's sequence number, and the floor (every
+/// call of the client below it has its outcome; the replicas may forget them).
+/// </summary>
+internal readonly record struct ClientSession(int Client, long Sequence, long Floor);
