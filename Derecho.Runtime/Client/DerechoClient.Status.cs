@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net;
 using Derecho.Errors;
 using Derecho.Rpc;
 using Derecho.Transport;
@@ -14,6 +15,10 @@ public sealed partial class DerechoClient
 
     /// <summary>The id of the latest view the client heard of (-1 before the first).</summary>
     public long ViewId => Interlocked.Read(ref _viewId);
+
+    /// <summary>Where each member of the latest view the client heard of listens (as that view says).</summary>
+    public IReadOnlyDictionary<int, IPEndPoint> Endpoints =>
+        _members.Where(_endpoints.ContainsKey).ToDictionary(member => member, member => _endpoints[member]);
 
     /// <summary>
     /// Asks a member (the contact when <paramref name="member"/> is null) for its status. Fails with an
@@ -96,7 +101,7 @@ public sealed partial class DerechoClient
         Enum.IsDefined((GroupMemberState)answer.State) ? (GroupMemberState)answer.State : GroupMemberState.Starting,
         answer.ViewId,
         Array.AsReadOnly(answer.Members),
-        Array.AsReadOnly(answer.Shards.Select(s => new ShardVersions(s.Type, s.Shard, s.Replicas, s.MaxReplicas, s.Persistent, s.Delivered, s.Logged, s.Persisted,
+        Array.AsReadOnly(answer.Shards.Select(s => new ShardVersions(s.TypeId, s.Type, s.Shard, s.Replicas, s.MaxReplicas, s.Persistent, s.Delivered, s.Logged, s.Persisted,
             s.GloballyPersisted)).ToArray()),
         answer.Reason,
         new DateTime(answer.Ticks, DateTimeKind.Utc));

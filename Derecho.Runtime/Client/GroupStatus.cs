@@ -20,6 +20,7 @@ public enum GroupMemberState
 }
 
 /// <summary>One shard the answering member holds, with its versions there.</summary>
+/// <param name="TypeId">The replicated type's id (as <see cref="Layout.SubgroupLayout.TypeId"/> names it).</param>
 /// <param name="Type">The replicated type's name.</param>
 /// <param name="Shard">The shard's index within its subgroup.</param>
 /// <param name="Replicas">Members of the shard in the member's view.</param>
@@ -29,7 +30,7 @@ public enum GroupMemberState
 /// <param name="Logged">Newest version its log holds, on disk or not (-1: none).</param>
 /// <param name="Persisted">Every version up to this one is on the member's disk (-1: none).</param>
 /// <param name="GloballyPersisted">Every version up to this one is on every shard member's disk (-1: none).</param>
-public sealed record ShardVersions(string Type, int Shard, int Replicas, int MaxReplicas, bool Persistent, long Delivered, long Logged, long Persisted,
+public sealed record ShardVersions(uint TypeId, string Type, int Shard, int Replicas, int MaxReplicas, bool Persistent, long Delivered, long Logged, long Persisted,
     long GloballyPersisted)
 {
     /// <summary>Versions logged at the member but not yet on its disk (0 for a shard without a log).</summary>

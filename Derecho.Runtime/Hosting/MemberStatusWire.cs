@@ -10,7 +10,7 @@ internal static class MemberStatusWire
         (byte)status.State,
         status.ViewId,
         [.. status.Members],
-        [.. status.Shards.Select(s => new StatusShard(s.Type, s.Shard, s.Replicas, s.MaxReplicas, s.Persistent, s.Delivered, s.Logged, s.Persisted, s.GloballyPersisted))],
+        [.. status.Shards.Select(s => new StatusShard(s.TypeId, s.Type, s.Shard, s.Replicas, s.MaxReplicas, s.Persistent, s.Delivered, s.Logged, s.Persisted, s.GloballyPersisted))],
         status.Reason,
         DateTime.UtcNow.Ticks);
 }

@@ -3,7 +3,7 @@ using System.Text;
 namespace Derecho.Wire;
 
 /// <summary>One shard of a status answer, as it travels (the member's <c>ShardStatus</c>).</summary>
-internal readonly record struct StatusShard(string Type, int Shard, int Replicas, int MaxReplicas, bool Persistent, long Delivered, long Logged,
+internal readonly record struct StatusShard(uint TypeId, string Type, int Shard, int Replicas, int MaxReplicas, bool Persistent, long Delivered, long Logged,
     long Persisted, long GloballyPersisted);
 
 /// <summary>
@@ -37,7 +37,7 @@ internal static class StatusMessages
     public const int MaxTextBytes = 4096;
 
     private const int FixedBodySize = 24; // state, pad 3, member count, view, ticks
-    private const int ShardFixedSize = 52; // type length, shard, replicas, max, persistent, pad 3, four versions
+    private const int ShardFixedSize = 56; // type id, type length, shard, replicas, max, persistent, pad 3, four versions
 
     private static readonly UTF8Encoding StrictUtf8 = new(false, true);
 
@@ -109,6 +109,7 @@ internal static class StatusMessages
         for (var i = 0; i < answer.Shards.Length; i++)
         {
             var shard = answer.Shards[i];
+            writer.WriteUInt32(shard.TypeId);
             WriteText(ref writer, types[i]);
             writer.WriteInt32(shard.Shard);
             writer.WriteInt32(shard.Replicas);
@@ -159,13 +160,14 @@ internal static class StatusMessages
         var shards = new StatusShard[shardCount];
         for (var i = 0; i < shardCount; i++)
         {
+            var typeId = reader.ReadUInt32();
             if (!TryReadText(ref reader, out var type) || type is null) return false;
             var shard = reader.ReadInt32();
             var replicas = reader.ReadInt32();
             var max = reader.ReadInt32();
             var persistent = reader.ReadByte();
             reader.Skip(3);
-            shards[i] = new StatusShard(type, shard, replicas, max, persistent == 1, reader.ReadInt64(), reader.ReadInt64(), reader.ReadInt64(), reader.ReadInt64());
+            shards[i] = new StatusShard(typeId, type, shard, replicas, max, persistent == 1, reader.ReadInt64(), reader.ReadInt64(), reader.ReadInt64(), reader.ReadInt64());
             if (persistent > 1) return false;
         }
         if (!reader.AtEnd || ticks < DateTime.MinValue.Ticks || ticks > DateTime.MaxValue.Ticks) return false;

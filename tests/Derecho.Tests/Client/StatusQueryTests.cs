@@ -75,8 +75,8 @@ public class StatusQueryTests
     public void Status_reply_round_trips_and_every_cut_or_corruption_is_rejected_without_throwing()
     {
         var answer = new StatusAnswer(2, 1, 5, [0, 2, 7], [
-            new StatusShard("Kv", 0, 3, 3, true, 10, 12, 11, 9),
-            new StatusShard("Tally é", 1, 1, int.MaxValue, false, -1, -1, -1, -1)], null, DateTime.UtcNow.Ticks);
+            new StatusShard(0x1234, "Kv", 0, 3, 3, true, 10, 12, 11, 9),
+            new StatusShard(0xFFFFFFFF, "Tally é", 1, 1, int.MaxValue, false, -1, -1, -1, -1)], null, DateTime.UtcNow.Ticks);
         var reply = StatusMessages.Reply(42, answer);
         Assert.True(StatusMessages.TryReadReplyHeader(reply, out var kind, out var member, out var request));
         Assert.Equal((StatusReplyKind.Ok, 2, 42L), (kind, member, request));
