@@ -95,7 +95,7 @@ internal sealed class ConnectionOptions
         catch (Exception e) when (e is Transport.TransportException or OperationCanceledException or TimeoutException)
         {
             throw new CliException($"cannot reach the group at {string.Join(", ", contacts.Select(c => c.Text))} " +
-                $"within {options.ConnectTimeout.TotalSeconds:0.#}s: {e.Message}", ExitCodes.Unreachable);
+                $"within {options.ConnectTimeout.TotalSeconds:0.#}s: {e.Message.Replace($"member {UnknownId} ", "member ", StringComparison.Ordinal)}", ExitCodes.Unreachable);
         }
     }
 
