@@ -71,6 +71,8 @@ internal sealed record GroupReport(DateTime ReadAt, int Contact, long ViewId, st
                         Math.Max(0, newest - r.Versions.Delivered), r.Versions.PersistenceLag)).ToList()));
             }
         }
-        return new GroupReport(readAt, client.Contact, client.ViewId, layout.Inadequate, memberReports, shards);
+        // A client's layout only knows that the view is inadequate; the members say why.
+        var inadequate = layout.Inadequate is null ? null : answers.Select(a => a.Item2?.Reason).FirstOrDefault(r => r is not null) ?? layout.Inadequate;
+        return new GroupReport(readAt, client.Contact, client.ViewId, inadequate, memberReports, shards);
     }
 }

@@ -40,7 +40,7 @@ internal static class ReportView
             var replicas = string.Join("  ", s.Replicas.Select(r =>
             {
                 var lag = r.DeliveryLag > 0 || r.PersistenceLag > 0 ? $" [yellow]({r.DeliveryLag}/{r.PersistenceLag})[/]" : "";
-                return s.Persistent ? $"{r.Member}: {r.Delivered}/{r.Persisted}{lag}" : $"{r.Member}: {r.Delivered}{lag}";
+                return s.Persistent ? $"{r.Member}: {Version(r.Delivered)}/{Version(r.Persisted)}{lag}" : $"{r.Member}: {Version(r.Delivered)}{lag}";
             }));
             shards.AddRow(Markup.Escape(ShortName(s.Type)), s.Shard.ToString(System.Globalization.CultureInfo.InvariantCulture), string.Join(",", s.Members),
                 Version(s.Delivered), s.Persistent ? Version(s.GloballyPersisted) : "-", s.VersionsPerSecond?.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) ?? "",

@@ -97,7 +97,8 @@ internal sealed class DashboardFeed(Func<CancellationToken, Task<DerechoClient>>
             try { panels.Add(new PanelView(panel.Title, await panel.ReadAsync(cancellationToken).ConfigureAwait(false))); }
             catch (Exception e) when (e is not OperationCanceledException) { panels.Add(new PanelView(panel.Title, [new("error", e.Message)])); }
         }
-        return new DashboardSnapshot(now, viewId, connected.Layout.Inadequate, members, shards, [.. _views], [.. _events], panels);
+        var inadequate = connected.Layout.Inadequate is null ? null : answers.Select(a => a.Status?.Reason).FirstOrDefault(r => r is not null) ?? connected.Layout.Inadequate;
+        return new DashboardSnapshot(now, viewId, inadequate, members, shards, [.. _views], [.. _events], panels);
     }
 
     public void Dispose() => _gate.Dispose();
