@@ -21,6 +21,9 @@ internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints en
     private readonly ConcurrentDictionary<int, bool> _clients = new();
     private readonly KeyValuePair<string, object?> _memberTag = MetricTags.ForMember(myId);
 
+    /// <summary>Answers status requests (set by the member at construction); while null they are dropped.</summary>
+    public StatusResponder? Status { get; set; }
+
     /// <summary>
     /// Whether a message from client <paramref name="peer"/> may go on. A client may say hello, have calls relayed,
     /// make P2P calls and subscribe to notifications, on the types it is authorized for; never membership, state,
@@ -52,7 +55,7 @@ internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints en
                 if (access.Refusal(transport.IdentityOf(peer), nameOf(typeId)) is not { } forbidden) return true;
                 Answer(peer, NotificationMessages.Ended(subscription, SubscriptionEnd.Unauthorized, myId, forbidden));
                 return false;
-            case MessageKind.Unsubscribe:
+            case MessageKind.Unsubscribe or MessageKind.StatusRequest:
                 return true;
             default:
                 if (warnings.ShouldLog(peer))
@@ -112,6 +115,11 @@ internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints en
                 break;
             case MessageKind.Unsubscribe when NotificationMessages.TryReadUnsubscribe(message, out var subscription):
                 notifications.Unsubscribe(peer, subscription);
+                break;
+            case MessageKind.StatusRequest:
+                string? dropped = "this member serves no status yet";
+                if (Status?.Answer(message, out dropped) is { } statusReply) Answer(peer, statusReply);
+                else if (warnings.ShouldLog(peer)) logger.LogWarning("Member {Id}: status request from {Peer} dropped: {Problem}", myId, peer, dropped);
                 break;
             default:
                 if (warnings.ShouldLog(peer)) logger.LogWarning("Malformed or unexpected client message (kind {Kind}, {Length} bytes) from {Peer} ignored", message[0], message.Length, peer);

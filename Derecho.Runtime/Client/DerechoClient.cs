@@ -21,7 +21,7 @@ namespace Derecho.Client;
 /// view changes, and moves to another member when its contact fails. It uses the same generated proxies:
 /// <c>await client.Subgroup&lt;Counter&gt;().Ordered.Add(5)</c>.
 /// </summary>
-public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInvoker
+public sealed partial class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInvoker
 {
     private readonly DerechoClientOptions _options;
     private readonly ILogger _logger;
@@ -424,6 +424,9 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
             case (byte)MessageKind.SubscriptionEnded when NotificationMessages.TryReadEnded(message, out var ended, out var reason, out _, out var why):
                 if (_subscriptions.TryGetValue(ended, out var subscriber)) subscriber.OnEnded(peerId, ended, reason, why);
                 break;
+            case (byte)MessageKind.StatusReply:
+                OnStatusReply(peerId, message);
+                break;
             default:
                 if (_warnings.ShouldLog(peerId)) _logger.LogWarning("Client {Id}: unexpected message kind {Kind} from member {Peer} ignored", _id, message[0], peerId);
                 break;
@@ -440,6 +443,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
         lock (_greetGate) _lostSinceView = [.. _lostSinceView, peerId]; // first: a trigger routed meanwhile must not recreate its lane
         _triggers.OnPeerLost(peerId, reason);
         foreach (var subscription in _subscriptions.Values.Distinct().ToList()) subscription.OnPeerLost(peerId, reason);
+        FailStatusQueries(peerId, new TransportException($"lost the connection to member {peerId} before it answered the status query ({reason})"));
         if (peerId == _contact)
         {
             var next = _members.Where(m => m != peerId && Array.IndexOf(_lostSinceView, m) < 0)
@@ -467,6 +471,7 @@ public sealed class DerechoClient : IAsyncDisposable, ITransportHandler, IRpcInv
         foreach (var subscription in _subscriptions.Values.Distinct().ToList()) subscription.Fail(new ObjectDisposedException(nameof(DerechoClient)));
         await _probe.DisposeAsync().ConfigureAwait(false);
         await _transport.DisposeAsync().ConfigureAwait(false);
+        FailStatusQueries(-1, new ObjectDisposedException(nameof(DerechoClient)));
         _triggers.Dispose();
         foreach (var (id, (call, _)) in _pending)
         {

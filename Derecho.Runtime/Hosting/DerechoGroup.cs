@@ -98,6 +98,7 @@ public sealed class DerechoGroup : IAsyncDisposable
         _notifications = new NotificationServer(MyId, _replicas, _transport, o.MaxNotificationLag, _logger);
         var clients = new ClientGateway(MyId, _views, _endpoints, _transport, _engine, _triggers, calls, o.MaxPayloadBytes,
             new Security.ClientAccess(o.AuthorizedClients), _replicas.NameOf, _warnings, _logger, _notifications);
+        clients.Status = new StatusResponder(MyId, () => MemberStatusWire.ToAnswer(Status()));
         _installer = new ViewInstaller(MyId, o, _views, _endpoints, _transport, _loop, _replicas, calls, _engine, dispatcher, _states, _durability,
             _joins, clients, _leave, _viewLog, _lifetime, _failureReports, _logger);
         _router = new MessageRouter(_views, _endpoints, _transport, _loop, _replicas, calls, _engine, _states, _joins, clients, _leave,

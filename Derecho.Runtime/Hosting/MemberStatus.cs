@@ -29,8 +29,9 @@ internal enum MemberState
 /// <param name="Logged">Newest version its log holds, on disk or not (-1: none).</param>
 /// <param name="Persisted">Every version up to this one is on this member's disk (-1: none).</param>
 /// <param name="GloballyPersisted">Every version up to this one is on every shard member's disk (-1: none).</param>
+/// <param name="TypeId">The replicated type's id (as layouts name it).</param>
 internal readonly record struct ShardStatus(string Type, int Shard, int Replicas, int MaxReplicas, bool Persistent, long Delivered, long Logged,
-    long Persisted, long GloballyPersisted)
+    long Persisted, long GloballyPersisted, uint TypeId = 0)
 {
     /// <summary>Whether the disk has not caught up with delivery here.</summary>
     public bool PersistenceBehind => Persistent && Persisted < Logged;

@@ -42,7 +42,7 @@ internal sealed class MemberStatusReader : IDisposable
             if (_replicas.TryGetReplica(shard.TypeId, shard.Shard) is not { } replica) continue;
             var log = replica.Context.Log;
             shards.Add(new ShardStatus(replica.Name, shard.Shard, shard.Members.Length, MaxReplicasOf(shard.TypeId), log is not null,
-                replica.DeliveredVersion, log?.LastVersion ?? -1, log?.PersistedVersion ?? -1, _durability.GloballyPersistedVersionOf(shard.TypeId, shard.Shard)));
+                replica.DeliveredVersion, log?.LastVersion ?? -1, log?.PersistedVersion ?? -1, _durability.GloballyPersistedVersionOf(shard.TypeId, shard.Shard), shard.TypeId));
         }
         var state = !view.Layout.IsAdequate ? MemberState.Inadequate
             : StateTransfer.IsAwaiting(view) ? MemberState.LoadingState

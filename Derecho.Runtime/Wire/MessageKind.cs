@@ -117,6 +117,19 @@ internal enum MessageKind : byte
     /// <c>[kind][reason u8][pad 2][member i32][subscription i64][message utf-8]</c>.
     /// </summary>
     SubscriptionEnded = 41,
+
+    // Status (StatusMessages).
+
+    /// <summary>
+    /// Client (or member) to any member: what is your status? <c>[kind][version u8][pad 2][pad 4][request i64]</c>, exactly.
+    /// One that names its request but is otherwise malformed is answered with a refusal saying why; a shorter one is dropped.
+    /// </summary>
+    StatusRequest = 42,
+    /// <summary>
+    /// Member to the asker: <c>[kind][status u8][pad 2][member i32][request i64]</c>, then (status 0) the member's state,
+    /// view, members and shards (<see cref="StatusMessages.Reply"/>), or (status 1) why not, in UTF-8.
+    /// </summary>
+    StatusReply = 43,
 }
 
 /// <summary>Which handler a message kind belongs to.</summary>
@@ -143,7 +156,8 @@ internal static class MessageKinds
             or MessageKind.LogTailRequest or MessageKind.LogTail => MessageFamily.Restart,
         MessageKind.ClientHello or MessageKind.ViewInfo or MessageKind.Relay or MessageKind.RelayResult
             or MessageKind.TriggerBatch or MessageKind.TriggerAck
-            or MessageKind.Subscribe or MessageKind.Notification or MessageKind.Unsubscribe or MessageKind.SubscriptionEnded => MessageFamily.Client,
+            or MessageKind.Subscribe or MessageKind.Notification or MessageKind.Unsubscribe or MessageKind.SubscriptionEnded
+            or MessageKind.StatusRequest or MessageKind.StatusReply => MessageFamily.Client,
         _ => MessageFamily.Unknown,
     };
 }
