@@ -1,0 +1,256 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Derecho.FaultTests;
+
+/// <summary>The checker's verdict on one key's sub-history.</summary>
+public sealed record KeyVerdict(string Key, int Operations, bool Linearizable, bool TimedOut, IReadOnlyList<Op> Window, string Explanation);
+
+/// <summary>The checker's verdict on a whole history.</summary>
+public sealed record Verdict(IReadOnlyList<KeyVerdict> Keys, TimeSpan Elapsed)
+{
+    public bool Linearizable => Keys.All(k => k.Linearizable);
+
+    public IEnumerable<KeyVerdict> Anomalies => Keys.Where(k => !k.Linearizable && !k.TimedOut);
+
+    public IEnumerable<KeyVerdict> Undecided => Keys.Where(k => k.TimedOut);
+
+    public string Report(long origin = 0)
+    {
+        var text = new StringBuilder();
+        text.AppendLine($"{Keys.Count} keys, {Keys.Sum(k => k.Operations)} operations checked in {Elapsed.TotalMilliseconds:0} ms: " +
+                        (Linearizable ? "linearizable" : $"{Anomalies.Count()} keys NOT linearizable, {Undecided.Count()} undecided"));
+        foreach (var key in Keys.Where(k => !k.Linearizable))
+        {
+            text.AppendLine($"key {key.Key}: {key.Explanation}");
+            text.AppendLine($"  minimal window ({key.Window.Count} operations, times in ms):");
+            var start = origin != 0 ? origin : key.Window.Count > 0 ? key.Window.Min(o => o.Invoke) : 0;
+            foreach (var op in key.Window.OrderBy(o => o.Invoke))
+                text.AppendLine($"    [{HistoryFile.Millis(op.Invoke, start),10:0.000} .. {(op.Outcome == Outcome.Unknown ? "never" : HistoryFile.Millis(op.Complete, start).ToString("0.000")),10}] {op}");
+        }
+        return text.ToString();
+    }
+}
+
+/// <summary>
+/// Linearizability of per-key registers (put(k, v); read(k) → v or null), checked key by key (P-compositionality:
+/// a history of independent objects is linearizable iff each object's sub-history is). Each key is searched
+/// with Wing &amp; Gong's algorithm as improved by Lowe ("just-in-time linearization", with a cache of
+/// (set of linearized operations, register value) already explored), the algorithm of Porcupine and Knossos'
+/// linear checker. Failed operations are dropped (they did not happen); unknown puts never complete, so they
+/// may be linearized anywhere after their invocation, or after everything (i.e. not at all); unknown reads are
+/// dropped (they constrain nothing).
+/// </summary>
+public static class Linearizability
+{
+    public static Verdict Check(IEnumerable<Op> history, long maxSteps = 20_000_000)
+    {
+        var clock = Stopwatch.StartNew();
+        var keys = history.Where(o => o.Outcome != Outcome.Fail && !(o.Outcome == Outcome.Unknown && !o.IsPut))
+            .GroupBy(o => o.Key, StringComparer.Ordinal)
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => CheckKey(g.Key, g.ToList(), maxSteps))
+            .ToList();
+        return new Verdict(keys, clock.Elapsed);
+    }
+
+    private static KeyVerdict CheckKey(string key, List<Op> ops, long maxSteps)
+    {
+        // Cheap, common anomaly first: a read of a value nobody put.
+        var written = ops.Where(o => o.IsPut).Select(o => o.Value).ToHashSet(StringComparer.Ordinal);
+        var phantom = ops.FirstOrDefault(o => !o.IsPut && o.Value is not null && !written.Contains(o.Value));
+        if (phantom is not null)
+            return new KeyVerdict(key, ops.Count, false, false, [phantom], $"read of a value never written: {phantom}");
+
+        var result = Search(ops, maxSteps);
+        if (result.Linearizable) return new KeyVerdict(key, ops.Count, true, false, [], "linearizable");
+        if (result.TimedOut) return new KeyVerdict(key, ops.Count, false, true, [], $"undecided: search passed {maxSteps} steps");
+        var window = Shrink(ops, result, maxSteps);
+        var blocked = result.Blocking!;
+        return new KeyVerdict(key, ops.Count, false, false, window,
+            $"no linearization: at best {result.Depth} of {ops.Count} operations linearize, with the register at {(result.StateAtBest is null ? "null" : $"\"{result.StateAtBest}\"")}, " +
+            $"and then {blocked} cannot take effect before it returns");
+    }
+
+    /// <summary>
+    /// A small sub-history that still fails: drop operations whose absence cannot make a linearizable history
+    /// non-linearizable (a read; a put whose value no remaining read returns) while the rest still fails.
+    /// </summary>
+    private static List<Op> Shrink(List<Op> ops, SearchResult failed, long maxSteps)
+    {
+        var current = ops;
+        // Everything invoked after the blocking operation returned, in one go, when it may be dropped.
+        var cut = failed.Blocking!.Complete;
+        var prefix = current.Where(o => o.Invoke <= cut).ToList();
+        if (prefix.Count < current.Count && Droppable(current, current.Where(o => o.Invoke > cut).ToList()) && Fails(prefix)) current = prefix;
+        if (current.Count > 400) return current.Where(o => o.Invoke <= cut && (o.Outcome == Outcome.Unknown || o.Complete >= failed.BestFrontier)).ToList();
+        for (var i = current.Count - 1; i >= 0; i--)
+        {
+            var candidate = current[i];
+            if (!Droppable(current, [candidate])) continue;
+            var without = current.Where((_, j) => j != i).ToList();
+            if (Fails(without)) current = without;
+        }
+        return current;
+
+        bool Fails(List<Op> subset)
+        {
+            var r = Search(subset, maxSteps);
+            return !r.Linearizable && !r.TimedOut;
+        }
+    }
+
+    private static bool Droppable(List<Op> all, List<Op> drop)
+    {
+        var dropped = drop.ToHashSet();
+        var readValues = all.Where(o => !o.IsPut && !dropped.Contains(o) && o.Value is not null).Select(o => o.Value!).ToHashSet(StringComparer.Ordinal);
+        return drop.All(o => !o.IsPut || o.Value is null || !readValues.Contains(o.Value));
+    }
+
+    private sealed record SearchResult(bool Linearizable, bool TimedOut, int Depth, Op? Blocking, string? StateAtBest, long BestFrontier);
+
+    private sealed class Entry
+    {
+        public required bool IsCall;
+        public required int Id;
+        public required long Time;
+        public Entry? Match;
+        public Entry? Prev;
+        public Entry? Next;
+    }
+
+    private static SearchResult Search(List<Op> ops, long maxSteps)
+    {
+        var n = ops.Count;
+        var entries = new List<Entry>(2 * n);
+        for (var i = 0; i < n; i++)
+        {
+            var call = new Entry { IsCall = true, Id = i, Time = ops[i].Invoke };
+            var ret = new Entry { IsCall = false, Id = i, Time = ops[i].Outcome == Outcome.Unknown ? long.MaxValue : ops[i].Complete };
+            call.Match = ret;
+            entries.Add(call);
+            entries.Add(ret);
+        }
+        // By time; at equal times calls first (two operations that touch at one instant count as concurrent).
+        entries.Sort((a, b) => a.Time != b.Time ? a.Time.CompareTo(b.Time) : a.IsCall == b.IsCall ? a.Id.CompareTo(b.Id) : a.IsCall ? -1 : 1);
+        var head = new Entry { IsCall = false, Id = -1, Time = long.MinValue };
+        var previous = head;
+        foreach (var e in entries)
+        {
+            previous.Next = e;
+            e.Prev = previous;
+            previous = e;
+        }
+
+        var linearized = new Bits(n);
+        string? state = null;
+        var cache = new HashSet<(Bits, string?)>();
+        var calls = new Stack<(Entry Call, string? State)>();
+        var depth = 0;
+        var bestDepth = -1;
+        Op? blocking = null;
+        string? bestState = null;
+        long bestFrontier = 0;
+        long steps = 0;
+        var entry = head.Next;
+        while (head.Next is not null)
+        {
+            if (++steps > maxSteps) return new SearchResult(false, true, bestDepth, blocking, bestState, bestFrontier);
+            if (entry!.IsCall)
+            {
+                var op = ops[entry.Id];
+                var legal = op.IsPut || string.Equals(op.Value, state, StringComparison.Ordinal);
+                var next = op.IsPut ? op.Value : state;
+                if (legal)
+                {
+                    var after = linearized.With(entry.Id);
+                    if (cache.Add((after, next)))
+                    {
+                        calls.Push((entry, state));
+                        state = next;
+                        linearized = after;
+                        depth++;
+                        Lift(entry);
+                        entry = head.Next;
+                        continue;
+                    }
+                }
+                entry = entry.Next;
+            }
+            else
+            {
+                // A return reached: its operation could not be linearized before it. Undo the last choice.
+                if (depth > bestDepth)
+                {
+                    bestDepth = depth;
+                    blocking = ops[entry.Id];
+                    bestState = state;
+                    bestFrontier = calls.Count > 0 ? ops[calls.Peek().Call.Id].Invoke : 0;
+                }
+                if (calls.Count == 0) return new SearchResult(false, false, bestDepth, blocking, bestState, bestFrontier);
+                var (call, before) = calls.Pop();
+                state = before;
+                linearized = linearized.Without(call.Id);
+                depth--;
+                Unlift(call);
+                entry = call.Next;
+            }
+        }
+        return new SearchResult(true, false, n, null, null, 0);
+    }
+
+    private static void Lift(Entry call)
+    {
+        call.Prev!.Next = call.Next;
+        call.Next!.Prev = call.Prev;
+        var ret = call.Match!;
+        ret.Prev!.Next = ret.Next;
+        if (ret.Next is not null) ret.Next.Prev = ret.Prev;
+    }
+
+    private static void Unlift(Entry call)
+    {
+        var ret = call.Match!;
+        ret.Prev!.Next = ret;
+        if (ret.Next is not null) ret.Next.Prev = ret;
+        call.Prev!.Next = call;
+        call.Next!.Prev = call;
+    }
+
+    /// <summary>An immutable bit set with value equality (the cache key).</summary>
+    private sealed class Bits : IEquatable<Bits>
+    {
+        private readonly ulong[] _words;
+        private readonly int _hash;
+
+        public Bits(int size) : this(new ulong[(size + 63) / 64]) { }
+
+        private Bits(ulong[] words)
+        {
+            _words = words;
+            var hash = new HashCode();
+            foreach (var w in words) hash.Add(w);
+            _hash = hash.ToHashCode();
+        }
+
+        public Bits With(int i)
+        {
+            var words = (ulong[])_words.Clone();
+            words[i >> 6] |= 1UL << (i & 63);
+            return new Bits(words);
+        }
+
+        public Bits Without(int i)
+        {
+            var words = (ulong[])_words.Clone();
+            words[i >> 6] &= ~(1UL << (i & 63));
+            return new Bits(words);
+        }
+
+        public bool Equals(Bits? other) => other is not null && _hash == other._hash && _words.AsSpan().SequenceEqual(other._words);
+
+        public override bool Equals(object? obj) => Equals(obj as Bits);
+
+        public override int GetHashCode() => _hash;
+    }
+}
