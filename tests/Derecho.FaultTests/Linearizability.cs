@@ -26,7 +26,7 @@ public sealed record Verdict(IReadOnlyList<KeyVerdict> Keys, TimeSpan Elapsed)
             text.AppendLine($"  minimal window ({key.Window.Count} operations, times in ms):");
             var start = origin != 0 ? origin : key.Window.Count > 0 ? key.Window.Min(o => o.Invoke) : 0;
             foreach (var op in key.Window.OrderBy(o => o.Invoke))
-                text.AppendLine($"    [{HistoryFile.Millis(op.Invoke, start),10:0.000} .. {(op.Outcome == Outcome.Unknown ? "never" : HistoryFile.Millis(op.Complete, start).ToString("0.000")),10}] {op}");
+                text.AppendLine($"    [{HistoryFile.Millis(op.Invoke, start),12:0.000###} .. {(op.Outcome == Outcome.Unknown ? "never" : HistoryFile.Millis(op.Complete, start).ToString("0.000###")),12}] {op}{(op.Error is null ? "" : $" ({op.Error})")}");
         }
         return text.ToString();
     }
@@ -62,6 +62,7 @@ public static class Linearizability
         if (phantom is not null)
             return new KeyVerdict(key, ops.Count, false, false, [phantom], $"read of a value never written: {phantom}");
 
+        ops = BoundUnknownPuts(ops);
         var result = Search(ops, maxSteps);
         if (result.Linearizable) return new KeyVerdict(key, ops.Count, true, false, [], "linearizable");
         if (result.TimedOut) return new KeyVerdict(key, ops.Count, false, true, [], $"undecided: search passed {maxSteps} steps");
@@ -73,21 +74,58 @@ public static class Linearizability
     }
 
     /// <summary>
+    /// An unknown put never completes, so the search may linearize it anywhere after its invocation: with many of
+    /// them the search space doubles per unknown put, which a violation (a search that must exhaust it) makes
+    /// hopeless. With unique values (each value put at most once) they are bounded without changing the verdict: an
+    /// unknown put whose value nobody read is dropped (linearizing it after everything else is always possible),
+    /// and one whose value was read must take effect before the first of those reads completed, so that is its
+    /// completion.
+    /// </summary>
+    private static List<Op> BoundUnknownPuts(List<Op> ops)
+    {
+        var puts = ops.Where(o => o.IsPut && o.Value is not null).GroupBy(o => o.Value!, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        var firstRead = ops.Where(o => !o.IsPut && o.Value is not null).GroupBy(o => o.Value!, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Min(o => o.Complete), StringComparer.Ordinal);
+        var bounded = new List<Op>(ops.Count);
+        foreach (var op in ops)
+        {
+            if (op.Outcome != Outcome.Unknown || !op.IsPut || op.Value is null || puts[op.Value] != 1) bounded.Add(op);
+            else if (firstRead.TryGetValue(op.Value, out var complete)) bounded.Add(op with { Outcome = Outcome.Ok, Complete = Math.Max(complete, op.Invoke), Error = "unknown; bounded by the first read of its value" });
+        }
+        return bounded;
+    }
+
+    /// <summary>
     /// A small sub-history that still fails: drop operations whose absence cannot make a linearizable history
     /// non-linearizable (a read; a put whose value no remaining read returns) while the rest still fails.
     /// </summary>
     private static List<Op> Shrink(List<Op> ops, SearchResult failed, long maxSteps)
     {
-        var current = ops;
-        // Everything invoked after the blocking operation returned, in one go, when it may be dropped.
+        // First a window of time: the operations invoked from some point up to the blocking operation's return,
+        // plus the puts of the values those reads returned (a subset that leaves out only droppable operations).
+        // The point moves back exponentially until the window alone fails.
         var cut = failed.Blocking!.Complete;
-        var prefix = current.Where(o => o.Invoke <= cut).ToList();
-        if (prefix.Count < current.Count && Droppable(current, current.Where(o => o.Invoke > cut).ToList()) && Fails(prefix)) current = prefix;
-        if (current.Count > 400) return current.Where(o => o.Invoke <= cut && (o.Outcome == Outcome.Unknown || o.Complete >= failed.BestFrontier)).ToList();
+        var byInvoke = ops.Where(o => o.Invoke <= cut).OrderBy(o => o.Invoke).ToList();
+        var current = ops;
+        for (var back = 8; ; back *= 2)
+        {
+            var from = Math.Max(0, byInvoke.Count - back);
+            var window = byInvoke.Skip(from).ToHashSet();
+            var needed = window.Where(o => !o.IsPut && o.Value is not null).Select(o => o.Value!).ToHashSet(StringComparer.Ordinal);
+            window.UnionWith(ops.Where(o => o.IsPut && o.Value is not null && needed.Contains(o.Value)));
+            var candidate = ops.Where(window.Contains).ToList();
+            if (Droppable(ops, ops.Where(o => !window.Contains(o)).ToList()) && Fails(candidate))
+            {
+                current = candidate;
+                break;
+            }
+            if (from == 0) break;
+        }
+        if (current.Count > 600) return current;
+        // Then one operation at a time.
         for (var i = current.Count - 1; i >= 0; i--)
         {
-            var candidate = current[i];
-            if (!Droppable(current, [candidate])) continue;
+            if (!Droppable(current, [current[i]])) continue;
             var without = current.Where((_, j) => j != i).ToList();
             if (Fails(without)) current = without;
         }
