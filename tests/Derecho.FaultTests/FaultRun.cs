@@ -96,6 +96,7 @@ public static partial class FaultRun
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(random.Next(1000, 2500)));
                 if (total.Elapsed >= deadline) break;
+                if (faults.Count == 0) continue;
                 // Round-robin over a shuffled order: every kind shows up in a short run.
                 if (faultIndex % faults.Count == 0) faults = faults.OrderBy(_ => random.Next()).ToList();
                 var kind = faults[faultIndex++ % faults.Count];
