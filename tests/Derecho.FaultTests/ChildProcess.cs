@@ -24,9 +24,12 @@ internal sealed class ChildProcess : IDisposable
 
     public int Pid => _process.Id;
 
-    public static ChildProcess Start(string name, string arguments, IDictionary<string, string>? environment = null)
+    /// <summary>Starts this assembly with <paramref name="arguments"/>, in network namespace <paramref name="networkNamespace"/> if given.</summary>
+    public static ChildProcess Start(string name, string arguments, IDictionary<string, string>? environment = null, string? networkNamespace = null)
     {
-        var info = new ProcessStartInfo("dotnet", $"\"{typeof(ChildProcess).Assembly.Location}\" {arguments}")
+        var command = $"\"{typeof(ChildProcess).Assembly.Location}\" {arguments}";
+        // "ip netns exec" execs the command, so the process id is the member's own (signals reach it).
+        var info = new ProcessStartInfo(networkNamespace is null ? "dotnet" : "ip", networkNamespace is null ? command : $"netns exec {networkNamespace} dotnet {command}")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

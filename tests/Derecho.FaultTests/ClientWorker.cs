@@ -11,7 +11,7 @@ namespace Derecho.FaultTests;
 
 /// <summary>
 /// Client workload mode: <c>--client ID --contacts 0=127.0.0.1:P,… --keys K --threads T --out FILE [--reads ordered|p2p]
-/// [--seed S] [--request-timeout-ms N]</c>. T logical processes share one <see cref="DerechoClient"/>; each loops
+/// [--seed S] [--request-timeout-ms N] [--listen ADDRESS]</c>. T logical processes share one <see cref="DerechoClient"/>; each loops
 /// over random put/read operations on K keys (values unique: client-thread-sequence) until "stop" arrives on
 /// standard input, then the history is written to FILE and a <c>RESULT</c> line printed. Each operation is bounded:
 /// <c>RequestTimeout</c> on the client, and a hard bound of RequestTimeout + 5 s around it, past which it counts as a
@@ -29,6 +29,7 @@ internal static class ClientWorker
         var p2pReads = Member.Arg(args, "--reads") == "p2p";
         var seed = int.Parse(Member.Arg(args, "--seed") ?? id.ToString(System.Globalization.CultureInfo.InvariantCulture));
         var requestTimeout = TimeSpan.FromMilliseconds(int.Parse(Member.Arg(args, "--request-timeout-ms") ?? "10000"));
+        var listen = Member.Arg(args, "--listen") ?? "127.0.0.1";
         var hardBound = requestTimeout + TimeSpan.FromSeconds(5);
         using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Error));
 
@@ -44,6 +45,8 @@ internal static class ClientWorker
                     MaxPayloadBytes = 64 << 10,
                     RequestTimeout = requestTimeout,
                     ConnectTimeout = TimeSpan.FromSeconds(10),
+                    ListenEndpoint = $"{listen}:0",
+                    AllowInsecure = listen != "127.0.0.1",
                 }, loggers);
             }
             catch (TransportException) when (attempt < 5) { }
@@ -81,24 +84,26 @@ internal static class ClientWorker
                 var key = $"k{random.Next(keys)}";
                 var put = random.Next(2) == 0;
                 var value = put ? $"c{id}-{t}-{seq}" : null;
+                var members = register.Members;
+                var target = put || !p2pReads ? client.Contact : members[random.Next(members.Count)];
                 var invoke = Stopwatch.GetTimestamp();
                 Task<string?> call = put
                     ? PutAsync(register, key, value!)
-                    : p2pReads ? P2PGetAsync(register, key, random) : ReadAsync(register, key, () => Interlocked.Increment(ref divergent));
+                    : p2pReads ? register.On(target).Get(key) : ReadAsync(register, key, () => Interlocked.Increment(ref divergent));
                 Op op;
                 try
                 {
                     var result = await call.WaitAsync(hardBound);
-                    op = new Op(process, put ? Op.Put : Op.Read, key, put ? value : result, invoke, Stopwatch.GetTimestamp(), Outcome.Ok);
+                    op = new Op(process, put ? Op.Put : Op.Read, key, put ? value : result, invoke, Stopwatch.GetTimestamp(), Outcome.Ok, Member: target);
                 }
                 catch (TimeoutException)
                 {
                     Interlocked.Increment(ref hangs);
-                    op = new Op(process, put ? Op.Put : Op.Read, key, value, invoke, Stopwatch.GetTimestamp(), Outcome.Unknown, $"HANG: no answer within {hardBound.TotalSeconds}s");
+                    op = new Op(process, put ? Op.Put : Op.Read, key, value, invoke, Stopwatch.GetTimestamp(), Outcome.Unknown, $"HANG: no answer within {hardBound.TotalSeconds}s", target);
                 }
                 catch (Exception e)
                 {
-                    op = new Op(process, put ? Op.Put : Op.Read, key, value, invoke, Stopwatch.GetTimestamp(), Classify(e), $"{e.GetType().Name}: {e.Message}");
+                    op = new Op(process, put ? Op.Put : Op.Read, key, value, invoke, Stopwatch.GetTimestamp(), Classify(e), $"{e.GetType().Name}: {e.Message}", target);
                 }
                 ops.Add(op);
                 if (op.Outcome != Outcome.Ok)
@@ -133,12 +138,6 @@ internal static class ClientWorker
             Console.WriteLine($"DIVERGENT read({key}): {string.Join(", ", replies.Select(r => $"{r.MemberId}={r.Value ?? "null"}"))}");
         }
         return values[0];
-    }
-
-    private static Task<string?> P2PGetAsync(SubgroupHandle<FaultRegister> register, string key, Random random)
-    {
-        var members = register.Members;
-        return register.On(members[random.Next(members.Count)]).Get(key);
     }
 
     /// <summary>

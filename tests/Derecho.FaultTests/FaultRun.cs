@@ -26,6 +26,11 @@ public sealed record FaultRunConfig
     /// <summary>Fault kinds the nemesis draws from; null: all that fit <see cref="Members"/>.</summary>
     public IReadOnlyList<string>? Faults { get; init; }
     public int Seed { get; init; } = 1;
+    /// <summary>
+    /// Members (and clients) in network namespaces, for the partition and slow-link faults: null = when possible
+    /// (root, iproute2), false = on loopback.
+    /// </summary>
+    public bool? Namespaces { get; init; }
 }
 
 /// <summary>What one fault did, against what the README says it should do.</summary>
@@ -46,7 +51,7 @@ public sealed record FaultRunResult(
 /// </summary>
 public static partial class FaultRun
 {
-    public static readonly string[] AllFaults = ["kill-random", "kill-leader", "kill-contact", "pause-short", "pause-long", "kill-staggered"];
+    public static readonly string[] AllFaults = ["kill-random", "kill-leader", "kill-contact", "pause-short", "pause-long", "kill-staggered", "partition", "slow-link"];
 
     public static async Task<FaultRunResult> RunAsync(FaultRunConfig config, Action<string> log)
     {
@@ -56,31 +61,43 @@ public static partial class FaultRun
         var directory = Path.Combine(Path.GetTempPath(), "derecho-faults", $"{Environment.ProcessId}-{config.Seed}-{DateTime.UtcNow.Ticks}");
         Directory.CreateDirectory(directory);
         var ports = FreePorts(config.Members);
+        Namespaces? hosts = null;
+        var noNamespaces = config.Namespaces == false ? "not asked for" : Namespaces.Unavailable();
+        if (noNamespaces is null)
+        {
+            try { hosts = new Namespaces(config.Members + 1); }
+            catch (InvalidOperationException e) { noNamespaces = e.Message; }
+        }
+        if (config.Namespaces == true && hosts is null) throw new InvalidOperationException($"network namespaces asked for but unavailable: {noNamespaces}");
+        var addresses = Enumerable.Range(0, config.Members).Select(i => hosts is null ? "127.0.0.1" : Namespaces.Address(i)).ToArray();
         var environment = config.Mutation is null ? null : new Dictionary<string, string> { ["FAULTS_MUTATION"] = config.Mutation };
         var members = new ChildProcess?[config.Members];
         var retired = new List<ChildProcess>();
         var clients = new List<ChildProcess>();
-        var faults = (config.Faults ?? AllFaults.Where(f => f != "kill-staggered" || config.Members >= 5).ToList()).ToList();
+        var faults = (config.Faults ?? AllFaults.Where(f => (f != "kill-staggered" || config.Members >= 5) && (hosts is not null || f is not ("partition" or "slow-link"))).ToList()).ToList();
+        if (hosts is null && faults.Any(f => f is "partition" or "slow-link")) throw new InvalidOperationException($"partition and slow-link faults need network namespaces: {noNamespaces}");
         var counts = faults.ToDictionary(f => f, _ => 0);
         var events = new List<FaultEvent>();
         double Now() => Stopwatch.GetElapsedTime(origin).TotalSeconds;
         string MemberArgs(int id, bool join) =>
-            $"--member {id} --ports {string.Join(',', ports)} --data {Path.Combine(directory, "data")} --failure-timeout-ms {config.FailureTimeoutMs}" + (join ? " --join" : "");
+            $"--member {id} --ports {string.Join(',', ports)}{(hosts is null ? "" : $" --hosts {string.Join(',', addresses)}")} --data {Path.Combine(directory, "data")} --failure-timeout-ms {config.FailureTimeoutMs}" + (join ? " --join" : "");
         log($"fault run: {config.Members} members, {config.Clients} clients x {config.ThreadsPerClient} processes, {config.Keys} keys, " +
             $"{config.Duration.TotalSeconds:0}s, faults [{string.Join(", ", faults)}], reads {(config.P2PReads ? "P2P" : "ordered")}, " +
-            $"mutation {config.Mutation ?? "none"}, seed {config.Seed}, in {directory}");
+            $"mutation {config.Mutation ?? "none"}, seed {config.Seed}, in {directory}; " +
+            (hosts is null ? $"on loopback (no partitions or slow links: {noNamespaces})" : "members and clients in network namespaces"));
         try
         {
-            for (var id = 0; id < config.Members; id++) members[id] = ChildProcess.Start($"member {id}", MemberArgs(id, join: false), environment);
+            for (var id = 0; id < config.Members; id++) members[id] = ChildProcess.Start($"member {id}", MemberArgs(id, join: false), environment, hosts?.Namespace(id));
             foreach (var member in members)
                 if (!await member!.WaitForLineAsync("READY", TimeSpan.FromSeconds(90)))
                     throw new InvalidOperationException($"{member.Name} not ready:\n{Transcript(members)}");
-            var contacts = string.Join(',', Enumerable.Range(0, config.Members).Select(i => $"{i}=127.0.0.1:{ports[i]}"));
+            var contacts = string.Join(',', Enumerable.Range(0, config.Members).Select(i => $"{i}={addresses[i]}:{ports[i]}"));
             for (var c = 0; c < config.Clients; c++)
             {
                 var client = ChildProcess.Start($"client {c}",
                     $"--client {c} --contacts {contacts} --keys {config.Keys} --threads {config.ThreadsPerClient} --out {Path.Combine(directory, $"history-{c}.jsonl")} " +
-                    $"--reads {(config.P2PReads ? "p2p" : "ordered")} --seed {config.Seed * 10 + c} --request-timeout-ms {config.RequestTimeoutMs}");
+                    $"--reads {(config.P2PReads ? "p2p" : "ordered")} --seed {config.Seed * 10 + c} --request-timeout-ms {config.RequestTimeoutMs}" +
+                    (hosts is null ? "" : $" --listen {Namespaces.Address(config.Members)}"), networkNamespace: hosts?.Namespace(config.Members));
                 clients.Add(client);
             }
             foreach (var client in clients)
@@ -143,6 +160,33 @@ public static partial class FaultRun
                         if (!stayed) await Restart(target);
                         break;
                     }
+                    case "partition":
+                    {
+                        // The member alone on its side: the majority removes it; it sees fewer than a majority and stops.
+                        hosts!.Cut(target);
+                        var removed = await WaitForView(members, v => !v.Members.Contains(target), failure * 2 + TimeSpan.FromSeconds(20));
+                        var exited = await members[target]!.WaitForExitAsync(TimeSpan.FromSeconds(20));
+                        var code = exited ? members[target]!.ExitCode : -1;
+                        var why = members[target]!.LastLineStartingWith("STOPPED") ?? "";
+                        hosts.Heal(target);
+                        var back = await Restart(target);
+                        events.Add(new FaultEvent(kind, target, at, removed && exited && code == 3 && back,
+                            $"removed by the majority: {removed}; isolated side stopped: {exited} (code {code}) {why}; rejoined after healing: {back}"));
+                        break;
+                    }
+                    case "slow-link":
+                    {
+                        var before = CurrentView(members).Id;
+                        hosts!.Slow(target, "2mbit");
+                        await Task.Delay(failure * 2);
+                        hosts.Slow(target, null);
+                        await Task.Delay(failure / 2);
+                        var after = CurrentView(members);
+                        var stayed = after.Members.Contains(target) && !members[target]!.HasExited;
+                        events.Add(new FaultEvent(kind, target, at, stayed, $"link at 2 Mbit/s for {failure.TotalSeconds * 2:0} s; views {before} -> {after.Id}; still a member: {stayed}"));
+                        if (!stayed) await Restart(target);
+                        break;
+                    }
                     case "pause-long":
                     {
                         members[target]!.Signal(stop: true);
@@ -181,7 +225,7 @@ public static partial class FaultRun
                 var file = Path.Combine(directory, $"history-{c}.jsonl");
                 if (File.Exists(file)) history.AddRange(HistoryFile.Read(file));
             }
-            var (finals, digests, finalOk) = await FinalChecks(ports, config, history);
+            var (finals, digests, finalOk) = await FinalChecks(ports, addresses, hosts is null ? "127.0.0.1" : Namespaces.HostAddress, config, history);
             history.AddRange(finals);
             var historyPath = Path.Combine(directory, "history.jsonl");
             HistoryFile.Write(historyPath, history.OrderBy(o => o.Invoke));
@@ -193,6 +237,7 @@ public static partial class FaultRun
             foreach (var member in members) member!.Send("shutdown");
             var shutDown = true;
             foreach (var member in members) shutDown &= await member!.WaitForExitAsync(TimeSpan.FromSeconds(30));
+            try { Directory.Delete(Path.Combine(directory, "data"), recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             var hangs = results.Sum(r => Field(r, "hangs"));
             var result = new FaultRunResult(
                 history.Count, history.Count(o => o.Outcome == Outcome.Ok), history.Count(o => o.Outcome == Outcome.Fail), history.Count(o => o.Outcome == Outcome.Unknown),
@@ -207,25 +252,28 @@ public static partial class FaultRun
         finally
         {
             foreach (var p in members.Concat(retired).Concat(clients)) p?.Dispose();
+            hosts?.Dispose();
         }
 
         async Task<bool> Restart(int id)
         {
             if (members[id] is { HasExited: false } alive) alive.Kill();
             if (members[id] is { } old) { await old.WaitForExitAsync(TimeSpan.FromSeconds(10)); retired.Add(old); }
-            members[id] = ChildProcess.Start($"member {id}", MemberArgs(id, join: true), environment);
+            members[id] = ChildProcess.Start($"member {id}", MemberArgs(id, join: true), environment, hosts?.Namespace(id));
             if (!await members[id]!.WaitForLineAsync("READY", TimeSpan.FromSeconds(60))) return false;
             return await WaitForView(members, v => v.Members.Contains(id), TimeSpan.FromSeconds(30));
         }
     }
 
-    private static async Task<(List<Op> Finals, List<string> Digests, bool Ok)> FinalChecks(int[] ports, FaultRunConfig config, List<Op> history)
+    private static async Task<(List<Op> Finals, List<string> Digests, bool Ok)> FinalChecks(int[] ports, string[] addresses, string listen, FaultRunConfig config, List<Op> history)
     {
         var finals = new List<Op>();
         var digests = new List<string>();
         await using var client = await DerechoClient.ConnectAsync(new DerechoClientOptions
         {
-            Contacts = ports.Select((port, id) => new MemberOptions { Id = id, Endpoint = $"127.0.0.1:{port}" }).ToList(),
+            Contacts = ports.Select((port, id) => new MemberOptions { Id = id, Endpoint = $"{addresses[id]}:{port}" }).ToList(),
+            ListenEndpoint = $"{listen}:0",
+            AllowInsecure = listen != "127.0.0.1",
             RingBytes = 1 << 20,
             MaxPayloadBytes = 64 << 10,
             RequestTimeout = TimeSpan.FromSeconds(20),

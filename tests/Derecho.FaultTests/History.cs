@@ -16,9 +16,10 @@ public enum Outcome
 /// One client operation of a history: a put of <see cref="Value"/> or a read that returned <see cref="Value"/>
 /// (null: the key had no value). <see cref="Invoke"/> and <see cref="Complete"/> are <see cref="Stopwatch"/>
 /// timestamps (CLOCK_MONOTONIC on Linux: comparable between processes of one machine); an unknown operation's
-/// completion is ignored (it counts as never completed).
+/// completion is ignored (it counts as never completed). <see cref="Member"/>: the member asked (P2P reads) or the
+/// client's contact when the call was made (ordered calls).
 /// </summary>
-public sealed record Op(int Process, string Kind, string Key, string? Value, long Invoke, long Complete, Outcome Outcome, string? Error = null)
+public sealed record Op(int Process, string Kind, string Key, string? Value, long Invoke, long Complete, Outcome Outcome, string? Error = null, int? Member = null)
 {
     public const string Put = "put";
     public const string Read = "read";
@@ -26,7 +27,8 @@ public sealed record Op(int Process, string Kind, string Key, string? Value, lon
     public bool IsPut => Kind == Put;
 
     public override string ToString() =>
-        $"p{Process} {(IsPut ? $"put({Key}, {Show(Value)})" : $"read({Key}) -> {Show(Value)}")} {Outcome.ToString().ToLowerInvariant()}";
+        $"p{Process} {(IsPut ? $"put({Key}, {Show(Value)})" : $"read({Key}) -> {Show(Value)}")} {Outcome.ToString().ToLowerInvariant()}" +
+        (Member is { } m ? $" (member {m})" : "");
 
     private static string Show(string? value) => value is null ? "null" : $"\"{value}\"";
 }

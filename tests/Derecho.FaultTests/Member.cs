@@ -5,7 +5,8 @@ using Microsoft.Extensions.Logging;
 namespace Derecho.FaultTests;
 
 /// <summary>
-/// Member mode: <c>--member ID --ports P0,P1,… --data DIR [--join] [--failure-timeout-ms N]</c>. Prints
+/// Member mode: <c>--member ID --ports P0,P1,… --data DIR [--hosts H0,H1,…] [--join] [--failure-timeout-ms N]</c>
+/// (hosts: each member's IPv4 address, default 127.0.0.1; given, the members allow plain TCP beyond loopback). Prints
 /// <c>READY</c> once in a view and a <c>VIEW</c> line per installed view; exits 0 after "shutdown" on standard
 /// input (whole-group shutdown), 3 when the group stopped this member (excluded, suspected, minority).
 /// FAULTS_MUTATION=stale-read in its environment turns on the mutation check's bug (see <see cref="FaultRegister.StaleReads"/>).
@@ -16,13 +17,15 @@ internal static class Member
     {
         var id = int.Parse(Arg(args, "--member")!);
         var ports = Arg(args, "--ports")!.Split(',').Select(int.Parse).ToArray();
+        var hosts = Arg(args, "--hosts")?.Split(',');
         var failureTimeout = TimeSpan.FromMilliseconds(int.Parse(Arg(args, "--failure-timeout-ms") ?? "2000"));
         var stale = Environment.GetEnvironmentVariable("FAULTS_MUTATION") == "stale-read";
         using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
         var options = new DerechoOptions
         {
             MyId = id,
-            Members = ports.Select((port, i) => new MemberOptions { Id = i, Endpoint = $"127.0.0.1:{port}" }).ToList(),
+            Members = ports.Select((port, i) => new MemberOptions { Id = i, Endpoint = $"{hosts?[i] ?? "127.0.0.1"}:{port}" }).ToList(),
+            AllowInsecure = hosts is not null,
             DataDirectory = Arg(args, "--data")!,
             Join = args.Contains("--join"),
             FailureTimeout = failureTimeout,

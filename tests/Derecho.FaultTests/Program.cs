@@ -3,7 +3,7 @@ namespace Derecho.FaultTests;
 /// <summary>
 /// Entry point of the non-test roles of this assembly (xunit does not call it):
 /// <c>--member …</c> (<see cref="Member"/>), <c>--client …</c> (<see cref="ClientWorker"/>), or the long run:
-/// <c>--minutes N [--members 3|5] [--reads ordered|p2p] [--seed S]</c> (<see cref="FaultRun"/>).
+/// <c>--minutes N [--members 3|5] [--reads ordered|p2p] [--faults KIND,…] [--namespaces on|off] [--seed S]</c> (<see cref="FaultRun"/>).
 /// </summary>
 internal static class Program
 {
@@ -18,12 +18,14 @@ internal static class Program
                 Duration = TimeSpan.FromMinutes(double.Parse(minutes, System.Globalization.CultureInfo.InvariantCulture)),
                 Members = int.Parse(Member.Arg(args, "--members") ?? "3"),
                 P2PReads = Member.Arg(args, "--reads") == "p2p",
+                Faults = Member.Arg(args, "--faults")?.Split(',', StringSplitOptions.RemoveEmptyEntries),
+                Namespaces = Member.Arg(args, "--namespaces") is { } ns ? ns == "on" : null,
                 Seed = int.Parse(Member.Arg(args, "--seed") ?? Environment.TickCount.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             };
             var result = await FaultRun.RunAsync(config, Console.WriteLine);
             return result.Passed ? 0 : 1;
         }
-        Console.Error.WriteLine("usage: Derecho.FaultTests --minutes N [--members 3|5] [--reads ordered|p2p] [--seed S]   (or: dotnet test, for the CI run)");
+        Console.Error.WriteLine("usage: Derecho.FaultTests --minutes N [--members 3|5] [--reads ordered|p2p] [--faults KIND,…] [--namespaces on|off] [--seed S]   (or: dotnet test, for the CI run)");
         return 2;
     }
 }
