@@ -51,7 +51,7 @@ public sealed record FaultRunResult(
 /// </summary>
 public static partial class FaultRun
 {
-    public static readonly string[] AllFaults = ["kill-random", "kill-leader", "kill-contact", "pause-short", "pause-long", "kill-staggered", "partition", "slow-link"];
+    public static readonly string[] AllFaults = ["kill-random", "kill-leader", "kill-contact", "pause-short", "pause-long", "kill-joiner", "kill-staggered", "partition", "slow-link"];
 
     public static async Task<FaultRunResult> RunAsync(FaultRunConfig config, Action<string> log)
     {
@@ -134,6 +134,24 @@ public static partial class FaultRun
                         var removed = await WaitForView(members, v => !v.Members.Contains(target), TimeSpan.FromSeconds(30));
                         var back = await Restart(target);
                         events.Add(new FaultEvent(kind, target, at, removed && back, $"removed from the view: {removed}; rejoined: {back}"));
+                        break;
+                    }
+                    case "kill-joiner":
+                    {
+                        // Killed, restarted, and killed again while joining (join request, view change, state transfer).
+                        members[target]!.Kill();
+                        var removed = await WaitForView(members, v => !v.Members.Contains(target), TimeSpan.FromSeconds(30));
+                        await members[target]!.WaitForExitAsync(TimeSpan.FromSeconds(10));
+                        retired.Add(members[target]!);
+                        var joiner = members[target] = ChildProcess.Start($"member {target}", MemberArgs(target, join: true), environment, hosts?.Namespace(target));
+                        await Task.Delay(random.Next(300, 1500));
+                        var joinedFirst = joiner.Printed("READY");
+                        joiner.Kill();
+                        // Whether it got in or not, the group goes on without it; then it joins for good.
+                        var without = await WaitForView(members, v => !v.Members.Contains(target), TimeSpan.FromSeconds(30));
+                        var back = await Restart(target);
+                        events.Add(new FaultEvent(kind, target, at, removed && without && back,
+                            $"removed: {removed}; joiner killed {(joinedFirst ? "after" : "before")} it was READY; group without it: {without}; rejoined: {back}"));
                         break;
                     }
                     case "kill-staggered":
@@ -253,6 +271,14 @@ public static partial class FaultRun
         {
             foreach (var p in members.Concat(retired).Concat(clients)) p?.Dispose();
             hosts?.Dispose();
+            // Every process's output, incarnation by incarnation, beside the history.
+            var incarnations = new Dictionary<string, int>();
+            foreach (var p in retired.Concat(members).Concat(clients))
+            {
+                if (p is null) continue;
+                var n = incarnations[p.Name] = incarnations.GetValueOrDefault(p.Name) + 1;
+                File.WriteAllLines(Path.Combine(directory, $"{p.Name.Replace(' ', '-')}.{n}.log"), p.Output);
+            }
         }
 
         async Task<bool> Restart(int id)

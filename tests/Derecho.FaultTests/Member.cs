@@ -9,7 +9,7 @@ namespace Derecho.FaultTests;
 /// (hosts: each member's IPv4 address, default 127.0.0.1; given, the members allow plain TCP beyond loopback). Prints
 /// <c>READY</c> once in a view and a <c>VIEW</c> line per installed view; exits 0 after "shutdown" on standard
 /// input (whole-group shutdown), 3 when the group stopped this member (excluded, suspected, minority).
-/// FAULTS_MUTATION=stale-read in its environment turns on the mutation check's bug (see <see cref="FaultRegister.StaleReads"/>).
+/// FAULTS_LOG_LEVEL (default Warning) sets its log level. FAULTS_MUTATION=stale-read in its environment turns on the mutation check's bug (see <see cref="FaultRegister.StaleReads"/>).
 /// </summary>
 internal static class Member
 {
@@ -20,7 +20,7 @@ internal static class Member
         var hosts = Arg(args, "--hosts")?.Split(',');
         var failureTimeout = TimeSpan.FromMilliseconds(int.Parse(Arg(args, "--failure-timeout-ms") ?? "2000"));
         var stale = Environment.GetEnvironmentVariable("FAULTS_MUTATION") == "stale-read";
-        using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
+        using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(Enum.TryParse<LogLevel>(Environment.GetEnvironmentVariable("FAULTS_LOG_LEVEL"), out var level) ? level : LogLevel.Warning));
         var options = new DerechoOptions
         {
             MyId = id,
