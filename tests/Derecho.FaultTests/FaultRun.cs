@@ -40,9 +40,9 @@ public sealed record FaultRunResult(
     int Operations, int Ok, int Failed, int Unknown, int Hangs, int Divergent,
     IReadOnlyDictionary<string, int> FaultsByKind, IReadOnlyList<FaultEvent> Events,
     int KeysChecked, int Anomalies, int Undecided, bool DigestsAgree, IReadOnlyList<string> Digests,
-    bool FinalReadsOk, bool EndedInBound, double Seconds, string CheckerReport, string HistoryPath)
+    bool FinalReadsOk, bool EndedInBound, double Seconds, string CheckerReport, string HistoryPath, int Skipped = 0)
 {
-    public bool Passed => Anomalies == 0 && Undecided == 0 && Hangs == 0 && DigestsAgree && FinalReadsOk && EndedInBound && Divergent == 0;
+    public bool Passed => Anomalies == 0 && Undecided == 0 && Hangs == 0 && DigestsAgree && FinalReadsOk && EndedInBound && Divergent == 0 && Events.All(e => e.AsExpected);
 }
 
 /// <summary>
@@ -109,6 +109,7 @@ public static partial class FaultRun
             var failure = TimeSpan.FromMilliseconds(config.FailureTimeoutMs);
             var deadline = config.Duration;
             var faultIndex = 0;
+            var skipped = 0;
             while (total.Elapsed < deadline)
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(random.Next(1000, 2500)));
@@ -117,7 +118,19 @@ public static partial class FaultRun
                 // Round-robin over a shuffled order: every kind shows up in a short run.
                 if (faultIndex % faults.Count == 0) faults = faults.OrderBy(_ => random.Next()).ToList();
                 var kind = faults[faultIndex++ % faults.Count];
+                counts[kind]++;
                 var view = CurrentView(members);
+                if (view.Members.Count < config.Members)
+                {
+                    // A member did not come back from the last fault: never fault a group that is not whole
+                    // (it could leave a minority). Try to bring it back; skip the fault either way.
+                    for (var id = 0; id < config.Members; id++)
+                        if (!view.Members.Contains(id)) await Restart(id);
+                    counts[kind]--;
+                    skipped++;
+                    log($"{Now():0.0}s: {kind} skipped: the view {view} is not whole");
+                    continue;
+                }
                 var target = kind switch
                 {
                     "kill-leader" => view.Members.Min(),
@@ -125,7 +138,6 @@ public static partial class FaultRun
                     _ => view.Members[random.Next(view.Members.Count)],
                 };
                 var at = Now();
-                counts[kind]++;
                 switch (kind)
                 {
                     case "kill-random" or "kill-leader" or "kill-contact":
@@ -261,7 +273,7 @@ public static partial class FaultRun
                 history.Count, history.Count(o => o.Outcome == Outcome.Ok), history.Count(o => o.Outcome == Outcome.Fail), history.Count(o => o.Outcome == Outcome.Unknown),
                 hangs, results.Sum(r => Field(r, "divergent")), counts, events,
                 verdict.Keys.Count, verdict.Anomalies.Count(), verdict.Undecided.Count(), digestsAgree, digests, finalOk,
-                healed && clientsEnded && shutDown, total.Elapsed.TotalSeconds, report, historyPath);
+                healed && clientsEnded && shutDown, total.Elapsed.TotalSeconds, report, historyPath, skipped);
             log(Table(result));
             log(Json(result));
             if (!result.Passed && !result.EndedInBound) log(Transcript(members.Concat(clients).ToArray()));
@@ -346,7 +358,7 @@ public static partial class FaultRun
     public static string Json(FaultRunResult r) => JsonSerializer.Serialize(new
     {
         operations = r.Operations, ok = r.Ok, fail = r.Failed, unknown = r.Unknown,
-        faults = r.FaultsByKind, faults_as_expected = r.Events.Count(e => e.AsExpected), faults_total = r.Events.Count,
+        faults = r.FaultsByKind, faults_as_expected = r.Events.Count(e => e.AsExpected), faults_total = r.Events.Count, faults_skipped = r.Skipped,
         histories_checked = r.KeysChecked, anomalies = r.Anomalies, undecided = r.Undecided, hangs = r.Hangs, divergent = r.Divergent,
         digests_agree = r.DigestsAgree, final_reads_ok = r.FinalReadsOk, ended_in_bound = r.EndedInBound, seconds = Math.Round(r.Seconds, 1), passed = r.Passed,
     });
