@@ -141,95 +141,95 @@ public static partial class FaultRun
                 switch (kind)
                 {
                     case "kill-random" or "kill-leader" or "kill-contact":
-                    {
-                        members[target]!.Kill();
-                        var removed = await WaitForView(members, v => !v.Members.Contains(target), TimeSpan.FromSeconds(30));
-                        var back = await Restart(target);
-                        events.Add(new FaultEvent(kind, target, at, removed && back, $"removed from the view: {removed}; rejoined: {back}"));
-                        break;
-                    }
+                        {
+                            members[target]!.Kill();
+                            var removed = await WaitForView(members, v => !v.Members.Contains(target), TimeSpan.FromSeconds(30));
+                            var back = await Restart(target);
+                            events.Add(new FaultEvent(kind, target, at, removed && back, $"removed from the view: {removed}; rejoined: {back}"));
+                            break;
+                        }
                     case "kill-joiner":
-                    {
-                        // Killed, restarted, and killed again while joining (join request, view change, state transfer).
-                        members[target]!.Kill();
-                        var removed = await WaitForView(members, v => !v.Members.Contains(target), TimeSpan.FromSeconds(30));
-                        await members[target]!.WaitForExitAsync(TimeSpan.FromSeconds(10));
-                        retired.Add(members[target]!);
-                        var joiner = members[target] = ChildProcess.Start($"member {target}", MemberArgs(target, join: true), environment, hosts?.Namespace(target));
-                        await Task.Delay(random.Next(300, 1500));
-                        var joinedFirst = joiner.Printed("READY");
-                        joiner.Kill();
-                        // Whether it got in or not, the group goes on without it; then it joins for good.
-                        var without = await WaitForView(members, v => !v.Members.Contains(target), TimeSpan.FromSeconds(30));
-                        var back = await Restart(target);
-                        events.Add(new FaultEvent(kind, target, at, removed && without && back,
-                            $"removed: {removed}; joiner killed {(joinedFirst ? "after" : "before")} it was READY; group without it: {without}; rejoined: {back}"));
-                        break;
-                    }
+                        {
+                            // Killed, restarted, and killed again while joining (join request, view change, state transfer).
+                            members[target]!.Kill();
+                            var removed = await WaitForView(members, v => !v.Members.Contains(target), TimeSpan.FromSeconds(30));
+                            await members[target]!.WaitForExitAsync(TimeSpan.FromSeconds(10));
+                            retired.Add(members[target]!);
+                            var joiner = members[target] = ChildProcess.Start($"member {target}", MemberArgs(target, join: true), environment, hosts?.Namespace(target));
+                            await Task.Delay(random.Next(300, 1500));
+                            var joinedFirst = joiner.Printed("READY");
+                            joiner.Kill();
+                            // Whether it got in or not, the group goes on without it; then it joins for good.
+                            var without = await WaitForView(members, v => !v.Members.Contains(target), TimeSpan.FromSeconds(30));
+                            var back = await Restart(target);
+                            events.Add(new FaultEvent(kind, target, at, removed && without && back,
+                                $"removed: {removed}; joiner killed {(joinedFirst ? "after" : "before")} it was READY; group without it: {without}; rejoined: {back}"));
+                            break;
+                        }
                     case "kill-staggered":
-                    {
-                        var second = view.Members.Where(m => m != target).OrderBy(_ => random.Next()).First();
-                        members[target]!.Kill();
-                        await Task.Delay(random.Next(200, 1500));
-                        members[second]!.Kill();
-                        var removed = await WaitForView(members, v => !v.Members.Contains(target) && !v.Members.Contains(second), TimeSpan.FromSeconds(40));
-                        var back = await Restart(target) & await Restart(second);
-                        events.Add(new FaultEvent(kind, target, at, removed && back, $"killed {target} then {second}; both removed: {removed}; both rejoined: {back}"));
-                        break;
-                    }
+                        {
+                            var second = view.Members.Where(m => m != target).OrderBy(_ => random.Next()).First();
+                            members[target]!.Kill();
+                            await Task.Delay(random.Next(200, 1500));
+                            members[second]!.Kill();
+                            var removed = await WaitForView(members, v => !v.Members.Contains(target) && !v.Members.Contains(second), TimeSpan.FromSeconds(40));
+                            var back = await Restart(target) & await Restart(second);
+                            events.Add(new FaultEvent(kind, target, at, removed && back, $"killed {target} then {second}; both removed: {removed}; both rejoined: {back}"));
+                            break;
+                        }
                     case "pause-short":
-                    {
-                        var before = CurrentView(members).Id;
-                        members[target]!.Signal(stop: true);
-                        await Task.Delay(failure / 4);
-                        members[target]!.Signal(stop: false);
-                        await Task.Delay(failure);
-                        var after = CurrentView(members);
-                        var stayed = after.Members.Contains(target) && !members[target]!.HasExited;
-                        events.Add(new FaultEvent(kind, target, at, stayed, $"paused {failure.TotalMilliseconds / 4:0} ms; views {before} -> {after.Id}; still a member: {stayed}"));
-                        if (!stayed) await Restart(target);
-                        break;
-                    }
+                        {
+                            var before = CurrentView(members).Id;
+                            members[target]!.Signal(stop: true);
+                            await Task.Delay(failure / 4);
+                            members[target]!.Signal(stop: false);
+                            await Task.Delay(failure);
+                            var after = CurrentView(members);
+                            var stayed = after.Members.Contains(target) && !members[target]!.HasExited;
+                            events.Add(new FaultEvent(kind, target, at, stayed, $"paused {failure.TotalMilliseconds / 4:0} ms; views {before} -> {after.Id}; still a member: {stayed}"));
+                            if (!stayed) await Restart(target);
+                            break;
+                        }
                     case "partition":
-                    {
-                        // The member alone on its side: the majority removes it; it sees fewer than a majority and stops.
-                        hosts!.Cut(target);
-                        var removed = await WaitForView(members, v => !v.Members.Contains(target), failure * 2 + TimeSpan.FromSeconds(20));
-                        var exited = await members[target]!.WaitForExitAsync(TimeSpan.FromSeconds(20));
-                        var code = exited ? members[target]!.ExitCode : -1;
-                        var why = members[target]!.LastLineStartingWith("STOPPED") ?? "";
-                        hosts.Heal(target);
-                        var back = await Restart(target);
-                        events.Add(new FaultEvent(kind, target, at, removed && exited && code == 3 && back,
-                            $"removed by the majority: {removed}; isolated side stopped: {exited} (code {code}) {why}; rejoined after healing: {back}"));
-                        break;
-                    }
+                        {
+                            // The member alone on its side: the majority removes it; it sees fewer than a majority and stops.
+                            hosts!.Cut(target);
+                            var removed = await WaitForView(members, v => !v.Members.Contains(target), failure * 2 + TimeSpan.FromSeconds(20));
+                            var exited = await members[target]!.WaitForExitAsync(TimeSpan.FromSeconds(20));
+                            var code = exited ? members[target]!.ExitCode : -1;
+                            var why = members[target]!.LastLineStartingWith("STOPPED") ?? "";
+                            hosts.Heal(target);
+                            var back = await Restart(target);
+                            events.Add(new FaultEvent(kind, target, at, removed && exited && code == 3 && back,
+                                $"removed by the majority: {removed}; isolated side stopped: {exited} (code {code}) {why}; rejoined after healing: {back}"));
+                            break;
+                        }
                     case "slow-link":
-                    {
-                        var before = CurrentView(members).Id;
-                        hosts!.Slow(target, "2mbit");
-                        await Task.Delay(failure * 2);
-                        hosts.Slow(target, null);
-                        await Task.Delay(failure / 2);
-                        var after = CurrentView(members);
-                        var stayed = after.Members.Contains(target) && !members[target]!.HasExited;
-                        events.Add(new FaultEvent(kind, target, at, stayed, $"link at 2 Mbit/s for {failure.TotalSeconds * 2:0} s; views {before} -> {after.Id}; still a member: {stayed}"));
-                        if (!stayed) await Restart(target);
-                        break;
-                    }
+                        {
+                            var before = CurrentView(members).Id;
+                            hosts!.Slow(target, "2mbit");
+                            await Task.Delay(failure * 2);
+                            hosts.Slow(target, null);
+                            await Task.Delay(failure / 2);
+                            var after = CurrentView(members);
+                            var stayed = after.Members.Contains(target) && !members[target]!.HasExited;
+                            events.Add(new FaultEvent(kind, target, at, stayed, $"link at 2 Mbit/s for {failure.TotalSeconds * 2:0} s; views {before} -> {after.Id}; still a member: {stayed}"));
+                            if (!stayed) await Restart(target);
+                            break;
+                        }
                     case "pause-long":
-                    {
-                        members[target]!.Signal(stop: true);
-                        var removed = await WaitForView(members, v => !v.Members.Contains(target), failure * 2.5 + TimeSpan.FromSeconds(20));
-                        members[target]!.Signal(stop: false);
-                        var exited = await members[target]!.WaitForExitAsync(TimeSpan.FromSeconds(20));
-                        var code = exited ? members[target]!.ExitCode : -1;
-                        var why = members[target]!.LastLineStartingWith("STOPPED") ?? "";
-                        var back = await Restart(target);
-                        events.Add(new FaultEvent(kind, target, at, removed && exited && code == 3 && back,
-                            $"removed while frozen: {removed}; exited after SIGCONT: {exited} (code {code}) {why}; rejoined: {back}"));
-                        break;
-                    }
+                        {
+                            members[target]!.Signal(stop: true);
+                            var removed = await WaitForView(members, v => !v.Members.Contains(target), failure * 2.5 + TimeSpan.FromSeconds(20));
+                            members[target]!.Signal(stop: false);
+                            var exited = await members[target]!.WaitForExitAsync(TimeSpan.FromSeconds(20));
+                            var code = exited ? members[target]!.ExitCode : -1;
+                            var why = members[target]!.LastLineStartingWith("STOPPED") ?? "";
+                            var back = await Restart(target);
+                            events.Add(new FaultEvent(kind, target, at, removed && exited && code == 3 && back,
+                                $"removed while frozen: {removed}; exited after SIGCONT: {exited} (code {code}) {why}; rejoined: {back}"));
+                            break;
+                        }
                 }
                 var last = events[^1];
                 log($"{at:0.0}s: {kind} member {target}: {(last.AsExpected ? "as expected" : "NOT AS EXPECTED")} ({last.Detail})");
@@ -357,10 +357,24 @@ public static partial class FaultRun
 
     public static string Json(FaultRunResult r) => JsonSerializer.Serialize(new
     {
-        operations = r.Operations, ok = r.Ok, fail = r.Failed, unknown = r.Unknown,
-        faults = r.FaultsByKind, faults_as_expected = r.Events.Count(e => e.AsExpected), faults_total = r.Events.Count, faults_skipped = r.Skipped,
-        histories_checked = r.KeysChecked, anomalies = r.Anomalies, undecided = r.Undecided, hangs = r.Hangs, divergent = r.Divergent,
-        digests_agree = r.DigestsAgree, final_reads_ok = r.FinalReadsOk, ended_in_bound = r.EndedInBound, seconds = Math.Round(r.Seconds, 1), passed = r.Passed,
+        operations = r.Operations,
+        ok = r.Ok,
+        fail = r.Failed,
+        unknown = r.Unknown,
+        faults = r.FaultsByKind,
+        faults_as_expected = r.Events.Count(e => e.AsExpected),
+        faults_total = r.Events.Count,
+        faults_skipped = r.Skipped,
+        histories_checked = r.KeysChecked,
+        anomalies = r.Anomalies,
+        undecided = r.Undecided,
+        hangs = r.Hangs,
+        divergent = r.Divergent,
+        digests_agree = r.DigestsAgree,
+        final_reads_ok = r.FinalReadsOk,
+        ended_in_bound = r.EndedInBound,
+        seconds = Math.Round(r.Seconds, 1),
+        passed = r.Passed,
     });
 
     private sealed record ViewLine(long Id, List<int> Members)
