@@ -180,9 +180,16 @@ public static class Linearizability
             previous = e;
         }
 
-        var linearized = new Bits(n);
+        // The cache key: the linearized set as a 128-bit Zobrist hash (XOR of a random key per operation, updated
+        // in O(1); storing the sets themselves costs O(n) per step and O(n) memory per entry, hopeless for keys with
+        // 10^5 operations), with the register value's hash. A collision (about 2^-64 per pair) could only prune a
+        // branch, i.e. report a violation that is not one, never hide one.
+        var keys = new (ulong, ulong)[n];
+        var seeds = new Random(n);
+        for (var i = 0; i < n; i++) keys[i] = ((ulong)seeds.NextInt64() ^ ((ulong)seeds.Next() << 63), (ulong)seeds.NextInt64() ^ ((ulong)seeds.Next() << 62));
+        (ulong A, ulong B) linearized = (0, 0);
         string? state = null;
-        var cache = new HashSet<(Bits, string?)>();
+        var cache = new HashSet<(ulong, ulong)>();
         var calls = new Stack<(Entry Call, string? State)>();
         var depth = 0;
         var bestDepth = -1;
@@ -201,8 +208,9 @@ public static class Linearizability
                 var next = op.IsPut ? op.Value : state;
                 if (legal)
                 {
-                    var after = linearized.With(entry.Id);
-                    if (cache.Add((after, next)))
+                    var after = (linearized.A ^ keys[entry.Id].Item1, linearized.B ^ keys[entry.Id].Item2);
+                    var valueHash = (ulong)(uint)StringComparer.Ordinal.GetHashCode(next ?? "\0null") * 0x9E3779B97F4A7C15UL;
+                    if (cache.Add((after.Item1 ^ valueHash, after.Item2 + valueHash)))
                     {
                         calls.Push((entry, state));
                         state = next;
@@ -228,7 +236,7 @@ public static class Linearizability
                 if (calls.Count == 0) return new SearchResult(false, false, bestDepth, blocking, bestState, bestFrontier);
                 var (call, before) = calls.Pop();
                 state = before;
-                linearized = linearized.Without(call.Id);
+                linearized = (linearized.A ^ keys[call.Id].Item1, linearized.B ^ keys[call.Id].Item2);
                 depth--;
                 Unlift(call);
                 entry = call.Next;
@@ -253,42 +261,5 @@ public static class Linearizability
         if (ret.Next is not null) ret.Next.Prev = ret;
         call.Prev!.Next = call;
         call.Next!.Prev = call;
-    }
-
-    /// <summary>An immutable bit set with value equality (the cache key).</summary>
-    private sealed class Bits : IEquatable<Bits>
-    {
-        private readonly ulong[] _words;
-        private readonly int _hash;
-
-        public Bits(int size) : this(new ulong[(size + 63) / 64]) { }
-
-        private Bits(ulong[] words)
-        {
-            _words = words;
-            var hash = new HashCode();
-            foreach (var w in words) hash.Add(w);
-            _hash = hash.ToHashCode();
-        }
-
-        public Bits With(int i)
-        {
-            var words = (ulong[])_words.Clone();
-            words[i >> 6] |= 1UL << (i & 63);
-            return new Bits(words);
-        }
-
-        public Bits Without(int i)
-        {
-            var words = (ulong[])_words.Clone();
-            words[i >> 6] &= ~(1UL << (i & 63));
-            return new Bits(words);
-        }
-
-        public bool Equals(Bits? other) => other is not null && _hash == other._hash && _words.AsSpan().SequenceEqual(other._words);
-
-        public override bool Equals(object? obj) => Equals(obj as Bits);
-
-        public override int GetHashCode() => _hash;
     }
 }

@@ -3,7 +3,7 @@ namespace Derecho.FaultTests;
 /// <summary>
 /// Entry point of the non-test roles of this assembly (xunit does not call it):
 /// <c>--member …</c> (<see cref="Member"/>), <c>--client …</c> (<see cref="ClientWorker"/>), or the long run:
-/// <c>--minutes N [--members 3|5] [--reads ordered|p2p] [--faults KIND,…] [--namespaces on|off] [--seed S]</c> (<see cref="FaultRun"/>).
+/// <c>--check FILE…</c> (check recorded histories), or <c>--minutes N [--members 3|5] [--reads ordered|p2p] [--faults KIND,…] [--namespaces on|off] [--seed S]</c> (<see cref="FaultRun"/>).
 /// </summary>
 internal static class Program
 {
@@ -11,6 +11,13 @@ internal static class Program
     {
         if (args.Length > 0 && args[0] == "--member") return await Member.RunAsync(args);
         if (args.Length > 0 && args[0] == "--client") return await ClientWorker.RunAsync(args);
+        if (args.Length > 1 && args[0] == "--check")
+        {
+            // Offline: check history files (JSON lines) together.
+            var verdict = Linearizability.Check(args[1..].SelectMany(HistoryFile.Read).ToList());
+            Console.WriteLine(verdict.Report());
+            return verdict.Linearizable ? 0 : 1;
+        }
         if (Member.Arg(args, "--minutes") is { } minutes)
         {
             var config = new FaultRunConfig
