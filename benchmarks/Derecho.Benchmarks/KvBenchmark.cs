@@ -34,6 +34,8 @@ internal static class KvBenchmark
         var tlsFolder = args.Contains("--tls") ? BenchmarkCertificates.Create(layouts.Max() * 3) : null;
         var derecho = new List<Dictionary<string, object>>();
         var derechoTls = new List<Dictionary<string, object>>();
+        // --sessions-cost: each layout runs again with client sessions off (ExactlyOnce = false), the ratio in the JSON.
+        var sessionsCost = args.Contains("--sessions-cost");
         foreach (var shards in layouts)
         {
             foreach (var tls in tlsFolder is null ? new string?[] { null } : [null, tlsFolder])
@@ -52,6 +54,14 @@ internal static class KvBenchmark
                 {
                     row["puts_of_plaintext"] = Math.Round(result.Puts.PerSecond / (double)derecho[^1]["puts_per_s"], 3);
                     cost = $" ({100 * (double)row["puts_of_plaintext"]:F0}% of plaintext puts)";
+                }
+                if (sessionsCost && tls is null)
+                {
+                    var off = await RunDerechoAsync(shards, inFlight, duration, tls, exactlyOnce: false);
+                    row["puts_per_s_sessions_off"] = Math.Round(off.Puts.PerSecond);
+                    row["put_p50_us_sessions_off"] = Math.Round(off.Puts.P50);
+                    row["puts_sessions_on_of_off"] = Math.Round(result.Puts.PerSecond / off.Puts.PerSecond, 3);
+                    cost = $" (sessions off: {off.Puts.PerSecond:N0}/s, p50 {off.Puts.P50:N0} us; on/off {row["puts_sessions_on_of_off"]})";
                 }
                 Console.WriteLine($"derecho {shards} shard(s) x 3{(tls is null ? "" : " TLS")}: puts {result.Puts.PerSecond:N0}/s (p50 {result.Puts.P50:N0} us, p99 {result.Puts.P99:N0} us), gets {result.Gets.PerSecond:N0}/s{cost}");
                 (tls is null ? derecho : derechoTls).Add(row);
@@ -80,7 +90,7 @@ internal static class KvBenchmark
         return 0;
     }
 
-    private static async Task<(Phase Puts, Phase Gets)> RunDerechoAsync(int shards, int inFlight, TimeSpan duration, string? tls)
+    private static async Task<(Phase Puts, Phase Gets)> RunDerechoAsync(int shards, int inFlight, TimeSpan duration, string? tls, bool exactlyOnce = true)
     {
         var members = shards * 3;
         var ports = ChildProcess.FreePorts(members);
@@ -110,6 +120,7 @@ internal static class KvBenchmark
             {
                 Contacts = ports.Select((port, id) => new MemberOptions { Id = id, Endpoint = $"127.0.0.1:{port}" }).ToList(),
                 Tls = tls is null ? null : Security.DerechoCertificates.ClientTls(tls, BenchmarkCertificates.ClientName),
+                ExactlyOnce = exactlyOnce,
             });
             var kv = client.Subgroup<KvStore>();
             var value = new byte[ValueBytes];
