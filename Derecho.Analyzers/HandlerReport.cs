@@ -52,8 +52,9 @@ internal static class HandlerReport
 
     private static string NameOf(IMethodSymbol method) => method.MethodKind switch
     {
-        MethodKind.PropertyGet or MethodKind.PropertySet => method.ContainingType.Name + "." + method.AssociatedSymbol?.Name,
+        MethodKind.PropertyGet or MethodKind.PropertySet => method.ContainingType.Name + "." + (method.AssociatedSymbol is IPropertySymbol { ExplicitInterfaceImplementations.Length: > 0 } explicitly ? explicitly.ExplicitInterfaceImplementations[0].Name : method.AssociatedSymbol?.Name),
         MethodKind.Constructor => "new " + method.ContainingType.Name,
+        MethodKind.ExplicitInterfaceImplementation when method.ExplicitInterfaceImplementations.FirstOrDefault() is { } implemented => method.ContainingType.Name + "." + implemented.Name,
         _ => method.ContainingType.Name + "." + method.Name,
     };
 }

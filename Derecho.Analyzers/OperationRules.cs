@@ -1,4 +1,5 @@
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Operations;
 
 namespace Derecho.Analyzers;
@@ -15,8 +16,8 @@ internal static class OperationRules
                 DeterminismRules.PropertyReference(property, findings);
                 MachineFactRules.Member(property.Property, property, findings);
                 BlockingRules.PropertyReference(property, findings);
-                graph.AddCall(facts, property.Property.GetMethod);
-                graph.AddCall(facts, property.Property.SetMethod);
+                graph.AddCall(facts, property.Property.GetMethod, IsVirtual(property.Instance));
+                graph.AddCall(facts, property.Property.SetMethod, IsVirtual(property.Instance));
                 break;
             case IInvocationOperation invocation:
                 DeterminismRules.Invocation(invocation, findings);
@@ -25,14 +26,14 @@ internal static class OperationRules
                 MachineFactRules.Member(invocation.TargetMethod, invocation, findings);
                 BlockingRules.Invocation(invocation, findings);
                 StaticMutationRules.Invocation(invocation, findings);
-                graph.AddCall(facts, invocation.TargetMethod);
+                graph.AddCall(facts, invocation.TargetMethod, invocation.IsVirtual);
                 break;
             case IObjectCreationOperation creation:
                 DeterminismRules.ObjectCreation(creation, findings);
                 graph.AddCall(facts, creation.Constructor);
                 break;
             case IMethodReferenceOperation reference:
-                graph.AddCall(facts, reference.Method);
+                graph.AddCall(facts, reference.Method, reference.IsVirtual);
                 break;
             case IAwaitOperation await:
                 DeterminismRules.Await(await, findings);
@@ -52,4 +53,8 @@ internal static class OperationRules
                 break;
         }
     }
+
+    // A property has no IsVirtual: its accessors are called virtually unless through 'base'.
+    private static bool IsVirtual(IOperation? instance) =>
+        instance is not null && !(instance is IInstanceReferenceOperation && instance.Syntax.IsKind(SyntaxKind.BaseExpression));
 }
