@@ -15,8 +15,11 @@ namespace Derecho.Analyzers;
 internal readonly record struct Callee(IMethodSymbol Method, bool Dispatched);
 
 /// <summary>What one method body does: its findings and the methods of this compilation it calls.</summary>
-internal sealed class MethodFacts
+internal sealed class MethodFacts(IMethodSymbol owner)
 {
+    /// <summary>The method whose body this is.</summary>
+    public IMethodSymbol Owner => owner;
+
     public List<Finding> Findings { get; } = new();
     public HashSet<Callee> Callees { get; } = new(CalleeComparer.Instance);
 
@@ -78,7 +81,7 @@ internal sealed class CallGraph(Compilation compilation, KnownSymbols known)
 #pragma warning disable RS1030 // the bodies of other types are not otherwise available to a type's analysis
     private MethodFacts Analyze(IMethodSymbol method, CancellationToken cancellationToken)
     {
-        var facts = new MethodFacts();
+        var facts = new MethodFacts(method);
         foreach (var reference in method.DeclaringSyntaxReferences)
         {
             var node = reference.GetSyntax(cancellationToken);

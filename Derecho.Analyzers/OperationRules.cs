@@ -26,10 +26,12 @@ internal static class OperationRules
                 MachineFactRules.Member(invocation.TargetMethod, invocation, findings);
                 BlockingRules.Invocation(invocation, findings);
                 StaticMutationRules.Invocation(invocation, findings);
+                StateMutationRules.Invocation(graph, facts, invocation);
                 graph.AddCall(facts, invocation.TargetMethod, invocation.IsVirtual);
                 break;
             case IObjectCreationOperation creation:
                 DeterminismRules.ObjectCreation(creation, findings);
+                StateMutationRules.ObjectCreation(graph, facts, creation);
                 graph.AddCall(facts, creation.Constructor);
                 break;
             case IMethodReferenceOperation reference:
@@ -47,9 +49,11 @@ internal static class OperationRules
                 break;
             case IAssignmentOperation assignment:
                 DeterminismRules.Write(assignment.Target, assignment, findings);
+                StateMutationRules.Write(facts, assignment.Target, assignment);
                 break;
             case IIncrementOrDecrementOperation increment:
                 DeterminismRules.Write(increment.Target, increment, findings);
+                StateMutationRules.Write(facts, increment.Target, increment);
                 break;
         }
     }
