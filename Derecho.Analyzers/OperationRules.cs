@@ -27,11 +27,13 @@ internal static class OperationRules
                 BlockingRules.Invocation(invocation, findings);
                 StaticMutationRules.Invocation(invocation, findings);
                 StateMutationRules.Invocation(graph, facts, invocation);
+                HashOrderRules.Sink(invocation, findings);
                 graph.AddCall(facts, invocation.TargetMethod, invocation.IsVirtual);
                 break;
             case IObjectCreationOperation creation:
                 DeterminismRules.ObjectCreation(creation, findings);
                 StateMutationRules.ObjectCreation(graph, facts, creation);
+                HashOrderRules.Creation(creation, findings);
                 graph.AddCall(facts, creation.Constructor);
                 break;
             case IMethodReferenceOperation reference:
@@ -43,6 +45,9 @@ internal static class OperationRules
             case ILockOperation @lock:
                 DeterminismRules.Lock(@lock, findings);
                 BlockingRules.Lock(@lock, findings);
+                break;
+            case ICollectionExpressionOperation collection:
+                HashOrderRules.Spread(collection, findings);
                 break;
             case IForEachLoopOperation forEach:
                 HashOrderRules.ForEach(forEach, findings);
