@@ -29,8 +29,17 @@ internal sealed class MethodFacts(IMethodSymbol owner)
     /// <summary>Mutations of a parameter's object in this body (<c>items.Add(x)</c>, <c>map[k] = v</c>), by parameter ordinal.</summary>
     public List<(int Ordinal, Finding Finding)> ParameterWrites { get; } = new();
 
-    /// <summary>A parameter passed on, unchanged, as a parameter of another method of the compilation.</summary>
-    public List<(int Ordinal, IMethodSymbol Callee, int CalleeOrdinal)> ParameterForwards { get; } = new();
+    /// <summary>
+    /// A parameter passed on as a parameter of another method of the compilation: <c>Whole</c> when the parameter
+    /// itself is passed, not something reached through it (<c>p.Items</c>).
+    /// </summary>
+    public List<(int Ordinal, IMethodSymbol Callee, int CalleeOrdinal, bool Whole)> ParameterForwards { get; } = new();
+
+    /// <summary>A hash collection passed as a sequence parameter of a method of the compilation.</summary>
+    public List<(IMethodSymbol Callee, int Ordinal)> HashPassed { get; } = new();
+
+    /// <summary>Enumerations of a sequence parameter in this body whose order matters, by parameter ordinal (DER0006 when a hash collection is passed).</summary>
+    public List<(int Ordinal, Finding Finding)> ParameterEnumerations { get; } = new();
 }
 
 internal sealed class CalleeComparer : IEqualityComparer<Callee>

@@ -81,8 +81,6 @@ internal static class DeterminismRules
         }
         if (ConcurrencyTypes.Contains(type)) findings.Add(Ordered(Descriptors.Concurrency, operation, what, null, null));
         else if (IoTypes.Contains(type)) findings.Add(Ordered(Descriptors.IoOrEnvironment, operation, what, null, null));
-        else if (type == "System.Linq.Enumerable" && method.IsExtensionMethod && operation.Arguments.Length > 0)
-            HashOrderRules.Linq(operation, findings);
     }
 
     public static void ObjectCreation(IObjectCreationOperation operation, List<Finding> findings)

@@ -18,8 +18,14 @@ internal static class HandlerReport
             if (handler.IsAsync)
                 report(Diagnostic.Create(Descriptors.Concurrency, handler.Locations.FirstOrDefault(), "async", handler.Name, ""));
             foreach (var (method, path) in graph.Reachable(handler, cancellationToken))
-                foreach (var finding in graph.FindingsOf(method, cancellationToken).Where(f => !f.ForP2P))
+            {
+                var facts = graph.FactsOf(method, cancellationToken);
+                foreach (var finding in facts.Findings.Where(f => !f.ForP2P))
                     if (reported.Add((finding.Descriptor.Id, finding.Location))) report(Create(finding, handler, path));
+                foreach (var (callee, ordinal) in facts.HashPassed)
+                    foreach (var (finding, through) in StateMutationRules.EnumerationsThrough(graph, callee, ordinal, cancellationToken))
+                        if (reported.Add((finding.Descriptor.Id, finding.Location))) report(Create(finding, handler, path.Concat(through).ToList()));
+            }
         }
         foreach (var handler in methods.Where(m => KnownSymbols.Has(m, known.P2PCallable)))
             OneMember(graph, type, handler, Descriptors.P2PMutation, reported, report, cancellationToken);

@@ -27,13 +27,17 @@ internal static class OperationRules
                 BlockingRules.Invocation(invocation, findings);
                 StaticMutationRules.Invocation(invocation, findings);
                 StateMutationRules.Invocation(graph, facts, invocation);
-                HashOrderRules.Sink(invocation, findings);
+                HashOrderRules.Sink(invocation, facts);
+                HashOrderRules.Passed(graph, facts, invocation.TargetMethod, invocation.Arguments);
+                if (KnownSymbols.NameOf(invocation.TargetMethod.ContainingType) == "System.Linq.Enumerable" && invocation.TargetMethod.IsExtensionMethod && invocation.Arguments.Length > 0)
+                    HashOrderRules.Linq(invocation, facts);
                 graph.AddCall(facts, invocation.TargetMethod, invocation.IsVirtual);
                 break;
             case IObjectCreationOperation creation:
                 DeterminismRules.ObjectCreation(creation, findings);
                 StateMutationRules.ObjectCreation(graph, facts, creation);
-                HashOrderRules.Creation(creation, findings);
+                HashOrderRules.Creation(creation, facts);
+                HashOrderRules.Passed(graph, facts, creation.Constructor, creation.Arguments);
                 graph.AddCall(facts, creation.Constructor);
                 break;
             case IMethodReferenceOperation reference:
@@ -47,10 +51,10 @@ internal static class OperationRules
                 BlockingRules.Lock(@lock, findings);
                 break;
             case ICollectionExpressionOperation collection:
-                HashOrderRules.Spread(collection, findings);
+                HashOrderRules.Spread(collection, facts);
                 break;
             case IForEachLoopOperation forEach:
-                HashOrderRules.ForEach(forEach, findings);
+                HashOrderRules.ForEach(forEach, facts);
                 break;
             case IAssignmentOperation assignment:
                 DeterminismRules.Write(assignment.Target, assignment, findings);

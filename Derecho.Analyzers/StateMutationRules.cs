@@ -78,7 +78,7 @@ internal static class StateMutationRules
             else if (RootOf(value, facts) is { } root)
             {
                 if (root.OwnState) facts.StatePassed.Add((callee, parameter.Ordinal, facts.Owner.ContainingType));
-                else facts.ParameterForwards.Add((root.Parameter!.Ordinal, callee, parameter.Ordinal));
+                else facts.ParameterForwards.Add((root.Parameter!.Ordinal, callee, parameter.Ordinal, value is IParameterReferenceOperation));
             }
         }
     }
@@ -135,7 +135,16 @@ internal static class StateMutationRules
     /// the object given there; each with the calls from <paramref name="method"/> (included) that lead to it.
     /// </summary>
     public static IEnumerable<(Finding Finding, IReadOnlyList<IMethodSymbol> Path)> WritesThrough(
-        CallGraph graph, IMethodSymbol method, int ordinal, System.Threading.CancellationToken cancellationToken)
+        CallGraph graph, IMethodSymbol method, int ordinal, System.Threading.CancellationToken cancellationToken) =>
+        Through(graph, method, ordinal, enumerations: false, cancellationToken);
+
+    /// <summary>As <see cref="WritesThrough"/>, for what a body enumerates of the sequence given as the parameter (DER0006).</summary>
+    public static IEnumerable<(Finding Finding, IReadOnlyList<IMethodSymbol> Path)> EnumerationsThrough(
+        CallGraph graph, IMethodSymbol method, int ordinal, System.Threading.CancellationToken cancellationToken) =>
+        Through(graph, method, ordinal, enumerations: true, cancellationToken);
+
+    private static IEnumerable<(Finding Finding, IReadOnlyList<IMethodSymbol> Path)> Through(
+        CallGraph graph, IMethodSymbol method, int ordinal, bool enumerations, System.Threading.CancellationToken cancellationToken)
     {
         var seen = new HashSet<(IMethodSymbol, int)>(new PairComparer());
         var queue = new Queue<(IMethodSymbol Method, int Ordinal, List<IMethodSymbol> Path)>();
@@ -147,10 +156,10 @@ internal static class StateMutationRules
             foreach (var implementation in graph.ImplementationsOf(current, cancellationToken))
                 queue.Enqueue((implementation, at, path.Concat(new[] { implementation }).ToList()));
             var facts = graph.FactsOf(current, cancellationToken);
-            foreach (var (written, finding) in facts.ParameterWrites)
+            foreach (var (written, finding) in enumerations ? facts.ParameterEnumerations : facts.ParameterWrites)
                 if (written == at) yield return (finding, path);
-            foreach (var (from, callee, to) in facts.ParameterForwards)
-                if (from == at) queue.Enqueue((callee, to, path.Concat(new[] { callee }).ToList()));
+            foreach (var (from, callee, to, whole) in facts.ParameterForwards)
+                if (from == at && (whole || !enumerations)) queue.Enqueue((callee, to, path.Concat(new[] { callee }).ToList()));
         }
     }
 

@@ -59,6 +59,32 @@ public class HashOrderSinkAnalyzerTests
         """,
         new DiagnosticResult(Descriptors.HashOrderEnumeration).WithLocation(0).WithArguments("tags", "A", " (reached through `Render.Csv`)"));
 
+    private const string Render = """
+        internal static class Render
+        {
+            public static string Csv(IEnumerable<string> items) => {|#0:string.Join(",", items)|};
+            public static string First(IEnumerable<string> items) { foreach (var item in {|#1:items|}) return item; return ""; }
+            public static string Joined(IReadOnlyCollection<string> items) => Lines(items);
+            private static string Lines(IEnumerable<string> items) => string.Concat({|#2:items.Select(i => i + "\n")|});
+            public static string Sorted(IEnumerable<string> items) => string.Join(",", items.Order(StringComparer.Ordinal));
+            public static int Count(IEnumerable<string> items) => items.Count();
+        }
+        """;
+
+    [Fact]
+    public Task A_hash_collection_passed_as_a_sequence_to_a_helper_that_copies_or_enumerates_it_is_flagged() => Verify(State + """
+        [Ordered] public string A() => Render.Csv(_tags) + Render.First(_scores.Keys) + Render.Joined(_tags);
+        """, Render,
+        new DiagnosticResult(Descriptors.HashOrderEnumeration).WithLocation(0).WithArguments("items", "A", " (reached through `Render.Csv`)"),
+        new DiagnosticResult(Descriptors.HashOrderEnumeration).WithLocation(1).WithArguments("items", "A", " (reached through `Render.First`)"),
+        new DiagnosticResult(Descriptors.HashOrderEnumeration).WithLocation(2).WithArguments("items", "A", " (reached through `Render.Joined` → `Render.Lines`)"));
+
+    [Fact]
+    public Task Helpers_given_sorted_or_ordered_sequences_or_answering_order_free_are_fine() => Verify(State + """
+        [P2PCallable] public string Read() => Render.Csv(_tags);
+        [Ordered] public string A() => Render.Sorted(_tags) + Render.Count(_tags) + Render.Csv(_sorted) + Render.First(_log) + Render.Joined(_byId.Values);
+        """, System.Text.RegularExpressions.Regex.Replace(Render, @"\{\|#\d+:(.*?)\|\}", "$1"));
+
     [Fact]
     public Task Sorted_copies_order_free_targets_int_keys_logging_p2p_constructors_and_unreachable_code_are_fine() => Verify(State + """
         public Subject() { _log.AddRange(_tags); }
