@@ -205,7 +205,8 @@ internal static class HashOrderRules
         var keyed = type.ContainingType is { } outer && KnownSymbols.NameOf(type).EndsWith("Collection", System.StringComparison.Ordinal) ? outer : type;
         if (keyed.TypeArguments.Length == 0) return false;
         var key = keyed.TypeArguments[0];
-        return key.SpecialType is SpecialType.System_String or SpecialType.System_Object || HashCodeRules.HasIdentityHash(key);
+        return key.SpecialType is SpecialType.System_String or SpecialType.System_Object || HashCodeRules.HasIdentityHash(key)
+            || HashCodeRules.GeneratedHashAdvice(key) is not null;
     }
 
     private static bool IsIntegral(ITypeSymbol? type) =>
