@@ -126,9 +126,17 @@ internal static class StateMutationRules
     }
 
     // A trigger's own concurrent collections are meant to change on one member (docs/triggers.md).
-    private static bool IsConcurrent(IOperation operation) =>
-        operation is IInvocationOperation { TargetMethod.ContainingType: var type }
-        && type.ContainingNamespace?.ToDisplayString() == "System.Collections.Concurrent";
+    private static bool IsConcurrent(IOperation operation)
+    {
+        var changed = operation switch
+        {
+            IInvocationOperation invocation => invocation.TargetMethod.ContainingType,
+            IAssignmentOperation { Target: IPropertyReferenceOperation property } => property.Property.ContainingType,
+            IIncrementOrDecrementOperation { Target: IPropertyReferenceOperation property } => property.Property.ContainingType,
+            _ => null,
+        };
+        return changed?.ContainingNamespace?.ToDisplayString() == "System.Collections.Concurrent";
+    }
 
     /// <summary>
     /// What a body does, through the parameter at <paramref name="ordinal"/> and what it passes that on to, to

@@ -80,6 +80,13 @@ public class P2PMutationAnalyzerTests
         """);
 
     [Fact]
+    public Task A_trigger_may_change_its_own_concurrent_collections_a_p2p_handler_may_not() => Verify("""
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _seen = new();
+        [Trigger] public void T(string name) { _seen[name] = 1; _seen.TryAdd(name, 2); }
+        [P2PCallable] public void P(string name) { {|DER0007:_seen[name] = 1|}; {|DER0007:_seen.TryAdd(name, 2)|}; }
+        """);
+
+    [Fact]
     public Task Reads_copies_fresh_objects_ordered_handlers_constructors_and_unreachable_code_are_fine() => Verify(State + """
         public Subject() { _names.Add("x"); Bulk.Put(_counts, "y"); Audit.Reset(this); }
         [Ordered] public int O(string name) { _names.Add(name); _counts[name] = 1; _slots[0] = 1; Bulk.Put(_counts, name); return 0; }
