@@ -81,8 +81,6 @@ internal static class DeterminismRules
         }
         if (ConcurrencyTypes.Contains(type)) findings.Add(Ordered(Descriptors.Concurrency, operation, what, null, null));
         else if (IoTypes.Contains(type)) findings.Add(Ordered(Descriptors.IoOrEnvironment, operation, what, null, null));
-        else if (type == "System.Linq.Enumerable" && method.IsExtensionMethod && operation.Arguments.Length > 0)
-            HashOrderRules.Linq(operation, findings);
     }
 
     public static void ObjectCreation(IObjectCreationOperation operation, List<Finding> findings)
@@ -116,12 +114,12 @@ internal static class DeterminismRules
     public static void Write(IOperation target, IOperation operation, List<Finding> findings)
     {
         StaticMutationRules.Write(target, operation, findings);
-        if (target.Unwrap() is IPropertyReferenceOperation { Instance: IInstanceReferenceOperation, Property: var property } && IsAutoProperty(property))
+        if (target.Unwrap() is IPropertyReferenceOperation { Instance: IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance }, Property: var property } && IsAutoProperty(property))
             findings.Add(new Finding(Descriptors.P2PMutation, operation.Syntax.GetLocation(), operation.Syntax.ToString(), null, null, ForP2P: true, OwnTypeOnly: true));
         if (target.Unwrap() is not IFieldReferenceOperation field) return;
         if (field.Field.IsStatic && !field.Field.IsConst)
             findings.Add(new Finding(Descriptors.StaticWrite, operation.Syntax.GetLocation(), operation.Syntax.ToString(), field.Field.Name, null, ForP2P: false));
-        else if (!field.Field.IsStatic && field.Instance is IInstanceReferenceOperation)
+        else if (!field.Field.IsStatic && field.Instance is IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance })
             findings.Add(new Finding(Descriptors.P2PMutation, operation.Syntax.GetLocation(), operation.Syntax.ToString(), null, null, ForP2P: true, OwnTypeOnly: true));
     }
 

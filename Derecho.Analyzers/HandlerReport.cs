@@ -18,18 +18,46 @@ internal static class HandlerReport
             if (handler.IsAsync)
                 report(Diagnostic.Create(Descriptors.Concurrency, handler.Locations.FirstOrDefault(), "async", handler.Name, ""));
             foreach (var (method, path) in graph.Reachable(handler, cancellationToken))
-                foreach (var finding in graph.FindingsOf(method, cancellationToken).Where(f => !f.ForP2P))
+            {
+                var facts = graph.FactsOf(method, cancellationToken);
+                foreach (var finding in facts.Findings.Where(f => !f.ForP2P))
                     if (reported.Add((finding.Descriptor.Id, finding.Location))) report(Create(finding, handler, path));
+                foreach (var (callee, ordinal) in facts.HashPassed)
+                    foreach (var (finding, through) in StateMutationRules.EnumerationsThrough(graph, callee, ordinal, cancellationToken))
+                        if (reported.Add((finding.Descriptor.Id, finding.Location))) report(Create(finding, handler, path.Concat(through).ToList()));
+            }
         }
         foreach (var handler in methods.Where(m => KnownSymbols.Has(m, known.P2PCallable)))
-            foreach (var (method, path) in graph.Reachable(handler, cancellationToken))
-                foreach (var finding in graph.FindingsOf(method, cancellationToken).Where(f => f.ForP2P && (!f.OwnTypeOnly || IsOf(method, type))))
-                    if (reported.Add((finding.Descriptor.Id, finding.Location))) report(Create(finding, handler, path));
-        // A trigger runs on one member, like a P2P call, but beside the ordered handlers: the same writes diverge.
+            OneMember(graph, type, handler, Descriptors.P2PMutation, reported, report, cancellationToken);
+        // A trigger runs on one member, like a P2P call, but beside the ordered handlers: the same writes diverge,
+        // except in the concurrent collections a trigger keeps for itself.
         foreach (var handler in methods.Where(m => KnownSymbols.Has(m, known.Trigger)))
-            foreach (var (method, path) in graph.Reachable(handler, cancellationToken))
-                foreach (var finding in graph.FindingsOf(method, cancellationToken).Where(f => f.ForP2P && (!f.OwnTypeOnly || IsOf(method, type))))
-                    if (reported.Add((Descriptors.TriggerMutation.Id, finding.Location))) report(Create(finding with { Descriptor = Descriptors.TriggerMutation }, handler, path));
+            OneMember(graph, type, handler, Descriptors.TriggerMutation, reported, report, cancellationToken);
+    }
+
+    /// <summary>
+    /// DER0007/DER0013: the replica's state changed by a handler that runs on one member: in the type's own
+    /// methods, and in any method its state is passed to (through the parameters it is passed on as).
+    /// </summary>
+    private static void OneMember(CallGraph graph, INamedTypeSymbol type, IMethodSymbol handler, DiagnosticDescriptor descriptor,
+        HashSet<(string, Location)> reported, System.Action<Diagnostic> report, CancellationToken cancellationToken)
+    {
+        var trigger = descriptor == Descriptors.TriggerMutation;
+        bool Counts(Finding f) => !(trigger && f.Concurrent);
+        void Add(Finding finding, IReadOnlyList<IMethodSymbol> path)
+        {
+            if (Counts(finding) && reported.Add((descriptor.Id, finding.Location))) report(Create(finding with { Descriptor = descriptor }, handler, path));
+        }
+        foreach (var (method, path) in graph.Reachable(handler, cancellationToken))
+        {
+            var facts = graph.FactsOf(method, cancellationToken);
+            foreach (var finding in facts.Findings.Where(f => f.ForP2P && (!f.OwnTypeOnly || IsOf(method, type))))
+                Add(finding, path);
+            if (!IsOf(method, type)) continue;
+            foreach (var (callee, ordinal, _) in facts.StatePassed)
+                foreach (var (finding, through) in StateMutationRules.WritesThrough(graph, callee, ordinal, cancellationToken))
+                    Add(finding, path.Concat(through).ToList());
+        }
     }
 
     private static bool IsOf(IMethodSymbol method, INamedTypeSymbol type) =>
@@ -52,8 +80,9 @@ internal static class HandlerReport
 
     private static string NameOf(IMethodSymbol method) => method.MethodKind switch
     {
-        MethodKind.PropertyGet or MethodKind.PropertySet => method.ContainingType.Name + "." + method.AssociatedSymbol?.Name,
+        MethodKind.PropertyGet or MethodKind.PropertySet => method.ContainingType.Name + "." + (method.AssociatedSymbol is IPropertySymbol { ExplicitInterfaceImplementations.Length: > 0 } explicitly ? explicitly.ExplicitInterfaceImplementations[0].Name : method.AssociatedSymbol?.Name),
         MethodKind.Constructor => "new " + method.ContainingType.Name,
+        MethodKind.ExplicitInterfaceImplementation when method.ExplicitInterfaceImplementations.FirstOrDefault() is { } implemented => method.ContainingType.Name + "." + implemented.Name,
         _ => method.ContainingType.Name + "." + method.Name,
     };
 }

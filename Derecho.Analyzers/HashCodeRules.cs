@@ -42,6 +42,12 @@ internal static class HashCodeRules
             findings.Add(Finding.Ordered(Descriptors.ProcessHash, operation, operation.Syntax.ToString(), StringAdvice));
             return;
         }
+        if (type == "System.Collections.Generic.EqualityComparer" && method.ContainingType.TypeArguments.FirstOrDefault() is { } compared
+            && GeneratedHashAdvice(compared) is { } comparedAdvice)
+        {
+            findings.Add(Finding.Ordered(Descriptors.ProcessHash, operation, operation.Syntax.ToString(), comparedAdvice));
+            return;
+        }
         if (method.IsStatic)
         {
             if (method.ContainingType.SpecialType == SpecialType.System_String) findings.Add(Finding.Ordered(Descriptors.ProcessHash, operation, "string.GetHashCode(...)", StringAdvice));
@@ -54,8 +60,59 @@ internal static class HashCodeRules
             var fix = method.Parameters.Length == 0 ? StableHash + "Of(" + operation.Instance.Syntax + ")" : null;
             findings.Add(Finding.Ordered(Descriptors.ProcessHash, operation, "string.GetHashCode()", StringAdvice, fix));
         }
+        else if (method.Parameters.Length == 0 && receiver is not null && GeneratedHashAdvice(receiver) is { } advice)
+            findings.Add(Finding.Ordered(Descriptors.ProcessHash, operation, operation.Syntax.ToString(), advice));
         else if (method.Parameters.Length == 0 && receiver is not null && HasIdentityHash(receiver))
             findings.Add(Finding.Ordered(Descriptors.ProcessHash, operation, operation.Syntax.ToString(), IdentityAdvice));
+    }
+
+    /// <summary>
+    /// Why the hash a type gets without writing one differs per process, or null when it does not (or cannot be
+    /// known: object, interfaces, type parameters, a GetHashCode of the compilation's own, which is followed).
+    /// Tuples hash with System.HashCode; a record class mixes in its Type's identity hash; ValueType.GetHashCode
+    /// (a struct without its own) is not stable across processes; record structs and anonymous types combine
+    /// their members' hashes, so one such member is enough.
+    /// </summary>
+    public static string? GeneratedHashAdvice(ITypeSymbol type) =>
+        type.SpecialType == SpecialType.System_String ? null : Why(type, 0); // a string has its own advice, and a code fix
+
+    // Only ever a member's reason (a string receiver has its own advice), so never shown.
+    private const string StringMember = "string";
+
+    private static string? Why(ITypeSymbol type, int depth)
+    {
+        if (depth > 4) return null;
+        if (type.SpecialType == SpecialType.System_String) return StringMember;
+        if (type is IArrayTypeSymbol) return "; an array's hash is its identity hash, which depends on its allocation: hash its elements with StableHash";
+        if (type is not INamedTypeSymbol named || type.TypeKind is TypeKind.Enum or TypeKind.Interface or TypeKind.TypeParameter) return null;
+        if (named.IsTupleType || KnownSymbols.NameOf(named) == "System.ValueTuple")
+            return "; a tuple's hash is System.HashCode's, seeded randomly per process: use StableHash.Combine over its elements";
+        if (named.OriginalDefinition.SpecialType == SpecialType.System_Nullable_T) return Why(named.TypeArguments[0], depth + 1);
+        if (named.SpecialType != SpecialType.None) return null; // primitives, decimal, DateTime, object
+        var own = named.GetMembers("GetHashCode").OfType<IMethodSymbol>().FirstOrDefault(m => m.IsOverride && m.Parameters.Length == 0);
+        if (named.IsAnonymousType || named.IsRecord && named.TypeKind == TypeKind.Struct && own is { IsImplicitlyDeclared: true })
+            return Members(named, depth);
+        if (named.IsRecord && named.TypeKind == TypeKind.Class)
+            return own is null || own.IsImplicitlyDeclared
+                ? "; a record class's generated hash mixes in its Type's identity hash, which differs per process: override GetHashCode with StableHash.Combine over its members"
+                : null;
+        if (named.TypeKind == TypeKind.Struct && own is null)
+            return "; a struct without its own GetHashCode hashes with ValueType.GetHashCode, which differs per process: override it with StableHash.Combine over its fields";
+        if (named.TypeKind == TypeKind.Class && HasIdentityHash(named)) return IdentityAdvice;
+        return null;
+    }
+
+    /// <summary>The first member of a record struct or anonymous type whose hash differs per process, as advice.</summary>
+    private static string? Members(ITypeSymbol type, int depth)
+    {
+        IEnumerable<(string Name, ITypeSymbol Type)> members = type.IsAnonymousType
+            ? type.GetMembers().OfType<IPropertySymbol>().Select(p => (p.Name, p.Type))
+            : type.GetMembers().OfType<IFieldSymbol>().Where(f => !f.IsStatic && !f.IsConst).Select(f => (f.AssociatedSymbol?.Name ?? f.Name, f.Type));
+        foreach (var (name, memberType) in members)
+            if (Why(memberType, depth + 1) is not null)
+                return "; its generated hash combines the hash of '" + name + "' (" + memberType.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat)
+                       + "), which differs per process: use StableHash.Combine over its members";
+        return null;
     }
 
     /// <summary>
@@ -65,6 +122,7 @@ internal static class HashCodeRules
     public static bool HasIdentityHash(ITypeSymbol type)
     {
         if (type.TypeKind != TypeKind.Class || type.SpecialType == SpecialType.System_Object) return false;
+        if (type.IsAnonymousType) return false; // a generated hash over its members: GeneratedHashAdvice judges it
         for (var current = type; current is not null; current = current.BaseType)
         {
             var name = KnownSymbols.NameOf(current);

@@ -28,7 +28,7 @@ public sealed class ReplicatedHandlerAnalyzer : DiagnosticAnalyzer
         {
             var known = KnownSymbols.Create(start.Compilation);
             if (known is null) return;
-            var graph = new CallGraph(start.Compilation);
+            var graph = new CallGraph(start.Compilation, known);
             start.RegisterSymbolAction(symbol =>
             {
                 if (KnownSymbols.Has(symbol.Symbol, known.Replicated))

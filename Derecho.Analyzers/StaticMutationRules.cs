@@ -50,6 +50,9 @@ internal static class StaticMutationRules
         if (target.StaticRoot() is { } root) findings.Add(Static(operation, root));
     }
 
+    /// <summary>A BCL collection or builder method that changes the object it is called on.</summary>
+    public static bool IsMutating(IMethodSymbol method) => MutatingMethods.Contains(method.Name) && !IsImmutable(method.ContainingType);
+
     // Their "mutators" return a new value and leave the static one as it was.
     private static bool IsImmutable(INamedTypeSymbol type) =>
         type.SpecialType == SpecialType.System_String
