@@ -138,9 +138,9 @@ public class WireFormatTests
     public void Rpc_headers_round_trip()
     {
         var header = new byte[32];
-        RpcHeaders.WriteOrderedHeader(header, 1, 2, 3, 4);
+        RpcHeaders.WriteOrderedHeader(header, 9, 2, 3, 4); // type ids 0 and 1 are reserved (time barrier, session envelope)
         Assert.True(RpcHeaders.TryReadOrderedHeader(header, out var typeId, out var methodId, out var requestId, out var ticks));
-        Assert.Equal((1u, 2u, 3L, 4L), (typeId, methodId, requestId, ticks));
+        Assert.Equal((9u, 2u, 3L, 4L), (typeId, methodId, requestId, ticks));
         Assert.Equal(3, RpcHeaders.RequestIdOf(header));
         Assert.Equal(-1, RpcHeaders.RequestIdOf(header.AsSpan(0, 23)));
 
