@@ -71,10 +71,7 @@ internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, Pending
             if (target.Context.CommitDelivery() && replyWhenPersisted)
             {
                 // The call created a durable version: answer once it is on disk (the reply waits, pooled, not the thread).
-                RpcHeaders.WriteReplyHeader(_reply.WrittenSpanMutable, status, myId, requestId);
-                var copy = ArrayPool<byte>.Shared.Rent(_reply.WrittenCount);
-                _reply.WrittenSpan.CopyTo(copy);
-                target.DeferredReplies.Enqueue(new DeferredReply(target.Context.Log!.LastVersion, caller, copy, _reply.WrittenCount));
+                DeferReply(target, caller, status, requestId);
                 return;
             }
         }
@@ -97,10 +94,7 @@ internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, Pending
                 _reply.Advance(outcome.Reply.Length);
                 if (replyWhenPersisted && !target.IsDurable(outcome.Version))
                 {
-                    RpcHeaders.WriteReplyHeader(_reply.WrittenSpanMutable, outcome.Status, myId, requestId);
-                    var copy = ArrayPool<byte>.Shared.Rent(_reply.WrittenCount);
-                    _reply.WrittenSpan.CopyTo(copy);
-                    target.DeferredReplies.Enqueue(new DeferredReply(target.Context.Log!.LastVersion, caller, copy, _reply.WrittenCount));
+                    DeferReply(target, caller, outcome.Status, requestId);
                     return true;
                 }
                 SendReply(caller, outcome.Status, requestId);
@@ -112,6 +106,15 @@ internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, Pending
             default:
                 return false;
         }
+    }
+
+    /// <summary>Holds the reply in the buffer (pooled) until everything the replica's log holds now is on disk; sent by <see cref="DurableRepliesStep"/>.</summary>
+    private void DeferReply(ShardReplica target, int caller, ReplyStatus status, long requestId)
+    {
+        RpcHeaders.WriteReplyHeader(_reply.WrittenSpanMutable, status, myId, requestId);
+        var copy = ArrayPool<byte>.Shared.Rent(_reply.WrittenCount);
+        _reply.WrittenSpan.CopyTo(copy);
+        target.DeferredReplies.Enqueue(new DeferredReply(target.Context.Log!.LastVersion, caller, copy, _reply.WrittenCount));
     }
 
     /// <summary>A trimmed call this replica cannot apply (it lacks the shard's state): tell the caller not to wait for it.</summary>
