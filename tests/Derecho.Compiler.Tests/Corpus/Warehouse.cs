@@ -22,6 +22,7 @@ public sealed partial record Reservation(Guid Id, string Sku, int Quantity, Date
 public sealed partial class Warehouse
 {
     private static long s_reservationsMade;
+    private static readonly IShippingPolicy[] s_policies = [new FlatShipping(), new PeakShipping()];
 
     public Dictionary<string, int> Stock { get; set; } = new(StringComparer.Ordinal);
     public SortedDictionary<string, long> Prices { get; set; } = new(StringComparer.Ordinal);
@@ -120,6 +121,29 @@ public sealed partial class Warehouse
         return seen.Count + sku.Length;
     }
 
+    [Ordered]
+    public long Ship(string sku, int zone) => s_policies[zone & 1].Cost(sku, Stock.TryGetValue(sku, out var n) ? n : 0);
+
+    [Ordered]
+    public string Retire(string sku)
+    {
+        Discontinued.Add(sku);
+        Console.WriteLine("retired " + sku + "; now " + string.Join(",", Discontinued)); // a log line: nothing depends on its order
+        var sorted = new List<string>(Discontinued);
+        sorted.Sort(StringComparer.Ordinal);
+        var oldest = new Queue<string>(Discontinued).Peek(); // expect: DER0006
+        return string.Join(",", sorted) + "|" + Labels.Csv(Discontinued) + "|" + oldest;
+    }
+
+    [Ordered]
+    public int Zone(string sku, string region) => Math.Abs((sku, region).GetHashCode()) % 8; // expect: DER0010
+
+    [P2PCallable]
+    public int Forget(string sku) => Housekeeping.Drop(Reservations, sku);
+
+    [P2PCallable]
+    public int Pending(string sku) => Housekeeping.CountFor(Reservations, sku);
+
     [P2PCallable]
     public int Available(string sku) => Stock.TryGetValue(sku, out var n) ? n : 0;
 
@@ -183,6 +207,33 @@ internal static class Ledger
 internal static class PriceExtensions
 {
     public static long Discounted(this long price) => price - price / (Random.Shared.Next(10) + 10); // expect: DER0002
+}
+
+public interface IShippingPolicy
+{
+    long Cost(string sku, int quantity);
+}
+
+internal sealed class FlatShipping : IShippingPolicy
+{
+    public long Cost(string sku, int quantity) => 500 + quantity;
+}
+
+internal sealed class PeakShipping : IShippingPolicy
+{
+    public long Cost(string sku, int quantity) => DateTime.Now.Hour is >= 17 and <= 20 ? 900 : 600; // expect: DER0001
+}
+
+internal static class Labels
+{
+    public static string Csv(IEnumerable<string> items) => string.Join(",", items); // expect: DER0006
+}
+
+internal static class Housekeeping
+{
+    public static int Drop(List<Reservation> reservations, string sku) => reservations.RemoveAll(r => r.Sku == sku); // expect: DER0007
+
+    public static int CountFor(List<Reservation> reservations, string sku) => reservations.Count(r => r.Sku == sku);
 }
 
 /// <summary>A key type with a stable, field-based hash: dictionaries of it are fine.</summary>
