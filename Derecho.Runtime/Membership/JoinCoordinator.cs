@@ -106,10 +106,15 @@ internal sealed class JoinCoordinator(int myId, MemberEndpoints endpoints, ViewS
 
     public bool JoinerAcknowledged(int id, long proposalId) => _joinAcks.TryGetValue(id, out var acked) && acked == proposalId;
 
-    /// <summary>The view change dropped joiner <paramref name="id"/>: stop forwarding its request.</summary>
+    /// <summary>
+    /// The view change dropped joiner <paramref name="id"/>: stop forwarding its request, and let go of our connection
+    /// to it. It may have died after the proposal reached it; its next request may come from a new incarnation (the
+    /// same id, the same or another endpoint), which must be dialled anew, or every proposal would go to the dead one.
+    /// A joiner that was only slow asks again and is dialled again.
+    /// </summary>
     public void ForgetJoiner(int id)
     {
-        // Its connection stays: a joiner that was only slow asks again and gets in with a later view change.
+        if (views.Installed.View.RankOf(id) < 0) transport.ResetOutbound(id);
         if (_pendingJoins.TryRemove(id, out _))
             logger.LogInformation("Member {Id} stops forwarding the join request of member {Joiner}: the view change dropped it", myId, id);
         _joinAcks.TryRemove(id, out _);

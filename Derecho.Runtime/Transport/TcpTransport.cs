@@ -164,6 +164,17 @@ internal sealed class TcpTransport : ITransport
         AddPeer(peerId, endpoint);
     }
 
+    /// <summary>
+    /// Closes the connection we send to <paramref name="peerId"/> on, if any, so that the next <see cref="AddPeer"/>
+    /// dials it anew. For a process that is not a member (a joiner the view change dropped): its next attempt may be
+    /// a new incarnation, and a connection to the old one would swallow everything sent to it. Its own connection
+    /// to us stays (it may be the one asking again).
+    /// </summary>
+    public void ResetOutbound(int peerId)
+    {
+        if (_outbound.TryRemove(peerId, out var stale)) stale.Close(TimeSpan.Zero);
+    }
+
     private void AddOutbound(int peer, Func<PeerLink> connect)
     {
         var connection = new OutboundConnection(peer, connect, reason =>

@@ -45,4 +45,34 @@ public class VanishedJoinerTests
         await Task.WhenAll(group.Members.Append(joiner).Select(m => m.ShutdownAsync()));
         if (!exits) await ghost.DisposeAsync();
     }
+
+    /// <summary>
+    /// The fault suite's kill-joiner finding: a joiner killed after the proposal reached it leaves every member a
+    /// connection to the dead process. A later incarnation of the same id (at the same endpoint, or a new one)
+    /// asked to join, was proposed every few seconds and never got the proposal, because the members kept
+    /// sending to the dead connection. It must get in, like a joiner with a fresh id.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_later_incarnation_of_a_vanished_joiner_gets_in(bool sameEndpoint)
+    {
+        var log = new CapturingLoggerProvider();
+        var group = await InProcessGroup.StartAsync(loggers: log, configure: options => options.JoinTimeout = TimeSpan.FromSeconds(1));
+        await group.Members[0].Subgroup<Register>().Ordered.Set(1);
+
+        var ghost = new VanishingJoiner(7, InProcessGroup.Options(0, group.Ports));
+        ghost.AskToJoin(1, new IPEndPoint(IPAddress.Loopback, group.Ports[1]));
+        await Eventually.True(() => ghost.Proposals > 0, "the first incarnation of member 7 to receive the proposal");
+        var port = ghost.Endpoint.Port;
+        await ghost.DisposeAsync(); // killed before it acknowledged
+        await Eventually.True(() => log.Contains(LogLevel.Warning, "drops joiner 7"), "the leader to drop the vanished joiner");
+
+        var joiner = await group.JoinNewMemberAsync(7, log, port: sameEndpoint ? port : null,
+            configure: options => options.JoinTimeout = TimeSpan.FromSeconds(1)).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal([0, 1, 2, 7], joiner.View.Members);
+        var replies = await joiner.Subgroup<Register>().Ordered.Set(2).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal([0, 1, 2, 7], replies.Select(r => r.MemberId).Order());
+        await Task.WhenAll(group.Members.Append(joiner).Select(m => m.ShutdownAsync()));
+    }
 }

@@ -50,11 +50,12 @@ internal sealed class InProcessGroup : IAsyncDisposable
         return new InProcessGroup(members, ports);
     }
 
-    /// <summary>Starts member <paramref name="id"/> on a fresh port and has it join the running group.</summary>
-    public Task<DerechoGroup> JoinNewMemberAsync(int id, ILoggerFactory? loggers = null, Action<LayoutBuilder>? layout = null, Action<DerechoOptions>? configure = null)
+    /// <summary>Starts member <paramref name="id"/> on a fresh port (or <paramref name="port"/>) and has it join the running group.</summary>
+    public Task<DerechoGroup> JoinNewMemberAsync(int id, ILoggerFactory? loggers = null, Action<LayoutBuilder>? layout = null, Action<DerechoOptions>? configure = null,
+        int? port = null)
     {
         var options = Options(id, Ports);
-        options.Members.Add(new MemberOptions { Id = id, Endpoint = $"127.0.0.1:{Support.Ports.Free(1)[0]}" });
+        options.Members.Add(new MemberOptions { Id = id, Endpoint = $"127.0.0.1:{port ?? Support.Ports.Free(1)[0]}" });
         options.Join = true;
         configure?.Invoke(options);
         return DerechoGroup.JoinAsync(options, layout ?? (l => l.Subgroup(_ => new Register())), loggers);

@@ -30,6 +30,9 @@ internal sealed class VanishingJoiner : ITransportHandler, IAsyncDisposable
         }, this, NullLogger.Instance);
     }
 
+    /// <summary>Where it listens (a later incarnation of the same member may listen there again).</summary>
+    public IPEndPoint Endpoint => _endpoint;
+
     /// <summary>View proposals the group sent it (it got that far in the handshake).</summary>
     public int Proposals => Volatile.Read(ref _proposals);
 
