@@ -36,11 +36,13 @@ internal static class KvBenchmark
         var derechoTls = new List<Dictionary<string, object>>();
         // --sessions-cost: each layout runs again with client sessions off (ExactlyOnce = false), the ratio in the JSON.
         var sessionsCost = args.Contains("--sessions-cost");
+        // --no-sessions: the client runs without sessions (ExactlyOnce = false) throughout, e.g. to profile the difference.
+        var sessions = !args.Contains("--no-sessions");
         foreach (var shards in layouts)
         {
             foreach (var tls in tlsFolder is null ? new string?[] { null } : [null, tlsFolder])
             {
-                var result = await RunDerechoAsync(shards, inFlight, duration, tls);
+                var result = await RunDerechoAsync(shards, inFlight, duration, tls, sessions);
                 var row = new Dictionary<string, object>
                 {
                     ["shards"] = shards,
@@ -57,11 +59,16 @@ internal static class KvBenchmark
                 }
                 if (sessionsCost && tls is null)
                 {
-                    var off = await RunDerechoAsync(shards, inFlight, duration, tls, exactlyOnce: false);
-                    row["puts_per_s_sessions_off"] = Math.Round(off.Puts.PerSecond);
-                    row["put_p50_us_sessions_off"] = Math.Round(off.Puts.P50);
-                    row["puts_sessions_on_of_off"] = Math.Round(result.Puts.PerSecond / off.Puts.PerSecond, 3);
-                    cost = $" (sessions off: {off.Puts.PerSecond:N0}/s, p50 {off.Puts.P50:N0} us; on/off {row["puts_sessions_on_of_off"]})";
+                    // Alternated (on, off, on, off) so that neither side gets the cold start or a quiet spell alone.
+                    var off1 = await RunDerechoAsync(shards, inFlight, duration, tls, exactlyOnce: false);
+                    var on2 = await RunDerechoAsync(shards, inFlight, duration, tls);
+                    var off2 = await RunDerechoAsync(shards, inFlight, duration, tls, exactlyOnce: false);
+                    double[] on = [result.Puts.PerSecond, on2.Puts.PerSecond], off = [off1.Puts.PerSecond, off2.Puts.PerSecond];
+                    row["puts_per_s_sessions_on_runs"] = on.Select(v => Math.Round(v)).ToArray();
+                    row["puts_per_s_sessions_off_runs"] = off.Select(v => Math.Round(v)).ToArray();
+                    row["put_p50_us_sessions_off"] = Math.Round((off1.Puts.P50 + off2.Puts.P50) / 2);
+                    row["puts_sessions_on_of_off"] = Math.Round(on.Sum() / off.Sum(), 3);
+                    cost = $" (sessions on {string.Join(", ", on.Select(v => v.ToString("N0", CultureInfo.InvariantCulture)))}/s, off {string.Join(", ", off.Select(v => v.ToString("N0", CultureInfo.InvariantCulture)))}/s, alternated; on/off {row["puts_sessions_on_of_off"]})";
                 }
                 Console.WriteLine($"derecho {shards} shard(s) x 3{(tls is null ? "" : " TLS")}: puts {result.Puts.PerSecond:N0}/s (p50 {result.Puts.P50:N0} us, p99 {result.Puts.P99:N0} us), gets {result.Gets.PerSecond:N0}/s{cost}");
                 (tls is null ? derecho : derechoTls).Add(row);
