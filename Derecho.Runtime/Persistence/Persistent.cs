@@ -98,6 +98,23 @@ public sealed class Persistent<T> : Versioned<T>, ReplicaLog.ILoggedField
     /// <summary>Waits until every version so far is on disk.</summary>
     public void Flush() => _log.Flush();
 
+    // What a failed handler's writes must not leave behind: the checkpoints before them and the count since the last.
+    private int _checkpointsBeforeStaging;
+    private int _sinceCheckpointBeforeStaging;
+
+    private protected override void OnStaging()
+    {
+        _checkpointsBeforeStaging = _checkpoints.Count;
+        _sinceCheckpointBeforeStaging = _sinceCheckpoint;
+    }
+
+    // The log's staged record is discarded with them, by the delivery (ReplicaLog.DiscardStaged).
+    private protected override void OnDiscarded()
+    {
+        _checkpoints.RemoveRange(_checkpointsBeforeStaging, _checkpoints.Count - _checkpointsBeforeStaging);
+        _sinceCheckpoint = _sinceCheckpointBeforeStaging;
+    }
+
     private protected override void OnDropped(long version)
     {
         _checkpoints.RemoveAll(v => v > version);

@@ -224,6 +224,14 @@ internal sealed class ReplicaLog : IDisposable
         if (_staged.WrittenCount == 0) _stagedVersion = -1;
     }
 
+    /// <summary>The delivery failed (its handler threw): nothing it staged is logged.</summary>
+    public void DiscardStaged()
+    {
+        _staged.Reset();
+        _entryStart = -1;
+        _stagedVersion = -1;
+    }
+
     /// <summary>
     /// Appends what the delivery staged as one record (nothing if it staged nothing); returns whether it
     /// wrote one. Entries whose version is the record's drop their own version (12 bytes of header, not 28).

@@ -10,13 +10,18 @@ public readonly record struct VersionedValue<T>(long Version, DateTime Timestamp
 /// each creates a version numbered from the call's place in the total order and stamped with its agreed
 /// time, so every replica assigns the same version and time to the same update. Reads (current, by
 /// version, by time, ranges) take no lock: the delivery thread fills a slot and publishes it with one
-/// volatile count, and slots are never rewritten.
+/// volatile count, and published slots are never rewritten. What a handler writes is published when it
+/// returns; if it throws, its versions are dropped unpublished (the call changed nothing).
 /// </summary>
 public abstract class Versioned<T> : IVersionedField
 {
     private VersionedValue<T>[] _slots = new VersionedValue<T>[64];
     private int _count;
     private int _first;
+    // While a handler writes the field: the slots it filled end at _staged (past _count, unpublished), seen only
+    // by the delivery thread (_stagingThread; 0 while nothing is staged).
+    private int _staged;
+    private int _stagingThread;
     private readonly T _initial;
     // Reads at a time before this, with no version held at or before it, cannot be answered: versions were trimmed,
     // or the history before a transferred state never reached this replica. long.MinValue: the whole history is here.
@@ -31,6 +36,9 @@ public abstract class Versioned<T> : IVersionedField
     /// <summary>The field's name (unique within its replicated type).</summary>
     public string Name { get; }
 
+    /// <summary>Slots in use as the caller sees them: the handler writing the field sees its own writes, everyone else the published ones.</summary>
+    private int Count => _stagingThread == Environment.CurrentManagedThreadId ? _staged : Volatile.Read(ref _count);
+
     /// <summary>
     /// The latest value (the initial value before any update). Inside a P2P handler called <c>.AtTime(t)</c>
     /// (see <see cref="TemporalContext"/>), the value at t instead.
@@ -44,7 +52,7 @@ public abstract class Versioned<T> : IVersionedField
     {
         get
         {
-            var count = Volatile.Read(ref _count);
+            var count = Count;
             return count == 0 ? -1 : Volatile.Read(ref _slots)[count - 1].Version;
         }
     }
@@ -60,7 +68,7 @@ public abstract class Versioned<T> : IVersionedField
     }
 
     /// <summary>Versions held (not trimmed).</summary>
-    public int VersionCount => Volatile.Read(ref _count) - Volatile.Read(ref _first);
+    public int VersionCount => Count - Volatile.Read(ref _first);
 
     /// <summary>Applies <paramref name="change"/> to the current value as a new version. Only inside an <c>[Ordered]</c> handler.</summary>
     public T Update(Func<T, T> change) => Set(change(Latest));
@@ -69,7 +77,7 @@ public abstract class Versioned<T> : IVersionedField
     {
         get
         {
-            var count = Volatile.Read(ref _count);
+            var count = Count;
             return count == 0 ? _initial : Volatile.Read(ref _slots)[count - 1].Value;
         }
     }
@@ -82,13 +90,43 @@ public abstract class Versioned<T> : IVersionedField
         // that version, which reads and recovery resolve to the last); delivery versions always increase.
         var current = LatestVersion;
         var version = delivery.Version >= current ? delivery.Version : current + 1;
-        Append(new VersionedValue<T>(version, delivery.Timestamp, value));
+        if (_stagingThread == 0)
+        {
+            _staged = _count;
+            _stagingThread = Environment.CurrentManagedThreadId;
+            OnStaging();
+            OrderedContext.Staged(this);
+        }
+        if (_staged == _slots.Length) Grow(_staged);
+        _slots[_staged++] = new VersionedValue<T>(version, delivery.Timestamp, value);
         OnAppended(version, delivery.Timestamp, value);
+        return value;
+    }
+
+    /// <summary>The handler returned: its versions become readable by everyone; retention then applies.</summary>
+    void IVersionedField.PublishStaged()
+    {
+        if (_stagingThread == 0) return;
+        Volatile.Write(ref _count, _staged);
+        _stagingThread = 0;
         // Retention: once twice the bound is held, forget all but the newest RetainVersions (amortized).
         if (RetainVersions > 0 && VersionCount >= 2 * RetainVersions)
             TrimBefore(_slots[_count - RetainVersions].Version);
-        return value;
     }
+
+    /// <summary>The handler threw: its versions are dropped; nobody else ever saw them.</summary>
+    void IVersionedField.DiscardStaged()
+    {
+        if (_stagingThread == 0) return;
+        _stagingThread = 0;
+        OnDiscarded();
+    }
+
+    /// <summary>A handler starts writing the field (its first write of the call).</summary>
+    private protected virtual void OnStaging() { }
+
+    /// <summary>The versions the handler wrote were discarded.</summary>
+    private protected virtual void OnDiscarded() { }
 
     /// <summary>Versions kept (at least; up to twice as many between trims); 0 keeps every version.</summary>
     public int RetainVersions { get; internal set; }
@@ -110,7 +148,7 @@ public abstract class Versioned<T> : IVersionedField
     /// <summary>Every held version with <paramref name="from"/> &lt;= version &lt;= <paramref name="to"/>, oldest first.</summary>
     public IReadOnlyList<VersionedValue<T>> Range(long from, long to)
     {
-        var count = Volatile.Read(ref _count);
+        var count = Count;
         var slots = Volatile.Read(ref _slots);
         var result = new List<VersionedValue<T>>();
         var start = from == long.MinValue ? 0 : Index(from - 1, false, slots, count) + 1;
@@ -134,7 +172,7 @@ public abstract class Versioned<T> : IVersionedField
     /// <summary>The version held before the latest one (the base a delta of the latest is written against).</summary>
     private protected bool TryGetPrevious(out VersionedValue<T> value)
     {
-        var count = Volatile.Read(ref _count);
+        var count = Count;
         if (count - Volatile.Read(ref _first) < 2) { value = default; return false; }
         value = Volatile.Read(ref _slots)[count - 2];
         return true;
@@ -146,7 +184,7 @@ public abstract class Versioned<T> : IVersionedField
 
     void IVersionedField.WriteLatest(Rpc.PooledBufferWriter writer)
     {
-        var count = Volatile.Read(ref _count);
+        var count = Count;
         var latest = count == 0 ? new VersionedValue<T>(-1, default, _initial) : Volatile.Read(ref _slots)[count - 1];
         MemoryPack.MemoryPackSerializer.Serialize(writer, (latest.Version, latest.Timestamp.Ticks, latest.Value));
     }
@@ -167,14 +205,16 @@ public abstract class Versioned<T> : IVersionedField
     private protected void Append(in VersionedValue<T> value)
     {
         var count = _count;
-        if (count == _slots.Length)
-        {
-            var grown = new VersionedValue<T>[count * 2];
-            Array.Copy(_slots, grown, count);
-            Volatile.Write(ref _slots, grown);
-        }
+        if (count == _slots.Length) Grow(count);
         _slots[count] = value;
         Volatile.Write(ref _count, count + 1);
+    }
+
+    private void Grow(int used)
+    {
+        var grown = new VersionedValue<T>[used * 2];
+        Array.Copy(_slots, grown, used);
+        Volatile.Write(ref _slots, grown);
     }
 
     /// <summary>Drops versions after <paramref name="version"/> (restart, before any reader).</summary>
@@ -191,7 +231,7 @@ public abstract class Versioned<T> : IVersionedField
 
     private bool TryFind(long key, bool byTime, out VersionedValue<T> value)
     {
-        var count = Volatile.Read(ref _count);
+        var count = Count;
         var slots = Volatile.Read(ref _slots);
         var index = Index(key, byTime, slots, count);
         if (index < Volatile.Read(ref _first)) { value = default; return false; }
@@ -224,6 +264,12 @@ internal interface IVersionedField
 
     /// <summary>Forgets versions after <paramref name="version"/> (restart, or a stale history replaced by another replica's).</summary>
     void DropAfter(long version);
+
+    /// <summary>The ordered handler that wrote the field returned: what it wrote becomes readable by everyone.</summary>
+    void PublishStaged();
+
+    /// <summary>The ordered handler that wrote the field threw: what it wrote is dropped.</summary>
+    void DiscardStaged();
 }
 
 /// <summary>A versioned field kept in memory only.</summary>

@@ -27,20 +27,35 @@ internal sealed class NotificationFeed(ShardReplica replica, int capacity, long 
     private long _historyFrom = ShardReplica.NoHistory;
     private volatile int _subscribers;
     private int _unannounced; // protocol thread: records since the last wake
+    private readonly List<NotificationRecord> _staged = new(); // protocol thread: the notifications of the handler running
 
     public ShardReplica Replica => replica;
 
     // ---- protocol thread ----
 
-    /// <summary>Records one notification of the call being delivered (protocol thread): a copy and an enqueue.</summary>
-    public void Record(long version, int index, long ticks, string topic, ReadOnlySpan<byte> payload, long historyFrom)
+    /// <summary>Records one notification of the call being delivered (protocol thread): a copy, held until the handler returns.</summary>
+    public void Stage(long version, int index, long ticks, string topic, ReadOnlySpan<byte> payload, long historyFrom)
     {
         var copy = payload.IsEmpty ? [] : ArrayPool<byte>.Shared.Rent(payload.Length);
         payload.CopyTo(copy);
-        _incoming.Enqueue(new NotificationRecord(version, index, ticks, topic, copy, payload.Length, historyFrom));
-        // Someone waits for it: wake the notification thread now. Nobody does: let records gather (it drains them
+        _staged.Add(new NotificationRecord(version, index, ticks, topic, copy, payload.Length, historyFrom));
+    }
+
+    /// <summary>The handler returned (<paramref name="applied"/>): its notifications go out, in order. It threw: they are dropped.</summary>
+    public void Complete(bool applied)
+    {
+        if (_staged.Count == 0) return;
+        foreach (var record in _staged)
+        {
+            if (applied) _incoming.Enqueue(record);
+            else if (record.Length > 0) ArrayPool<byte>.Shared.Return(record.Payload);
+        }
+        var staged = _staged.Count;
+        _staged.Clear();
+        if (!applied) return;
+        // Someone waits for them: wake the notification thread now. Nobody does: let records gather (it drains them
         // every 100 ms anyway), waking it once per batch, so a shard nobody watches does not cost a thread switch per call.
-        if (_subscribers > 0 || ++_unannounced >= 256)
+        if (_subscribers > 0 || (_unannounced += staged) >= 256)
         {
             _unannounced = 0;
             wake();

@@ -75,6 +75,9 @@ internal sealed class ReplicaContext(int myId, int[] members, string typeName, F
         log.Seal();
     }
 
+    /// <summary>The delivery's handler threw: its fields were rolled back (<see cref="Rpc.OrderedContext"/>), and nothing of it is logged.</summary>
+    public void DiscardDelivery() => Log?.DiscardStaged();
+
     /// <summary>Logs what the delivery just handled changed, as one record; false if it changed no persistent field.</summary>
     public bool CommitDelivery() => Log?.Commit() ?? false;
 

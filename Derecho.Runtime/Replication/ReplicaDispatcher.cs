@@ -62,9 +62,16 @@ internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, Pending
             target.DeliveredVersion = delivery.Version;
             target.Delivering(delivery.Version);
             if (inSession && AnsweredBefore(target, caller, session, requestId)) return;
+            // A handler that throws changes nothing: its versions, log entries and notifications are dropped at every replica.
+            var applied = false;
             OrderedContext.Enter(delivery, target);
-            try { status = Dispatch(ordered: true, target.Replica, target.Name, methodId, arguments); }
-            finally { OrderedContext.Exit(); }
+            try
+            {
+                status = Dispatch(ordered: true, target.Replica, target.Name, methodId, arguments);
+                applied = status == ReplyStatus.Ok;
+            }
+            finally { OrderedContext.Exit(applied); }
+            if (!applied) target.Context.DiscardDelivery();
             // The outcome goes into the same record as the call's changes: a restart recovers both or neither.
             if (inSession) target.Context.Sessions.Record(session, status, _reply.WrittenSpan[RpcHeaders.ReplyHeaderSize..], delivery);
             // Everything the call changed becomes one record: fields can never be out of step after a crash.

@@ -82,8 +82,10 @@ internal sealed class ShardReplica(uint typeId, int shard, string name, IReplica
     void INotificationSink.Record(in DeliveryInfo delivery, int index, string topic, ReadOnlySpan<byte> payload)
     {
         if (feeds is null) return;
-        (_feed ??= feeds.For(this)).Record(delivery.Version, index, delivery.Timestamp.Ticks, topic, payload, _notificationsFrom);
+        (_feed ??= feeds.For(this)).Stage(delivery.Version, index, delivery.Timestamp.Ticks, topic, payload, _notificationsFrom);
     }
+
+    void INotificationSink.Complete(bool applied) => _feed?.Complete(applied);
 
     /// <summary>Version of the last ordered call delivered here (-1: none since this process started), for health and metrics.</summary>
     public long DeliveredVersion

@@ -18,4 +18,7 @@ internal interface INotificationSink
 {
     /// <summary>Records one notification of <paramref name="delivery"/>, its <paramref name="index"/>-th (protocol thread).</summary>
     void Record(in DeliveryInfo delivery, int index, string topic, ReadOnlySpan<byte> payload);
+
+    /// <summary>The handler ended: what it recorded goes to subscribers (<paramref name="applied"/>) or is dropped (it threw).</summary>
+    void Complete(bool applied);
 }

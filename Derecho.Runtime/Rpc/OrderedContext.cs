@@ -16,6 +16,7 @@ public static class OrderedContext
     [ThreadStatic] private static INotificationSink? t_sink;
     [ThreadStatic] private static int t_notified;
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_scratch;
+    [ThreadStatic] private static List<Persistence.IVersionedField>? t_written;
 
     /// <summary>Longest topic, in UTF-8 bytes.</summary>
     public const int MaxTopicBytes = Wire.NotificationMessages.MaxTopicBytes;
@@ -96,8 +97,28 @@ public static class OrderedContext
         t_notified = 0;
     }
 
-    internal static void Exit()
+    /// <summary>A field's first write in the handler being run: published or dropped when it ends (<see cref="Exit(bool)"/>).</summary>
+    internal static void Staged(Persistence.IVersionedField field) => (t_written ??= new()).Add(field);
+
+    internal static void Exit() => Exit(applied: true);
+
+    /// <summary>
+    /// The handler ended. <paramref name="applied"/>: it returned, so what it wrote and notified takes effect. Otherwise it
+    /// threw: the call changes nothing (every replica throws alike, so every replica drops alike). Its log record is
+    /// dropped by the caller (<c>ReplicaContext.DiscardDelivery</c>).
+    /// </summary>
+    internal static void Exit(bool applied)
     {
+        if (t_written is { Count: > 0 } written)
+        {
+            foreach (var field in written)
+            {
+                if (applied) field.PublishStaged();
+                else field.DiscardStaged();
+            }
+            written.Clear();
+        }
+        t_sink?.Complete(applied);
         t_current = null;
         t_random = null;
         t_sink = null;
