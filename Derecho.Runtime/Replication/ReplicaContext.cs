@@ -8,6 +8,7 @@ internal sealed class ReplicaContext(int myId, int[] members, string typeName, F
     MetricTags logTags = default, Func<IRpcInvoker?>? invoker = null) : IReplicaContext, IDisposable
 {
     private readonly HashSet<string> _names = new();
+    private bool _sealed;
     private volatile int[] _members = members;
 
     public int MyId { get; } = myId;
@@ -70,6 +71,7 @@ internal sealed class ReplicaContext(int myId, int[] members, string typeName, F
     /// </summary>
     public void Seal()
     {
+        _sealed = true;
         if (Log is not { } log) return;
         Sessions.Attach(log);
         log.Seal();
@@ -120,6 +122,9 @@ internal sealed class ReplicaContext(int myId, int[] members, string typeName, F
 
     private void Claim(string name)
     {
+        // A field made later exists only at the replicas that ran that code, and state transfer and recovery do not know it.
+        if (_sealed)
+            throw new InvalidOperationException($"{typeName}: versioned field '{name}' was created after the replica's constructor returned; create every Volatile and Persistent field in the constructor");
         if (string.IsNullOrWhiteSpace(name)) throw new ArgumentException("a versioned field needs a name", nameof(name));
         if (!_names.Add(name)) throw new ArgumentException($"{typeName} already has a versioned field named '{name}'", nameof(name));
     }

@@ -52,6 +52,52 @@ public sealed class VersionedTests : IDisposable
         Assert.False(field.TryGetAt(50, out _));
     }
 
+    /// <summary>A field made in a handler would exist only where that code ran, and neither state transfer nor recovery would know it.</summary>
+    [Fact]
+    public void Fields_cannot_be_created_after_the_constructor()
+    {
+        var context = new ReplicaContext(0, [0], "T", relative => Path.Combine(_dir.FullName, relative), _ => { });
+        context.Volatile("early", 0L);
+        context.Seal();
+        var late = Assert.Throws<InvalidOperationException>(() => context.Volatile("late", 0L));
+        Assert.Contains("after the replica's constructor returned", late.Message);
+        Assert.Throws<InvalidOperationException>(() => context.Persistent("later", 0L));
+    }
+
+    /// <summary>
+    /// A handler's writes are its own until it returns: another thread reads the published version meanwhile, and a
+    /// handler that throws leaves the field as it was (the next write numbers on from the published version).
+    /// </summary>
+    [Fact]
+    public void A_handlers_writes_are_published_when_it_returns_and_dropped_when_it_throws()
+    {
+        var context = new ReplicaContext(0, [0], "T", relative => Path.Combine(_dir.FullName, relative), _ => { });
+        var field = context.Volatile("x", 0L);
+        InDelivery(1, At(1), () => field.Set(1));
+
+        OrderedContext.Enter(new DeliveryInfo(0, 2, 2, At(2)));
+        field.Set(2);
+        Assert.Equal((2L, 2L), (field.CurrentVersion, field.Current)); // the handler sees its write
+        Assert.Equal((1L, 1L), OnAnotherThread(() => (field.CurrentVersion, field.Current))); // nobody else does yet
+        OrderedContext.Exit(applied: false);
+        Assert.Equal((1L, 1L, 1), (field.CurrentVersion, field.Current, field.VersionCount));
+
+        InDelivery(3, At(3), () => field.Update(v => v + 10));
+        Assert.Equal((3L, 11L, 2), (field.CurrentVersion, field.Current, field.VersionCount));
+        Assert.Equal(11L, OnAnotherThread(() => field.Current));
+        Assert.False(field.TryGetAt(2, out var at2) && at2.Version == 2);
+    }
+
+    /// <summary>Runs <paramref name="read"/> on a thread of its own (not the pool: the delivery's context is this thread's).</summary>
+    private static T OnAnotherThread<T>(Func<T> read)
+    {
+        T result = default!;
+        var thread = new Thread(() => result = read());
+        thread.Start();
+        thread.Join();
+        return result;
+    }
+
     [Fact]
     public void Update_outside_an_ordered_handler_is_refused()
     {
