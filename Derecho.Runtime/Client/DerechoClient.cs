@@ -113,21 +113,33 @@ public sealed partial class DerechoClient : IAsyncDisposable, ITransportHandler,
         for (var i = 0; i < options.Contacts.Count; i++)
             client._endpoints[options.Contacts[i].Id] = ParseEndpoint(options.Contacts[i].Endpoint, $"Contacts[{i}].Endpoint");
         var deadline = DateTime.UtcNow + options.ConnectTimeout;
-        foreach (var contact in options.Contacts.Cycle())
+        try
         {
-            if (DateTime.UtcNow > deadline) break;
-            client.Greet(contact.Id);
-            // A second for the view; a contact that refuses us answers at once, so the next is tried at once.
-            var waitUntil = DateTime.UtcNow + TimeSpan.FromSeconds(1);
-            while (!client._viewKnown.Task.IsCompleted && !client._transport.WasRefusedBy(contact.Id) && DateTime.UtcNow < waitUntil)
-                await Task.WhenAny(client._viewKnown.Task, Task.Delay(20, cancellationToken)).ConfigureAwait(false);
-            if (client._viewKnown.Task.IsCompleted)
+            foreach (var contact in options.Contacts.Cycle())
             {
-                client._contact = contact.Id;
-                return client;
+                if (DateTime.UtcNow > deadline) break;
+                client.Greet(contact.Id);
+                // A second for the view; a contact that refuses us answers at once, so the next is tried at once.
+                var waitUntil = DateTime.UtcNow + TimeSpan.FromSeconds(1);
+                while (!client._viewKnown.Task.IsCompleted && !client._transport.WasRefusedBy(contact.Id) && DateTime.UtcNow < waitUntil)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    await Task.WhenAny(client._viewKnown.Task, Task.Delay(20, CancellationToken.None)).ConfigureAwait(false);
+                }
+                if (client._viewKnown.Task.IsCompleted)
+                {
+                    client._contact = contact.Id;
+                    return client;
+                }
+                // Every contact refused us (wrong group, certificate, TLS): asking again gets the same answers.
+                if (options.Contacts.All(c => client._transport.WasRefusedBy(c.Id))) break;
             }
-            // Every contact refused us (wrong group, certificate, TLS): asking again gets the same answers.
-            if (options.Contacts.All(c => client._transport.WasRefusedBy(c.Id))) break;
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+        catch (OperationCanceledException)
+        {
+            await client.DisposeAsync().ConfigureAwait(false);
+            throw;
         }
         await client.DisposeAsync().ConfigureAwait(false);
         var reasons = options.Contacts.Select(c => $"member {c.Id} ({c.Endpoint}): {client._lastFailure.GetValueOrDefault(c.Id, "no answer")}");

@@ -70,6 +70,23 @@ public class ClientTests
         Assert.Contains($"member 0 (127.0.0.1:{ports[0]})", error.Message);
     }
 
+    /// <summary>Tried: no member answers and the caller gives up after 300 ms of a 60 s connect timeout. Before, the token was ignored and the call ran the whole timeout.</summary>
+    [Fact]
+    public async Task Connecting_stops_when_the_caller_cancels()
+    {
+        var ports = Ports.Free(1);
+        var options = new DerechoClientOptions
+        {
+            Contacts = [new MemberOptions { Id = 0, Endpoint = $"127.0.0.1:{ports[0]}" }],
+            ConnectTimeout = TimeSpan.FromSeconds(60),
+        };
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        var connecting = DerechoClient.ConnectAsync(options, cancellationToken: cancel.Token);
+        var finished = await Task.WhenAny(connecting, Task.Delay(TimeSpan.FromSeconds(20)));
+        Assert.Same(connecting, finished);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => connecting);
+    }
+
     [Fact]
     public async Task A_stranger_on_the_clients_port_cannot_answer_its_call_for_the_members()
     {
