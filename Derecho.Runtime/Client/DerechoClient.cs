@@ -504,8 +504,7 @@ public sealed partial class DerechoClient : IAsyncDisposable, ITransportHandler,
     }
 
     private static IPEndPoint ParseEndpoint(string text, string key) =>
-        IPEndPoint.TryParse(text, out var endpoint) ? endpoint
-            : throw new DerechoConfigurationException($"Derecho client: {key}: '{text}' is not an IP address and port");
+        PackedEndpoint.Parse(text, problem => new DerechoConfigurationException($"Derecho client: {key}: {problem}"));
 
     /// <summary>
     /// Says hello to a member the first time a call goes to it. Marked greeted only once it is a peer: a second

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using Derecho.Errors;
+using Derecho.Membership;
 using Derecho.Multicast;
 using Derecho.Security;
 using Derecho.Wire;
@@ -63,26 +64,7 @@ internal sealed record ValidatedOptions(DerechoOptions Options, IReadOnlyDiction
     private static Func<PeerIdentity, string?> MustName(int myId) => identity =>
         identity == PeerIdentity.Member(myId) ? null : $"the certificate identifies {identity}, but this is member {myId} (Derecho:MyId)";
 
-    private static IPEndPoint ParseEndpoint(string text, string key)
-    {
-        if (string.IsNullOrWhiteSpace(text)) throw Problem(key, "endpoint is empty (expected host:port)");
-        var colon = text.LastIndexOf(':');
-        if (colon <= 0 || colon == text.Length - 1) throw Problem(key, $"'{text}' is not host:port");
-        var host = text[..colon].Trim('[', ']');
-        if (!int.TryParse(text[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port > 65535)
-            throw Problem(key, $"'{text}' has an invalid port");
-        if (IPAddress.TryParse(host, out var address)) return new IPEndPoint(address, port);
-        try
-        {
-            var addresses = Dns.GetHostAddresses(host);
-            if (addresses.Length == 0) throw Problem(key, $"host '{host}' has no address");
-            return new IPEndPoint(addresses[0], port);
-        }
-        catch (System.Net.Sockets.SocketException e)
-        {
-            throw Problem(key, $"host '{host}' cannot be resolved: {e.Message}");
-        }
-    }
+    private static IPEndPoint ParseEndpoint(string text, string key) => PackedEndpoint.Parse(text, problem => Problem(key, problem));
 
     /// <summary>What members must agree on to talk at all (external clients compute the same from their options).</summary>
     private static ulong ComputeFingerprint(DerechoOptions options) => GroupFingerprint.Of(options.GroupName, options.RingBytes, options.MaxPayloadBytes);

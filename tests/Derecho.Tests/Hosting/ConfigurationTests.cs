@@ -32,6 +32,8 @@ public class ConfigurationTests
     [InlineData("localhost", "Derecho:Members[0].Endpoint: 'localhost' is not host:port")]
     [InlineData("127.0.0.1:99999", "Derecho:Members[0].Endpoint: '127.0.0.1:99999' has an invalid port")]
     [InlineData("", "Derecho:Members[0].Endpoint: endpoint is empty")]
+    [InlineData("[::1]:5000", "Derecho:Members[0].Endpoint: '[::1]:5000' is an IPv6 endpoint; only IPv4")] // before: accepted, then NotSupportedException at the first join
+    [InlineData("::1:5000", "Derecho:Members[0].Endpoint: '::1:5000' is an IPv6 endpoint; only IPv4")]
     public async Task Malformed_endpoint_is_named(string endpoint, string message)
     {
         var error = await Assert.ThrowsAsync<DerechoConfigurationException>(() => Join(Members(endpoint)));
