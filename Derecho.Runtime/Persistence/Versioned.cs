@@ -1,3 +1,4 @@
+using System.Numerics;
 using Derecho.Rpc;
 
 namespace Derecho.Persistence;
@@ -13,14 +14,23 @@ public readonly record struct VersionedValue<T>(long Version, DateTime Timestamp
 /// volatile count, and published slots are never rewritten. What a handler writes is published when it
 /// returns; if it throws, its versions are dropped unpublished (the call changed nothing).
 /// </summary>
+/// <remarks>
+/// Slots are numbered by ordinal (the n-th version ever held), and a <see cref="Store"/> holds a window of them.
+/// Trimming moves the first ordinal; once half a store is trimmed, the rest moves to a new store, so trimmed
+/// values are freed. A store is never changed once replaced: a reader that still holds it reads valid
+/// (if trimmed) slots. Readers read the count, the first ordinal, then the store (writers publish in the
+/// other order), and read again if a store replaced meanwhile no longer holds their latest slot.
+/// </remarks>
 public abstract class Versioned<T> : IVersionedField
 {
-    private VersionedValue<T>[] _slots = new VersionedValue<T>[64];
-    private int _count;
-    private int _first;
+    private const int InitialSlots = 64;
+
+    private Store _store = new(new VersionedValue<T>[InitialSlots], 0);
+    private long _count; // ordinal after the latest published version
+    private long _first; // ordinal of the oldest held version
     // While a handler writes the field: the slots it filled end at _staged (past _count, unpublished), seen only
     // by the delivery thread (_stagingThread; 0 while nothing is staged).
-    private int _staged;
+    private long _staged;
     private int _stagingThread;
     private readonly T _initial;
     // Reads at a time before this, with no version held at or before it, cannot be answered: versions were trimmed,
@@ -36,8 +46,39 @@ public abstract class Versioned<T> : IVersionedField
     /// <summary>The field's name (unique within its replicated type).</summary>
     public string Name { get; }
 
-    /// <summary>Slots in use as the caller sees them: the handler writing the field sees its own writes, everyone else the published ones.</summary>
-    private int Count => _stagingThread == Environment.CurrentManagedThreadId ? _staged : Volatile.Read(ref _count);
+    /// <summary>Slots [offset, offset + length) by ordinal; replaced, never changed, when it grows or sheds trimmed slots.</summary>
+    private sealed class Store(VersionedValue<T>[] slots, long offset)
+    {
+        public readonly VersionedValue<T>[] Slots = slots;
+        public readonly long Offset = offset;
+    }
+
+    /// <summary>The held versions as one reader sees them: ordinals [First, Count) in Store.</summary>
+    private readonly struct Held(Store store, long first, long count)
+    {
+        public readonly long First = first;
+        public readonly long Count = count;
+
+        public ref readonly VersionedValue<T> this[long ordinal] => ref store.Slots[ordinal - store.Offset];
+
+        /// <summary>Whether the latest version (trimmed or not) is still readable: false before any, or when all were dropped.</summary>
+        public bool HasLatest => Count > 0 && Count - 1 >= store.Offset;
+    }
+
+    /// <summary>What the caller sees: the handler writing the field sees its own writes, everyone else the published ones.</summary>
+    private Held Read()
+    {
+        if (_stagingThread == Environment.CurrentManagedThreadId) return new Held(_store, Math.Max(_first, _store.Offset), _staged);
+        while (true)
+        {
+            var count = Volatile.Read(ref _count);
+            var first = Volatile.Read(ref _first);
+            var store = Volatile.Read(ref _store);
+            // A store that shed slots after we read the count may no longer hold our latest: read again.
+            if (count == first || count - 1 >= store.Offset) return new Held(store, Math.Min(count, Math.Max(first, store.Offset)), count);
+            Thread.SpinWait(1);
+        }
+    }
 
     /// <summary>
     /// The latest value (the initial value before any update). Inside a P2P handler called <c>.AtTime(t)</c>
@@ -52,8 +93,8 @@ public abstract class Versioned<T> : IVersionedField
     {
         get
         {
-            var count = Count;
-            return count == 0 ? -1 : Volatile.Read(ref _slots)[count - 1].Version;
+            var held = Read();
+            return held.HasLatest ? held[held.Count - 1].Version : -1;
         }
     }
 
@@ -68,7 +109,14 @@ public abstract class Versioned<T> : IVersionedField
     }
 
     /// <summary>Versions held (not trimmed).</summary>
-    public int VersionCount => Count - Volatile.Read(ref _first);
+    public int VersionCount
+    {
+        get
+        {
+            var held = Read();
+            return (int)(held.Count - held.First);
+        }
+    }
 
     /// <summary>Applies <paramref name="change"/> to the current value as a new version. Only inside an <c>[Ordered]</c> handler.</summary>
     public T Update(Func<T, T> change) => Set(change(Latest));
@@ -77,8 +125,8 @@ public abstract class Versioned<T> : IVersionedField
     {
         get
         {
-            var count = Count;
-            return count == 0 ? _initial : Volatile.Read(ref _slots)[count - 1].Value;
+            var held = Read();
+            return held.HasLatest ? held[held.Count - 1].Value : _initial;
         }
     }
 
@@ -97,8 +145,10 @@ public abstract class Versioned<T> : IVersionedField
             OnStaging();
             OrderedContext.Staged(this);
         }
-        if (_staged == _slots.Length) Grow(_staged);
-        _slots[_staged++] = new VersionedValue<T>(version, delivery.Timestamp, value);
+        var store = _store;
+        if (_staged - store.Offset == store.Slots.Length) store = Reallocate(_staged, _first);
+        store.Slots[_staged - store.Offset] = new VersionedValue<T>(version, delivery.Timestamp, value);
+        _staged++;
         OnAppended(version, delivery.Timestamp, value);
         return value;
     }
@@ -110,8 +160,8 @@ public abstract class Versioned<T> : IVersionedField
         Volatile.Write(ref _count, _staged);
         _stagingThread = 0;
         // Retention: once twice the bound is held, forget all but the newest RetainVersions (amortized).
-        if (RetainVersions > 0 && VersionCount >= 2 * RetainVersions)
-            TrimBefore(_slots[_count - RetainVersions].Version);
+        if (RetainVersions > 0 && _count - _first >= 2 * RetainVersions)
+            TrimBefore(_store.Slots[_count - RetainVersions - _store.Offset].Version);
     }
 
     /// <summary>The handler threw: its versions are dropped; nobody else ever saw them.</summary>
@@ -148,22 +198,24 @@ public abstract class Versioned<T> : IVersionedField
     /// <summary>Every held version with <paramref name="from"/> &lt;= version &lt;= <paramref name="to"/>, oldest first.</summary>
     public IReadOnlyList<VersionedValue<T>> Range(long from, long to)
     {
-        var count = Count;
-        var slots = Volatile.Read(ref _slots);
+        var held = Read();
         var result = new List<VersionedValue<T>>();
-        var start = from == long.MinValue ? 0 : Index(from - 1, false, slots, count) + 1;
-        for (var i = Math.Max(Volatile.Read(ref _first), start); i < count && slots[i].Version <= to; i++)
-            result.Add(slots[i]);
+        var start = from == long.MinValue ? held.First : Index(from - 1, false, held) + 1;
+        for (var i = Math.Max(held.First, start); i < held.Count && held[i].Version <= to; i++)
+            result.Add(held[i]);
         return result;
     }
 
-    /// <summary>Forgets versions older than <paramref name="version"/> (the latest one at or before it stays readable).</summary>
+    /// <summary>Forgets versions older than <paramref name="version"/> (the latest one at or before it stays readable); their memory is freed.</summary>
     public virtual void TrimBefore(long version)
     {
-        var index = Index(version, false, _slots, _count);
-        if (index <= _first) return;
-        Volatile.Write(ref _historyFromTicks, Math.Max(_historyFromTicks, _slots[index].Timestamp.Ticks));
+        var held = Read();
+        var index = Index(version, false, held);
+        if (index <= held.First) return;
+        Volatile.Write(ref _historyFromTicks, Math.Max(_historyFromTicks, held[index].Timestamp.Ticks));
         Volatile.Write(ref _first, index);
+        // Once half the store is trimmed, the held slots move to a new one and the trimmed values can be collected.
+        if (index - _store.Offset >= _store.Slots.Length / 2) Reallocate(held.Count, index);
     }
 
     /// <summary>Versions before the first one appended from now on are not known here (a state or log tail sent from another replica).</summary>
@@ -172,20 +224,27 @@ public abstract class Versioned<T> : IVersionedField
     /// <summary>The version held before the latest one (the base a delta of the latest is written against).</summary>
     private protected bool TryGetPrevious(out VersionedValue<T> value)
     {
-        var count = Count;
-        if (count - Volatile.Read(ref _first) < 2) { value = default; return false; }
-        value = Volatile.Read(ref _slots)[count - 2];
+        var held = Read();
+        if (held.Count - held.First < 2) { value = default; return false; }
+        value = held[held.Count - 2];
         return true;
     }
 
-    private protected long OldestVersion => VersionCount == 0 ? -1 : Volatile.Read(ref _slots)[Volatile.Read(ref _first)].Version;
+    private protected long OldestVersion
+    {
+        get
+        {
+            var held = Read();
+            return held.Count == held.First ? -1 : held[held.First].Version;
+        }
+    }
 
     private protected virtual void OnAppended(long version, DateTime timestamp, T value) { }
 
     void IVersionedField.WriteLatest(Rpc.PooledBufferWriter writer)
     {
-        var count = Count;
-        var latest = count == 0 ? new VersionedValue<T>(-1, default, _initial) : Volatile.Read(ref _slots)[count - 1];
+        var held = Read();
+        var latest = held.HasLatest ? held[held.Count - 1] : new VersionedValue<T>(-1, default, _initial);
         MemoryPack.MemoryPackSerializer.Serialize(writer, (latest.Version, latest.Timestamp.Ticks, latest.Value));
     }
 
@@ -205,24 +264,39 @@ public abstract class Versioned<T> : IVersionedField
     private protected void Append(in VersionedValue<T> value)
     {
         var count = _count;
-        if (count == _slots.Length) Grow(count);
-        _slots[count] = value;
+        var store = _store;
+        if (count - store.Offset == store.Slots.Length) store = Reallocate(count, _first);
+        store.Slots[count - store.Offset] = value;
         Volatile.Write(ref _count, count + 1);
     }
 
-    private void Grow(int used)
+    /// <summary>
+    /// Moves ordinals [<paramref name="first"/>, <paramref name="end"/>) to a new store with room for as many again, and
+    /// publishes it (before the count that needs the room; the old store stays valid for readers that hold it).
+    /// </summary>
+    private Store Reallocate(long end, long first)
     {
-        var grown = new VersionedValue<T>[used * 2];
-        Array.Copy(_slots, grown, used);
-        Volatile.Write(ref _slots, grown);
+        var old = _store;
+        first = Math.Max(first, old.Offset);
+        var held = (int)(end - first);
+        var store = new Store(new VersionedValue<T>[Math.Max(InitialSlots, (int)BitOperations.RoundUpToPowerOf2((uint)(Math.Max(held, 1) * 2)))], first);
+        Array.Copy(old.Slots, first - old.Offset, store.Slots, 0, held);
+        Volatile.Write(ref _store, store);
+        return store;
     }
 
     /// <summary>Drops versions after <paramref name="version"/> (restart, before any reader).</summary>
     private protected void DropAfter(long version)
     {
-        var keep = Index(version, false, _slots, _count) + 1;
-        if (keep < _first) Volatile.Write(ref _first, keep);
-        if (keep < _count) Volatile.Write(ref _count, keep);
+        var keep = Index(version, false, Read()) + 1;
+        if (keep == 0)
+        {
+            // Nothing held at or before it: the field starts over, from ordinal 0.
+            Volatile.Write(ref _count, 0);
+            Volatile.Write(ref _first, 0);
+            if (_store.Offset != 0) Volatile.Write(ref _store, new Store(new VersionedValue<T>[InitialSlots], 0));
+        }
+        else if (keep < _count) Volatile.Write(ref _count, keep);
         OnDropped(version);
     }
 
@@ -231,21 +305,21 @@ public abstract class Versioned<T> : IVersionedField
 
     private bool TryFind(long key, bool byTime, out VersionedValue<T> value)
     {
-        var count = Count;
-        var slots = Volatile.Read(ref _slots);
-        var index = Index(key, byTime, slots, count);
-        if (index < Volatile.Read(ref _first)) { value = default; return false; }
-        value = slots[index];
+        var held = Read();
+        var index = Index(key, byTime, held);
+        if (index < held.First) { value = default; return false; }
+        value = held[index];
         return true;
     }
 
-    private int Index(long key, bool byTime, VersionedValue<T>[] slots, int count)
+    /// <summary>Ordinal of the latest held version at or before <paramref name="key"/> (version or ticks), or -1.</summary>
+    private static long Index(long key, bool byTime, in Held held)
     {
-        int low = Volatile.Read(ref _first), high = count - 1, found = -1;
+        long low = held.First, high = held.Count - 1, found = -1;
         while (low <= high)
         {
             var mid = (low + high) >>> 1;
-            var value = byTime ? slots[mid].Timestamp.Ticks : slots[mid].Version;
+            var value = byTime ? held[mid].Timestamp.Ticks : held[mid].Version;
             if (value <= key) { found = mid; low = mid + 1; }
             else high = mid - 1;
         }

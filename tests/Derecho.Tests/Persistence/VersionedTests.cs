@@ -147,6 +147,81 @@ public sealed class VersionedTests : IDisposable
         Assert.Equal(versions, field.VersionCount);
     }
 
+    /// <summary>As above with retention: the store sheds trimmed slots while readers read the newest versions.</summary>
+    [Fact]
+    public void Readers_see_the_newest_versions_while_retention_frees_the_old_ones()
+    {
+        var context = new ReplicaContext(0, [0], "T", relative => Path.Combine(_dir.FullName, relative), _ => { }, retainVersions: 16);
+        var field = context.Volatile("pair", (Version: -1L, Double: -2L));
+        const int versions = 200_000;
+        var done = false;
+        var started = 0;
+        var readers = Enumerable.Range(0, 2).Select(seed => Task.Run(() =>
+        {
+            var random = new Random(seed);
+            var reads = 0L;
+            while (!Volatile.Read(ref done))
+            {
+                var current = field.Current;
+                Assert.Equal(2 * current.Version, current.Double);
+                var latest = field.CurrentVersion;
+                if (latest < 16) continue;
+                var asked = latest - random.NextInt64(0, 16); // among the newest RetainVersions when asked
+                if (!field.TryGetAt(asked, out var held))
+                {
+                    // Only if the writer has moved on by a whole retention since: then it may be trimmed.
+                    Assert.True(field.CurrentVersion - asked >= 16, $"version {asked} missing while the latest is {field.CurrentVersion}");
+                    continue;
+                }
+                var value = held.Value;
+                Assert.Equal(asked, value.Version);
+                Assert.Equal(2 * asked, value.Double);
+                if (reads++ == 0) Interlocked.Increment(ref started);
+            }
+            return reads;
+        })).ToArray();
+        var writer = new Thread(() =>
+        {
+            for (var v = 0; v < versions; v++)
+            {
+                InDelivery(v, At(0).AddTicks(v), () => field.Set((v, 2L * v)));
+                if (v == 1000) while (Volatile.Read(ref started) < 2) Thread.Yield();
+            }
+        });
+        writer.Start();
+        writer.Join();
+        Volatile.Write(ref done, true);
+        Assert.All(readers.Select(r => r.Result), reads => Assert.True(reads > 0));
+        Assert.InRange(field.VersionCount, 16, 32);
+    }
+
+    /// <summary>Before, trimming only moved the first readable slot: every trimmed value stayed referenced and the slot array kept doubling.</summary>
+    [Fact]
+    public void Retention_frees_the_memory_of_trimmed_versions()
+    {
+        var context = new ReplicaContext(0, [0], "T", relative => Path.Combine(_dir.FullName, relative), _ => { }, retainVersions: 10);
+        var field = context.Volatile<byte[]>("blob", []);
+        var first = SetAndForget(field);
+        for (var v = 2; v <= 1000; v++) InDelivery(v, At(v), () => field.Set(new byte[16]));
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        Assert.False(first.IsAlive, "the first version's value is still referenced after 999 later versions with RetainVersions = 10");
+        Assert.InRange(field.VersionCount, 10, 20);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var v = 1001; v <= 2000; v++) InDelivery(v, At(v), () => field.Set(Array.Empty<byte>()));
+        // 1,000 more versions allocate no growing slot array: only the small stores that replace each other.
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 400_000, $"{GC.GetAllocatedBytesForCurrentThread() - before} bytes allocated for 1,000 versions");
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static WeakReference SetAndForget(Volatile<byte[]> field)
+    {
+        var value = new byte[1 << 20];
+        InDelivery(1, At(1), () => field.Set(value));
+        return new WeakReference(value);
+    }
+
     [Fact]
     public async Task Reads_at_the_same_time_return_the_same_value_on_every_replica()
     {
