@@ -51,7 +51,7 @@ public sealed record FaultRunResult(
 /// </summary>
 public static partial class FaultRun
 {
-    public static readonly string[] AllFaults = ["kill-random", "kill-leader", "kill-contact", "pause-short", "pause-long", "kill-joiner", "kill-staggered", "partition", "slow-link"];
+    public static readonly string[] AllFaults = ["kill-random", "kill-leader", "kill-contact", "pause-short", "pause-long", "kill-joiner", "kill-all", "kill-staggered", "partition", "slow-link"];
 
     public static async Task<FaultRunResult> RunAsync(FaultRunConfig config, Action<string> log)
     {
@@ -164,6 +164,24 @@ public static partial class FaultRun
                             var back = await Restart(target);
                             events.Add(new FaultEvent(kind, target, at, removed && without && back,
                                 $"removed: {removed}; joiner killed {(joinedFirst ? "after" : "before")} it was READY; group without it: {without}; rejoined: {back}"));
+                            break;
+                        }
+                    case "kill-all":
+                        {
+                            // Every member SIGKILLed at once, then a total restart: each from its data directory, without
+                            // Join; they agree on the newest view any of them logged and take the longest log as the history.
+                            foreach (var id in view.Members) members[id]!.Kill();
+                            foreach (var id in view.Members)
+                            {
+                                await members[id]!.WaitForExitAsync(TimeSpan.FromSeconds(10));
+                                retired.Add(members[id]!);
+                            }
+                            foreach (var id in view.Members) members[id] = ChildProcess.Start($"member {id}", MemberArgs(id, join: false), environment, hosts?.Namespace(id));
+                            var ready = true;
+                            foreach (var id in view.Members) ready &= await members[id]!.WaitForLineAsync("READY", TimeSpan.FromSeconds(90));
+                            var whole = ready && await WaitForView(members, v => v.Members.Count == config.Members, TimeSpan.FromSeconds(30));
+                            target = -1;
+                            events.Add(new FaultEvent(kind, target, at, ready && whole, $"all {view.Members.Count} members SIGKILLed and restarted from their logs: all ready: {ready}; one view of all: {whole}"));
                             break;
                         }
                     case "kill-staggered":

@@ -31,11 +31,12 @@ internal static class Member
             FailureTimeout = failureTimeout,
             RingBytes = 1 << 20,
             MaxPayloadBytes = 64 << 10,
+            RetainVersions = 64, // a long run makes millions of versions: memory and the log stay bounded
         };
         DerechoGroup group;
         try
         {
-            group = await DerechoGroup.JoinAsync(options, layout => layout.Subgroup(_ => new FaultRegister { StaleReads = stale }), loggers);
+            group = await DerechoGroup.JoinAsync(options, layout => layout.Subgroup(c => new FaultRegister(c) { StaleReads = stale }), loggers);
         }
         catch (Exception e)
         {

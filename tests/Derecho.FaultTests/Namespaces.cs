@@ -4,8 +4,9 @@ namespace Derecho.FaultTests;
 
 /// <summary>
 /// Hosts on one machine (after tests/Derecho.Tests/Support/NetworkNamespaces.cs, with a prefix of its own): n
-/// network namespaces, each with a veth pair whose outer end is on one bridge, addresses 10.79.0.1..n; the bridge
-/// itself is 10.79.0.254, so this process reaches every host. Cutting a host downs its outer veth (a real
+/// network namespaces, each with a veth pair whose outer end is on one bridge, addresses 10.S.0.1..n; the bridge
+/// itself is 10.S.0.254, so this process reaches every host. S (80..229) comes from the process id, so two fault runs
+/// at once (a long run and the CI run) do not share a subnet. Cutting a host downs its outer veth (a real
 /// partition); a slow link is a token bucket (tc tbf) on it. Needs root and iproute2.
 /// </summary>
 internal sealed class Namespaces : IDisposable
@@ -41,7 +42,9 @@ internal sealed class Namespaces : IDisposable
         }
     }
 
-    public const string HostAddress = "10.79.0.254";
+    private static readonly string Subnet = $"10.{80 + Environment.ProcessId % 150}.0";
+
+    public static readonly string HostAddress = $"{Subnet}.254";
 
     private string Bridge => $"{_prefix}br";
 
@@ -56,7 +59,7 @@ internal sealed class Namespaces : IDisposable
 
     public string Namespace(int i) => $"{_prefix}n{i}";
 
-    public static string Address(int i) => $"10.79.0.{i + 1}";
+    public static string Address(int i) => $"{Subnet}.{i + 1}";
 
     /// <summary>Disconnects host <paramref name="i"/> from every other (and from this process).</summary>
     public void Cut(int i) => Ip($"link set {Outer(i)} down");
