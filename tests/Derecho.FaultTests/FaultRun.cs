@@ -1,3 +1,4 @@
+using Derecho.Testing;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -61,15 +62,15 @@ public static partial class FaultRun
         var directory = Path.Combine(Path.GetTempPath(), "derecho-faults", $"{Environment.ProcessId}-{config.Seed}-{DateTime.UtcNow.Ticks}");
         Directory.CreateDirectory(directory);
         var ports = FreePorts(config.Members);
-        Namespaces? hosts = null;
-        var noNamespaces = config.Namespaces == false ? "not asked for" : Namespaces.Unavailable();
+        NetworkNamespaces? hosts = null;
+        var noNamespaces = config.Namespaces == false ? "not asked for" : NetworkNamespaces.Unavailable();
         if (noNamespaces is null)
         {
-            try { hosts = new Namespaces(config.Members + 1); }
+            try { hosts = new NetworkNamespaces(config.Members + 1, $"drf{Environment.ProcessId % 10000}", 80 + Environment.ProcessId % 150); }
             catch (InvalidOperationException e) { noNamespaces = e.Message; }
         }
         if (config.Namespaces == true && hosts is null) throw new InvalidOperationException($"network namespaces asked for but unavailable: {noNamespaces}");
-        var addresses = Enumerable.Range(0, config.Members).Select(i => hosts is null ? "127.0.0.1" : Namespaces.Address(i)).ToArray();
+        var addresses = Enumerable.Range(0, config.Members).Select(i => hosts is null ? "127.0.0.1" : hosts.Address(i)).ToArray();
         var environment = config.Mutation is null ? null : new Dictionary<string, string> { ["FAULTS_MUTATION"] = config.Mutation };
         var members = new ChildProcess?[config.Members];
         var retired = new List<ChildProcess>();
@@ -97,7 +98,7 @@ public static partial class FaultRun
                 var client = ChildProcess.Start($"client {c}",
                     $"--client {c} --contacts {contacts} --keys {config.Keys} --threads {config.ThreadsPerClient} --out {Path.Combine(directory, $"history-{c}.jsonl")} " +
                     $"--reads {(config.P2PReads ? "p2p" : "ordered")} --seed {config.Seed * 10 + c} --request-timeout-ms {config.RequestTimeoutMs}" +
-                    (hosts is null ? "" : $" --listen {Namespaces.Address(config.Members)}"), networkNamespace: hosts?.Namespace(config.Members));
+                    (hosts is null ? "" : $" --listen {hosts.Address(config.Members)}"), networkNamespace: hosts?.Namespace(config.Members));
                 clients.Add(client);
             }
             foreach (var client in clients)
@@ -273,7 +274,7 @@ public static partial class FaultRun
                 var file = Path.Combine(directory, $"history-{c}.jsonl");
                 if (File.Exists(file)) history.AddRange(HistoryFile.Read(file));
             }
-            var (finals, digests, finalOk) = await FinalChecks(ports, addresses, hosts is null ? "127.0.0.1" : Namespaces.HostAddress, config, history);
+            var (finals, digests, finalOk) = await FinalChecks(ports, addresses, hosts is null ? "127.0.0.1" : hosts.HostAddress, config, history);
             history.AddRange(finals);
             var historyPath = Path.Combine(directory, "history.jsonl");
             HistoryFile.Write(historyPath, history.OrderBy(o => o.Invoke));

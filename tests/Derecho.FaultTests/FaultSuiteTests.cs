@@ -1,3 +1,4 @@
+using Derecho.Testing;
 using Xunit.Abstractions;
 
 namespace Derecho.FaultTests;
@@ -14,7 +15,7 @@ public sealed class FaultSuiteTests(ITestOutputHelper output)
         var seconds = int.TryParse(Environment.GetEnvironmentVariable("FAULTS_SECONDS"), out var s) ? s : 90;
         var seed = int.TryParse(Environment.GetEnvironmentVariable("FAULTS_SEED"), out var given) ? given : Environment.TickCount & 0xffff;
         // Every kind a 3-member group can take (kill-staggered needs 5), partitions and slow links where namespaces exist.
-        var kinds = FaultRun.AllFaults.Where(f => f != "kill-staggered" && (Namespaces.Unavailable() is null || f is not ("partition" or "slow-link"))).ToList();
+        var kinds = FaultRun.AllFaults.Where(f => f != "kill-staggered" && (NetworkNamespaces.Unavailable() is null || f is not ("partition" or "slow-link"))).ToList();
         var result = await FaultRun.RunAsync(new FaultRunConfig { Duration = TimeSpan.FromSeconds(seconds), Seed = seed, Faults = kinds }, output.WriteLine);
         Assert.True(result.Passed, $"fault run failed (seed {seed}, history {result.HistoryPath}):\n{FaultRun.Table(result)}\n{result.CheckerReport}");
         // Every kind of fault was injected and behaved as README.md says.

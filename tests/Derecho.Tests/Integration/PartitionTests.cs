@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Derecho.Testing;
 using Derecho.Tests.Support;
 
 namespace Derecho.Tests.Integration;
@@ -16,7 +17,7 @@ public partial class PartitionTests
     {
         var unavailable = NetworkNamespaces.Unavailable();
         Skip.If(unavailable is not null, unavailable);
-        using var hosts = new NetworkNamespaces(3);
+        using var hosts = new NetworkNamespaces(3, $"drc{Environment.ProcessId % 10000}", 77);
         using var pki = new TestPki();
         foreach (var id in Enumerable.Range(0, 3)) pki.Member(id);
         var ports = new[] { 7100, 7101, 7102 };

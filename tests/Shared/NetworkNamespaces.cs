@@ -1,25 +1,31 @@
 using System.Diagnostics;
 
-namespace Derecho.FaultTests;
+namespace Derecho.Testing;
 
 /// <summary>
-/// Hosts on one machine (after tests/Derecho.Tests/Support/NetworkNamespaces.cs, with a prefix of its own): n
-/// network namespaces, each with a veth pair whose outer end is on one bridge, addresses 10.S.0.1..n; the bridge
-/// itself is 10.S.0.254, so this process reaches every host. S (80..229) comes from the process id, so two fault runs
-/// at once (a long run and the CI run) do not share a subnet. Cutting a host downs its outer veth (a real
-/// partition); a slow link is a token bucket (tc tbf) on it. Needs root and iproute2.
+/// Hosts on one machine, for the integration tests and the fault suite: n network namespaces, each with a veth pair
+/// whose outer end is on one bridge, addresses 10.S.0.1..n; the bridge itself is 10.S.0.254, so the test process
+/// reaches every host. Cutting a host downs its outer veth (a real partition, not a simulation); a slow link is a
+/// token bucket (tc tbf) on it. The subnet S and the names' prefix are the caller's, so suites running at once do
+/// not share them. Needs root and iproute2; <see cref="Unavailable"/> says why not when they are missing.
 /// </summary>
-internal sealed class Namespaces : IDisposable
+internal sealed class NetworkNamespaces : IDisposable
 {
-    private readonly string _prefix = $"drf{Environment.ProcessId % 10000}";
+    private readonly string _prefix;
+    private readonly string _subnet;
     private readonly int _count;
 
-    public Namespaces(int count)
+    /// <param name="count">Hosts to make.</param>
+    /// <param name="prefix">Start of every interface and namespace name (at most 6 characters: names are 15 at most).</param>
+    /// <param name="subnet">The second octet of the hosts' addresses.</param>
+    public NetworkNamespaces(int count, string prefix, int subnet)
     {
         _count = count;
+        _prefix = prefix;
+        _subnet = $"10.{subnet}.0";
         try
         {
-            Dispose(); // leftovers of an earlier process with the same id
+            Dispose(); // leftovers of an earlier process with the same prefix
             Ip($"link add {Bridge} type bridge");
             Ip($"addr add {HostAddress}/24 dev {Bridge}");
             Ip($"link set {Bridge} up");
@@ -42,12 +48,6 @@ internal sealed class Namespaces : IDisposable
         }
     }
 
-    private static readonly string Subnet = $"10.{80 + Environment.ProcessId % 150}.0";
-
-    public static readonly string HostAddress = $"{Subnet}.254";
-
-    private string Bridge => $"{_prefix}br";
-
     /// <summary>Why namespaces cannot be made here, or null when they can.</summary>
     public static string? Unavailable()
     {
@@ -57,11 +57,14 @@ internal sealed class Namespaces : IDisposable
         return null;
     }
 
+    /// <summary>The test process's own address, on the bridge.</summary>
+    public string HostAddress => $"{_subnet}.254";
+
     public string Namespace(int i) => $"{_prefix}n{i}";
 
-    public static string Address(int i) => $"{Subnet}.{i + 1}";
+    public string Address(int i) => $"{_subnet}.{i + 1}";
 
-    /// <summary>Disconnects host <paramref name="i"/> from every other (and from this process).</summary>
+    /// <summary>Disconnects host <paramref name="i"/> from every other (and from the test process).</summary>
     public void Cut(int i) => Ip($"link set {Outer(i)} down");
 
     public void Heal(int i) => Ip($"link set {Outer(i)} up");
@@ -82,6 +85,8 @@ internal sealed class Namespaces : IDisposable
         }
         Run("ip", $"link del {Bridge}");
     }
+
+    private string Bridge => $"{_prefix}br";
 
     private string Outer(int i) => $"{_prefix}o{i}";
 
