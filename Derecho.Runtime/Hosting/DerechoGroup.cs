@@ -105,6 +105,7 @@ public sealed class DerechoGroup : IAsyncDisposable
             () => IsClosed, _failureReports, _warnings, _logger);
         _heartbeat = new HeartbeatThread(() => _views.Current?.Sst, _transport, o.HeartbeatInterval, () => !_lifetime.HasFailed, _logger);
         _loop.Faulted += e => _lifetime.Fail($"protocol failure: {e.Message}");
+        _replicas.LogBroken = reason => _lifetime.Fail(reason);
         _lifetime.Stopping += (reason, error) =>
         {
             _views.Current?.Stop(reason);

@@ -61,6 +61,12 @@ internal sealed class PersistentLog : IDisposable
     /// <summary>Raised on the flusher thread once <see cref="PersistedVersion"/> has moved (for waking the protocol thread).</summary>
     internal event Action? Durable;
 
+    /// <summary>
+    /// Raised on the flusher thread, once, when the log cannot be written (a full disk, an I/O error): nothing appended
+    /// from now on becomes durable, so whoever waits for it must not wait for the next append to find out.
+    /// </summary>
+    internal event Action<Exception>? Broken;
+
     /// <summary>Highest version on disk (fsynced), or -1.</summary>
     public long PersistedVersion => Volatile.Read(ref _persisted);
 
@@ -291,6 +297,7 @@ internal sealed class PersistentLog : IDisposable
                 _flushError = e;
                 _logger?.LogCritical(e, "Log {Directory} cannot be written", _directory);
                 lock (_flushGate) Monitor.PulseAll(_flushGate);
+                Broken?.Invoke(e);
                 return;
             }
             if (closing && _pending.IsEmpty) return;

@@ -73,6 +73,9 @@ internal sealed class ReplicaLog : IDisposable
     /// <summary>Raised on the flusher thread once <see cref="PersistedVersion"/> moved.</summary>
     public event Action? Durable;
 
+    /// <summary>Raised (on the flusher thread) when the log cannot be written any more: see <see cref="PersistentLog"/>.</summary>
+    public event Action<Exception>? Broken;
+
     /// <summary>Raised on the flusher thread with the highest version now on disk.</summary>
     public event Action<long>? Persisted;
 
@@ -106,6 +109,7 @@ internal sealed class ReplicaLog : IDisposable
         var ordinal = 0;
         _log = new PersistentLog(_directory, _options, onRecord: (_, _, _, payload) => Locate(ordinal++, payload), tags: _tags);
         _log.Durable += () => Durable?.Invoke();
+        _log.Broken += e => Broken?.Invoke(e);
         _log.Persisted += v => Persisted?.Invoke(v);
     }
 

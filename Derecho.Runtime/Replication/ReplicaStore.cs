@@ -125,10 +125,16 @@ internal sealed class ReplicaStore
         foreach (var log in _logs) log.Dispose();
     }
 
+    /// <summary>Called (on a flusher thread) with the reason when a replica's log can no longer be written: the member must stop.</summary>
+    public Action<string>? LogBroken { get; set; }
+
     private void OnReplicaLog(ReplicaLog log)
     {
         _logs.Add(log);
         // Replies wait for the disk: the protocol thread must look again when the flusher finishes a batch.
         log.Durable += _durable;
+        // A log that cannot be written never acknowledges again: stop now, not at the next delivery, or every durable call
+        // of the shard waits for this member's reply until its timeout.
+        log.Broken += e => LogBroken?.Invoke($"the log in {log.Directory} cannot be written ({e.Message}); this member can no longer make updates durable, so it stops");
     }
 }
