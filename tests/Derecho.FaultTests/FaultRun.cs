@@ -52,7 +52,7 @@ public sealed record FaultRunResult(
 /// </summary>
 public static partial class FaultRun
 {
-    public static readonly string[] AllFaults = ["kill-random", "kill-leader", "kill-contact", "pause-short", "pause-long", "kill-joiner", "kill-all", "kill-staggered", "partition", "slow-link"];
+    public static readonly string[] AllFaults = ["kill-random", "kill-leader", "kill-contact", "pause-short", "pause-long", "kill-joiner", "kill-all", "kill-staggered", "partition", "slow-link", "disk-full"];
 
     public static async Task<FaultRunResult> RunAsync(FaultRunConfig config, Action<string> log)
     {
@@ -75,7 +75,11 @@ public static partial class FaultRun
         var members = new ChildProcess?[config.Members];
         var retired = new List<ChildProcess>();
         var clients = new List<ChildProcess>();
-        var faults = (config.Faults ?? AllFaults.Where(f => (f != "kill-staggered" || config.Members >= 5) && (hosts is not null || f is not ("partition" or "slow-link"))).ToList()).ToList();
+        // disk-full: each member's data directory is a tmpfs of its own (root only), which the fault fills.
+        var disks = Environment.UserName == "root" && OperatingSystem.IsLinux() ? new SmallDisks(Path.Combine(directory, "data"), config.Members) : null;
+        var faults = (config.Faults ?? AllFaults.Where(f => (f != "kill-staggered" || config.Members >= 5) && (hosts is not null || f is not ("partition" or "slow-link"))
+            && (disks is not null || f != "disk-full")).ToList()).ToList();
+        if (disks is null && faults.Contains("disk-full")) throw new InvalidOperationException("disk-full needs root (a tmpfs per member)");
         if (hosts is null && faults.Any(f => f is "partition" or "slow-link")) throw new InvalidOperationException($"partition and slow-link faults need network namespaces: {noNamespaces}");
         var counts = faults.ToDictionary(f => f, _ => 0);
         var events = new List<FaultEvent>();
@@ -183,6 +187,21 @@ public static partial class FaultRun
                             var whole = ready && await WaitForView(members, v => v.Members.Count == config.Members, TimeSpan.FromSeconds(30));
                             target = -1;
                             events.Add(new FaultEvent(kind, target, at, ready && whole, $"all {view.Members.Count} members SIGKILLed and restarted from their logs: all ready: {ready}; one view of all: {whole}"));
+                            break;
+                        }
+                    case "disk-full":
+                        {
+                            // The member's disk fills up: its log cannot be written, so it must stop at once (it can never again
+                            // make an update durable) and the others go on; with space again, it rejoins.
+                            disks!.Fill(target);
+                            var exited = await members[target]!.WaitForExitAsync(TimeSpan.FromSeconds(30));
+                            var code = exited ? members[target]!.ExitCode : -1;
+                            var why = members[target]!.LastLineStartingWith("STOPPED") ?? "";
+                            var removed = await WaitForView(members, v => !v.Members.Contains(target), TimeSpan.FromSeconds(30));
+                            disks.Free(target);
+                            var back = await Restart(target);
+                            events.Add(new FaultEvent(kind, target, at, exited && code == 3 && why.Contains("cannot be written", StringComparison.Ordinal) && removed && back,
+                                $"stopped: {exited} (code {code}) {why}; removed: {removed}; rejoined with space again: {back}"));
                             break;
                         }
                     case "kill-staggered":
@@ -302,6 +321,7 @@ public static partial class FaultRun
         {
             foreach (var p in members.Concat(retired).Concat(clients)) p?.Dispose();
             hosts?.Dispose();
+            disks?.Dispose();
             // Every process's output, incarnation by incarnation, beside the history.
             var incarnations = new Dictionary<string, int>();
             foreach (var p in retired.Concat(members).Concat(clients))

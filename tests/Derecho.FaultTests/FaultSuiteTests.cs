@@ -14,8 +14,10 @@ public sealed class FaultSuiteTests(ITestOutputHelper output)
     {
         var seconds = int.TryParse(Environment.GetEnvironmentVariable("FAULTS_SECONDS"), out var s) ? s : 90;
         var seed = int.TryParse(Environment.GetEnvironmentVariable("FAULTS_SEED"), out var given) ? given : Environment.TickCount & 0xffff;
-        // Every kind a 3-member group can take (kill-staggered needs 5), partitions and slow links where namespaces exist.
-        var kinds = FaultRun.AllFaults.Where(f => f != "kill-staggered" && (NetworkNamespaces.Unavailable() is null || f is not ("partition" or "slow-link"))).ToList();
+        // Every kind a 3-member group can take (kill-staggered needs 5), partitions and slow links where namespaces exist,
+        // full disks where tmpfs can be mounted (root).
+        var kinds = FaultRun.AllFaults.Where(f => f != "kill-staggered" && (NetworkNamespaces.Unavailable() is null || f is not ("partition" or "slow-link"))
+            && (Environment.UserName == "root" || f != "disk-full")).ToList();
         var result = await FaultRun.RunAsync(new FaultRunConfig { Duration = TimeSpan.FromSeconds(seconds), Seed = seed, Faults = kinds }, output.WriteLine);
         Assert.True(result.Passed, $"fault run failed (seed {seed}, history {result.HistoryPath}):\n{FaultRun.Table(result)}\n{result.CheckerReport}");
         // Every kind of fault was injected and behaved as README.md says.
