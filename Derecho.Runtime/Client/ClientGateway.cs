@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Derecho.Diagnostics;
 using Derecho.Internal;
 using Derecho.Membership;
@@ -88,16 +89,23 @@ internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints en
                         System.Text.Encoding.UTF8.GetBytes("the relay header's session part is malformed (unknown flags, cut short, or a floor above the sequence)"))]));
                     break;
                 }
+                var end = RpcHeaders.WithoutTraceContext(message, argumentsAt, out var caller);
+                if (end < 0)
+                {
+                    Answer(peer, ClientMessages.RelayResult(clientRequest, [new RawReply(myId, ReplyStatus.MalformedRequest,
+                        System.Text.Encoding.UTF8.GetBytes("the relay is flagged traced but too short for its trace context"))]));
+                    break;
+                }
                 // A member relaying for another member outside the shard has no session: its calls end with it.
                 ClientSession? session = sequence >= 0 && _clients.ContainsKey(peer) ? new ClientSession(peer, sequence, floor) : null;
-                if (ClientMessages.TooLargeToRelay(message.Length - argumentsAt, session is not null, maxPayloadBytes) is { } error)
+                if (ClientMessages.TooLargeToRelay(end - argumentsAt, session is not null, maxPayloadBytes) is { } error)
                 {
                     // Refused before it reaches the multicast: the caller gets a clear error, the group is unaffected.
                     Answer(peer, ClientMessages.RelayResult(clientRequest, [new RawReply(myId, ReplyStatus.MalformedRequest, System.Text.Encoding.UTF8.GetBytes(error))]));
                     break;
                 }
                 // Into the ring, or queued behind a full ring or a view change: the reader thread never waits.
-                Relay(peer, typeId, shard, methodId, clientRequest, session, message[argumentsAt..]);
+                Relay(peer, typeId, shard, methodId, clientRequest, session, message[argumentsAt..end], caller);
                 break;
             case MessageKind.TriggerBatch when _clients.ContainsKey(peer) || views.Current?.View.RankOf(peer) >= 0:
                 // Queued for the handlers (or refused whole) and acknowledged: the reader thread never waits for a handler.
@@ -173,9 +181,16 @@ internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints en
         return true;
     }
 
-    private void Relay(int client, uint typeId, int shard, uint methodId, long clientRequest, ClientSession? session, ReadOnlySpan<byte> arguments)
+    /// <summary>
+    /// Multicasts a relayed call and answers with its replies. A listener gets a span of it (a child of the caller's, when the
+    /// relay carried a trace context), from here until the replies are in; its multicast then carries the trace (a trace envelope).
+    /// </summary>
+    private void Relay(int client, uint typeId, int shard, uint methodId, long clientRequest, ClientSession? session, ReadOnlySpan<byte> arguments, ActivityContext caller)
     {
-        var request = RequestBuffers.Rent(RpcHeaders.OrderedHeaderSize + (session is null ? 0 : RpcHeaders.SessionEnvelopeSize));
+        var span = DerechoTracing.Start("derecho.relay", ActivityKind.Server, caller);
+        if (span is not null) DerechoTracing.TagCall(span, myId, typeId, shard, methodId);
+        var traced = span is not null && ClientMessages.TooLargeToRelay(arguments.Length + RpcHeaders.TraceEnvelopeSize, session is not null, maxPayloadBytes) is null;
+        var request = RequestBuffers.Rent(RpcHeaders.OrderedHeaderSize + (session is null ? 0 : RpcHeaders.SessionEnvelopeSize) + (traced ? RpcHeaders.TraceEnvelopeSize : 0));
         try
         {
             arguments.CopyTo(request.GetSpan(arguments.Length));
@@ -184,7 +199,8 @@ internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints en
             {
                 transport.Send(client, ClientMessages.RelayResult(clientRequest, replies));
                 transport.Flush();
-            });
+                if (span is not null) DerechoTracing.Stop(span);
+            }, traced ? span : null);
         }
         finally
         {

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Runtime.CompilerServices;
+using Derecho.Diagnostics;
 using Derecho.Errors;
 using Derecho.Internal;
 using Derecho.Layout;
@@ -163,19 +165,40 @@ public sealed partial class DerechoClient : IAsyncDisposable, ITransportHandler,
         var contact = Array.IndexOf(members, _contact) >= 0 ? _contact : members[(int)((ulong)id % (ulong)members.Length)];
         Greet(contact);
         var call = new PendingRelayedCall<T>(contact);
+        // A listener's span of the call: the relay carries its context, and the relaying member's span and each replica's delivery are in its trace.
+        var span = DerechoTracing.Start("derecho.ordered", ActivityKind.Client);
+        if (span is not null) DerechoTracing.TagCall(span, -1, typeId, shard, methodId);
         if (!_options.ExactlyOnce)
         {
             RpcHeaders.WriteRelayHeader(request.WrittenSpanMutable, typeId, shard, methodId, id);
+            if (span is not null) RpcHeaders.AppendTraceContext(request, span.Context);
+            var started = StartCall(span, contact);
             Send(contact, id, call, request.WrittenSpan);
-            return WithTimeout(call.Task, id, $"ordered call relayed by member {contact}");
+            return Observe(WithTimeout(call.Task, id, $"ordered call relayed by member {contact}"), span, started, ClientMetrics.Ordered);
         }
         // In the session: if the member relaying it is lost or fails it, the same call goes again through another,
         // and the replicas answer a call they applied before with its original replies.
         var (sequence, floor) = _session.Begin();
         RpcHeaders.WriteSessionRelayHeader(request.WrittenSpanMutable, typeId, shard, methodId, id, sequence, floor);
+        if (span is not null) RpcHeaders.AppendTraceContext(request, span.Context);
         _resendable[id] = new ResendableCall(typeId, shard, sequence, request.WrittenSpan, Environment.TickCount64 + (long)_options.RequestTimeout.TotalMilliseconds);
+        var began = StartCall(span, contact);
         Send(contact, id, call, request.WrittenSpan);
-        return WithTimeout(call.Task, id, $"ordered call {sequence} of client {_id}'s session (relayed by member {contact} first)");
+        return Observe(WithTimeout(call.Task, id, $"ordered call {sequence} of client {_id}'s session (relayed by member {contact} first)"), span, began, ClientMetrics.Ordered);
+    }
+
+    /// <summary>Tags the call's span with the member it goes to; a timestamp for its latency (0 when no listener measures it).</summary>
+    private static long StartCall(Activity? span, int member)
+    {
+        if (span is { IsAllDataRequested: true }) span.SetTag("derecho.member.target", member);
+        return ClientMetrics.StartTiming();
+    }
+
+    /// <summary>Records the call's latency and ends its span once it ends (nothing extra when neither is listened to).</summary>
+    private static Task<T> Observe<T>(Task<T> call, Activity? span, long started, KeyValuePair<string, object?> kind)
+    {
+        if (started != 0) ClientMetrics.RecordWhenDone(call, started, kind);
+        return DerechoTracing.StopWhenDone(call, span);
     }
 
     /// <summary>The call has its outcome, or the client gave up on it: it is never sent again, and the session's floor may pass it.</summary>
@@ -213,6 +236,7 @@ public sealed partial class DerechoClient : IAsyncDisposable, ITransportHandler,
                 _transport.Flush();
             }
             catch (Exception e) when (e is InvalidOperationException or ArgumentException) { return false; }
+            ClientMetrics.Resent();
             _logger.LogInformation("Client {Id}: call {Sequence} of the session re-sent through member {Target} ({Why})", _id, call.Sequence, target, why);
             return true;
         }
@@ -255,9 +279,16 @@ public sealed partial class DerechoClient : IAsyncDisposable, ITransportHandler,
         Greet(memberId);
         var id = Interlocked.Increment(ref _nextRequest);
         RpcHeaders.WriteP2PHeader(request.WrittenSpanMutable, typeId, shard, methodId, id, readAt);
+        var span = DerechoTracing.Start("derecho.p2p", ActivityKind.Client);
+        if (span is not null)
+        {
+            DerechoTracing.TagCall(span, -1, typeId, shard, methodId);
+            RpcHeaders.AppendTraceContext(request, span.Context);
+        }
         var call = new PendingP2PCall<T>(memberId);
+        var started = StartCall(span, memberId);
         Send(memberId, id, call, request.WrittenSpan);
-        return WithTimeout(call.Task, id, $"P2P call to member {memberId}");
+        return Observe(WithTimeout(call.Task, id, $"P2P call to member {memberId}"), span, started, ClientMetrics.P2P);
     }
 
     /// <summary>
@@ -462,6 +493,7 @@ public sealed partial class DerechoClient : IAsyncDisposable, ITransportHandler,
                 .Concat(_options.Contacts.Select(c => c.Id).Where(c => c != peerId)).FirstOrDefault(-1);
             _logger.LogWarning("Client {Id}: contact member {Old} lost ({Reason}); switching to member {New}", _id, peerId, reason, next);
             _contact = next;
+            if (next >= 0) ClientMetrics.FailedOver();
             if (next >= 0)
             {
                 try { Greet(next); }

@@ -80,6 +80,15 @@ internal static class DerechoMetrics
     public static readonly Counter<long> SubscriptionCutOffs = Meter.CreateCounter<long>("derecho.notification.cutoffs", "{subscription}",
         "Subscriptions this member ended because the subscriber fell too far behind (MaxNotificationLag, or past the retention).");
 
+    public static readonly Histogram<double> ClientCallDuration = Meter.CreateHistogram("derecho.client.call.duration", "s",
+        "At an external client (DerechoClient): from a call's start until its reply is in or it fails (error.type says why), by call kind (ordered, p2p).", advice: Seconds);
+
+    public static readonly Counter<long> ClientResends = Meter.CreateCounter<long>("derecho.client.resends", "{call}",
+        "Ordered calls of an external client's session sent again through another member (the first lost, stopped or could not relay it).");
+
+    public static readonly Counter<long> ClientFailovers = Meter.CreateCounter<long>("derecho.client.failovers", "{failover}",
+        "Times an external client moved its contact to another member after losing it.");
+
     /// <summary>Every live ring: what fraction of it holds messages not yet delivered everywhere.</summary>
     public static readonly Observations<double> Rings = new();
 

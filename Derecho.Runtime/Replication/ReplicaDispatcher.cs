@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Text;
+using Derecho.Diagnostics;
 using Derecho.Internal;
 using Derecho.Rpc;
 using Derecho.Transport;
@@ -37,11 +39,31 @@ internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, Pending
     public void Deliver(ShardReplica target, int caller, long index, long sequence, long viewId, ReadOnlySpan<byte> payload)
     {
         var inSession = RpcHeaders.TryReadSessionEnvelope(payload, out var session, out var call);
+        var traced = RpcHeaders.TryReadTraceEnvelope(call, out var sent, out call);
         if (!RpcHeaders.TryReadOrderedHeader(call, out var typeId, out var methodId, out var requestId, out var senderTicks))
         {
             logger.LogError("Ordered message {Index} from member {Caller} is {Length} bytes, too short for a call header; skipped at every replica", index, caller, payload.Length);
             return;
         }
+        // A traced call's delivery here is a span of its trace, a child of the multicast send.
+        var span = traced ? DerechoTracing.Start("derecho.deliver", ActivityKind.Consumer, sent) : null;
+        if (span is null)
+        {
+            Deliver(target, caller, index, sequence, viewId, inSession, session, typeId, methodId, requestId, senderTicks, call);
+            return;
+        }
+        try
+        {
+            DerechoTracing.TagCall(span, myId, typeId, target.Shard, methodId);
+            if (span.IsAllDataRequested) span.SetTag("derecho.delivery.index", index);
+            Deliver(target, caller, index, sequence, viewId, inSession, session, typeId, methodId, requestId, senderTicks, call);
+        }
+        finally { DerechoTracing.Stop(span); }
+    }
+
+    private void Deliver(ShardReplica target, int caller, long index, long sequence, long viewId, bool inSession, ClientSession session, uint typeId, uint methodId,
+        long requestId, long senderTicks, ReadOnlySpan<byte> call)
+    {
         var arguments = call[RpcHeaders.OrderedHeaderSize..];
         _reply.Reset();
         _reply.Advance(RpcHeaders.ReplyHeaderSize);
@@ -127,7 +149,7 @@ internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, Pending
     /// <summary>A trimmed call this replica cannot apply (it lacks the shard's state): tell the caller not to wait for it.</summary>
     public void Skip(ShardReplica target, int caller, ReadOnlySpan<byte> payload)
     {
-        if (!RpcHeaders.TryReadOrderedHeader(RpcHeaders.WithoutSessionEnvelope(payload), out _, out _, out var requestId, out _)) return;
+        if (!RpcHeaders.TryReadOrderedHeader(RpcHeaders.WithoutEnvelopes(payload), out _, out _, out var requestId, out _)) return;
         SendReply(caller, WriteError(ReplyStatus.NotApplied, $"member {myId} was loading the state of shard {target.Shard} of {target.Name}"), requestId);
     }
 
@@ -183,10 +205,29 @@ internal sealed class ReplicaDispatcher(int myId, ReplicaStore replicas, Pending
             if (warnings.ShouldLog(from)) logger.LogWarning("P2P request of {Length} bytes from member {Peer} is too short; ignored", message.Length, from);
             return;
         }
-        var arguments = message[RpcHeaders.P2PHeaderSize..];
+        var end = RpcHeaders.WithoutTraceContext(message, RpcHeaders.P2PHeaderSize, out var caller);
+        var span = caller == default ? null : DerechoTracing.Start("derecho.p2p", ActivityKind.Server, caller);
+        if (span is null)
+        {
+            RunP2P(from, message, typeId, shard, methodId, requestId, end);
+            return;
+        }
+        try
+        {
+            DerechoTracing.TagCall(span, myId, typeId, shard, methodId);
+            RunP2P(from, message, typeId, shard, methodId, requestId, end);
+        }
+        finally { DerechoTracing.Stop(span); }
+    }
+
+    private void RunP2P(int from, ReadOnlySpan<byte> message, uint typeId, int shard, uint methodId, long requestId, int end)
+    {
+        var arguments = end < 0 ? default : message[RpcHeaders.P2PHeaderSize..end];
         var target = replicas.TryGetReplica(typeId, shard);
         ReplyStatus status;
-        if (!RpcHeaders.TryReadP2PReadTime(message, out var readAt))
+        if (end < 0)
+            status = WriteError(ReplyStatus.MalformedRequest, "the P2P request is flagged traced but too short for its trace context");
+        else if (!RpcHeaders.TryReadP2PReadTime(message, out var readAt))
             status = WriteError(ReplyStatus.MalformedRequest, "the read time of the P2P request is not a valid time");
         else if (target is null || Array.IndexOf(target.Context.MembersArray, myId) < 0)
             status = WriteError(ReplyStatus.UnknownMethod, $"member {myId} holds no replica of shard {shard} of {replicas.NameOf(typeId)}");

@@ -36,7 +36,7 @@ internal sealed class ReplicaStore
         _durable = durable;
         foreach (var registration in registrations)
         {
-            if (registration.TypeId is RpcHeaders.TimeBarrierTypeId or RpcHeaders.SessionTypeId)
+            if (registration.TypeId is RpcHeaders.TimeBarrierTypeId or RpcHeaders.SessionTypeId or RpcHeaders.TraceTypeId)
                 throw new InvalidOperationException($"{registration.Name}: type id {registration.TypeId} is reserved");
             if (!_registrations.TryAdd(registration.TypeId, registration))
                 throw new InvalidOperationException($"{registration.Name}: a replicated type with id {registration.TypeId:X8} is already registered ({_registrations[registration.TypeId].Name})");

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Derecho.Diagnostics;
 using Derecho.Errors;
 using Derecho.Internal;
@@ -27,6 +28,7 @@ internal sealed class RpcEngine : IRpcInvoker, IDisposable
     private readonly ITransport _transport;
     private readonly PeerWarnings _warnings;
     private readonly ILogger _logger;
+    private readonly int _maxPayloadBytes;
     private readonly TimeProvider _clock = TimeProvider.System;
     private readonly KeyValuePair<string, object?> _memberTag;
     private readonly Replication.TriggerWorker _triggers;
@@ -47,6 +49,7 @@ internal sealed class RpcEngine : IRpcInvoker, IDisposable
             transport.Flush();
         });
         _myId = myId;
+        _maxPayloadBytes = maxPayloadBytes;
         _views = views;
         _nameOf = nameOf;
         _calls = calls;
@@ -83,24 +86,39 @@ internal sealed class RpcEngine : IRpcInvoker, IDisposable
         ThrowIfStopped();
         var members = Layout.MembersOf(typeId, shard);
         var requestId = _calls.NextRequestId();
+        var span = barrier ? null : DerechoTracing.Start("derecho.ordered", ActivityKind.Client);
+        if (span is not null) DerechoTracing.TagCall(span, _myId, typeId, shard, methodId);
         if (Array.IndexOf(members, _myId) < 0)
         {
             if (barrier) throw new InvalidOperationException($"member {_myId} is not in shard {shard} of {_nameOf(typeId)}");
-            return Relay<T>(typeId, shard, methodId, requestId, request, members);
+            return DerechoTracing.StopWhenDone(Relay<T>(typeId, shard, methodId, requestId, request, members, span), span);
         }
         RpcHeaders.WriteOrderedHeader(request.WrittenSpanMutable, barrier ? RpcHeaders.TimeBarrierTypeId : typeId, methodId, requestId, _clock.GetUtcNow().UtcTicks);
         var call = new PendingOrderedCall<T>(members) { TypeId = typeId, Shard = shard };
         _calls.Add(requestId, call);
+        // A traced call goes in a trace envelope (a copy: only a traced call pays for it), so each replica's delivery is a child of this span.
+        var traced = span is not null && request.WrittenCount + RpcHeaders.TraceEnvelopeSize <= _maxPayloadBytes ? new PooledBufferWriter() : null;
         try
         {
-            if (_queue.Send(typeId, shard, request.WrittenSpan) is { } sentTo) _calls.Retarget(requestId, sentTo);
+            var payload = request.WrittenSpan;
+            if (traced is not null)
+            {
+                var at = traced.GetSpan(RpcHeaders.TraceEnvelopeSize + payload.Length);
+                RpcHeaders.WriteTraceEnvelope(at, span!.Context);
+                payload.CopyTo(at[RpcHeaders.TraceEnvelopeSize..]);
+                traced.Advance(RpcHeaders.TraceEnvelopeSize + payload.Length);
+                payload = traced.WrittenSpan;
+            }
+            if (_queue.Send(typeId, shard, payload) is { } sentTo) _calls.Retarget(requestId, sentTo);
         }
         catch (Exception e)
         {
             _calls.Remove(requestId);
+            if (span is not null) DerechoTracing.Stop(span, e);
             return Task.FromException<QueryResults<T>>(e);
         }
-        return call.Task;
+        finally { traced?.Dispose(); }
+        return DerechoTracing.StopWhenDone(call.Task, span);
     }
 
     /// <summary>
@@ -108,11 +126,12 @@ internal sealed class RpcEngine : IRpcInvoker, IDisposable
     /// Always the same member while the shard's members stay the same, so our calls keep their order: one
     /// connection to it, one queue there, one sender in the shard.
     /// </summary>
-    private Task<QueryResults<T>> Relay<T>(uint typeId, int shard, uint methodId, long requestId, PooledBufferWriter request, int[] members)
+    private Task<QueryResults<T>> Relay<T>(uint typeId, int shard, uint methodId, long requestId, PooledBufferWriter request, int[] members, Activity? span)
     {
         if (members.Length == 0) return Task.FromException<QueryResults<T>>(new ShardUnavailableException($"shard {shard} of {_nameOf(typeId)} has no members in this view"));
         var via = members[_myId % members.Length];
         RpcHeaders.WriteRelayHeader(request.WrittenSpanMutable, typeId, shard, methodId, requestId);
+        if (span is not null) RpcHeaders.AppendTraceContext(request, span.Context);
         var call = new PendingRelayedCall<T>(via) { TypeId = typeId, Shard = shard };
         _calls.Add(requestId, call);
         _transport.Send(via, request.WrittenSpan);
@@ -125,7 +144,10 @@ internal sealed class RpcEngine : IRpcInvoker, IDisposable
     /// raw replies. A client's call in its <paramref name="session"/> goes in a session envelope (the request
     /// reserves room for it in front of the call header). Never waits, so transport threads may call it.
     /// </summary>
-    public void InvokeRelay(uint typeId, int shard, uint methodId, PooledBufferWriter request, ClientSession? session, Action<IReadOnlyList<RawReply>> completed)
+    /// <paramref name="trace"/>, when set, is the relay's span: the request reserves room for a trace envelope too (after the
+    /// session envelope), which carries the multicast send's span (a child of it) to every replica.
+    public void InvokeRelay(uint typeId, int shard, uint methodId, PooledBufferWriter request, ClientSession? session, Action<IReadOnlyList<RawReply>> completed,
+        Activity? trace = null)
     {
         int[] members;
         try { members = Layout.MembersOf(typeId, shard); }
@@ -144,6 +166,13 @@ internal sealed class RpcEngine : IRpcInvoker, IDisposable
             RpcHeaders.WriteSessionEnvelope(header, inSession);
             header = header[RpcHeaders.SessionEnvelopeSize..];
         }
+        var send = trace is null ? null : DerechoTracing.Start("derecho.multicast.send", ActivityKind.Producer, trace.Context);
+        if (trace is not null)
+        {
+            RpcHeaders.WriteTraceEnvelope(header, (send ?? trace).Context);
+            header = header[RpcHeaders.TraceEnvelopeSize..];
+            if (send is not null) DerechoTracing.TagCall(send, _myId, typeId, shard, methodId);
+        }
         RpcHeaders.WriteOrderedHeader(header, typeId, methodId, requestId, _clock.GetUtcNow().UtcTicks);
         _calls.Add(requestId, call);
         try
@@ -153,7 +182,12 @@ internal sealed class RpcEngine : IRpcInvoker, IDisposable
         }
         catch (Exception e)
         {
+            if (send is not null) send.SetStatus(ActivityStatusCode.Error, e.Message);
             if (_calls.Remove(requestId)) call.Fail(e);
+        }
+        finally
+        {
+            if (send is not null) DerechoTracing.Stop(send);
         }
     }
 
@@ -167,6 +201,12 @@ internal sealed class RpcEngine : IRpcInvoker, IDisposable
             return Task.FromException<T>(new ArgumentException($"member {memberId} holds no shard of {_nameOf(typeId)}", nameof(memberId)));
         var requestId = _calls.NextRequestId();
         RpcHeaders.WriteP2PHeader(request.WrittenSpanMutable, typeId, shard, methodId, requestId, readAt);
+        var span = DerechoTracing.Start("derecho.p2p", ActivityKind.Client);
+        if (span is not null)
+        {
+            DerechoTracing.TagCall(span, _myId, typeId, shard, methodId);
+            RpcHeaders.AppendTraceContext(request, span.Context);
+        }
         var call = new PendingP2PCall<T>(memberId);
         _calls.Add(requestId, call);
         if (memberId == _myId) _local.EnqueueP2P(_myId, request.WrittenSpan);
@@ -175,7 +215,7 @@ internal sealed class RpcEngine : IRpcInvoker, IDisposable
             _transport.Send(memberId, request.WrittenSpan);
             _transport.Flush();
         }
-        return call.Task;
+        return DerechoTracing.StopWhenDone(call.Task, span);
     }
 
     /// <summary>

@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using Derecho.Rpc;
+
 namespace Derecho.Wire;
 
 /// <summary>How a call ended on the member that ran it.</summary>
@@ -39,6 +42,24 @@ internal static class RpcHeaders
 
     public const int SessionEnvelopeSize = 24;
 
+    /// <summary>
+    /// Reserved replicated-type id of a trace envelope: an ordered payload <c>[2 u32][version u8 = 0][pad 3][trace id 16 B][span id 8 B]</c>
+    /// followed by the ordered call it wraps (inside the session envelope when there is one). Only a call a listener traced has one
+    /// (<see cref="Diagnostics.DerechoTracing"/>); a payload without it reads as it always did.
+    /// </summary>
+    public const uint TraceTypeId = 2;
+
+    public const int TraceEnvelopeSize = 32;
+
+    /// <summary>
+    /// The W3C trace context a traced relay or P2P request carries after its arguments (flag <see cref="Traced"/> in its flags byte):
+    /// <c>[trace id 16 B][parent span id 8 B][trace flags u8]</c>. Without the flag the frame ends with its arguments, as it always did.
+    /// </summary>
+    public const int TraceContextSize = 25;
+
+    /// <summary>Flag of the relay and P2P headers' flags byte (byte 1): the frame ends with a trace context (<see cref="TraceContextSize"/>).</summary>
+    private const byte Traced = 2;
+
     /// <summary>A client's relay of a call in its session: the relay header with flag <see cref="RelaySession"/>, then <c>[sequence i64][floor i64]</c>.</summary>
     public const int SessionRelayHeaderSize = RelayHeaderSize + 16;
 
@@ -70,7 +91,68 @@ internal static class RpcHeaders
 
     /// <summary>The request id of an ordered call's payload (inside its session envelope, if any); -1 if it is too short to have one.</summary>
     public static long RequestIdOf(ReadOnlySpan<byte> payload) =>
-        TryReadOrderedHeader(WithoutSessionEnvelope(payload), out _, out _, out var requestId, out _) ? requestId : -1;
+        TryReadOrderedHeader(WithoutEnvelopes(payload), out _, out _, out var requestId, out _) ? requestId : -1;
+
+    /// <summary>The ordered call header and arguments of a payload, past its session and trace envelopes (if any).</summary>
+    public static ReadOnlySpan<byte> WithoutEnvelopes(ReadOnlySpan<byte> payload)
+    {
+        TryReadTraceEnvelope(WithoutSessionEnvelope(payload), out _, out var call);
+        return call;
+    }
+
+    /// <summary>Writes a trace envelope (<see cref="TraceEnvelopeSize"/> bytes) in front of an ordered call header.</summary>
+    public static void WriteTraceEnvelope(Span<byte> at, ActivityContext context)
+    {
+        var writer = new WireWriter(at);
+        writer.WriteUInt32(TraceTypeId);
+        writer.WriteByte(0); // version
+        writer.WriteByte((byte)context.TraceFlags);
+        writer.Pad(2);
+        context.TraceId.CopyTo(at.Slice(8, 16));
+        context.SpanId.CopyTo(at.Slice(24, 8));
+    }
+
+    /// <summary>
+    /// Reads the trace envelope in front of an ordered call (after the session envelope, if any): its context and the call it
+    /// wraps; false (the call as given, a default context) if it has none or one of an unknown version.
+    /// </summary>
+    public static bool TryReadTraceEnvelope(ReadOnlySpan<byte> call, out ActivityContext context, out ReadOnlySpan<byte> inner)
+    {
+        context = default;
+        inner = call;
+        if (call.Length < TraceEnvelopeSize || new WireReader(call).ReadUInt32() != TraceTypeId || call[4] != 0) return false;
+        context = ReadContext(call.Slice(8, 16), call.Slice(24, 8), call[5]);
+        inner = call[TraceEnvelopeSize..];
+        return true;
+    }
+
+    /// <summary>Marks a relay or P2P request (its header at the start of <paramref name="request"/>) traced and appends the trace context after its arguments.</summary>
+    public static void AppendTraceContext(PooledBufferWriter request, ActivityContext context)
+    {
+        request.WrittenSpanMutable[1] |= Traced;
+        var at = request.GetSpan(TraceContextSize);
+        context.TraceId.CopyTo(at[..16]);
+        context.SpanId.CopyTo(at.Slice(16, 8));
+        at[24] = (byte)context.TraceFlags;
+        request.Advance(TraceContextSize);
+    }
+
+    /// <summary>
+    /// The length of a relay or P2P request without its trace context, and the context (default when the frame is not traced);
+    /// -1 when the flag says there is one but the frame is shorter than <paramref name="headerSize"/> and a context.
+    /// </summary>
+    public static int WithoutTraceContext(ReadOnlySpan<byte> message, int headerSize, out ActivityContext context)
+    {
+        context = default;
+        if (message.Length < 2 || (message[1] & Traced) == 0) return message.Length;
+        if (message.Length < headerSize + TraceContextSize) return -1;
+        var trailer = message[^TraceContextSize..];
+        context = ReadContext(trailer[..16], trailer.Slice(16, 8), trailer[24]);
+        return message.Length - TraceContextSize;
+    }
+
+    private static ActivityContext ReadContext(ReadOnlySpan<byte> traceId, ReadOnlySpan<byte> spanId, byte flags) =>
+        new(ActivityTraceId.CreateFromBytes(traceId), ActivitySpanId.CreateFromBytes(spanId), (ActivityTraceFlags)(flags & 1), isRemote: true);
 
     /// <summary>Writes a session envelope in front of an ordered call header (at <paramref name="at"/>, <see cref="SessionEnvelopeSize"/> bytes).</summary>
     public static void WriteSessionEnvelope(Span<byte> at, ClientSession session)
@@ -116,7 +198,7 @@ internal static class RpcHeaders
         reader.Skip(RelayHeaderSize - 2);
         var ticks = reader.ReadInt64();
         readAt = new ReadTime(ticks, (flags & P2PFailFast) != 0);
-        return reader.Ok && ticks >= 0 && ticks <= DateTime.MaxValue.Ticks && (flags & ~P2PFailFast) == 0;
+        return reader.Ok && ticks >= 0 && ticks <= DateTime.MaxValue.Ticks && (flags & ~(P2PFailFast | Traced)) == 0;
     }
 
     private const byte P2PFailFast = 1;
@@ -145,9 +227,9 @@ internal static class RpcHeaders
     public static bool TryReadRelaySession(ReadOnlySpan<byte> message, out long sequence, out long floor, out int argumentsAt)
     {
         (sequence, floor, argumentsAt) = (-1, -1, RelayHeaderSize);
-        if (message.Length < RelayHeaderSize) return false;
-        if (message[1] == 0) return true;
-        if (message[1] != RelaySession || message.Length < SessionRelayHeaderSize) return false;
+        if (message.Length < RelayHeaderSize || (message[1] & ~(RelaySession | Traced)) != 0) return false;
+        if ((message[1] & RelaySession) == 0) return true;
+        if (message.Length < SessionRelayHeaderSize) return false;
         var reader = new WireReader(message[RelayHeaderSize..]);
         (sequence, floor, argumentsAt) = (reader.ReadInt64(), reader.ReadInt64(), SessionRelayHeaderSize);
         return sequence >= 0 && floor >= 0 && floor <= sequence;

@@ -102,6 +102,61 @@ public class WireFormatTests
     }
 
     [Fact]
+    public void Trace_context_is_pinned_and_only_a_traced_frame_carries_it()
+    {
+        var context = new System.Diagnostics.ActivityContext(System.Diagnostics.ActivityTraceId.CreateFromString("0102030405060708090a0b0c0d0e0f10"),
+            System.Diagnostics.ActivitySpanId.CreateFromString("a1a2a3a4a5a6a7a8"), System.Diagnostics.ActivityTraceFlags.Recorded);
+
+        // The trace envelope of an ordered payload (reserved type id 2), inside the session envelope and before the call header.
+        var envelope = Dirty(RpcHeaders.TraceEnvelopeSize);
+        RpcHeaders.WriteTraceEnvelope(envelope, context);
+        Assert.Equal("02000000000100000102030405060708090A0B0C0D0E0F10A1A2A3A4A5A6A7A8", Hex(envelope));
+        var call = new byte[RpcHeaders.OrderedHeaderSize];
+        RpcHeaders.WriteOrderedHeader(call, 9, 3, 77, 5);
+        var session = new byte[RpcHeaders.SessionEnvelopeSize];
+        RpcHeaders.WriteSessionEnvelope(session, new ClientSession(4, 2, 1));
+        byte[] payload = [.. session, .. envelope, .. call];
+        Assert.Equal(77, RpcHeaders.RequestIdOf(payload));
+        Assert.Equal(77, RpcHeaders.RequestIdOf([.. envelope, .. call]));
+        Assert.Equal(77, RpcHeaders.RequestIdOf(call));
+        Assert.True(RpcHeaders.TryReadSessionEnvelope(payload, out _, out var inner));
+        Assert.True(RpcHeaders.TryReadTraceEnvelope(inner, out var read, out var wrapped));
+        Assert.Equal((context.TraceId, context.SpanId, context.TraceFlags), (read.TraceId, read.SpanId, read.TraceFlags));
+        Assert.Equal(Hex(call), Hex(wrapped));
+        Assert.False(RpcHeaders.TryReadTraceEnvelope(call, out _, out wrapped), "an untraced call has no envelope");
+        Assert.Equal(Hex(call), Hex(wrapped));
+
+        // A traced relay or P2P request: flag 2 in the flags byte, the context after the arguments.
+        using var relay = new PooledBufferWriter();
+        relay.GetSpan(RpcHeaders.SessionRelayHeaderSize + 2);
+        relay.Advance(RpcHeaders.SessionRelayHeaderSize);
+        RpcHeaders.WriteSessionRelayHeader(relay.WrittenSpanMutable, 1, 2, 3, 4, 5, 5);
+        relay.GetSpan(2)[..2].Fill(0xAB);
+        relay.Advance(2);
+        var untraced = relay.WrittenSpan.ToArray();
+        Assert.Equal(untraced.Length, RpcHeaders.WithoutTraceContext(untraced, RpcHeaders.SessionRelayHeaderSize, out var none));
+        Assert.Equal(default, none);
+        RpcHeaders.AppendTraceContext(relay, context);
+        var traced = relay.WrittenSpan.ToArray();
+        Assert.Equal(untraced.Length + RpcHeaders.TraceContextSize, traced.Length);
+        Assert.Equal("2203", Hex(traced.AsSpan(0, 2)));
+        Assert.Equal("0102030405060708090A0B0C0D0E0F10A1A2A3A4A5A6A7A801", Hex(traced.AsSpan(untraced.Length)));
+        Assert.True(RpcHeaders.TryReadRelaySession(traced, out var sequence, out _, out var argumentsAt));
+        Assert.Equal((5L, RpcHeaders.SessionRelayHeaderSize), (sequence, argumentsAt));
+        Assert.Equal(untraced.Length, RpcHeaders.WithoutTraceContext(traced, argumentsAt, out read));
+        Assert.Equal((context.TraceId, context.SpanId, context.TraceFlags), (read.TraceId, read.SpanId, read.TraceFlags));
+        Assert.Equal(-1, RpcHeaders.WithoutTraceContext(traced.AsSpan(0, RpcHeaders.SessionRelayHeaderSize + 10), argumentsAt, out _));
+        traced[1] = 4;
+        Assert.False(RpcHeaders.TryReadRelaySession(traced, out _, out _, out _), "an unknown relay flag is refused");
+
+        var p2p = new byte[RpcHeaders.P2PHeaderSize];
+        RpcHeaders.WriteP2PHeader(p2p, 1, 2, 3, 4, new ReadTime(10, FailFast: true));
+        p2p[1] |= 2;
+        Assert.True(RpcHeaders.TryReadP2PReadTime(p2p, out var readAt));
+        Assert.Equal(new ReadTime(10, true), readAt);
+    }
+
+    [Fact]
     public void The_group_fingerprint_is_stable()
     {
         Assert.Equal(0xD4515A481C6B2CDEUL, GroupFingerprint.Of("derecho", 8 << 20, 1 << 20));
