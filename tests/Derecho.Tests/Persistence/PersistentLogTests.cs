@@ -58,6 +58,48 @@ public sealed class PersistentLogTests : IDisposable
         }
     }
 
+    [SkippableFact]
+    public void A_full_disk_stops_the_log_and_nothing_reported_persisted_is_missing()
+    {
+        Skip.If(Environment.UserName != "root" || !File.Exists("/bin/mount"), "needs root and mount for a tmpfs");
+        var mountPoint = Directory.CreateTempSubdirectory("derecho-full-").FullName;
+        using (var mount = System.Diagnostics.Process.Start("mount", ["-t", "tmpfs", "-o", "size=512k", "tmpfs", mountPoint])) mount.WaitForExit();
+        try
+        {
+            var directory = Path.Combine(mountPoint, "log");
+            var payload = new byte[4096];
+            long reported = -1;
+            IOException? failure = null;
+            using (var log = new PersistentLog(directory))
+            {
+                log.Persisted += v => Volatile.Write(ref reported, v);
+                try
+                {
+                    for (var i = 1; i <= 1000; i++)
+                    {
+                        BinaryPrimitives.WriteInt32LittleEndian(payload, i);
+                        log.Append(i, At(i % 60), payload);
+                        if (i % 10 == 0) log.Flush();
+                    }
+                }
+                catch (IOException e) { failure = e; }
+                Assert.NotNull(failure); // 4 MB into 512 KB: the log must say it cannot write, not go on
+                Assert.Throws<IOException>(() => log.Append(2000, At(0), payload)); // and stay stopped
+                Assert.True(log.PersistedVersion < 1000);
+            }
+            var seen = new List<long>();
+            using (new PersistentLog(directory, onRecord: (v, _, _, p) => { Assert.Equal((int)v, BinaryPrimitives.ReadInt32LittleEndian(p)); seen.Add(v); })) { }
+            // every version ever reported durable is on disk, in order
+            Assert.True(reported > 0);
+            Assert.Equal(Enumerable.Range(1, (int)reported).Select(i => (long)i), seen.Take((int)reported));
+        }
+        finally
+        {
+            using (var umount = System.Diagnostics.Process.Start("umount", [mountPoint])) umount.WaitForExit();
+            Directory.Delete(mountPoint, recursive: true);
+        }
+    }
+
     [Fact]
     public void Segments_roll_and_recover_across_files()
     {
