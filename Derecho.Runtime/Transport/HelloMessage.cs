@@ -6,7 +6,10 @@ namespace Derecho.Transport;
 internal readonly record struct HelloMessage(int Version, int MemberId, ulong GroupFingerprint)
 {
     public const int Size = 16;
-    public const int CurrentVersion = 2; // 2: the acceptor answers Welcome or Refused
+    // 2: the acceptor answers Welcome or Refused. 3: the P2P header carries flags and a read time (32 bytes), relayed
+    // calls a session part, ordered calls may be wrapped in session and trace envelopes, requests may carry a trace
+    // context: a version-2 process would misread them, so the two refuse each other at the hello, saying why.
+    public const int CurrentVersion = 3;
 
     public void WriteTo(Span<byte> destination)
     {

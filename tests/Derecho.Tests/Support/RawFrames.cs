@@ -9,10 +9,10 @@ internal static class RawFrames
     public const byte Write = 2;
     public const byte Message = 3;
 
-    public static byte[] HelloFrom(int memberId, ulong fingerprint)
+    public static byte[] HelloFrom(int memberId, ulong fingerprint, int version = Derecho.Transport.HelloMessage.CurrentVersion)
     {
         var body = new byte[16];
-        BinaryPrimitives.WriteInt32LittleEndian(body, 2); // protocol version
+        BinaryPrimitives.WriteInt32LittleEndian(body, version);
         BinaryPrimitives.WriteInt32LittleEndian(body.AsSpan(4), memberId);
         BinaryPrimitives.WriteUInt64LittleEndian(body.AsSpan(8), fingerprint);
         return Frame(Hello, 0, 16, 0, body);

@@ -30,6 +30,11 @@ public class BadInputTests
         await SendAndClose(port, RawFrames.HelloFrom(memberId: 7, fingerprint: 12345));
         await Eventually.True(() => log.Contains(LogLevel.Warning, "group fingerprint"), "fingerprint mismatch to be logged");
 
+        // A process of the previous wire version (its P2P, relay and ordered headers differ): refused, saying why.
+        await SendAndClose(port, RawFrames.HelloFrom(memberId: 7, fingerprint: GroupFingerprint.Of(InProcessGroup.Options(0, group.Ports).GroupName,
+            InProcessGroup.Options(0, group.Ports).RingBytes, InProcessGroup.Options(0, group.Ports).MaxPayloadBytes), version: 2));
+        await Eventually.True(() => log.Contains(LogLevel.Warning, "protocol version 2, expected 3"), "the old version to be refused");
+
         // A truncated hello.
         await SendAndClose(port, RawFrames.HelloFrom(memberId: 1, fingerprint: 0)[..20]);
         await Eventually.True(() => log.Contains(LogLevel.Warning, "truncated hello"), "truncated hello to be logged");
