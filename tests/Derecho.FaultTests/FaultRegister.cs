@@ -1,7 +1,7 @@
 using System.IO.Hashing;
 using System.Text;
-using Derecho.Rpc;
 using Derecho.Persistence;
+using Derecho.Rpc;
 
 namespace Derecho.FaultTests;
 

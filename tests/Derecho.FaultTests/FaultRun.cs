@@ -1,4 +1,3 @@
-using Derecho.Testing;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -9,6 +8,7 @@ using Derecho.Client;
 using Derecho.Errors;
 using Derecho.Hosting;
 using Derecho.Membership;
+using Derecho.Testing;
 
 namespace Derecho.FaultTests;
 
