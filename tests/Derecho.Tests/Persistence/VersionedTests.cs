@@ -109,51 +109,54 @@ public sealed class VersionedTests : IDisposable
     [Fact]
     public void Readers_never_see_a_torn_or_wrong_version_while_the_delivery_thread_appends()
     {
-        var context = new ReplicaContext(0, [0], "T", relative => Path.Combine(_dir.FullName, relative), _ => { });
-        var field = context.Volatile("pair", (Version: -1L, Double: -2L));
-        const int versions = 200_000;
-        var done = false;
-        var started = 0;
-        var readers = Enumerable.Range(0, 2).Select(seed => Task.Run(() =>
+        var field = ReadWhileAppending(retainVersions: 0, (field, random) =>
         {
-            var random = new Random(seed);
-            var reads = 0L;
-            while (!Volatile.Read(ref done))
-            {
-                var latest = field.CurrentVersion;
-                if (latest < 0) continue;
-                var asked = random.NextInt64(0, latest + 1);
-                var value = field.ValueAt(asked);
-                // The writer stores (v, 2v) at version v: a mismatch would be a torn or misplaced read.
-                Assert.Equal(asked, value.Version);
-                Assert.Equal(2 * asked, value.Double);
-                if (reads++ == 0) Interlocked.Increment(ref started);
-            }
-            return reads;
-        })).ToArray();
-        var writer = new Thread(() =>
-        {
-            for (var v = 0; v < versions; v++)
-            {
-                InDelivery(v, At(0).AddTicks(v), () => field.Set((v, 2L * v)));
-                // Keep appending only once both readers are reading, so reads really overlap appends.
-                if (v == 1000) while (Volatile.Read(ref started) < 2) Thread.Yield();
-            }
+            var latest = field.CurrentVersion;
+            if (latest < 0) return false;
+            var asked = random.NextInt64(0, latest + 1);
+            var value = field.ValueAt(asked);
+            // The writer stores (v, 2v) at version v: a mismatch would be a torn or misplaced read.
+            Assert.Equal(asked, value.Version);
+            Assert.Equal(2 * asked, value.Double);
+            return true;
         });
-        writer.Start();
-        writer.Join();
-        Volatile.Write(ref done, true);
-        Assert.All(readers.Select(r => r.Result), reads => Assert.True(reads > 0));
-        Assert.Equal(versions, field.VersionCount);
+        Assert.Equal(Appended, field.VersionCount);
     }
 
     /// <summary>As above with retention: the store sheds trimmed slots while readers read the newest versions.</summary>
     [Fact]
     public void Readers_see_the_newest_versions_while_retention_frees_the_old_ones()
     {
-        var context = new ReplicaContext(0, [0], "T", relative => Path.Combine(_dir.FullName, relative), _ => { }, retainVersions: 16);
+        var field = ReadWhileAppending(retainVersions: 16, (field, random) =>
+        {
+            var current = field.Current;
+            Assert.Equal(2 * current.Version, current.Double);
+            var latest = field.CurrentVersion;
+            if (latest < 16) return false;
+            var asked = latest - random.NextInt64(0, 16); // among the newest RetainVersions when asked
+            if (!field.TryGetAt(asked, out var held))
+            {
+                // Only if the writer has moved on by a whole retention since: then it may be trimmed.
+                Assert.True(field.CurrentVersion - asked >= 16, $"version {asked} missing while the latest is {field.CurrentVersion}");
+                return false;
+            }
+            Assert.Equal(asked, held.Value.Version);
+            Assert.Equal(2 * asked, held.Value.Double);
+            return true;
+        });
+        Assert.InRange(field.VersionCount, 16, 32);
+    }
+
+    private const int Appended = 200_000;
+
+    /// <summary>
+    /// Two readers run <paramref name="read"/> (true: it read something) in a loop while a delivery thread appends (v, 2v)
+    /// at version v, <see cref="Appended"/> times; appends go on past 1,000 only once both readers read, so reads overlap appends.
+    /// </summary>
+    private Volatile<(long Version, long Double)> ReadWhileAppending(int retainVersions, Func<Volatile<(long Version, long Double)>, Random, bool> read)
+    {
+        var context = new ReplicaContext(0, [0], "T", relative => Path.Combine(_dir.FullName, relative), _ => { }, retainVersions: retainVersions);
         var field = context.Volatile("pair", (Version: -1L, Double: -2L));
-        const int versions = 200_000;
         var done = false;
         var started = 0;
         var readers = Enumerable.Range(0, 2).Select(seed => Task.Run(() =>
@@ -161,28 +164,12 @@ public sealed class VersionedTests : IDisposable
             var random = new Random(seed);
             var reads = 0L;
             while (!Volatile.Read(ref done))
-            {
-                var current = field.Current;
-                Assert.Equal(2 * current.Version, current.Double);
-                var latest = field.CurrentVersion;
-                if (latest < 16) continue;
-                var asked = latest - random.NextInt64(0, 16); // among the newest RetainVersions when asked
-                if (!field.TryGetAt(asked, out var held))
-                {
-                    // Only if the writer has moved on by a whole retention since: then it may be trimmed.
-                    Assert.True(field.CurrentVersion - asked >= 16, $"version {asked} missing while the latest is {field.CurrentVersion}");
-                    continue;
-                }
-                var value = held.Value;
-                Assert.Equal(asked, value.Version);
-                Assert.Equal(2 * asked, value.Double);
-                if (reads++ == 0) Interlocked.Increment(ref started);
-            }
+                if (read(field, random) && reads++ == 0) Interlocked.Increment(ref started);
             return reads;
         })).ToArray();
         var writer = new Thread(() =>
         {
-            for (var v = 0; v < versions; v++)
+            for (var v = 0; v < Appended; v++)
             {
                 InDelivery(v, At(0).AddTicks(v), () => field.Set((v, 2L * v)));
                 if (v == 1000) while (Volatile.Read(ref started) < 2) Thread.Yield();
@@ -192,7 +179,7 @@ public sealed class VersionedTests : IDisposable
         writer.Join();
         Volatile.Write(ref done, true);
         Assert.All(readers.Select(r => r.Result), reads => Assert.True(reads > 0));
-        Assert.InRange(field.VersionCount, 16, 32);
+        return field;
     }
 
     /// <summary>Before, trimming only moved the first readable slot: every trimmed value stayed referenced and the slot array kept doubling.</summary>
