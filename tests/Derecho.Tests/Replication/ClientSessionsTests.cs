@@ -96,7 +96,7 @@ public sealed class ClientSessionsTests
         Assert.True(RpcHeaders.TryReadRelaySession(relay, out var sequence, out var floor, out var at));
         Assert.Equal((4L, 2L, RpcHeaders.SessionRelayHeaderSize), (sequence, floor, at));
         Assert.False(RpcHeaders.TryReadRelaySession(relay.AsSpan(0, RpcHeaders.RelayHeaderSize + 4), out _, out _, out _));
-        relay[1] = 2;
+        relay[1] = 0x80; // no such flag (1: session, 2: trace context)
         Assert.False(RpcHeaders.TryReadRelaySession(relay, out _, out _, out _));
 
         var envelope = new byte[RpcHeaders.SessionEnvelopeSize + RpcHeaders.OrderedHeaderSize];
