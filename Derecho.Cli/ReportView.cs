@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Derecho.Client;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 

@@ -27,7 +27,7 @@ internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints en
 
     /// <summary>
     /// Whether a message from client <paramref name="peer"/> may go on. A client may say hello, have calls relayed,
-    /// make P2P calls and subscribe to notifications, on the types it is authorized for; never membership, state,
+    /// make P2P calls and subscribe to notifications, on the types it is authorized for, and read the status if authorized for it; never membership, state,
     /// restart or SST traffic. A call it may not make is answered with the reason (nothing applied); so is a subscription.
     /// </summary>
     public bool Admit(int peer, ReadOnlySpan<byte> message)
@@ -56,7 +56,13 @@ internal sealed class ClientGateway(int myId, ViewSlot views, MemberEndpoints en
                 if (access.Refusal(transport.IdentityOf(peer), nameOf(typeId)) is not { } forbidden) return true;
                 Answer(peer, NotificationMessages.Ended(subscription, SubscriptionEnd.Unauthorized, myId, forbidden));
                 return false;
-            case MessageKind.Unsubscribe or MessageKind.StatusRequest:
+            case MessageKind.StatusRequest:
+                if (access.StatusRefusal(transport.IdentityOf(peer)) is not { } notAllowed) return true;
+                // A request too short to name its id has no one to answer; it is dropped like any malformed one.
+                StatusMessages.TryReadRequest(message, out var query, out _);
+                if (message.Length >= StatusMessages.RequestSize) Answer(peer, StatusMessages.Refusal(myId, query, notAllowed, StatusReplyKind.Unauthorized));
+                return false;
+            case MessageKind.Unsubscribe:
                 return true;
             default:
                 if (warnings.ShouldLog(peer))

@@ -76,6 +76,11 @@ public sealed partial class DerechoClient
             if (_warnings.ShouldLog(peerId)) _logger.LogWarning("Client {Id}: status reply of {Length} bytes from member {Peer} ignored: malformed, or for no query asked of that member", _id, message.Length, peerId);
             return;
         }
+        if (kind == StatusReplyKind.Unauthorized)
+        {
+            query.Answer.TrySetException(new UnauthorizedCallException(peerId, StatusMessages.ReadRefusal(message)));
+            return;
+        }
         if (kind == StatusReplyKind.Refused)
         {
             query.Answer.TrySetException(new RemoteCallException(peerId, StatusMessages.ReadRefusal(message)));

@@ -19,6 +19,8 @@ internal enum StatusReplyKind : byte
     Ok = 0,
     /// <summary>The body is a UTF-8 reason: the request was malformed, or this member cannot say.</summary>
     Refused = 1,
+    /// <summary>The body is a UTF-8 reason: <c>Derecho:AuthorizedClients</c> does not let this client read the status.</summary>
+    Unauthorized = 2,
 }
 
 /// <summary>
@@ -76,11 +78,11 @@ internal static class StatusMessages
         return problem is null;
     }
 
-    public static byte[] Refusal(int member, long request, string reason)
+    public static byte[] Refusal(int member, long request, string reason, StatusReplyKind kind = StatusReplyKind.Refused)
     {
         var text = Truncate(reason);
         var bytes = new byte[ReplyHeaderSize + Encoding.UTF8.GetByteCount(text)];
-        WriteHeader(bytes, StatusReplyKind.Refused, member, request);
+        WriteHeader(bytes, kind, member, request);
         Encoding.UTF8.GetBytes(text, bytes.AsSpan(ReplyHeaderSize));
         return bytes;
     }
@@ -133,7 +135,7 @@ internal static class StatusMessages
         reader.Skip(2);
         member = reader.ReadInt32();
         request = reader.ReadInt64();
-        return reader.Ok && kind is StatusReplyKind.Ok or StatusReplyKind.Refused;
+        return reader.Ok && kind is StatusReplyKind.Ok or StatusReplyKind.Refused or StatusReplyKind.Unauthorized;
     }
 
     /// <summary>The reason of a refusal (invalid UTF-8 is replaced, never thrown).</summary>

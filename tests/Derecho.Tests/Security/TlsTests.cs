@@ -232,4 +232,31 @@ public class TlsTests
 
         Assert.Equal(11, await writer.Subgroup<Register>().On(1).Get()); // nothing the refused calls carried was applied
     }
+
+    [Fact]
+    public async Task The_status_query_is_answered_only_to_clients_AuthorizedClients_lets_read_it()
+    {
+        // The status names every member, endpoint, shard and version: with rules, a client reads it only when its rule
+        // says "*" or "@status". Tried: a client admitted to everything, one to the status only, one to a type only, a stranger.
+        using var pki = new TestPki();
+        await using var group = await StartTlsGroupAsync(pki, configure: options =>
+            options.AuthorizedClients = new() { ["admin"] = ["*"], ["monitor"] = ["@status"], ["auditor"] = ["Register"] });
+
+        await using var admin = await DerechoClient.ConnectAsync(ClientOptions(group, pki.Client("admin")));
+        Assert.Equal([0, 1, 2], (await admin.GetStatusAsync(0)).Members);
+
+        await using var monitor = await DerechoClient.ConnectAsync(ClientOptions(group, pki.Client("monitor")));
+        Assert.Equal([0, 1, 2], (await monitor.GetStatusAsync(1)).Members);
+        await Assert.ThrowsAsync<UnauthorizedCallException>(() => monitor.Subgroup<Register>().Ordered.Set(5)); // the status right is not a call right
+
+        await using var auditor = await DerechoClient.ConnectAsync(ClientOptions(group, pki.Client("auditor")));
+        var refused = await Assert.ThrowsAsync<UnauthorizedCallException>(() => auditor.GetStatusAsync(0));
+        Assert.Contains("client 'auditor' may not read the status", refused.Message);
+        Assert.Contains("@status", refused.Message);
+
+        await using var stranger = await DerechoClient.ConnectAsync(ClientOptions(group, pki.Client("stranger")));
+        var unknown = await Assert.ThrowsAsync<UnauthorizedCallException>(() => stranger.GetStatusAsync(2));
+        Assert.Contains("is not in Derecho:AuthorizedClients", unknown.Message);
+        Assert.DoesNotContain(group.Members, m => m.Failed.IsCompleted);
+    }
 }
