@@ -7,7 +7,10 @@ namespace Derecho.Benchmarks;
 /// Ordered multicast among 3 member processes on loopback, all sending, per message size; and in the
 /// same run, loopback TCP bandwidth as the physical reference. With --tls each size runs a second time with
 /// mutual TLS on every connection, and the cost of TLS is the ratio of the two. With --metrics each member
-/// process has a MeterListener on every instrument of the meter "Derecho" (the cost of exporting metrics).
+/// process has a MeterListener on every instrument of the meter "Derecho" and an ActivityListener sampling every span
+/// (the cost of exporting). With --listener-cost each size runs four times, alternating without and with those
+/// listeners, and the JSON gives the ratio: what instrumentation costs when someone listens, and that it costs
+/// nothing measurable when nobody does (the runs without are the ordinary figures).
 /// </summary>
 internal static class MulticastBenchmark
 {
@@ -20,6 +23,7 @@ internal static class MulticastBenchmark
         var sizes = OptionList(args, "--sizes") ?? [100, 1_000, 10_000, 100_000, 1_000_000];
         var tlsFolder = args.Contains("--tls") ? BenchmarkCertificates.Create(Members) : null;
         var metrics = args.Contains("--metrics");
+        var listenerCost = args.Contains("--listener-cost") && !metrics;
 
         // The physical reference first, on a quiet machine, best of three: the ratio must not flatter us.
         var tcp = 0.0;
@@ -28,6 +32,7 @@ internal static class MulticastBenchmark
         Console.WriteLine($"{"size",10} {"msgs/s",12} {"MB/s",10} {"p50 us",10} {"p99 us",10} {"batch",8} {"alloc B/msg",12}");
         var results = new List<Dictionary<string, object>>();
         var tlsResults = new List<Dictionary<string, object>>();
+        var listenerResults = new List<Dictionary<string, object>>();
         foreach (var size in sizes)
         {
             foreach (var tls in tlsFolder is null ? new string?[] { null } : [null, tlsFolder])
@@ -43,10 +48,10 @@ internal static class MulticastBenchmark
                     ["p99_us"] = Math.Round(r.Value.P99, 1),
                     ["allocated_bytes_per_msg"] = Math.Round(r.Value.Allocated, 3),
                 };
-                var cost = tls is null ? "" : string.Create(CultureInfo.InvariantCulture,
+                var tlsCost = tls is null ? "" : string.Create(CultureInfo.InvariantCulture,
                     $"  TLS: {100 * r.Value.MsgsPerSecond / (double)results[^1]["msgs_per_s"]:F0}% of plaintext");
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{size,10} {r.Value.MsgsPerSecond,12:N0} {r.Value.MsgsPerSecond * size / 1e6,10:N1} {r.Value.P50,10:N0} {r.Value.P99,10:N0} {r.Value.Batch,8:N1} {r.Value.Allocated,12:N2}{cost}"));
+                    $"{size,10} {r.Value.MsgsPerSecond,12:N0} {r.Value.MsgsPerSecond * size / 1e6,10:N1} {r.Value.P50,10:N0} {r.Value.P99,10:N0} {r.Value.Batch,8:N1} {r.Value.Allocated,12:N2}{tlsCost}"));
                 if (tls is null) results.Add(row);
                 else
                 {
@@ -54,6 +59,8 @@ internal static class MulticastBenchmark
                     tlsResults.Add(row);
                 }
             }
+            if (listenerCost && await ListenerCostAsync(size, seconds, results[^1]) is { } cost) listenerResults.Add(cost);
+            else if (listenerCost) { Console.WriteLine($"{size,10} FAILED (listener cost)"); return 1; }
         }
         var largest = results.Count == 0 ? null : results.MaxBy(r => (int)r["size_bytes"]);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -63,9 +70,41 @@ internal static class MulticastBenchmark
             {
                 ["results"] = results,
                 ["tls"] = tlsResults,
+                ["listener_cost"] = listenerResults,
                 ["loopback_tcp_mb_per_s"] = Math.Round(tcp, 1),
             }));
         return 0;
+    }
+
+    /// <summary>
+    /// Three more runs of one size after the plain one (<paramref name="plain"/>): with listeners, without, with. Alternating
+    /// spreads the machine's drift over both settings; the ratio is of the means.
+    /// </summary>
+    private static async Task<Dictionary<string, object>?> ListenerCostAsync(int size, double seconds, Dictionary<string, object> plain)
+    {
+        var off = new List<double> { (double)plain["msgs_per_s"] };
+        var on = new List<double>();
+        var allocatedOn = 0.0;
+        foreach (var listening in new[] { true, false, true })
+        {
+            if (await RunSizeAsync(size, seconds, null, listening) is not { } r) return null;
+            (listening ? on : off).Add(Math.Round(r.MsgsPerSecond));
+            if (listening) allocatedOn = Math.Max(allocatedOn, r.Allocated);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{size,10} {r.MsgsPerSecond,12:N0} {r.MsgsPerSecond * size / 1e6,10:N1} {r.P50,10:N0} {r.P99,10:N0} {r.Batch,8:N1} {r.Allocated,12:N2}  {(listening ? "with" : "without")} listeners"));
+        }
+        var ratio = on.Average() / off.Average();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{size,10} listeners: {ratio:P0} of the throughput without (means of {string.Join(" / ", on.Select(v => v.ToString("N0", CultureInfo.InvariantCulture)))} vs {string.Join(" / ", off.Select(v => v.ToString("N0", CultureInfo.InvariantCulture)))})"));
+        return new Dictionary<string, object>
+        {
+            ["size_bytes"] = size,
+            ["without_msgs_per_s"] = off,
+            ["with_msgs_per_s"] = on,
+            ["with_over_without"] = Math.Round(ratio, 3),
+            ["allocated_bytes_per_msg_without"] = plain["allocated_bytes_per_msg"],
+            ["allocated_bytes_per_msg_with"] = Math.Round(allocatedOn, 3),
+        };
     }
 
     private static async Task<(double MsgsPerSecond, double P50, double P99, double Batch, double Allocated)?> RunSizeAsync(int size, double seconds, string? tls, bool metrics)

@@ -34,7 +34,7 @@ internal sealed class MulticastMember : IDeliveryHandler
 
     public static async Task<int> RunAsync(string[] args)
     {
-        using var metrics = args.Contains("--metrics") ? new BenchmarkMeterListener() : null;
+        using var metrics = args.Contains("--metrics") ? new BenchmarkListeners() : null;
         args = args.Where(a => a != "--metrics").ToArray();
         var rank = int.Parse(args[0], CultureInfo.InvariantCulture);
         var ports = args[1].Split(',').Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray();
