@@ -5,6 +5,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 
 namespace Derecho.Samples.KvStore;
 
@@ -12,8 +14,9 @@ namespace Derecho.Samples.KvStore;
 /// One member as a .NET generic host. Settings come from configuration (command line here; appsettings.json
 /// or environment variables work the same): the Derecho section, and KvStore:Shards / KvStore:Replicas for
 /// the layout. It serves until "shutdown" arrives on standard input (the whole group shuts down together)
-/// or the host is stopped (SIGTERM/Ctrl-C: this member leaves, the others go on). With KvStore:Metrics=console
-/// the meter "Derecho" goes to OpenTelemetry's console exporter every KvStore:MetricsIntervalSeconds (10).
+/// or the host is stopped (SIGTERM/Ctrl-C: this member leaves, the others go on). With KvStore:OpenTelemetry=console
+/// (or otlp: OTEL_EXPORTER_OTLP_ENDPOINT) the meter "Derecho" is exported every KvStore:MetricsIntervalSeconds (10),
+/// and the spans of the source "Derecho" (a share KvStore:TraceSampleRatio of the traces, 1 by default).
 /// </summary>
 internal static class MemberHost
 {
@@ -27,12 +30,25 @@ internal static class MemberHost
             layout => layout
                 .Subgroup(context => new KvStore(context), new ShardPolicy { Shards = shards, MinReplicas = Math.Min(2, replicas), MaxReplicas = replicas })
                 .Subgroup(_ => new Tally(), new ShardPolicy { MinReplicas = 1, MaxReplicas = 3 }));
-        if (builder.Configuration.GetValue<string>("KvStore:Metrics") == "console")
+        if (builder.Configuration.GetValue<string>("KvStore:OpenTelemetry") is { } exporter)
         {
-            var interval = builder.Configuration.GetValue("KvStore:MetricsIntervalSeconds", 10);
-            builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-                .AddMeter("Derecho")
-                .AddConsoleExporter((_, reader) => reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = interval * 1000));
+            if (exporter is not ("console" or "otlp")) throw new ArgumentException($"KvStore:OpenTelemetry: '{exporter}' is not console or otlp");
+            var interval = builder.Configuration.GetValue("KvStore:MetricsIntervalSeconds", 10) * 1000;
+            var ratio = builder.Configuration.GetValue("KvStore:TraceSampleRatio", 1.0);
+            builder.Services.AddOpenTelemetry()
+                .ConfigureResource(resource => resource.AddService("derecho-kvstore", serviceInstanceId: builder.Configuration["Derecho:MyId"]))
+                .WithMetrics(metrics =>
+                {
+                    metrics.AddMeter("Derecho");
+                    if (exporter == "console") metrics.AddConsoleExporter((_, reader) => reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = interval);
+                    else metrics.AddOtlpExporter((_, reader) => reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = interval);
+                })
+                .WithTracing(tracing =>
+                {
+                    tracing.AddSource("Derecho").SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(ratio)));
+                    if (exporter == "console") tracing.AddConsoleExporter();
+                    else tracing.AddOtlpExporter();
+                });
         }
         using var host = builder.Build();
         await host.StartAsync();

@@ -25,6 +25,14 @@ internal sealed class Arguments
             ? int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number) ? number : throw new ArgumentException($"--{name}: '{value}' is not a whole number")
             : fallback;
 
+    public double Double(string name, double fallback) =>
+        _values.TryGetValue(name, out var value)
+            ? double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) ? number : throw new ArgumentException($"--{name}: '{value}' is not a number")
+            : fallback;
+
+    /// <summary>Whether the option was given at all.</summary>
+    public bool Has(string name) => _values.ContainsKey(name);
+
     /// <summary>Member endpoints as <c>ID=HOST:PORT,…</c>.</summary>
     public List<(int Id, string Endpoint)> Contacts(string name = "contacts") =>
         Text(name).Split(',').Select(contact =>

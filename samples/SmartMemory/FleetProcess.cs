@@ -18,6 +18,7 @@ internal static class FleetProcess
         var rate = args.Int("rate", 4000); // readings per second; 0: as fast as accepted
         var duration = TimeSpan.FromSeconds(args.Int("seconds", 30));
         var fleet = new SensorFleet(sensors, args.Int("seed", 1), commissioning: TimeSpan.FromSeconds(2));
+        using var telemetry = Telemetry.Start(args, "fleet");
         await using var client = await DerechoClient.ConnectAsync(new DerechoClientOptions
         {
             Contacts = args.Contacts().Select(c => new MemberOptions { Id = c.Id, Endpoint = c.Endpoint }).ToList(),

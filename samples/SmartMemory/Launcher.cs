@@ -9,10 +9,14 @@ namespace Derecho.Samples.SmartMemory;
 /// The flagship demo, with no arguments: 3 member processes (2 overlapping shards), the operator and the sensor
 /// fleet as processes of their own; a kill -9 of member 2 at 40% of the run; a moment marked at 70% and queried at
 /// the end from every replica; then every member shuts down. Exit code 0 when every alert the shards raised reached
-/// the operator exactly once, the replicas agreed on the past, and every process ended cleanly.
+/// the operator exactly once, the replicas agreed on the past, and every process ended cleanly. The operator serves
+/// the live dashboard (<c>--dashboard HOST:PORT</c>, any free loopback port by default, <c>none</c> for none);
+/// <c>--otel console|otlp</c> (with <c>--otel-interval-seconds</c>, <c>--otel-sample</c>) is passed to every process.
 /// </summary>
 internal static partial class Launcher
 {
+    private static readonly string[] TelemetryOptions = ["otel", "otel-interval-seconds", "otel-sample"];
+
     public static async Task<int> RunAsync(Arguments args)
     {
         var seconds = args.Int("seconds", 30);
@@ -22,6 +26,8 @@ internal static partial class Launcher
         var storeAll = args.Text("store-all", "false");
         var kill = args.Text("kill", layout == "overlap" ? "true" : "false") == "true";
         var count = MemberProcess.Layouts(layout).Members;
+        var dashboard = args.Text("dashboard", "127.0.0.1:0");
+        var telemetry = string.Join(' ', TelemetryOptions.Where(args.Has).Select(o => $"--{o} {args.Text(o)}"));
         var ports = Enumerable.Range(0, count).Select(_ => FreePort()).ToArray();
         var contacts = Arguments.FormatContacts(ports.Select((port, id) => (id, $"127.0.0.1:{port}")));
         var data = Path.Combine(Path.GetTempPath(), $"derecho-smartmemory-{Environment.ProcessId}");
@@ -35,11 +41,12 @@ internal static partial class Launcher
         try
         {
             for (var id = 0; id < count; id++)
-                members.Add(Child.Start($"member {id}", $"member --id {id} --members {contacts} --data {data} --layout {layout} --store-all {storeAll}"));
+                members.Add(Child.Start($"member {id}", $"member --id {id} --members {contacts} --data {data} --layout {layout} --store-all {storeAll} {telemetry}"));
             foreach (var member in members) await member.WaitForLineAsync("READY", timeout.Token);
-            operatorProcess = Child.Start("operator", $"operator --contacts {contacts}");
+            operatorProcess = Child.Start("operator", $"operator --contacts {contacts} --dashboard {dashboard} {telemetry}");
             await operatorProcess.WaitForLineAsync("SUBSCRIBED", timeout.Token);
-            fleet = Child.Start("fleet", $"fleet --contacts {contacts} --sensors {sensors} --rate {rate} --seconds {seconds}");
+            if (dashboard != "none") Console.WriteLine($"Live dashboard: {(await operatorProcess.WaitForLineAsync("DASHBOARD", timeout.Token))["DASHBOARD ".Length..]} (open it while the demo runs)");
+            fleet = Child.Start("fleet", $"fleet --contacts {contacts} --sensors {sensors} --rate {rate} --seconds {seconds} {telemetry}");
 
             await Task.Delay(TimeSpan.FromSeconds(seconds * 0.4), timeout.Token);
             if (kill)

@@ -27,6 +27,7 @@ internal static class MemberProcess
     {
         var id = args.Int("id", -1);
         var members = args.Contacts("members");
+        using var telemetry = Telemetry.Start(args, $"member-{id}");
         using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
         var options = new DerechoOptions
         {

@@ -11,12 +11,15 @@ namespace Derecho.Samples.SmartMemory;
 /// (reading sent → notification received), shows a live view of the shards once a second, and on "mark" remembers a
 /// moment. On "finish" it asks every replica of every shard what it held at that moment (temporal queries: the same
 /// answer from each), checks that it received every alert the shards raised exactly once, and prints the truth counts.
+/// With <c>--dashboard HOST:PORT</c> it serves the live dashboard with the smart memory's panel; <c>--otel</c> exports its
+/// metrics and traces (<see cref="Telemetry"/>).
 /// </summary>
 internal static class OperatorProcess
 {
     public static async Task<int> RunAsync(Arguments args)
     {
         var window = TimeSpan.FromSeconds(args.Int("window-seconds", 5));
+        using var telemetry = Telemetry.Start(args, "operator");
         await using var client = await DerechoClient.ConnectAsync(new DerechoClientOptions
         {
             Contacts = args.Contacts().Select(c => new MemberOptions { Id = c.Id, Endpoint = c.Endpoint }).ToList(),
@@ -39,6 +42,10 @@ internal static class OperatorProcess
                     Console.WriteLine($"ALERT shard={a.Shard} sensor={a.Sensor} seq={a.Sequence} score={a.Score:0.000} model=#{a.ModelNumber} latency={latency:0.0}ms (#{printed})");
             }
         }, stop.Token)).ToList();
+        await using var dashboard = args.Text("dashboard", "none") is var at and not "none"
+            ? await OperatorDashboard.StartAsync(at, client, new SmartMemoryPanel(shards, received, latencies))
+            : null;
+        if (dashboard is not null) Console.WriteLine($"DASHBOARD {dashboard.Urls.First()}/derecho/");
         Console.WriteLine($"SUBSCRIBED shards={shards.ShardCount}");
 
         var commands = Channel();
@@ -86,7 +93,7 @@ internal static class OperatorProcess
         }
         var sorted = latencies.Order().ToList();
         Console.WriteLine($"OPERATOR alerts={received.Count} duplicates={received.Values.Count(n => n > 1)} kept={kept} kept-faults={keptFaults} judged={judged} " +
-                          $"latency-p50={Percentile(sorted, 0.5):0.0}ms latency-p99={Percentile(sorted, 0.99):0.0}ms ok={ok}");
+                          $"latency-p50={SmartMemoryPanel.Percentile(sorted, 0.5):0.0}ms latency-p99={SmartMemoryPanel.Percentile(sorted, 0.99):0.0}ms ok={ok}");
         await stop.CancelAsync();
         return ok ? 0 : 1;
     }
@@ -114,16 +121,12 @@ internal static class OperatorProcess
         long judged = 0;
         for (var shard = 0; shard < shards.ShardCount; shard++)
         {
-            var members = shards.Shard(shard).Members;
-            try
+            var (summary, text) = await SmartMemoryPanel.DescribeAsync(shards, shard, CancellationToken.None);
+            if (summary is null) parts.Add($"shard {shard}: {text}");
+            else
             {
-                var s = await shards.Shard(shard).On(members[0]).Summary(0).WaitAsync(TimeSpan.FromSeconds(2));
-                judged += s.Counts.Judged + s.Counts.Unjudged;
-                parts.Add($"shard {shard} [{string.Join(',', members)}]: judged {s.Counts.Judged} dropped {s.Counts.Dropped} kept {s.Counts.Kept} alerts {s.Counts.Alerts} model #{s.ModelNumber}");
-            }
-            catch (Exception e) when (e is Derecho.Errors.DerechoException or TimeoutException or ArgumentException)
-            {
-                parts.Add($"shard {shard}: ({e.GetType().Name})");
+                parts.Add($"shard {shard} [{string.Join(',', shards.Shard(shard).Members)}]: {text}");
+                judged += summary.Counts.Judged + summary.Counts.Unjudged;
             }
         }
         var rate = (judged - last.Judged) / Math.Max(0.001, (elapsed - last.At).TotalSeconds);
@@ -179,6 +182,4 @@ internal static class OperatorProcess
         Console.WriteLine($"ALERTS raised={raised.Count} received={received.Count} missing={missing} duplicates={duplicates} unknown={strangers}");
         return missing == 0 && duplicates == 0 && strangers == 0;
     }
-
-    private static double Percentile(List<double> sorted, double p) => sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)(sorted.Count * p))];
 }
