@@ -65,9 +65,19 @@ internal static class MulticastBenchmark
         var largest = results.Count == 0 ? null : results.MaxBy(r => (int)r["size_bytes"]);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Loopback TCP reference (one stream, 1 MB writes, best of 3): {tcp:N0} MB/s; {largest?["size_bytes"]} B multicast reaches {100 * (largest?["mb_per_s"] is double mb ? mb : 0) / tcp:F0}% of it"));
+        var plots = new List<string>();
+        if (Plots.FolderFrom(args) is { } folder && results.Count > 1)
+        {
+            var series = new List<(string, IReadOnlyList<(int, double)>)> { ("ordered multicast, 3 members, all sending", results.Select(r => ((int)r["size_bytes"], (double)r["mb_per_s"])).ToList()) };
+            if (tlsResults.Count > 0) series.Add(("the same with mutual TLS", tlsResults.Select(r => ((int)r["size_bytes"], (double)r["mb_per_s"])).ToList()));
+            plots.Add(Plots.ThroughputBySize(folder, "multicast-throughput", $"Ordered multicast on loopback ({Environment.ProcessorCount} cores): MB/s delivered per member", series,
+                ("loopback TCP, one stream", tcp)));
+            Console.WriteLine($"Plot: {plots[^1]}");
+        }
         if (json)
             Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
             {
+                ["plots"] = plots,
                 ["results"] = results,
                 ["tls"] = tlsResults,
                 ["listener_cost"] = listenerResults,
