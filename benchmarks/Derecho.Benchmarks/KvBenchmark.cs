@@ -75,8 +75,12 @@ internal static class KvBenchmark
             }
         }
 
+        // --peers etcd,dotnext (the default): which peer clusters run the same workload after ours.
+        var peers = (OptionText(args, "--peers") ?? "etcd,dotnext").Split(',');
         Dictionary<string, object>? etcd = null;
-        if (await EtcdCluster.EnsureInstalledAsync() is { } missing)
+        if (!peers.Contains("etcd"))
+            Console.WriteLine("etcd: skipped (--peers)");
+        else if (await EtcdCluster.EnsureInstalledAsync() is { } missing)
             Console.WriteLine($"etcd: skipped ({missing})");
         else
         {
@@ -92,8 +96,25 @@ internal static class KvBenchmark
             var ratio = (double)derecho[0]["puts_per_s"] / (double)etcd["puts_per_s"];
             Console.WriteLine($"derecho ({layouts[0]} shard(s)) / etcd puts: {ratio:0.0}x");
         }
-        Console.WriteLine("durability: etcd fsyncs each commit batch on a majority before answering; derecho puts are answered by every replica after its fsync (ReplyWhenPersisted)");
-        if (json) Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?> { ["derecho"] = derecho, ["derecho_tls"] = derechoTls, ["etcd"] = etcd, ["durable"] = true }));
+        Dictionary<string, object>? dotnext = null;
+        if (!peers.Contains("dotnext"))
+            Console.WriteLine("dotnext: skipped (--peers)");
+        else
+        {
+            var result = await RunDotNextAsync(inFlight, duration);
+            Console.WriteLine($"dotnext raft 3 members: puts {result.Puts.PerSecond:N0}/s (p50 {result.Puts.P50:N0} us, p99 {result.Puts.P99:N0} us), gets {result.Gets.PerSecond:N0}/s");
+            dotnext = new Dictionary<string, object>
+            {
+                ["puts_per_s"] = Math.Round(result.Puts.PerSecond),
+                ["gets_per_s"] = Math.Round(result.Gets.PerSecond),
+                ["put_p50_us"] = Math.Round(result.Puts.P50),
+                ["put_p99_us"] = Math.Round(result.Puts.P99),
+            };
+            var ratio = (double)derecho[0]["puts_per_s"] / (double)dotnext["puts_per_s"];
+            Console.WriteLine($"derecho ({layouts[0]} shard(s)) / dotnext puts: {ratio:0.0}x");
+        }
+        Console.WriteLine("durability: etcd fsyncs each commit batch on a majority before answering; DotNext's leader answers after a majority appended the entry and the leader's WAL flushed it (followers flush when they learn the commit); derecho puts are answered by every replica after its fsync (ReplyWhenPersisted)");
+        if (json) Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?> { ["derecho"] = derecho, ["derecho_tls"] = derechoTls, ["etcd"] = etcd, ["dotnext"] = dotnext, ["durable"] = true }));
         return 0;
     }
 
@@ -182,6 +203,23 @@ internal static class KvBenchmark
         var gets = await Measure(async n =>
         {
             if ((await client.GetValAsync($"key-{1 + n % keys}")).Length != ValueBytes) throw new InvalidOperationException("etcd get returned a wrong value");
+        }, inFlight, duration);
+        return (puts, gets);
+    }
+
+    private static async Task<(Phase Puts, Phase Gets)> RunDotNextAsync(int inFlight, TimeSpan duration)
+    {
+        await using var cluster = await DotNextCluster.StartAsync(3);
+        var value = new byte[ValueBytes];
+        Random.Shared.NextBytes(value);
+        var written = 0;
+        Task Put(int _) => cluster.PutAsync($"key-{Interlocked.Increment(ref written)}", value);
+        await Measure(Put, inFlight, TimeSpan.FromSeconds(1));
+        var puts = await Measure(Put, inFlight, duration);
+        var keys = written;
+        var gets = await Measure(async n =>
+        {
+            if (await cluster.GetLengthAsync($"key-{1 + n % keys}") != ValueBytes) throw new InvalidOperationException("DotNext get returned a wrong value");
         }, inFlight, duration);
         return (puts, gets);
     }
