@@ -114,7 +114,20 @@ internal static class KvBenchmark
             Console.WriteLine($"derecho ({layouts[0]} shard(s)) / dotnext puts: {ratio:0.0}x");
         }
         Console.WriteLine("durability: etcd fsyncs each commit batch on a majority before answering; DotNext's leader answers after a majority appended the entry and the leader's WAL flushed it (followers flush when they learn the commit); derecho puts are answered by every replica after its fsync (ReplyWhenPersisted)");
-        if (json) Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?> { ["derecho"] = derecho, ["derecho_tls"] = derechoTls, ["etcd"] = etcd, ["dotnext"] = dotnext, ["durable"] = true }));
+        var plots = new List<string>();
+        if (Plots.FolderFrom(args) is { } folder)
+        {
+            foreach (var (metric, title) in new[] { ("puts_per_s", "durable puts/s"), ("gets_per_s", "gets/s") })
+            {
+                var bars = derecho.Select(r => ($"derecho {r["shards"]}x3", (double)r[metric])).ToList();
+                if (etcd is not null) bars.Add(("etcd, 3 members", (double)etcd[metric]));
+                if (dotnext is not null) bars.Add(("DotNext Raft, 3 members", (double)dotnext[metric]));
+                plots.Add(Plots.Bars(folder, $"kv-{metric.Replace("_per_s", "", StringComparison.Ordinal)}", $"Key/value {title}, {ValueBytes} B values, {inFlight} in flight, loopback ({Environment.ProcessorCount} cores)",
+                    metric.Replace("_", " ", StringComparison.Ordinal).Replace(" per s", "/s", StringComparison.Ordinal), bars));
+                Console.WriteLine($"Plot: {plots[^1]}");
+            }
+        }
+        if (json) Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?> { ["derecho"] = derecho, ["derecho_tls"] = derechoTls, ["etcd"] = etcd, ["dotnext"] = dotnext, ["durable"] = true, ["plots"] = plots }));
         return 0;
     }
 
