@@ -51,6 +51,14 @@ internal static class KvBenchmark
                     ["put_p50_us"] = Math.Round(result.Puts.P50),
                     ["put_p99_us"] = Math.Round(result.Puts.P99),
                 };
+                if (result.Gc is { } gc)
+                {
+                    row["member_allocated_bytes_per_put"] = Math.Round(gc.Members.Allocated / gc.Puts);
+                    row["member_gc_pause_ms"] = Math.Round(gc.Members.PauseMilliseconds, 1);
+                    row["member_gc_collections"] = new[] { gc.Members.Gen0, gc.Members.Gen1, gc.Members.Gen2 };
+                    row["client_allocated_bytes_per_put"] = Math.Round(gc.Client.Allocated / gc.Puts);
+                    row["client_gc_pause_ms"] = Math.Round(gc.Client.PauseMilliseconds, 1);
+                }
                 var cost = "";
                 if (tls is not null)
                 {
@@ -131,7 +139,7 @@ internal static class KvBenchmark
         return 0;
     }
 
-    private static async Task<(Phase Puts, Phase Gets)> RunDerechoAsync(int shards, int inFlight, TimeSpan duration, string? tls, bool exactlyOnce = true)
+    private static async Task<(Phase Puts, Phase Gets, PutGc? Gc)> RunDerechoAsync(int shards, int inFlight, TimeSpan duration, string? tls, bool exactlyOnce = true)
     {
         var members = shards * 3;
         var ports = ChildProcess.FreePorts(members);
@@ -140,6 +148,7 @@ internal static class KvBenchmark
         try
         {
             var ready = new CountdownEvent(members);
+            var gcLines = Enumerable.Range(0, members).Select(_ => new System.Collections.Concurrent.ConcurrentQueue<GcStats>()).ToArray();
             for (var id = 0; id < members; id++)
             {
                 var arguments = $"--member --Derecho:MyId={id} --Derecho:DataDirectory={data.FullName} --KvStore:Shards={shards} --KvStore:Replicas=3 --Logging:LogLevel:Default=Warning " +
@@ -150,7 +159,12 @@ internal static class KvBenchmark
                     arguments += $" --Derecho:Tls:CertificatePath={member.CertificatePath} --Derecho:Tls:KeyPath={member.KeyPath} --Derecho:Tls:TrustedCaPath={member.TrustedCaPath}";
                 }
                 var process = Samples.Start("KvStore", arguments);
-                process.OutputDataReceived += (_, e) => { if (e.Data?.StartsWith("READY", StringComparison.Ordinal) == true) ready.Signal(); };
+                var gcOf = gcLines[id];
+                process.OutputDataReceived += (_, e) =>
+                {
+                    if (e.Data?.StartsWith("READY", StringComparison.Ordinal) == true) ready.Signal();
+                    else if (e.Data is { } line && GcStats.TryParse(line, out var gc)) gcOf.Enqueue(gc);
+                };
                 process.BeginOutputReadLine();
                 process.BeginErrorReadLine();
                 processes.Add(process);
@@ -174,9 +188,29 @@ internal static class KvBenchmark
                 if (replies.Count != 3) throw new InvalidOperationException($"put answered by {replies.Count} replicas, not 3");
             }
             await Measure(Put, inFlight, TimeSpan.FromSeconds(1)); // warm-up
+            // Garbage collection during the puts, in the members (asked over standard input) and in this process (the client).
+            async Task<GcStats?> MembersGc()
+            {
+                var counts = gcLines.Select(q => q.Count).ToArray();
+                foreach (var process in processes) await process.StandardInput.WriteLineAsync("gc");
+                var deadline = DateTime.UtcNow.AddSeconds(10);
+                while (gcLines.Where((q, i) => q.Count <= counts[i]).Any() && DateTime.UtcNow < deadline) await Task.Delay(20);
+                return gcLines.Any(q => q.IsEmpty) ? null : gcLines.Select(q => q.Last()).Aggregate((a, b) => a + b);
+            }
+            var membersGcBefore = await MembersGc();
+            var clientGcBefore = GcStats.Now();
             var cpuBefore = CpuSeconds(processes);
+            var written0 = written;
             var puts = await Measure(Put, inFlight, duration);
             var cpu = CpuSeconds(processes).Zip(cpuBefore, (after, before) => after - before).ToArray();
+            var clientGc = GcStats.Now() - clientGcBefore;
+            var putGc = await MembersGc() is { } membersGcAfter && membersGcBefore is { } before0
+                ? new PutGc(membersGcAfter - before0, clientGc, Math.Max(1, written - written0))
+                : (PutGc?)null;
+            if (putGc is { } g)
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  gc during puts: members {g.Members.Allocated / g.Puts:N0} B allocated per put, paused {g.Members.PauseMilliseconds:0.#} ms in all ({g.Members.Gen0} gen0, {g.Members.Gen1} gen1, {g.Members.Gen2} gen2 collections); " +
+                    $"client {g.Client.Allocated / g.Puts:N0} B per put, paused {g.Client.PauseMilliseconds:0.#} ms ({g.Client.Gen0}/{g.Client.Gen1}/{g.Client.Gen2})"));
             Console.WriteLine($"  cpu during puts ({duration.TotalSeconds * Environment.ProcessorCount:0} core-seconds available): " +
                               $"members {string.Join(" + ", cpu.SkipLast(1).Select(c => c.ToString("0.0", CultureInfo.InvariantCulture)))} s, client {cpu[^1]:0.0} s");
             var keys = written;
@@ -190,7 +224,7 @@ internal static class KvBenchmark
 
             foreach (var process in processes) await process.StandardInput.WriteLineAsync("shutdown");
             foreach (var process in processes) await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
-            return (puts, gets);
+            return (puts, gets, putGc);
         }
         finally
         {
@@ -273,6 +307,9 @@ internal static class KvBenchmark
     }
 
     private readonly record struct Phase(double PerSecond, double P50, double P99);
+
+    /// <summary>Garbage collection during a puts phase: summed over the members, and in the client, for <see cref="Puts"/> puts.</summary>
+    private readonly record struct PutGc(GcStats Members, GcStats Client, double Puts);
 }
 
 /// <summary>The repository's samples, run as member processes.</summary>

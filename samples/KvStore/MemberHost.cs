@@ -13,7 +13,8 @@ namespace Derecho.Samples.KvStore;
 /// <summary>
 /// One member as a .NET generic host. Settings come from configuration (command line here; appsettings.json
 /// or environment variables work the same): the Derecho section, and KvStore:Shards / KvStore:Replicas for
-/// the layout. It serves until "shutdown" arrives on standard input (the whole group shuts down together)
+/// the layout. It serves until "shutdown" arrives on standard input (the whole group shuts down together; "gc" prints
+/// this process's garbage-collection figures so far, for the kv benchmark)
 /// or the host is stopped (SIGTERM/Ctrl-C: this member leaves, the others go on). With KvStore:OpenTelemetry=console
 /// (or otlp: OTEL_EXPORTER_OTLP_ENDPOINT) the meter "Derecho" is exported every KvStore:MetricsIntervalSeconds (10),
 /// and the spans of the source "Derecho" (a share KvStore:TraceSampleRatio of the traces, 1 by default).
@@ -61,7 +62,13 @@ internal static class MemberHost
 
         var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
         var stopping = Task.Delay(Timeout.Infinite, lifetime.ApplicationStopping);
-        var command = Task.Run(() => Console.In.ReadLine());
+        var command = Task.Run(() =>
+        {
+            while (Console.In.ReadLine() is { } line)
+                if (line == "gc") Console.WriteLine(GcStats.Line());
+                else return line;
+            return null;
+        });
         if (await Task.WhenAny(command, stopping, group.Failed) == command && command.Result == "shutdown")
         {
             // Every member runs the barrier: it ends when all delivered everything anyone sent.
