@@ -12,15 +12,21 @@ internal static class LogRecord
     public const int HeaderSize = 32;
     public const uint Magic = 0x474C5244; // "DRLG"
 
-    public static void WriteHeader(Span<byte> header, ReadOnlySpan<byte> payload, long version, long ticks, uint flags)
+    /// <summary>
+    /// Writes a whole record into <paramref name="destination"/> (<see cref="HeaderSize"/> + payload bytes): the header,
+    /// the payload after it, and the CRC over both as they lie there, in one pass over contiguous memory.
+    /// </summary>
+    public static void Write(Span<byte> destination, ReadOnlySpan<byte> payload, long version, long ticks, uint flags)
     {
-        BinaryPrimitives.WriteUInt32LittleEndian(header, Magic);
-        BinaryPrimitives.WriteInt32LittleEndian(header[4..], payload.Length);
-        BinaryPrimitives.WriteInt64LittleEndian(header[8..], version);
-        BinaryPrimitives.WriteInt64LittleEndian(header[16..], ticks);
-        BinaryPrimitives.WriteUInt32LittleEndian(header[24..], 0);
-        BinaryPrimitives.WriteUInt32LittleEndian(header[28..], flags);
-        BinaryPrimitives.WriteUInt32LittleEndian(header[24..], Checksum(header, payload));
+        var record = destination[..(HeaderSize + payload.Length)];
+        BinaryPrimitives.WriteUInt32LittleEndian(record, Magic);
+        BinaryPrimitives.WriteInt32LittleEndian(record[4..], payload.Length);
+        BinaryPrimitives.WriteInt64LittleEndian(record[8..], version);
+        BinaryPrimitives.WriteInt64LittleEndian(record[16..], ticks);
+        BinaryPrimitives.WriteUInt32LittleEndian(record[24..], 0);
+        BinaryPrimitives.WriteUInt32LittleEndian(record[28..], flags);
+        payload.CopyTo(record[HeaderSize..]);
+        BinaryPrimitives.WriteUInt32LittleEndian(record[24..], ~Crc32C.Append(uint.MaxValue, record));
     }
 
     public static uint Checksum(ReadOnlySpan<byte> headerWithZeroCrc, ReadOnlySpan<byte> payload)

@@ -1,6 +1,4 @@
-using System.Buffers;
 using System.Buffers.Binary;
-using System.Collections.Concurrent;
 using System.Globalization;
 using Derecho.Diagnostics;
 using Derecho.Internal;
@@ -10,8 +8,9 @@ namespace Derecho.Persistence;
 
 /// <summary>
 /// An append-only log of versions in segment files (<c>00000001.log</c>, …), each record checked by a
-/// CRC-32C. The delivery thread appends (a memory copy); a flusher thread writes and fsyncs whatever has
-/// accumulated in one go (group commit) and reports the highest version now durable. Opening a log
+/// CRC-32C. The delivery thread appends: it writes the record once, straight into the batch buffer the flusher
+/// will hand to the file (no per-record buffer or queue node); a flusher thread takes the filled batches, writes
+/// and fsyncs them in one go (group commit) and reports the highest version now durable. Opening a log
 /// recovers it: records are verified, a torn tail (bad bytes at the end of the last segment, with no valid
 /// record after them) is truncated, and anything else that fails a check is reported with its file and offset.
 /// Creating or deleting a segment (and creating the directory) also fsyncs the directory that names it.
@@ -22,7 +21,14 @@ internal sealed class PersistentLog : IDisposable
     private readonly PersistentLogOptions _options;
     private readonly ILogger? _logger;
     private readonly LogIndex _index = new();
-    private readonly ConcurrentQueue<(int Segment, byte[] Buffer, int Length, long Version)> _pending = new();
+    private const int FirstBatchBytes = 64 << 10;
+    private const int MaxBatchBytes = 1 << 20; // a batch grows to this under sustained load
+    private const int FreeBatchesKept = 4;
+    private readonly object _fillGate = new(); // the appender and the flusher meet here only to hand over batches
+    private LogBatch _filling = new(FirstBatchBytes);
+    private int _batchBytes = FirstBatchBytes;
+    private readonly Queue<LogBatch> _sealed = new();
+    private readonly Stack<LogBatch> _free = new();
     private readonly Doorbell _doorbell = new();
     private readonly Thread _flusher;
     private readonly object _flushGate = new();
@@ -100,13 +106,52 @@ internal sealed class PersistentLog : IDisposable
             _appendOffset = 0;
         }
         _index.Add(new LogIndex.Entry(version, timestamp.Ticks, _appendSegment, _appendOffset, payload.Length));
-        var buffer = ArrayPool<byte>.Shared.Rent(size);
-        LogRecord.WriteHeader(buffer, payload, version, timestamp.Ticks, flags);
-        payload.CopyTo(buffer.AsSpan(LogRecord.HeaderSize));
-        _pending.Enqueue((_appendSegment, buffer, size, version));
+        bool first;
+        lock (_fillGate)
+        {
+            if (_filling.Remaining < size) NextBatch(size);
+            first = _filling.Length == 0;
+            LogRecord.Write(_filling.Reserve(_appendSegment, size), payload, version, timestamp.Ticks, flags);
+            _filling.Records++;
+            _filling.Highest = version;
+        }
         _appendOffset += size;
         Volatile.Write(ref _appended, version);
-        _doorbell.Ring();
+        // The flusher sleeps only after finding nothing to write: only the first record after that needs to wake it.
+        if (first) _doorbell.Ring();
+    }
+
+    /// <summary>
+    /// Seals the batch being filled (it goes to the flusher) and starts another with room for <paramref name="size"/> bytes.
+    /// Batches grow while they fill up (sustained load) and are reused; a record larger than a batch gets one of its own.
+    /// </summary>
+    private void NextBatch(int size)
+    {
+        if (_filling.Length > 0)
+        {
+            _sealed.Enqueue(_filling);
+            _batchBytes = Math.Min(MaxBatchBytes, _batchBytes * 2);
+        }
+        else Recycle(_filling);
+        if (size > _batchBytes) _filling = new LogBatch(size);
+        else
+        {
+            while (_free.TryPop(out var free))
+                if (free.Buffer.Length == _batchBytes)
+                {
+                    _filling = free;
+                    return;
+                }
+            _filling = new LogBatch(_batchBytes);
+        }
+    }
+
+    /// <summary>Keeps an emptied batch for reuse, if it is of the current size and few are kept. Under <see cref="_fillGate"/>.</summary>
+    private void Recycle(LogBatch batch)
+    {
+        if (batch.Buffer.Length != _batchBytes || _free.Count >= FreeBatchesKept) return;
+        batch.Clear();
+        _free.Push(batch);
     }
 
     /// <summary>Waits until everything appended so far is on disk.</summary>
@@ -233,10 +278,8 @@ internal sealed class PersistentLog : IDisposable
 
     private void FlushLoop()
     {
-        const int BatchBytes = 4 << 20; // bounded batches: under sustained load the persisted version still moves
-        var staging = new byte[1 << 20];
-        var staged = 0;
-        var stagedSegment = -1;
+        const int GroupBytes = 4 << 20; // bounded group commits: under sustained load the persisted version still moves
+        var batches = new List<LogBatch>();
         var touched = new HashSet<int>();
         while (true)
         {
@@ -244,37 +287,36 @@ internal sealed class PersistentLog : IDisposable
             long highest = -1;
             var started = _tags.Member.Key is null ? 0 : DerechoMetrics.StartTiming(DerechoMetrics.FsyncDuration);
             var records = 0;
+            lock (_fillGate)
+            {
+                var bytes = 0;
+                while (bytes < GroupBytes && _sealed.TryDequeue(out var full))
+                {
+                    batches.Add(full);
+                    bytes += full.Length;
+                }
+                if (bytes < GroupBytes && _sealed.Count == 0 && _filling.Length > 0)
+                {
+                    batches.Add(_filling);
+                    _filling = _free.TryPop(out var free) && free.Buffer.Length == _batchBytes ? free : new LogBatch(_batchBytes);
+                }
+            }
             try
             {
-                var batch = 0;
-                while (batch < BatchBytes && _pending.TryDequeue(out var record))
+                foreach (var batch in batches)
                 {
-                    if (record.Segment < _firstLiveSegment)
+                    // One write per segment the batch holds records of: the bytes are already laid out as the file wants them.
+                    for (var r = 0; r < batch.Runs.Count; r++)
                     {
-                        // Trimmed before it reached the disk: nothing to write.
-                        ArrayPool<byte>.Shared.Return(record.Buffer);
-                        highest = record.Version;
-                        continue;
+                        var (segment, start) = batch.Runs[r];
+                        if (segment < _firstLiveSegment) continue; // trimmed before it reached the disk: nothing to write
+                        var end = r + 1 < batch.Runs.Count ? batch.Runs[r + 1].Start : batch.Length;
+                        lock (_flushGate) Stream(segment).Write(batch.Buffer, start, end - start);
+                        touched.Add(segment);
                     }
-                    // Coalesce records into one write per megabyte (and per segment), not one per record.
-                    if (record.Segment != stagedSegment || staged + record.Length > staging.Length)
-                    {
-                        WriteStaged(staging, ref staged, stagedSegment);
-                        stagedSegment = record.Segment;
-                    }
-                    if (record.Length > staging.Length) lock (_flushGate) Stream(record.Segment).Write(record.Buffer, 0, record.Length);
-                    else
-                    {
-                        record.Buffer.AsSpan(0, record.Length).CopyTo(staging.AsSpan(staged));
-                        staged += record.Length;
-                    }
-                    ArrayPool<byte>.Shared.Return(record.Buffer);
-                    touched.Add(record.Segment);
-                    highest = record.Version;
-                    batch += record.Length;
-                    records++;
+                    highest = batch.Highest;
+                    records += batch.Records;
                 }
-                WriteStaged(staging, ref staged, stagedSegment);
                 if (highest >= 0)
                 {
                     // Group commit: one fsync per segment written, for every record gathered since the last one.
@@ -300,16 +342,16 @@ internal sealed class PersistentLog : IDisposable
                 Broken?.Invoke(e);
                 return;
             }
-            if (closing && _pending.IsEmpty) return;
+            bool idle;
+            lock (_fillGate)
+            {
+                foreach (var batch in batches) Recycle(batch);
+                idle = _sealed.Count == 0 && _filling.Length == 0;
+            }
+            batches.Clear();
+            if (closing && idle) return;
             if (highest < 0) _doorbell.Wait(100);
         }
-    }
-
-    private void WriteStaged(byte[] staging, ref int staged, int segment)
-    {
-        if (staged == 0) return;
-        lock (_flushGate) Stream(segment).Write(staging, 0, staged);
-        staged = 0;
     }
 
     private FileStream Stream(int segment)

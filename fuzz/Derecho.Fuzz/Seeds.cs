@@ -108,10 +108,9 @@ public static class Seeds
         var bytes = new List<byte>();
         foreach (var (version, payload) in records)
         {
-            var header = new byte[LogRecord.HeaderSize];
-            LogRecord.WriteHeader(header, payload, version, 638000000000000000 + version, 0);
-            bytes.AddRange(header);
-            bytes.AddRange(payload);
+            var record = new byte[LogRecord.HeaderSize + payload.Length];
+            LogRecord.Write(record, payload, version, 638000000000000000 + version, 0);
+            bytes.AddRange(record);
         }
         return [.. bytes];
     }
