@@ -69,9 +69,9 @@ internal static class HashCodeRules
     /// <summary>
     /// Why the hash a type gets without writing one differs per process, or null when it does not (or cannot be
     /// known: object, interfaces, type parameters, a GetHashCode of the compilation's own, which is followed).
-    /// Tuples hash with System.HashCode; a record class mixes in its Type's identity hash; ValueType.GetHashCode
-    /// (a struct without its own) is not stable across processes; record structs and anonymous types combine
-    /// their members' hashes, so one such member is enough.
+    /// Tuples hash with System.HashCode; a root record class mixes in its Type's identity hash (a derived one starts
+    /// from its base's hash instead); ValueType.GetHashCode (a struct without its own) is not stable across processes;
+    /// record structs, derived records and anonymous types combine their members' hashes, so one such member is enough.
     /// </summary>
     public static string? GeneratedHashAdvice(ITypeSymbol type) =>
         type.SpecialType == SpecialType.System_String ? null : Why(type, 0); // a string has its own advice, and a code fix
@@ -93,16 +93,21 @@ internal static class HashCodeRules
         if (named.IsAnonymousType || named.IsRecord && named.TypeKind == TypeKind.Struct && own is { IsImplicitlyDeclared: true })
             return Members(named, depth);
         if (named.IsRecord && named.TypeKind == TypeKind.Class)
-            return own is null || own.IsImplicitlyDeclared
-                ? "; a record class's generated hash mixes in its Type's identity hash, which differs per process: override GetHashCode with StableHash.Combine over its members"
-                : null;
+        {
+            if (own is { IsImplicitlyDeclared: false }) return null; // its own, followed like any method
+            // Generated: a root record mixes in its Type's identity hash; a derived one starts from base.GetHashCode()
+            // and combines its own fields, so it is stable when the base's hash and those fields' are.
+            if (named.BaseType is not { IsRecord: true } baseRecord)
+                return "; a record class's generated hash mixes in its Type's identity hash, which differs per process: override GetHashCode with StableHash.Combine over its members";
+            return Why(baseRecord, depth + 1) ?? Members(named, depth);
+        }
         if (named.TypeKind == TypeKind.Struct && own is null)
             return "; a struct without its own GetHashCode hashes with ValueType.GetHashCode, which differs per process: override it with StableHash.Combine over its fields";
         if (named.TypeKind == TypeKind.Class && HasIdentityHash(named)) return IdentityAdvice;
         return null;
     }
 
-    /// <summary>The first member of a record struct or anonymous type whose hash differs per process, as advice.</summary>
+    /// <summary>The first member (declared in the type itself) of a record or anonymous type whose hash differs per process, as advice.</summary>
     private static string? Members(ITypeSymbol type, int depth)
     {
         IEnumerable<(string Name, ITypeSymbol Type)> members = type.IsAnonymousType

@@ -23,6 +23,9 @@ public class CompositeHashAnalyzerTests
         public struct Pair { public int A; public int B; }
         public record Stable(string Name) { public virtual bool Equals(Stable? other) => other?.Name == Name; public override int GetHashCode() => Derecho.Layout.StableHash.Of(Name); }
         public struct Hashed { public string A; public override int GetHashCode() => Derecho.Layout.StableHash.Of(A ?? ""); }
+        public record Numbered2(int N, long M) : Stable("n");
+        public record Named2(int N, string Label) : Stable("n");
+        public record OnKey(int X) : Key("k", 1);
         """;
 
     [Theory]
@@ -37,6 +40,8 @@ public class CompositeHashAnalyzerTests
     [InlineData("{|DER0010:(1, 2L).GetHashCode()|}")]
     [InlineData("{|DER0010:new KeyValuePair<int, int>(1, 2).GetHashCode()|}")]
     [InlineData("{|DER0010:EqualityComparer<Tag>.Default.GetHashCode(new Tag(name))|}")]
+    [InlineData("{|DER0010:new Named2(1, name).GetHashCode()|}")] // a stable base, but a string field of its own
+    [InlineData("{|DER0010:new OnKey(1).GetHashCode()|}")] // its generated hash starts from the base record's, which mixes in the Type's
     public Task Generated_hashes_that_differ_per_process_are_flagged(string expression) =>
         Verify($"[Ordered] public int A(string name) => {expression};", Types);
 
@@ -76,6 +81,7 @@ public class CompositeHashAnalyzerTests
         [Ordered] public int A(string name, long id) =>
             new Point(1, 2).GetHashCode() + new { id, day = DayOfWeek.Monday, at = new DateTime(2020, 1, 1), g = Guid.Empty, d = 1.5m, o = (int?)3 }.GetHashCode()
             + new Stable(name).GetHashCode() + new Hashed { A = name }.GetHashCode() + EqualityComparer<Point>.Default.GetHashCode(new Point(1, 1))
+            + new Numbered2(1, 2).GetHashCode() // a derived record over a base that hashes stably, with stable fields of its own
             + (_byKey.TryGetValue(new Key(name, 1), out var v) ? v : 0) + _byPoint.Count + _byPoint.Values.Sum();
         """, Types);
 }
