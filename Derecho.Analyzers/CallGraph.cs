@@ -40,6 +40,33 @@ internal sealed class MethodFacts(IMethodSymbol owner)
 
     /// <summary>Enumerations of a sequence parameter in this body whose order matters, by parameter ordinal (DER0006 when a hash collection is passed).</summary>
     public List<(int Ordinal, Finding Finding)> ParameterEnumerations { get; } = new();
+
+    /// <summary>
+    /// The one value each local of the body is given (its initializer or its only assignment); null for a local given
+    /// several, or passed by reference: <c>var names = _names; names.Add(x)</c> changes the replica's list.
+    /// </summary>
+    public Dictionary<ILocalSymbol, IOperation?> LocalValues { get; } = new(SymbolEqualityComparer.Default);
+
+    public void NoteLocalValues(IOperation body)
+    {
+        foreach (var operation in body.DescendantsAndSelf())
+        {
+            switch (operation)
+            {
+                case IVariableDeclaratorOperation declarator when declarator.GetVariableInitializer() is { } initializer:
+                    Note(declarator.Symbol, initializer.Value);
+                    break;
+                case ISimpleAssignmentOperation { Target: ILocalReferenceOperation target } assignment:
+                    Note(target.Local, assignment.Value);
+                    break;
+                case IArgumentOperation { Parameter.RefKind: RefKind.Ref or RefKind.Out, Value: ILocalReferenceOperation byRef }:
+                    LocalValues[byRef.Local] = null;
+                    break;
+            }
+        }
+    }
+
+    private void Note(ILocalSymbol local, IOperation value) => LocalValues[local] = LocalValues.ContainsKey(local) ? null : value;
 }
 
 internal sealed class CalleeComparer : IEqualityComparer<Callee>
@@ -97,6 +124,7 @@ internal sealed class CallGraph(Compilation compilation, KnownSymbols known)
             if (IsGenerated(node.SyntaxTree)) continue;
             var body = compilation.GetSemanticModel(node.SyntaxTree).GetOperation(node, cancellationToken);
             if (body is null) continue;
+            facts.NoteLocalValues(body);
             foreach (var operation in body.DescendantsAndSelf()) OperationRules.Visit(this, facts, operation);
         }
         return facts;

@@ -85,13 +85,21 @@ internal static class StateMutationRules
 
     /// <summary>
     /// Where <paramref name="operation"/> is rooted: the replica through at least one of its members, or a
-    /// parameter of the body (itself, or through members) whose object a change reaches back to the caller.
+    /// parameter of the body (itself, or through members) whose object a change reaches back to the caller; a local
+    /// given one value only is followed to it.
     /// </summary>
     private static Root? RootOf(IOperation? operation, MethodFacts facts)
     {
         var throughMember = false;
+        var hops = 0;
         while (operation is not null)
         {
+            if (operation.Unwrap() is ILocalReferenceOperation { Local: var local } && hops++ < 8
+                && facts.LocalValues.TryGetValue(local, out var value) && value is not null && value.Type?.IsReferenceType == true)
+            {
+                operation = value; // a local that holds what the replica (or a parameter) holds is that object
+                continue;
+            }
             switch (operation.Unwrap())
             {
                 case IInstanceReferenceOperation when IsThis(operation.Unwrap()):

@@ -73,6 +73,32 @@ public class P2PMutationAnalyzerTests
         """);
 
     [Fact]
+    public Task State_held_by_a_local_is_the_state_changed_in_place_through_it_or_a_helper() => Verify(State + """
+        [P2PCallable] public void A(string name) { var names = _names; {|DER0007:names.Add(name)|}; }
+        [P2PCallable] public void B(string name) { var counts = Stock; counts.TryGetValue(name, out var n); {|DER0007:counts[name] = n + 1|}; }
+        [P2PCallable] public void C(string name) { List<string> names; names = Names; {|DER0007:names.Clear()|}; }
+        [P2PCallable] public int D(string name) { var counts = _counts; return Bulk.Put(counts, name); }
+        [P2PCallable] public void E() { var slots = _slots; {|DER0007:slots[1] = 3|}; }
+        """, Bulk, P2P(0, "into[name] = 1", "D", " (reached through `Bulk.Put`)"));
+
+    [Fact]
+    public Task A_local_that_holds_a_copy_or_a_fresh_object_may_change() => Verify(State + """
+        [P2PCallable] public int A(string name)
+        {
+            var names = _names.ToList();
+            names.Add(name);
+            var counts = new Dictionary<string, int>(_counts);
+            counts[name] = 1;
+            var slots = (int[])_slots.Clone();
+            slots[0] = 1;
+            var other = _names;
+            other = new List<string>();
+            other.Add(name);
+            return names.Count + counts.Count + slots[0] + Bulk.Put(counts, name);
+        }
+        """, Unmarked(Bulk));
+
+    [Fact]
     public Task A_trigger_that_passes_state_to_a_helper_is_flagged() => Verify(State + """
         [Trigger] public void T(string name) => Tally.Put(_counts, name);
         """, """
