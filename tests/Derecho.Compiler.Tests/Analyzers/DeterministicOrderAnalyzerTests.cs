@@ -34,6 +34,21 @@ public class DeterministicOrderAnalyzerTests
         """);
 
     [Fact]
+    public Task State_enumerated_through_a_local_is_flagged_and_sorted_through_one_is_not() => Verify("""
+        private readonly Dictionary<string, int> _scores = new();
+        private readonly HashSet<string> _tags = new();
+        [Ordered] public string A()
+        {
+            var scores = _scores;
+            var n = 0;
+            foreach (var p in {|DER0006:scores|}) n += p.Value;
+            var tags = _tags;
+            var sorted = tags.Order(StringComparer.Ordinal).ToList();
+            return {|DER0006:string.Join(",", tags)|} + string.Join(",", sorted) + n + scores.Count;
+        }
+        """);
+
+    [Fact]
     public Task Copies_that_are_never_sorted_and_identity_keyed_sets_are_flagged() => Verify("""
         private readonly HashSet<string> _tags = new();
         private readonly HashSet<Node> _nodes = new();
