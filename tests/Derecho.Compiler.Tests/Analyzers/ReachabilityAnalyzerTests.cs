@@ -23,6 +23,28 @@ public class ReachabilityAnalyzerTests
             .WithArguments("DateTime.UtcNow", "Buy", "; use OrderedContext.Timestamp, the call's agreed time", " (reached through `Pricing.Quote` → `Clock.Now`)"));
 
     [Fact]
+    public Task Calls_on_objects_the_replica_holds_in_fields_are_followed_with_the_path() => AnalyzerTest.Verify<ReplicatedHandlerAnalyzer>("""
+        private readonly Pricer _pricer = new();
+        private Ledger Books { get; } = new();
+        [Ordered] public long Buy(long amount) => _value = _pricer.Quote(amount) + Books.Fee;
+        """, """
+        internal sealed class Pricer
+        {
+            private readonly Random _random = new(7);
+            public long Quote(long amount) => amount * (Hour() < 12 ? 1 : 2) + _random.Next(2);
+            private int Hour() => {|#0:DateTime.Now|}.Hour;
+        }
+        internal sealed class Ledger
+        {
+            public long Fee => {|#1:Environment.ProcessorCount|};
+        }
+        """,
+        new DiagnosticResult(Descriptors.WallClock).WithLocation(0)
+            .WithArguments("DateTime.Now", "Buy", "; use OrderedContext.Timestamp, the call's agreed time (UTC)", " (reached through `Pricer.Quote` → `Pricer.Hour`)"),
+        new DiagnosticResult(Descriptors.MachineFact).WithLocation(1)
+            .WithArguments("Environment.ProcessorCount", "Buy", " (reached through `Ledger.Fee`)"));
+
+    [Fact]
     public Task Extension_methods_constructors_local_functions_and_setters_are_followed() => AnalyzerTest.Verify<ReplicatedHandlerAnalyzer>("""
         [Ordered] public long A(long x)
         {
