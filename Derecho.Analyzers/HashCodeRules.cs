@@ -21,8 +21,9 @@ internal static class HashCodeRules
         var type = KnownSymbols.NameOf(method.ContainingType);
         if (type == "System.HashCode" && method.Name is "Combine" or "Add")
         {
-            var replacement = method.Name == "Combine"
-                ? StableHash + "Combine(" + string.Join(", ", operation.Arguments.Select(a => a.Value.Syntax.ToString())) + ")"
+            var values = operation.Arguments.Select(a => a.Value.Unwrap()).ToList();
+            var replacement = method.Name == "Combine" && values.All(v => StableElement(v.Type))
+                ? StableHash + "Combine(" + string.Join(", ", values.Select(v => v.Syntax.ToString())) + ")"
                 : null;
             findings.Add(Finding.Ordered(Descriptors.ProcessHash, operation, "HashCode." + method.Name + "(...)",
                 "; System.HashCode is seeded randomly per process: use StableHash.Combine", replacement));
@@ -61,10 +62,37 @@ internal static class HashCodeRules
             findings.Add(Finding.Ordered(Descriptors.ProcessHash, operation, "string.GetHashCode()", StringAdvice, fix));
         }
         else if (method.Parameters.Length == 0 && receiver is not null && GeneratedHashAdvice(receiver) is { } advice)
-            findings.Add(Finding.Ordered(Descriptors.ProcessHash, operation, operation.Syntax.ToString(), advice));
+            findings.Add(Finding.Ordered(Descriptors.ProcessHash, operation, operation.Syntax.ToString(), advice, TupleReplacement(operation.Instance)));
         else if (method.Parameters.Length == 0 && receiver is not null && HasIdentityHash(receiver))
             findings.Add(Finding.Ordered(Descriptors.ProcessHash, operation, operation.Syntax.ToString(), IdentityAdvice));
     }
+
+    /// <summary>
+    /// StableHash.Combine over a tuple's elements, when it has 1 to 6 whose hashes StableHash makes stable and the tuple
+    /// is written out or held by a plain name (read twice, a call or property would run twice); null otherwise.
+    /// </summary>
+    private static string? TupleReplacement(IOperation instance)
+    {
+        var value = instance.Unwrap();
+        if (value is ITupleOperation tuple)
+            return tuple.Elements.Length is >= 1 and <= 6 && tuple.Elements.All(e => StableElement(e.Unwrap().Type))
+                ? StableHash + "Combine(" + string.Join(", ", tuple.Elements.Select(e => e.Syntax.ToString())) + ")"
+                : null;
+        if (value is not (ILocalReferenceOperation or IParameterReferenceOperation) || value.Type is not INamedTypeSymbol { IsTupleType: true } type) return null;
+        var elements = type.TupleElements;
+        return elements.Length is >= 1 and <= 6 && elements.All(e => StableElement(e.Type))
+            ? StableHash + "Combine(" + string.Join(", ", elements.Select((_, i) => value.Syntax + ".Item" + (i + 1))) + ")"
+            : null;
+    }
+
+    /// <summary>
+    /// Whether StableHash.Combine hashes a value of this type the same in every process: strings (it hashes their UTF-8)
+    /// and types whose own hash is stable. Object, interfaces and type parameters say nothing about the value.
+    /// </summary>
+    private static bool StableElement(ITypeSymbol? type) =>
+        type is not null && (type.SpecialType == SpecialType.System_String
+            || type.SpecialType != SpecialType.System_Object && type.TypeKind is not (TypeKind.Interface or TypeKind.TypeParameter or TypeKind.Dynamic)
+            && Why(type, 0) is null && !HasIdentityHash(type));
 
     /// <summary>
     /// Why the hash a type gets without writing one differs per process, or null when it does not (or cannot be
