@@ -91,36 +91,12 @@ internal static class KvBenchmark
         else if (await EtcdCluster.EnsureInstalledAsync() is { } missing)
             Console.WriteLine($"etcd: skipped ({missing})");
         else
-        {
-            var result = await RunEtcdAsync(inFlight, duration);
-            Console.WriteLine($"etcd 3 members: puts {result.Puts.PerSecond:N0}/s (p50 {result.Puts.P50:N0} us, p99 {result.Puts.P99:N0} us), gets {result.Gets.PerSecond:N0}/s");
-            etcd = new Dictionary<string, object>
-            {
-                ["puts_per_s"] = Math.Round(result.Puts.PerSecond),
-                ["gets_per_s"] = Math.Round(result.Gets.PerSecond),
-                ["put_p50_us"] = Math.Round(result.Puts.P50),
-                ["put_p99_us"] = Math.Round(result.Puts.P99),
-            };
-            var ratio = (double)derecho[0]["puts_per_s"] / (double)etcd["puts_per_s"];
-            Console.WriteLine($"derecho ({layouts[0]} shard(s)) / etcd puts: {ratio:0.0}x");
-        }
+            etcd = PeerRow("etcd 3 members", "etcd", await RunEtcdAsync(inFlight, duration), derecho[0], layouts[0]);
         Dictionary<string, object>? dotnext = null;
         if (!peers.Contains("dotnext"))
             Console.WriteLine("dotnext: skipped (--peers)");
         else
-        {
-            var result = await RunDotNextAsync(inFlight, duration);
-            Console.WriteLine($"dotnext raft 3 members: puts {result.Puts.PerSecond:N0}/s (p50 {result.Puts.P50:N0} us, p99 {result.Puts.P99:N0} us), gets {result.Gets.PerSecond:N0}/s");
-            dotnext = new Dictionary<string, object>
-            {
-                ["puts_per_s"] = Math.Round(result.Puts.PerSecond),
-                ["gets_per_s"] = Math.Round(result.Gets.PerSecond),
-                ["put_p50_us"] = Math.Round(result.Puts.P50),
-                ["put_p99_us"] = Math.Round(result.Puts.P99),
-            };
-            var ratio = (double)derecho[0]["puts_per_s"] / (double)dotnext["puts_per_s"];
-            Console.WriteLine($"derecho ({layouts[0]} shard(s)) / dotnext puts: {ratio:0.0}x");
-        }
+            dotnext = PeerRow("dotnext raft 3 members", "dotnext", await RunDotNextAsync(inFlight, duration), derecho[0], layouts[0]);
         Console.WriteLine("durability: etcd fsyncs each commit batch on a majority before answering; DotNext's leader answers after a majority appended the entry and the leader's WAL flushed it (followers flush when they learn the commit); derecho puts are answered by every replica after its fsync (ReplyWhenPersisted)");
         var plots = new List<string>();
         if (Plots.FolderFrom(args) is { } folder)
@@ -235,6 +211,21 @@ internal static class KvBenchmark
             }
             data.Delete(recursive: true);
         }
+    }
+
+    /// <summary>A peer's figures, printed with our first layout's ratio to them, as the JSON row.</summary>
+    private static Dictionary<string, object> PeerRow(string title, string name, (Phase Puts, Phase Gets) result, Dictionary<string, object> ours, int ourShards)
+    {
+        Console.WriteLine($"{title}: puts {result.Puts.PerSecond:N0}/s (p50 {result.Puts.P50:N0} us, p99 {result.Puts.P99:N0} us), gets {result.Gets.PerSecond:N0}/s");
+        var row = new Dictionary<string, object>
+        {
+            ["puts_per_s"] = Math.Round(result.Puts.PerSecond),
+            ["gets_per_s"] = Math.Round(result.Gets.PerSecond),
+            ["put_p50_us"] = Math.Round(result.Puts.P50),
+            ["put_p99_us"] = Math.Round(result.Puts.P99),
+        };
+        Console.WriteLine($"derecho ({ourShards} shard(s)) / {name} puts: {(double)ours["puts_per_s"] / (double)row["puts_per_s"]:0.0}x");
+        return row;
     }
 
     private static async Task<(Phase Puts, Phase Gets)> RunEtcdAsync(int inFlight, TimeSpan duration)
