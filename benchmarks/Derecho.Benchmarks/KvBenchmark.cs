@@ -117,42 +117,11 @@ internal static class KvBenchmark
 
     private static async Task<(Phase Puts, Phase Gets, PutGc? Gc)> RunDerechoAsync(int shards, int inFlight, TimeSpan duration, string? tls, bool exactlyOnce = true)
     {
-        var members = shards * 3;
-        var ports = ChildProcess.FreePorts(members);
-        var data = Directory.CreateTempSubdirectory("derecho-kv-bench-");
-        var processes = new List<Process>();
-        try
+        await using var cluster = KvMembers.Start(shards, tls);
+        var processes = cluster.Processes;
+        var gcLines = cluster.GcLines;
         {
-            var ready = new CountdownEvent(members);
-            var gcLines = Enumerable.Range(0, members).Select(_ => new System.Collections.Concurrent.ConcurrentQueue<GcStats>()).ToArray();
-            for (var id = 0; id < members; id++)
-            {
-                var arguments = $"--member --Derecho:MyId={id} --Derecho:DataDirectory={data.FullName} --KvStore:Shards={shards} --KvStore:Replicas=3 --Logging:LogLevel:Default=Warning " +
-                                string.Join(' ', ports.Select((port, i) => $"--Derecho:Members:{i}:Id={i} --Derecho:Members:{i}:Endpoint=127.0.0.1:{port}"));
-                if (tls is not null)
-                {
-                    var member = Security.DerechoCertificates.MemberTls(tls, id);
-                    arguments += $" --Derecho:Tls:CertificatePath={member.CertificatePath} --Derecho:Tls:KeyPath={member.KeyPath} --Derecho:Tls:TrustedCaPath={member.TrustedCaPath}";
-                }
-                var process = Samples.Start("KvStore", arguments);
-                var gcOf = gcLines[id];
-                process.OutputDataReceived += (_, e) =>
-                {
-                    if (e.Data?.StartsWith("READY", StringComparison.Ordinal) == true) ready.Signal();
-                    else if (e.Data is { } line && GcStats.TryParse(line, out var gc)) gcOf.Enqueue(gc);
-                };
-                process.BeginOutputReadLine();
-                process.BeginErrorReadLine();
-                processes.Add(process);
-            }
-            if (!ready.Wait(TimeSpan.FromMinutes(1))) throw new TimeoutException("the KvStore members did not start");
-
-            await using var client = await DerechoClient.ConnectAsync(new DerechoClientOptions
-            {
-                Contacts = ports.Select((port, id) => new MemberOptions { Id = id, Endpoint = $"127.0.0.1:{port}" }).ToList(),
-                Tls = tls is null ? null : Security.DerechoCertificates.ClientTls(tls, BenchmarkCertificates.ClientName),
-                ExactlyOnce = exactlyOnce,
-            });
+            await using var client = await cluster.ConnectAsync(exactlyOnce);
             var kv = client.Subgroup<KvStore>();
             var value = new byte[ValueBytes];
             Random.Shared.NextBytes(value);
@@ -198,18 +167,8 @@ internal static class KvBenchmark
                 if (await shard.On(members[n % members.Count]).Get(key) is null) throw new InvalidOperationException($"{key} missing");
             }, inFlight, duration);
 
-            foreach (var process in processes) await process.StandardInput.WriteLineAsync("shutdown");
-            foreach (var process in processes) await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
+            await cluster.ShutdownAsync();
             return (puts, gets, putGc);
-        }
-        finally
-        {
-            foreach (var process in processes)
-            {
-                if (!process.HasExited) process.Kill(entireProcessTree: true);
-                process.Dispose();
-            }
-            data.Delete(recursive: true);
         }
     }
 
