@@ -8,7 +8,9 @@ namespace Derecho.Benchmarks;
 /// <summary>
 /// Latency with one call in flight (issue 16): 3 KvStore member processes on loopback and an external client; a
 /// durable ordered call (KvStore.Put: every replica answers after its fsync), a non-durable one (Tally.Add, plain
-/// state), both relayed by a member as every client's ordered call is, and a P2P call (KvStore.Get at one replica).
+/// state), both relayed by a member as every client's ordered call is, and a P2P call (KvStore.Get at one replica);
+/// then a group of 3 member processes of its own, where a member issues ordered calls and P2P calls to another
+/// (<see cref="LatencyMember"/>).
 /// In the same run the references: a TCP round trip between two processes and a 4 KB write + fsync; and etcd's and
 /// DotNext's put latency at one in flight.
 /// </summary>
@@ -50,6 +52,8 @@ internal static class LatencyBenchmark
             await cluster.ShutdownAsync();
         }
 
+        series.AddRange(await MemberCallsAsync(calls));
+
         var value100 = new byte[100];
         if (peers.Contains("etcd") && await EtcdCluster.EnsureInstalledAsync() is null)
         {
@@ -82,7 +86,7 @@ internal static class LatencyBenchmark
         var fsync = P50("fsync_4kb");
         // Targets (issue 16): a non-durable ordered call within 3 round trips; a durable one within the round trips it needs plus one fsync.
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"ordered volatile p50 = {P50("ordered_volatile") / rtt:0.0}x the TCP round trip (target <= 3x); ordered durable p50 = {P50("ordered_durable") / (3 * rtt + fsync):0.00}x (3 round trips + one fsync)"));
+            $"ordered volatile p50 = {P50("member_ordered_volatile") / rtt:0.0}x the TCP round trip issued by a member, {P50("ordered_volatile") / rtt:0.0}x relayed for a client (target <= 3x); ordered durable p50 = {P50("ordered_durable") / (3 * rtt + fsync):0.00}x (3 round trips + one fsync)"));
         var plots = new List<string>();
         if (Plots.FolderFrom(args) is { } folder)
         {
@@ -94,6 +98,7 @@ internal static class LatencyBenchmark
             {
                 ["latency"] = rows,
                 ["ordered_volatile_p50_over_rtt"] = Math.Round(P50("ordered_volatile") / rtt, 2),
+                ["member_ordered_volatile_p50_over_rtt"] = Math.Round(P50("member_ordered_volatile") / rtt, 2),
                 ["ordered_durable_p50_over_3rtt_plus_fsync"] = Math.Round(P50("ordered_durable") / (3 * rtt + fsync), 2),
                 ["plots"] = plots,
             }));
@@ -101,7 +106,7 @@ internal static class LatencyBenchmark
     }
 
     /// <summary>Latencies of <paramref name="count"/> calls made one after another (after a tenth as many to warm up), in microseconds.</summary>
-    private static async Task<double[]> Samples(int count, Func<Task> call)
+    internal static async Task<double[]> Samples(int count, Func<Task> call)
     {
         for (var i = 0; i < Math.Max(10, count / 10); i++) await call();
         var samples = new double[count];
@@ -112,6 +117,46 @@ internal static class LatencyBenchmark
             samples[i] = Stopwatch.GetElapsedTime(started).TotalMicroseconds;
         }
         return samples;
+    }
+
+    /// <summary>Ordered and P2P calls issued by member 0 of a 3-process group of the benchmark's own <see cref="Tally"/>.</summary>
+    private static async Task<List<(string Name, double[] Micros)>> MemberCallsAsync(int calls)
+    {
+        var ports = ChildProcess.FreePorts(3);
+        var data = Directory.CreateTempSubdirectory("derecho-latency-");
+        var members = new List<Process>();
+        var series = new List<(string, double[])>();
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        try
+        {
+            for (var id = 0; id < 3; id++)
+            {
+                var process = ChildProcess.Start(string.Create(CultureInfo.InvariantCulture, $"{id} {string.Join(',', ports)} {calls} {data.FullName}"), "--child-latency");
+                process.OutputDataReceived += (_, e) =>
+                {
+                    if (e.Data?.StartsWith("SAMPLES ", StringComparison.Ordinal) == true)
+                    {
+                        var fields = e.Data.Split(' ');
+                        lock (series) series.Add((fields[1], fields[2].Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray()));
+                    }
+                    else if (e.Data == "DONE") done.TrySetResult();
+                };
+                process.BeginOutputReadLine();
+                process.BeginErrorReadLine();
+                members.Add(process);
+            }
+            await done.Task.WaitAsync(TimeSpan.FromMinutes(3));
+            return series;
+        }
+        finally
+        {
+            foreach (var member in members)
+            {
+                if (!member.HasExited) member.Kill(entireProcessTree: true);
+                member.Dispose();
+            }
+            data.Delete(recursive: true);
+        }
     }
 
     /// <summary>4 KB appended and fsynced, one at a time, on the temporary folder's disk (where the members' logs are).</summary>

@@ -10,6 +10,7 @@ using Derecho.Benchmarks;
 if (args.Length > 0 && args[0] == "--child") return await MulticastMember.RunAsync(args[1..]);
 if (args.Length > 0 && args[0] == "--child-dotnext") return await DotNextMember.RunAsync(args[1..]);
 if (args.Length > 0 && args[0] == "--child-echo") return await EchoServer.RunAsync();
+if (args.Length > 0 && args[0] == "--child-latency") return await LatencyMember.RunAsync(args[1..]);
 if (args.Length > 0 && args[0] == "latency") return await LatencyBenchmark.RunAsync(args[1..]);
 if (args.Length > 0 && args[0] == "--child-view") return await ViewChangeMember.RunAsync(args[1..]);
 if (args.Length > 0 && args[0] == "viewchange") return await ViewChangeBenchmark.RunAsync(args[1..]);

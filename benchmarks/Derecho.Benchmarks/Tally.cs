@@ -11,4 +11,8 @@ public partial class Tally
 
     [Ordered]
     public long Add(long amount) => _sum += amount;
+
+    /// <summary>The sum at this member (the latency benchmark's member-to-member P2P call).</summary>
+    [P2PCallable]
+    public long Sum() => _sum;
 }
