@@ -27,9 +27,9 @@ internal static class ReportView
         members.AddColumns("Member", "Endpoint", "State", "View", "Answer (ms)", "Note");
         foreach (var m in report.Members)
         {
-            var state = m.Error is not null ? "[red]unreachable[/]"
+            var state = m.Error is not null ? $"[red]{Markup.Escape(m.State.ToLowerInvariant())}[/]"
                 : m.State == "Running" ? "[green]Running[/]" : $"[yellow]{Markup.Escape(m.State)}[/]";
-            members.AddRow(m.Contact ? $"[bold]{m.Id}[/] (contact)" : m.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(m.Endpoint), state,
+            members.AddRow(m.IsContact ? $"[bold]{m.Id}[/] (contact)" : m.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(m.Endpoint), state,
                 m.ViewId.ToString(System.Globalization.CultureInfo.InvariantCulture), m.LatencyMs.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture),
                 Markup.Escape(m.Error ?? m.Reason ?? ""));
         }

@@ -23,8 +23,9 @@ public sealed partial class DerechoClient
     /// <summary>
     /// Asks a member (the contact when <paramref name="member"/> is null) for its status. Fails with an
     /// <see cref="ArgumentException"/> for a member the client knows no endpoint of, a <see cref="TransportException"/>
-    /// when it cannot be reached or the connection breaks first, a <see cref="RemoteCallException"/> when it refuses,
-    /// and a <see cref="CallTimeoutException"/> after <see cref="DerechoClientOptions.RequestTimeout"/>.
+    /// when it cannot be reached or the connection breaks first, an <see cref="UnauthorizedCallException"/> when
+    /// <c>Derecho:AuthorizedClients</c> does not let this client read the status, a <see cref="RemoteCallException"/> when it
+    /// refuses for another reason, and a <see cref="CallTimeoutException"/> after <see cref="DerechoClientOptions.RequestTimeout"/>.
     /// </summary>
     public Task<GroupStatus> GetStatusAsync(int? member = null, CancellationToken cancellationToken = default) =>
         QueryStatusAsync(member, StatusMessages.Request, cancellationToken);

@@ -72,14 +72,19 @@ internal static class LatencyBenchmark
         }
         else Console.WriteLine("dotnext: skipped");
 
-        Console.WriteLine($"{"what",-18} {"p50 us",10} {"p99 us",10} {"p999 us",10}");
+        Console.WriteLine($"{"what",-24} {"p50 us",10} {"p99 us",10} {"p999 us",10}");
         var rows = new Dictionary<string, object>();
         foreach (var (name, micros) in series)
         {
             var sorted = micros.Order().ToArray();
-            double At(double p) => sorted[Math.Min(sorted.Length - 1, (int)(sorted.Length * p))];
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-18} {At(0.5),10:N1} {At(0.99),10:N1} {At(0.999),10:N1}"));
-            rows[name] = new Dictionary<string, object> { ["calls"] = sorted.Length, ["p50_us"] = Math.Round(At(0.5), 1), ["p99_us"] = Math.Round(At(0.99), 1), ["p999_us"] = Math.Round(At(0.999), 1) };
+            if (sorted.Length == 0) continue;
+            // Nearest rank; a p999 needs at least 1,000 calls to be more than the maximum, so it is left out below that.
+            double At(double p) => sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
+            var p999 = sorted.Length >= 1000 ? At(0.999) : double.NaN;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-24} {At(0.5),10:N1} {At(0.99),10:N1} {(double.IsNaN(p999) ? "-" : p999.ToString("N1", CultureInfo.InvariantCulture)),10}"));
+            var row = new Dictionary<string, object> { ["calls"] = sorted.Length, ["p50_us"] = Math.Round(At(0.5), 1), ["p99_us"] = Math.Round(At(0.99), 1) };
+            if (!double.IsNaN(p999)) row["p999_us"] = Math.Round(p999, 1);
+            rows[name] = row;
         }
         double P50(string name) => (double)((Dictionary<string, object>)rows[name])["p50_us"];
         var rtt = P50("tcp_round_trip");

@@ -26,7 +26,7 @@ internal static class Plots
     public static string ThroughputBySize(string folder, string name, string title, IReadOnlyList<(string Label, IReadOnlyList<(int Size, double MegabytesPerSecond)> Points)> series,
         (string Label, double MegabytesPerSecond)? reference)
     {
-        var plot = new Plot();
+        using var plot = new Plot();
         foreach (var (label, points) in series)
         {
             var line = plot.Add.Scatter(points.Select(p => Math.Log10(p.Size)).ToArray(), points.Select(p => p.MegabytesPerSecond).ToArray());
@@ -53,7 +53,7 @@ internal static class Plots
     /// <summary>One bar per system (e.g. puts/s of ours and of the peers), each labelled with its value.</summary>
     public static string Bars(string folder, string name, string title, string unit, IReadOnlyList<(string Label, double Value)> bars)
     {
-        var plot = new Plot();
+        using var plot = new Plot();
         for (var i = 0; i < bars.Count; i++)
         {
             var bar = plot.Add.Bar(i, bars[i].Value);
@@ -71,7 +71,7 @@ internal static class Plots
     /// <summary>Latency CDFs: for each series, the share of calls (y) done within a latency (x, µs, log scale).</summary>
     public static string LatencyCdf(string folder, string name, string title, IReadOnlyList<(string Label, double[] Micros)> series)
     {
-        var plot = new Plot();
+        using var plot = new Plot();
         foreach (var (label, micros) in series.Where(s => s.Micros.Length > 0))
         {
             var sorted = micros.Order().ToArray();

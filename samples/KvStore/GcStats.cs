@@ -25,9 +25,11 @@ public readonly record struct GcStats(long Allocated, double PauseMilliseconds, 
         stats = default;
         if (!line.StartsWith("GC ", StringComparison.Ordinal)) return false;
         var fields = line[3..].Split(' ').Select(f => f.Split('=', 2)).Where(f => f.Length == 2).ToDictionary(f => f[0], f => f[1]);
-        if (!fields.TryGetValue("allocated", out var allocated) || !fields.TryGetValue("pause_ms", out var pause)) return false;
-        stats = new GcStats(long.Parse(allocated, CultureInfo.InvariantCulture), double.Parse(pause, CultureInfo.InvariantCulture),
-            int.Parse(fields["gen0"], CultureInfo.InvariantCulture), int.Parse(fields["gen1"], CultureInfo.InvariantCulture), int.Parse(fields["gen2"], CultureInfo.InvariantCulture));
+        long Long(string name) => fields.TryGetValue(name, out var text) && long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : -1;
+        var pause = fields.TryGetValue("pause_ms", out var pauseText) && double.TryParse(pauseText, NumberStyles.Float, CultureInfo.InvariantCulture, out var ms) ? ms : -1;
+        var (allocated, gen0, gen1, gen2) = (Long("allocated"), Long("gen0"), Long("gen1"), Long("gen2"));
+        if (allocated < 0 || pause < 0 || gen0 < 0 || gen1 < 0 || gen2 < 0) return false;
+        stats = new GcStats(allocated, pause, (int)gen0, (int)gen1, (int)gen2);
         return true;
     }
 

@@ -47,6 +47,7 @@ internal sealed class SmartMemoryPanel(SubgroupHandle<SensorShard> shards, Concu
     /// <summary>A shard's counts as its first replica gives them, or why it did not answer.</summary>
     public static async Task<(ShardSummary? Summary, string Text)> DescribeAsync(SubgroupHandle<SensorShard> shards, int shard, CancellationToken cancellationToken)
     {
+        if (shards.Shard(shard).Members.Count == 0) return (null, "(no members)");
         try
         {
             var s = await shards.Shard(shard).On(shards.Shard(shard).Members[0]).Summary(0, cancellationToken).WaitAsync(TimeSpan.FromSeconds(2), cancellationToken);
@@ -58,5 +59,6 @@ internal sealed class SmartMemoryPanel(SubgroupHandle<SensorShard> shards, Concu
         }
     }
 
-    public static double Percentile(List<double> sorted, double p) => sorted.Count == 0 ? 0 : sorted[Math.Min(sorted.Count - 1, (int)(sorted.Count * p))];
+    /// <summary>The nearest-rank percentile of a sorted list (0 for an empty one).</summary>
+    public static double Percentile(List<double> sorted, double p) => sorted.Count == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];
 }

@@ -39,7 +39,7 @@ public class CliTests
         using var report = JsonDocument.Parse(status.Output);
         var root = report.RootElement;
         Assert.Equal(group.Members[0].View.Id, root.GetProperty("viewId").GetInt64());
-        Assert.Equal(0, root.GetProperty("contact").GetInt32());
+        Assert.Equal(0, root.GetProperty("contactId").GetInt32());
         var members = root.GetProperty("members").EnumerateArray().ToList();
         Assert.Equal([0, 1, 2], members.Select(m => m.GetProperty("id").GetInt32()));
         Assert.All(members, m => Assert.Equal("Running", m.GetProperty("state").GetString()));

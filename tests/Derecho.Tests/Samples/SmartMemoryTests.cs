@@ -23,7 +23,11 @@ public sealed partial class SmartMemoryTests
         System.Text.Json.JsonElement panel = default;
         await Eventually.True(async () =>
         {
-            using var snapshot = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync(new Uri(page + "snapshot")));
+            string text;
+            try { text = await http.GetStringAsync(new Uri(page + "snapshot")); }
+            catch (HttpRequestException) { return false; } // not serving yet, or the group busy: ask again
+            using var snapshot = System.Text.Json.JsonDocument.Parse(text);
+            if (!snapshot.RootElement.TryGetProperty("panels", out _)) return false; // an error update ({ "error": … })
             var panels = snapshot.RootElement.GetProperty("panels").EnumerateArray().Where(p => p.GetProperty("title").GetString() == "Smart memory").ToList();
             if (panels.Count != 1 || !panels[0].GetProperty("rows").EnumerateArray().Any(r => r.GetProperty("value").GetString()!.StartsWith("judged ", StringComparison.Ordinal))) return false;
             panel = panels[0].Clone();

@@ -253,6 +253,10 @@ public class TlsTests
         var refused = await Assert.ThrowsAsync<UnauthorizedCallException>(() => auditor.GetStatusAsync(0));
         Assert.Contains("client 'auditor' may not read the status", refused.Message);
         Assert.Contains("@status", refused.Message);
+        // The report (what the CLI prints and the dashboard shows) says so per member, rather than "Unreachable".
+        var report = await GroupReport.ReadAsync(auditor);
+        Assert.All(report.Members, m => Assert.Equal("Unauthorized", m.State));
+        Assert.Equal("Running", (await GroupReport.ReadAsync(monitor)).Members[0].State);
 
         await using var stranger = await DerechoClient.ConnectAsync(ClientOptions(group, pki.Client("stranger")));
         var unknown = await Assert.ThrowsAsync<UnauthorizedCallException>(() => stranger.GetStatusAsync(2));
