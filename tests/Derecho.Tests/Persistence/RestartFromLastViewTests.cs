@@ -89,7 +89,10 @@ public sealed class RestartFromLastViewTests : IDisposable
         await Task.Delay(1500);
         Assert.False(zero.IsCompleted, "one of the three members of the last view is no majority: the restart must wait");
         var two = Start(2, ports);
-        var restarted = new List<DerechoGroup> { await zero, await two };
+        // Bounded: one CI run saw this restart handshake never conclude (members 0 and 2 both waiting); a hang must
+        // fail here with its reason, not stall the whole suite.
+        var within = TimeSpan.FromMinutes(3);
+        var restarted = new List<DerechoGroup> { await zero.WaitAsync(within), await two.WaitAsync(within) };
         try
         {
             Assert.Equal([0, 2], restarted[0].View.Members);
